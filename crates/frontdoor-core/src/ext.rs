@@ -1,0 +1,524 @@
+//! Typed request extensions shared by the layers.
+
+use std::{fmt, net::SocketAddr, str::FromStr};
+
+use http::{
+    uri::{PathAndQuery, Scheme},
+    Request, Uri,
+};
+
+use crate::Error;
+
+// === ConnInfo ===
+
+/// What the acceptor knows about the connection a request arrived on.
+///
+/// Inserted by `frontdoor::serve` on every request; resolvers read the local port and
+/// the TLS flag from it, and trusted-proxy decisions use [`ConnInfo::remote`].
+///
+/// ```
+/// use frontdoor_core::ConnInfo;
+///
+/// let info = ConnInfo::new("127.0.0.1:8080".parse()?, "127.0.0.1:50000".parse()?);
+/// assert!(!info.tls);
+/// assert!(info.with_tls(true).tls);
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnInfo {
+    /// The local address the connection was accepted on.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
+
+impl ConnInfo {
+    /// A plaintext connection between `local` and `remote`.
+    #[must_use]
+    pub const fn new(local: SocketAddr, remote: SocketAddr) -> Self {
+        Self {
+            local,
+            remote,
+            tls: false,
+        }
+    }
+
+    /// Sets the TLS flag.
+    #[must_use]
+    pub const fn with_tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+}
+
+// === OriginalUri ===
+
+/// The request target as the outermost frontdoor layer first saw it.
+///
+/// Inserted once, by whichever layer sees the request first; never overwritten, so
+/// rewrites further in (router consumption, cleanup rules) leave it intact. For logs
+/// and for rules that act on the original URI; never a matching input.
+///
+/// ```
+/// use frontdoor_core::OriginalUri;
+/// use http::Request;
+///
+/// let mut req = Request::new(());
+/// *req.uri_mut() = "/a?b".parse().unwrap();
+/// OriginalUri::insert_if_absent(&mut req);
+/// *req.uri_mut() = "/rewritten".parse().unwrap();
+/// OriginalUri::insert_if_absent(&mut req);
+/// assert_eq!(req.extensions().get::<OriginalUri>().unwrap().0, "/a?b");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginalUri(pub Uri);
+
+impl OriginalUri {
+    /// Records the request's current URI unless an `OriginalUri` is already present.
+    pub fn insert_if_absent<B>(req: &mut Request<B>) {
+        if req.extensions().get::<Self>().is_none() {
+            let uri = req.uri().clone();
+            req.extensions_mut().insert(Self(uri));
+        }
+    }
+}
+
+// === Resolved ===
+
+/// Where the resolved host came from, for logs and for debugging trust decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HostSource {
+    /// The authority of an absolute-form target or HTTP/2 `:authority`.
+    Authority,
+    /// The `Host` header.
+    Host,
+    /// RFC 7239 `Forwarded: host=` from a trusted peer.
+    Forwarded,
+    /// `X-Forwarded-Host` from a trusted peer.
+    XForwardedHost,
+    /// The configured server name (the request had no host).
+    ServerName,
+    /// Parsed from text with [`Resolved::from_str`] (tests, fixtures).
+    Parsed,
+}
+
+impl HostSource {
+    /// A short lowercase name for logs.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Authority => "authority",
+            Self::Host => "host",
+            Self::Forwarded => "forwarded",
+            Self::XForwardedHost => "x-forwarded-host",
+            Self::ServerName => "server-name",
+            Self::Parsed => "parsed",
+        }
+    }
+}
+
+/// The resolver's verdict: which virtual host, port and path a request is for.
+///
+/// `Display` gives WFront's `host:port:path`, with an IPv6 host in brackets; it is the
+/// string regex route specs match against. `FromStr` parses it back (for tests);
+/// the scheme of a parsed value is `https` for port 443 and `http` otherwise.
+///
+/// The host is normalised by the resolver (ASCII lowercase, no trailing dot) and kept
+/// in URI form: an IPv6 address includes its brackets. The path is canonical and
+/// never includes the query.
+///
+/// ```
+/// use frontdoor_core::Resolved;
+///
+/// let r: Resolved = "[::1]:8080:/a:b".parse()?;
+/// assert_eq!(r.host, "[::1]");
+/// assert_eq!(r.port, 8080);
+/// assert_eq!(r.path, "/a:b");
+/// assert_eq!(r.to_string(), "[::1]:8080:/a:b");
+/// # Ok::<(), frontdoor_core::ParseResolvedError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Resolved {
+    /// The effective scheme (from the connection, or a trusted forwarded proto).
+    pub scheme: Scheme,
+    /// The normalised host, IPv6 in brackets.
+    pub host: String,
+    /// The port, explicit or defaulted from the scheme.
+    pub port: u16,
+    /// The canonical path, without the query.
+    pub path: String,
+    /// Where the host came from.
+    pub source: HostSource,
+}
+
+impl Resolved {
+    /// Builds a value from already normalised parts.
+    pub fn new(
+        scheme: Scheme,
+        host: impl Into<String>,
+        port: u16,
+        path: impl Into<String>,
+        source: HostSource,
+    ) -> Self {
+        Self {
+            scheme,
+            host: host.into(),
+            port,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Whether the host is an IPv6 literal (`[..]`).
+    #[must_use]
+    pub fn is_ipv6(&self) -> bool {
+        self.host.starts_with('[')
+    }
+
+    /// The port that is the default for [`Resolved::scheme`] (443 for https, else 80).
+    #[must_use]
+    pub fn default_port(&self) -> u16 {
+        if self.scheme == Scheme::HTTPS {
+            443
+        } else {
+            80
+        }
+    }
+
+    /// `host` or `host:port`, omitting the port only when it is the scheme's default;
+    /// what a `Host` header for this resolution should say.
+    #[must_use]
+    pub fn authority(&self) -> String {
+        if self.port == self.default_port() {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for Resolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.host, self.port, self.path)
+    }
+}
+
+/// The error of parsing a [`Resolved`] from `host:port:path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseResolvedError {
+    input: String,
+    reason: &'static str,
+}
+
+impl fmt::Display for ParseResolvedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid host:port:path {:?}: {}",
+            self.input, self.reason
+        )
+    }
+}
+
+impl std::error::Error for ParseResolvedError {}
+
+impl FromStr for Resolved {
+    type Err = ParseResolvedError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |reason| ParseResolvedError {
+            input: s.to_owned(),
+            reason,
+        };
+        let (host, rest) = if s.starts_with('[') {
+            let end = s.find(']').ok_or_else(|| err("unclosed ipv6 bracket"))?;
+            let rest = s[end + 1..]
+                .strip_prefix(':')
+                .ok_or_else(|| err("missing port"))?;
+            (&s[..=end], rest)
+        } else {
+            s.split_once(':').ok_or_else(|| err("missing port"))?
+        };
+        let (port, path) = rest.split_once(':').ok_or_else(|| err("missing path"))?;
+        let port: u16 = port.parse().map_err(|_| err("port is not a number"))?;
+        if !path.is_empty() && !path.starts_with('/') {
+            return Err(err("path must start with '/'"));
+        }
+        let scheme = if port == 443 {
+            Scheme::HTTPS
+        } else {
+            Scheme::HTTP
+        };
+        Ok(Self::new(
+            scheme,
+            host.to_ascii_lowercase(),
+            port,
+            path,
+            HostSource::Parsed,
+        ))
+    }
+}
+
+// === Mount ===
+
+/// The script-name / path-info split (WSGI's `SCRIPT_NAME` and `PATH_INFO`).
+///
+/// The router moves the prefix it matched from the path info to the script name; the
+/// inner service sees the path info as `uri().path()`. Join rules:
+///
+/// * the full path is `script_name + path_info`, concatenated as is;
+/// * the script name never ends with `/` after a strict router consumed a prefix, and
+///   the path info is empty or starts with `/`;
+/// * `http::Uri` cannot hold an empty path, so an empty path info is sent as `/`
+///   ([`Mount::uri_path`]); the exact remainder stays readable here;
+/// * the query is carried byte for byte by [`Mount::rebuild_uri`].
+///
+/// Absent from the extensions means "nothing consumed": script name `""`, path info
+/// = the URI's path ([`Mount::of`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mount {
+    script_name: String,
+    path_info: String,
+}
+
+impl Mount {
+    /// A split from explicit parts.
+    pub fn new(script_name: impl Into<String>, path_info: impl Into<String>) -> Self {
+        Self {
+            script_name: script_name.into(),
+            path_info: path_info.into(),
+        }
+    }
+
+    /// Nothing consumed yet: the whole path is path info.
+    pub fn from_path(path: impl Into<String>) -> Self {
+        Self::new(String::new(), path)
+    }
+
+    /// The request's mount: its `Mount` extension, or else its URI path unconsumed.
+    pub fn of<B>(req: &Request<B>) -> Self {
+        req.extensions()
+            .get::<Self>()
+            .cloned()
+            .unwrap_or_else(|| Self::from_path(req.uri().path()))
+    }
+
+    /// The prefix consumed so far (`SCRIPT_NAME`).
+    #[must_use]
+    pub fn script_name(&self) -> &str {
+        &self.script_name
+    }
+
+    /// The remaining path (`PATH_INFO`), possibly empty.
+    #[must_use]
+    pub fn path_info(&self) -> &str {
+        &self.path_info
+    }
+
+    /// Replaces the script name.
+    pub fn set_script_name(&mut self, script_name: impl Into<String>) {
+        self.script_name = script_name.into();
+    }
+
+    /// Replaces the path info.
+    pub fn set_path_info(&mut self, path_info: impl Into<String>) {
+        self.path_info = path_info.into();
+    }
+
+    /// `script_name + path_info`.
+    #[must_use]
+    pub fn full_path(&self) -> String {
+        let mut s = String::with_capacity(self.script_name.len() + self.path_info.len());
+        s.push_str(&self.script_name);
+        s.push_str(&self.path_info);
+        s
+    }
+
+    /// The path to put in the URI: the path info, or `/` when it is empty.
+    #[must_use]
+    pub fn uri_path(&self) -> &str {
+        if self.path_info.is_empty() {
+            "/"
+        } else {
+            &self.path_info
+        }
+    }
+
+    /// Moves `prefix` from the front of the path info to the end of the script name.
+    ///
+    /// Returns `false` and changes nothing when the path info does not start with
+    /// exactly `prefix`. Segment boundaries are the caller's business (the router
+    /// checks them when matching).
+    pub fn consume(&mut self, prefix: &str) -> bool {
+        match self.path_info.strip_prefix(prefix) {
+            Some(rest) => {
+                let rest = rest.to_owned();
+                self.script_name.push_str(prefix);
+                self.path_info = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `uri` with its path replaced by [`Mount::uri_path`]; scheme, authority and the
+    /// query (byte for byte) are kept.
+    ///
+    /// # Errors
+    ///
+    /// A bad-request [`Error`] when the path info is not valid in a URI.
+    pub fn rebuild_uri(&self, uri: &Uri) -> Result<Uri, Error> {
+        let pq = match uri.query() {
+            Some(q) => {
+                let mut s = String::with_capacity(self.uri_path().len() + 1 + q.len());
+                s.push_str(self.uri_path());
+                s.push('?');
+                s.push_str(q);
+                PathAndQuery::try_from(s)
+            }
+            None => PathAndQuery::try_from(self.uri_path()),
+        }
+        .map_err(|e| Error::bad_request("path info is not a valid uri path").with_source(e))?;
+        let mut parts = uri.clone().into_parts();
+        parts.path_and_query = Some(pq);
+        Uri::from_parts(parts)
+            .map_err(|e| Error::bad_request("cannot rebuild request uri").with_source(e))
+    }
+
+    /// Rewrites the request's URI to this split and stores the split as an extension.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mount::rebuild_uri`]; the request is unchanged on error.
+    pub fn apply<B>(self, req: &mut Request<B>) -> Result<(), Error> {
+        let uri = self.rebuild_uri(req.uri())?;
+        *req.uri_mut() = uri;
+        req.extensions_mut().insert(self);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_round_trips() {
+        let table = [
+            "www.example.com:80:/",
+            "www.example.com:443:/svn/trunk",
+            "[::1]:8080:/x",
+            "[2001:db8::1]:80:/a:b:c",
+            "localhost:0:",
+            "h:65535:/%2F",
+        ];
+        for s in table {
+            let r: Resolved = s.parse().unwrap();
+            assert_eq!(r.to_string(), s);
+        }
+        let r: Resolved = "Example.COM:443:/p".parse().unwrap();
+        assert_eq!(r.host, "example.com");
+        assert_eq!(r.scheme, Scheme::HTTPS);
+        assert_eq!(r.source, HostSource::Parsed);
+    }
+
+    #[test]
+    fn resolved_parse_errors() {
+        for s in [
+            "",
+            "host",
+            "host:80",
+            "host:x:/",
+            "[::1:80:/",
+            "[::1]80:/",
+            "h:80:p",
+            "h:70000:/",
+        ] {
+            assert!(s.parse::<Resolved>().is_err(), "{s:?} should not parse");
+        }
+        let e = "h:x:/".parse::<Resolved>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"invalid host:port:path "h:x:/": port is not a number"#
+        );
+    }
+
+    #[test]
+    fn resolved_authority_omits_default_port_only() {
+        let r = |s: &str| s.parse::<Resolved>().unwrap();
+        assert_eq!(r("a:80:/").authority(), "a");
+        assert_eq!(r("a:443:/").authority(), "a");
+        assert_eq!(r("a:8080:/").authority(), "a:8080");
+        assert_eq!(r("[::1]:81:/").authority(), "[::1]:81");
+        let mut https_on_80 = r("a:80:/");
+        https_on_80.scheme = Scheme::HTTPS;
+        assert_eq!(https_on_80.authority(), "a:80");
+        assert!(r("[::1]:81:/").is_ipv6());
+    }
+
+    #[test]
+    fn mount_consumes_and_joins() {
+        let mut m = Mount::from_path("/svn/trunk/x");
+        assert!(!m.consume("/git"));
+        assert!(m.consume("/svn"));
+        assert!(m.consume("/trunk"));
+        assert_eq!(m.script_name(), "/svn/trunk");
+        assert_eq!(m.path_info(), "/x");
+        assert_eq!(m.full_path(), "/svn/trunk/x");
+        assert!(m.consume("/x"));
+        assert_eq!(m.path_info(), "");
+        assert_eq!(m.uri_path(), "/");
+        assert_eq!(m.full_path(), "/svn/trunk/x");
+    }
+
+    #[test]
+    fn rebuild_keeps_query_byte_for_byte() {
+        let m = Mount::new("/app", "/b");
+        let table = [
+            ("/app/b?x=1&y=%2F", "/b?x=1&y=%2F"),
+            ("/app/b", "/b"),
+            ("/app/b?", "/b?"),
+            ("http://h:81/app/b?q", "http://h:81/b?q"),
+        ];
+        for (input, want) in table {
+            let uri: Uri = input.parse().unwrap();
+            assert_eq!(m.rebuild_uri(&uri).unwrap().to_string(), want, "{input}");
+        }
+        let empty = Mount::new("/app", "");
+        let uri: Uri = "/app?q=1".parse().unwrap();
+        assert_eq!(empty.rebuild_uri(&uri).unwrap(), "/?q=1");
+    }
+
+    #[test]
+    fn apply_sets_uri_and_extension() {
+        let mut req = Request::new(());
+        *req.uri_mut() = "/app/b?q".parse().unwrap();
+        assert_eq!(Mount::of(&req), Mount::from_path("/app/b"));
+        Mount::new("/app", "/b").apply(&mut req).unwrap();
+        assert_eq!(req.uri(), "/b?q");
+        assert_eq!(Mount::of(&req).script_name(), "/app");
+        let bad = Mount::new("", "/a b");
+        assert!(bad.apply(&mut req).is_err());
+        assert_eq!(req.uri(), "/b?q");
+    }
+
+    #[test]
+    fn conn_info_and_original_uri() {
+        let info = ConnInfo::new(
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        );
+        assert_eq!(info.local.port(), 1);
+        assert_eq!(info.remote.port(), 2);
+        assert!(info.with_tls(true).tls);
+        let mut req = Request::new(());
+        OriginalUri::insert_if_absent(&mut req);
+        assert_eq!(req.extensions().get::<OriginalUri>().unwrap().0, "/");
+        assert_eq!(HostSource::XForwardedHost.as_str(), "x-forwarded-host");
+    }
+}

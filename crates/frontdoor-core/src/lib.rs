@@ -1,0 +1,60 @@
+//! The shared vocabulary of the frontdoor layers.
+//!
+//! Every frontdoor layer talks to the others through the types defined here, never
+//! through private headers or string maps:
+//!
+//! | type | inserted by | read by |
+//! |---|---|---|
+//! | [`ConnInfo`] | the acceptor (`frontdoor::serve`) | resolvers, forwarded headers |
+//! | [`OriginalUri`] | the outermost layer that sees the request | logs, cleanup rules |
+//! | [`Resolved`] | the resolver layer | the router, cleanup, relocation |
+//! | [`Mount`] | the router when it consumes a prefix | inner services, cleanup |
+//! | [`Schemes`] | configuration | the by-scheme resolver and the router |
+//!
+//! It also holds the erased [`Body`] type, the [`Error`] taxonomy with its HTTP status
+//! mapping ([`ErrorKind::status`]), a small [`text_response`] builder, and
+//! [`canonicalize`], the one path canonicalisation used by every layer that matches on
+//! paths.
+//!
+//! # Example
+//!
+//! ```
+//! use frontdoor_core::{canonicalize, Mount, Resolved};
+//! use http::Uri;
+//!
+//! # fn main() -> Result<(), frontdoor_core::BoxError> {
+//! // One canonical path string for matching, consuming and forwarding.
+//! assert_eq!(canonicalize("/a/./b/../%7euser")?, "/a/~user");
+//!
+//! // The resolver's verdict prints as WFront's `host:port:path`.
+//! let resolved: Resolved = "www.example.com:80:/svn/trunk".parse()?;
+//! assert_eq!(resolved.port, 80);
+//! assert_eq!(resolved.to_string(), "www.example.com:80:/svn/trunk");
+//!
+//! // The router moves a matched prefix from path info to script name.
+//! let mut mount = Mount::from_path("/svn/trunk");
+//! assert!(mount.consume("/svn"));
+//! assert_eq!((mount.script_name(), mount.path_info()), ("/svn", "/trunk"));
+//! let uri: Uri = "/svn/trunk?r=1".parse()?;
+//! assert_eq!(mount.rebuild_uri(&uri)?, "/trunk?r=1");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! This crate has no optional features.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+mod error;
+mod ext;
+mod path;
+mod schemes;
+
+pub use body::{Body, BoxError};
+pub use error::{text_response, Error, ErrorKind};
+pub use ext::{ConnInfo, HostSource, Mount, OriginalUri, ParseResolvedError, Resolved};
+pub use path::{canonicalize, canonicalize_with, CanonicalOptions, EncodedSlash, PathError};
+pub use schemes::Schemes;

@@ -1,0 +1,376 @@
+//! Path canonicalisation: one function for every layer that matches on paths.
+//!
+//! Matching, consuming and forwarding must all see the same string (spec S4, envoy
+//! CVE-2019-9901). [`canonicalize`] produces it:
+//!
+//! 1. percent-escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded;
+//!    every other escape is kept, with its hex digits uppercased;
+//! 2. `%2F` (an encoded slash) stays opaque: it is never turned into a segment
+//!    separator. [`EncodedSlash::Reject`] refuses it instead;
+//! 3. runs of `/` are merged into one (configurable);
+//! 4. dot-segments are removed as in RFC 3986 section 5.2.4; `..` never climbs above
+//!    the root;
+//! 5. NUL (raw or `%00`), a malformed escape, or a path that is not absolute is an
+//!    error of kind [`ErrorKind::BadRequest`](crate::ErrorKind::BadRequest).
+//!
+//! An already canonical path is returned borrowed, without allocating.
+
+use std::{borrow::Cow, fmt};
+
+use crate::{Error, ErrorKind};
+
+/// What to do with an encoded slash (`%2F`) in a path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodedSlash {
+    /// Keep `%2F` as an opaque part of its segment (the default).
+    #[default]
+    Keep,
+    /// Refuse the path with [`PathError::EncodedSlash`].
+    Reject,
+}
+
+/// Options for [`canonicalize_with`]. The default keeps `%2F` and merges slashes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CanonicalOptions {
+    /// What to do with `%2F`. Default: [`EncodedSlash::Keep`].
+    pub encoded_slash: EncodedSlash,
+    /// Whether `//` is merged into `/`. Default: `true`.
+    pub merge_slashes: bool,
+}
+
+impl CanonicalOptions {
+    /// The default options.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            encoded_slash: EncodedSlash::Keep,
+            merge_slashes: true,
+        }
+    }
+
+    /// Sets the `%2F` policy.
+    #[must_use]
+    pub const fn encoded_slash(mut self, policy: EncodedSlash) -> Self {
+        self.encoded_slash = policy;
+        self
+    }
+
+    /// Sets whether `//` is merged into `/`.
+    #[must_use]
+    pub const fn merge_slashes(mut self, merge: bool) -> Self {
+        self.merge_slashes = merge;
+        self
+    }
+}
+
+impl Default for CanonicalOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why a path could not be canonicalised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PathError {
+    /// A `%` not followed by two hex digits.
+    MalformedEscape,
+    /// A NUL byte, raw or as `%00`.
+    Nul,
+    /// `%2F` under [`EncodedSlash::Reject`].
+    EncodedSlash,
+    /// The path does not start with `/`.
+    NotAbsolute,
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::MalformedEscape => "malformed percent-escape in path",
+            Self::Nul => "nul byte in path",
+            Self::EncodedSlash => "encoded slash in path",
+            Self::NotAbsolute => "path is not absolute",
+        })
+    }
+}
+
+impl std::error::Error for PathError {}
+
+impl From<PathError> for Error {
+    fn from(e: PathError) -> Self {
+        Self::new(ErrorKind::BadRequest, e.to_string()).with_source(e)
+    }
+}
+
+/// Canonicalises a request path with the default [`CanonicalOptions`].
+///
+/// An empty path is taken as `/`. See the [module docs](self) for the rules.
+///
+/// ```
+/// use frontdoor_core::{canonicalize, PathError};
+///
+/// assert_eq!(canonicalize("/a/./b/../c").unwrap(), "/a/c");
+/// assert_eq!(canonicalize("/%2e%2e/etc/passwd").unwrap(), "/etc/passwd");
+/// assert_eq!(canonicalize("/a%2fb").unwrap(), "/a%2Fb");
+/// assert_eq!(canonicalize("/a%00"), Err(PathError::Nul));
+/// ```
+pub fn canonicalize(path: &str) -> Result<Cow<'_, str>, PathError> {
+    canonicalize_with(path, CanonicalOptions::new())
+}
+
+/// Canonicalises a request path with explicit options.
+///
+/// ```
+/// use frontdoor_core::{canonicalize_with, CanonicalOptions, EncodedSlash, PathError};
+///
+/// let strict = CanonicalOptions::new().encoded_slash(EncodedSlash::Reject);
+/// assert_eq!(canonicalize_with("/a%2Fb", strict), Err(PathError::EncodedSlash));
+/// let raw_slashes = CanonicalOptions::new().merge_slashes(false);
+/// assert_eq!(canonicalize_with("/a//b", raw_slashes).unwrap(), "/a//b");
+/// ```
+pub fn canonicalize_with(path: &str, opts: CanonicalOptions) -> Result<Cow<'_, str>, PathError> {
+    if path.is_empty() {
+        return Ok(Cow::Borrowed("/"));
+    }
+    if !path.starts_with('/') {
+        return Err(PathError::NotAbsolute);
+    }
+    if is_canonical(path, opts)? {
+        return Ok(Cow::Borrowed(path));
+    }
+    let decoded = decode_unreserved(path, opts)?;
+    Ok(Cow::Owned(remove_dot_segments(
+        &decoded,
+        opts.merge_slashes,
+    )))
+}
+
+/// Fast check: no escapes, no empty segments (when merging) and no dot segments.
+/// Errors on raw NUL so the slow path need not.
+fn is_canonical(path: &str, opts: CanonicalOptions) -> Result<bool, PathError> {
+    let bytes = path.as_bytes();
+    let mut canonical = true;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            0 => return Err(PathError::Nul),
+            b'%' => canonical = false,
+            b'/' if opts.merge_slashes && bytes.get(i + 1) == Some(&b'/') => canonical = false,
+            b'.' if bytes[i - 1] == b'/' => {
+                // "/." or "/.." followed by "/" or the end is a dot segment.
+                let rest = &bytes[i + 1..];
+                let dot = matches!(rest, [] | [b'/', ..] | [b'.'] | [b'.', b'/', ..]);
+                if dot {
+                    canonical = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(canonical)
+}
+
+const fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn decode_unreserved(path: &str, opts: CanonicalOptions) -> Result<String, PathError> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    // Copy runs of non-escape text as &str slices to stay on char boundaries.
+    let mut run_start = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'%' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&path[run_start..i]);
+        let (Some(hi), Some(lo)) = (
+            bytes.get(i + 1).copied().and_then(hex_val),
+            bytes.get(i + 2).copied().and_then(hex_val),
+        ) else {
+            return Err(PathError::MalformedEscape);
+        };
+        let v = hi << 4 | lo;
+        if v == 0 {
+            return Err(PathError::Nul);
+        }
+        if v == b'/' && opts.encoded_slash == EncodedSlash::Reject {
+            return Err(PathError::EncodedSlash);
+        }
+        if is_unreserved(v) {
+            out.push(char::from(v));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(hi)]));
+            out.push(char::from(HEX[usize::from(lo)]));
+        }
+        i += 3;
+        run_start = i;
+    }
+    out.push_str(&path[run_start..]);
+    Ok(out)
+}
+
+/// RFC 3986 section 5.2.4 on an absolute path, segment by segment.
+fn remove_dot_segments(path: &str, merge_slashes: bool) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    // Skip the leading "/"; every element of `segments` is preceded by "/" in the output.
+    let mut parts = path[1..].split('/').peekable();
+    let mut trailing_slash = false;
+    while let Some(seg) = parts.next() {
+        let last = parts.peek().is_none();
+        match seg {
+            "." => trailing_slash = last,
+            ".." => {
+                segments.pop();
+                trailing_slash = last;
+            }
+            "" if merge_slashes => trailing_slash = last,
+            _ => {
+                segments.push(seg);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for seg in &segments {
+        out.push('/');
+        out.push_str(seg);
+    }
+    if trailing_slash || segments.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn vectors() {
+        let table: &[(&str, Result<&str, PathError>)] = &[
+            ("", Ok("/")),
+            ("/", Ok("/")),
+            ("/a/b", Ok("/a/b")),
+            ("/a/b/", Ok("/a/b/")),
+            ("/a/./b/../c", Ok("/a/c")),
+            ("/a/b/..", Ok("/a/")),
+            ("/a/b/.", Ok("/a/b/")),
+            ("/..", Ok("/")),
+            ("/../..", Ok("/")),
+            ("/../../etc/passwd", Ok("/etc/passwd")),
+            ("/%2e%2e/etc", Ok("/etc")),
+            ("/%2E%2E/%2e/x", Ok("/x")),
+            ("/a/%2e%2e", Ok("/")),
+            ("/a/.%2e/b", Ok("/b")),
+            ("//", Ok("/")),
+            ("//a//b//", Ok("/a/b/")),
+            ("/a/.../b", Ok("/a/.../b")),
+            ("/a/..b/c", Ok("/a/..b/c")),
+            ("/.hidden", Ok("/.hidden")),
+            ("/%7euser", Ok("/~user")),
+            ("/%41%62%2D%5f", Ok("/Ab-_")),
+            ("/a%2fb", Ok("/a%2Fb")),
+            ("/a%2F..%2Fb", Ok("/a%2F..%2Fb")),
+            ("/caf%c3%a9", Ok("/caf%C3%A9")),
+            ("/a%20b", Ok("/a%20b")),
+            ("/q?x", Ok("/q?x")),
+            ("/a%00", Err(PathError::Nul)),
+            ("/a\0b", Err(PathError::Nul)),
+            ("/a%", Err(PathError::MalformedEscape)),
+            ("/a%2", Err(PathError::MalformedEscape)),
+            ("/a%zz", Err(PathError::MalformedEscape)),
+            ("a/b", Err(PathError::NotAbsolute)),
+            ("*", Err(PathError::NotAbsolute)),
+        ];
+        for (input, want) in table {
+            let got = canonicalize(input);
+            assert_eq!(got.as_deref().map_err(|e| *e), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn options() {
+        let reject = CanonicalOptions::new().encoded_slash(EncodedSlash::Reject);
+        assert_eq!(
+            canonicalize_with("/a%2fb", reject),
+            Err(PathError::EncodedSlash)
+        );
+        assert_eq!(canonicalize_with("/a/b", reject).unwrap(), "/a/b");
+        let keep = CanonicalOptions::new().merge_slashes(false);
+        assert_eq!(canonicalize_with("//a//b/./", keep).unwrap(), "//a//b/");
+        assert_eq!(CanonicalOptions::default(), CanonicalOptions::new());
+    }
+
+    #[test]
+    fn canonical_input_is_borrowed() {
+        for p in ["/", "/a/b", "/a.b/c.d/", "/.x/..y"] {
+            assert!(matches!(canonicalize(p), Ok(Cow::Borrowed(_))), "{p}");
+        }
+        assert!(matches!(canonicalize("/a/../b"), Ok(Cow::Owned(_))));
+    }
+
+    #[test]
+    fn errors_are_bad_requests() {
+        let err: Error = PathError::Nul.into();
+        assert_eq!(err.kind(), ErrorKind::BadRequest);
+        assert_eq!(err.to_string(), "nul byte in path");
+    }
+
+    fn path_strategy() -> impl Strategy<Value = String> {
+        let seg = prop_oneof![
+            Just(String::from(".")),
+            Just(String::from("..")),
+            Just(String::from("%2e%2e")),
+            Just(String::from("%2E")),
+            Just(String::from("")),
+            Just(String::from("%2f")),
+            Just(String::from("%7E")),
+            "[a-zA-Z0-9._~%-]{0,6}",
+        ];
+        prop::collection::vec(seg, 0..8).prop_map(|segs| format!("/{}", segs.join("/")))
+    }
+
+    proptest! {
+        #[test]
+        fn idempotent(path in path_strategy()) {
+            if let Ok(once) = canonicalize(&path) {
+                let twice = canonicalize(&once).unwrap();
+                prop_assert_eq!(&*once, &*twice);
+            }
+        }
+
+        #[test]
+        fn never_escapes_the_root(path in path_strategy()) {
+            if let Ok(out) = canonicalize(&path) {
+                prop_assert!(out.starts_with('/'));
+                for seg in out.split('/') {
+                    prop_assert!(seg != ".." && seg != ".", "dot segment left in {}", out);
+                }
+                prop_assert!(!out.contains("//"));
+            }
+        }
+
+        #[test]
+        fn never_panics(path in any::<String>()) {
+            let _ = canonicalize(&path);
+            let _ = canonicalize(&format!("/{path}"));
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Test harness for proxies: endpoints, message chains, handlings, fault-injecting origins.
+//!
+//! This crate is a placeholder: its issue has not landed yet.
+#![forbid(unsafe_code)]
