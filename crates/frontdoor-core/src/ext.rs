@@ -1,6 +1,6 @@
 //! Typed request extensions shared by the layers.
 
-use std::{fmt, net::SocketAddr, str::FromStr};
+use std::{collections::BTreeMap, fmt, net::IpAddr, net::SocketAddr, str::FromStr, sync::Arc};
 
 use http::{
     uri::{PathAndQuery, Scheme},
@@ -123,8 +123,9 @@ impl HostSource {
 
 /// The resolver's verdict: which virtual host, port and path a request is for.
 ///
-/// `Display` gives WFront's `host:port:path`, with an IPv6 host in brackets; it is the
-/// string regex route specs match against. `FromStr` parses it back (for tests);
+/// `Display` gives WFront's `host:port:path`, with an IPv6 host in brackets (and the
+/// by-scheme [`label`](Resolved::label) in place of the port when one is set); it is
+/// the string regex route specs match against. `FromStr` parses it back (for tests);
 /// the scheme of a parsed value is `https` for port 443 and `http` otherwise.
 ///
 /// The host is normalised by the resolver (ASCII lowercase, no trailing dot) and kept
@@ -154,6 +155,9 @@ pub struct Resolved {
     pub path: String,
     /// Where the host came from.
     pub source: HostSource,
+    /// The by-scheme label of the port (`http`, `https`, ...), when a by-scheme
+    /// resolver stamped one. `Display` shows it in place of the port.
+    pub label: Option<Arc<str>>,
 }
 
 impl Resolved {
@@ -171,7 +175,15 @@ impl Resolved {
             port,
             path: path.into(),
             source,
+            label: None,
         }
+    }
+
+    /// Sets the by-scheme label shown in place of the port by `Display`.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<Arc<str>>) -> Self {
+        self.label = Some(label.into());
+        self
     }
 
     /// Whether the host is an IPv6 literal (`[..]`).
@@ -204,7 +216,10 @@ impl Resolved {
 
 impl fmt::Display for Resolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.host, self.port, self.path)
+        match &self.label {
+            Some(label) => write!(f, "{}:{}:{}", self.host, label, self.path),
+            None => write!(f, "{}:{}:{}", self.host, self.port, self.path),
+        }
     }
 }
 
@@ -261,6 +276,116 @@ impl FromStr for Resolved {
             path,
             HostSource::Parsed,
         ))
+    }
+}
+
+// === PeerTrust ===
+
+/// The resolver's trust decision about the connection's peer.
+///
+/// Inserted by the resolver layer. `peer_trusted` says whether the immediate peer is a
+/// configured trusted proxy (so its forwarded headers were honoured); `client` is the
+/// client address found by walking the `for` chain from the right past trusted hops
+/// (the peer itself when it is untrusted). The upstream client reads it to decide
+/// whether inbound `X-Forwarded-*` headers are appended to or replaced; absent means
+/// untrusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerTrust {
+    /// Whether the immediate peer is a trusted proxy.
+    pub peer_trusted: bool,
+    /// The client address, as far as trusted hops vouch for it.
+    pub client: IpAddr,
+}
+
+impl PeerTrust {
+    /// A decision about a peer.
+    #[must_use]
+    pub const fn new(peer_trusted: bool, client: IpAddr) -> Self {
+        Self {
+            peer_trusted,
+            client,
+        }
+    }
+
+    /// Whether a request's peer was trusted; `false` when no decision was stamped.
+    pub fn is_trusted<B>(req: &Request<B>) -> bool {
+        req.extensions()
+            .get::<Self>()
+            .is_some_and(|t| t.peer_trusted)
+    }
+}
+
+// === MatchedRoute ===
+
+/// Which route of a router's table a request matched. Inserted by the router; read by
+/// logs, metrics and the CLI. A miss served by the default service carries no
+/// `MatchedRoute`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MatchedRoute {
+    /// The route's position in the table (0-based, table order).
+    pub index: usize,
+    /// The route's normalised spec or regex, as in `dump_mappings()`.
+    pub spec: Arc<str>,
+}
+
+impl MatchedRoute {
+    /// A matched route.
+    pub fn new(index: usize, spec: impl Into<Arc<str>>) -> Self {
+        Self {
+            index,
+            spec: spec.into(),
+        }
+    }
+}
+
+// === Vars ===
+
+/// Free request variables set by cleanup rules (the successor of arbitrary WSGI
+/// environ keys such as WFront's `{'mode': 'wap'}`), for inner services to read.
+///
+/// Typed extensions are preferred for anything a layer consumes; `Vars` exists for
+/// user configuration that names its own keys.
+///
+/// ```
+/// use frontdoor_core::Vars;
+///
+/// let mut vars = Vars::default();
+/// vars.set("mode", "wap");
+/// assert_eq!(vars.get("mode"), Some("wap"));
+/// assert_eq!(vars.remove("mode").as_deref(), Some("wap"));
+/// assert!(vars.is_empty());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Vars(BTreeMap<String, String>);
+
+impl Vars {
+    /// The value of `key`.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// Sets `key` to `value`, returning the previous value.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
+        self.0.insert(key.into(), value.into())
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.0.remove(key)
+    }
+
+    /// Whether no variable is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates the variables in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
@@ -425,6 +550,24 @@ mod tests {
         assert_eq!(r.host, "example.com");
         assert_eq!(r.scheme, Scheme::HTTPS);
         assert_eq!(r.source, HostSource::Parsed);
+        let labelled = r.with_label("https");
+        assert_eq!(labelled.to_string(), "example.com:https:/p");
+        assert_eq!(labelled.port, 443);
+    }
+
+    #[test]
+    fn peer_trust_matched_route_vars() {
+        let mut req = Request::new(());
+        assert!(!PeerTrust::is_trusted(&req));
+        req.extensions_mut()
+            .insert(PeerTrust::new(true, "10.0.0.1".parse().unwrap()));
+        assert!(PeerTrust::is_trusted(&req));
+        let m = MatchedRoute::new(3, "::/svn");
+        assert_eq!((m.index, &*m.spec), (3, "::/svn"));
+        let mut v = Vars::default();
+        assert_eq!(v.set("a", "1"), None);
+        assert_eq!(v.set("a", "2").as_deref(), Some("1"));
+        assert_eq!(v.iter().collect::<Vec<_>>(), [("a", "2")]);
     }
 
     #[test]

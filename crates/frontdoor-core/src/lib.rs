@@ -9,6 +9,9 @@
 //! | [`OriginalUri`] | the outermost layer that sees the request | logs, cleanup rules |
 //! | [`Resolved`] | the resolver layer | the router, cleanup, relocation |
 //! | [`Mount`] | the router when it consumes a prefix | inner services, cleanup |
+//! | [`PeerTrust`] | the resolver layer | forwarded-header writers (upstream) |
+//! | [`MatchedRoute`] | the router | logs, metrics |
+//! | [`Vars`] | cleanup rules | inner services |
 //! | [`Schemes`] | configuration | the by-scheme resolver and the router |
 //!
 //! It also holds the erased [`Body`] type, the [`Error`] taxonomy with its HTTP status
@@ -55,6 +58,9 @@ mod schemes;
 
 pub use body::{Body, BoxError};
 pub use error::{text_response, Error, ErrorKind};
-pub use ext::{ConnInfo, HostSource, Mount, OriginalUri, ParseResolvedError, Resolved};
+pub use ext::{
+    ConnInfo, HostSource, MatchedRoute, Mount, OriginalUri, ParseResolvedError, PeerTrust,
+    Resolved, Vars,
+};
 pub use path::{canonicalize, canonicalize_with, CanonicalOptions, EncodedSlash, PathError};
 pub use schemes::Schemes;
