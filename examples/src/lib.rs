@@ -1,1 +1,1 @@
-//! placeholder
+//! Runnable examples for frontdoor: see the `[[example]]` targets of this package.

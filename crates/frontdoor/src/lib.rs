@@ -1,1 +1,74 @@
-//! placeholder
+//! Composable [tower] layers for HTTP routing and reverse proxying.
+//!
+//! frontdoor puts a front door in front of your services: resolve which virtual
+//! host, port and path a request is for, route it through an ordered table of
+//! WFront-style `host:port:path` specs, clean it up with declarative rules, relocate
+//! it from the local root to the remote one, and forward it to an upstream, each
+//! step a tower layer usable on its own. This crate is the facade: it re-exports
+//! every layer crate behind a cargo feature, adds [`ServiceBuilderExt`], the
+//! multi-listener [`serve`] module and the [`demo`] backends.
+//!
+//! A request flows resolve → route (→ the route's cleanup filter) → relocate →
+//! upstream; each layer reads only the typed extensions (from [`core`]) stamped
+//! before it.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use frontdoor::{demo, serve::Server, BoxError};
+//! use tower::ServiceBuilder;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), BoxError> {
+//! let svc = ServiceBuilder::new().service(demo::echo());
+//! let server = Server::bind(&["127.0.0.1:8080".parse()?]).await?;
+//! server.serve_with_shutdown(svc, frontdoor::serve::shutdown_signal()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | what | default |
+//! |---|---|---|
+//! | `serve` | [`serve::Server`]: HTTP/1.1 + h2c listeners, `ConnInfo`, timeouts, graceful shutdown | yes |
+//! | `demo` | [`demo`] echo and redirect backends | yes |
+//! | `resolve` | re-export `frontdoor-resolve` as [`resolve`] | yes |
+//! | `route` | re-export `frontdoor-route` as [`route`] | yes |
+//! | `cleanup` | re-export `frontdoor-cleanup` as [`cleanup`] | yes |
+//! | `relocate` | re-export `frontdoor-relocate` as [`relocate`] | yes |
+//! | `upstream` | re-export `frontdoor-upstream` as [`upstream`] | yes |
+//! | `mirror` | re-export `frontdoor-mirror` as [`mirror`] | yes |
+//! | `gor` | re-export `frontdoor-gor` as [`gor`] | yes |
+//! | `deproxy` | re-export `frontdoor-deproxy` as [`deproxy`] | yes |
+//!
+//! More examples live in the workspace's `examples/` folder.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
+#[cfg(feature = "demo")]
+pub mod demo;
+#[cfg(feature = "serve")]
+pub mod serve;
+
+pub use builder::ServiceBuilderExt;
+pub use frontdoor_core as core;
+pub use frontdoor_core::{Body, BoxError, Error, ErrorKind};
+
+#[cfg(feature = "cleanup")]
+pub use frontdoor_cleanup as cleanup;
+#[cfg(feature = "deproxy")]
+pub use frontdoor_deproxy as deproxy;
+#[cfg(feature = "gor")]
+pub use frontdoor_gor as gor;
+#[cfg(feature = "mirror")]
+pub use frontdoor_mirror as mirror;
+#[cfg(feature = "relocate")]
+pub use frontdoor_relocate as relocate;
+#[cfg(feature = "resolve")]
+pub use frontdoor_resolve as resolve;
+#[cfg(feature = "route")]
+pub use frontdoor_route as route;
+#[cfg(feature = "upstream")]
+pub use frontdoor_upstream as upstream;

@@ -1,0 +1,379 @@
+//! Serving a tower service on one or more listeners (WFront's multi-port server,
+//! done properly).
+//!
+//! [`Server`] binds any number of addresses and serves one service on all of them:
+//!
+//! * HTTP/1.1 and HTTP/2 with prior knowledge (h2c), detected per connection by
+//!   hyper-util's auto connection builder; HTTP/1 upgrades are supported;
+//! * every request carries a [`ConnInfo`] extension (local and peer address);
+//! * a header-read timeout cuts off clients that never finish their request head
+//!   (slowloris), including clients that connect and send nothing;
+//! * a max-connections limit: past it, the server stops accepting until a
+//!   connection closes (the kernel backlog holds the rest);
+//! * graceful shutdown on a future: listeners close, in-flight requests finish
+//!   (HTTP/1 connections close after their current response, HTTP/2 connections get
+//!   GOAWAY), and whatever is still running after the drain timeout is dropped.
+//!
+//! The request body is [`frontdoor_core::Body`]; the service's errors are logged and
+//! close the connection (hyper's behaviour), so put an error-rescue layer (such as
+//! the upstream crate's gateway layer) in front of anything that can fail.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//!
+//! use frontdoor::{serve::Server, Body, BoxError};
+//! use http::{Request, Response};
+//!
+//! # async fn run() -> Result<(), BoxError> {
+//! let svc = tower::service_fn(|_req: Request<Body>| async {
+//!     Ok::<_, Infallible>(Response::new(Body::from("hello\n")))
+//! });
+//! let server = Server::bind(&["127.0.0.1:8080".parse()?, "127.0.0.1:8081".parse()?]).await?;
+//! server.serve_with_shutdown(svc, frontdoor::serve::shutdown_signal()).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::{
+    fmt,
+    future::{pending, Future},
+    io,
+    net::SocketAddr,
+    sync::Arc,
+    time::Duration,
+};
+
+use bytes::Bytes;
+use frontdoor_core::{Body, BoxError, ConnInfo};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto,
+};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower::{Service, ServiceExt};
+use tracing::{debug, info, warn};
+
+/// Default header-read timeout: 10 seconds.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default maximum number of open connections: 10,000.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default drain timeout for graceful shutdown: 30 seconds.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A set of bound listeners and the connection settings to serve them with.
+///
+/// See the [module docs](self).
+#[must_use]
+pub struct Server {
+    listeners: Vec<TcpListener>,
+    config: Config,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Config {
+    header_read_timeout: Duration,
+    max_connections: usize,
+    drain_timeout: Duration,
+}
+
+impl Server {
+    /// Binds every address in `addrs` (port 0 picks a free port).
+    ///
+    /// # Errors
+    ///
+    /// The first bind error, with the address in its message.
+    pub async fn bind(addrs: &[SocketAddr]) -> io::Result<Self> {
+        let mut listeners = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            listeners.push(listener);
+        }
+        Ok(Self::from_listeners(listeners))
+    }
+
+    /// Serves already bound listeners.
+    pub fn from_listeners(listeners: Vec<TcpListener>) -> Self {
+        Self {
+            listeners,
+            config: Config {
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            },
+        }
+    }
+
+    /// The addresses actually bound, in the order given.
+    ///
+    /// # Errors
+    ///
+    /// When the OS cannot report a listener's address.
+    pub fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        self.listeners.iter().map(TcpListener::local_addr).collect()
+    }
+
+    /// How long a client may take to send a complete request head, counted from the
+    /// connection's start or the end of the previous response. Default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`].
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// The most connections open at once, over all listeners (at least 1). Default
+    /// [`DEFAULT_MAX_CONNECTIONS`].
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max.max(1);
+        self
+    }
+
+    /// How long graceful shutdown waits for in-flight requests. Default
+    /// [`DEFAULT_DRAIN_TIMEOUT`].
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.config.drain_timeout = timeout;
+        self
+    }
+
+    /// Serves `service` until the process ends.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for fatal listener errors.
+    pub async fn serve<S, B>(self, service: S) -> io::Result<()>
+    where
+        S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.serve_with_shutdown(service, pending()).await
+    }
+
+    /// Serves `service` until `signal` completes, then shuts down gracefully: stop
+    /// accepting, let in-flight requests finish within the drain timeout, drop the
+    /// rest. Returns when every connection is closed.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for fatal listener errors.
+    pub async fn serve_with_shutdown<S, B, F>(self, service: S, signal: F) -> io::Result<()>
+    where
+        S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        F: Future<Output = ()> + Send,
+    {
+        let shared = Shared {
+            config: self.config,
+            shutdown: CancellationToken::new(),
+            force: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            limit: Arc::new(Semaphore::new(self.config.max_connections)),
+        };
+        for listener in self.listeners {
+            if let Ok(addr) = listener.local_addr() {
+                info!(%addr, "listening");
+            }
+            shared
+                .tracker
+                .spawn(accept_loop(listener, service.clone(), shared.clone()));
+        }
+        signal.await;
+        info!(
+            drain_timeout = ?self.config.drain_timeout,
+            "shutting down: draining connections"
+        );
+        shared.shutdown.cancel();
+        shared.tracker.close();
+        if tokio::time::timeout(self.config.drain_timeout, shared.tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!("drain timeout elapsed: closing remaining connections");
+            shared.force.cancel();
+            shared.tracker.wait().await;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addrs", &self.local_addrs().ok())
+            .field("header_read_timeout", &self.config.header_read_timeout)
+            .field("max_connections", &self.config.max_connections)
+            .field("drain_timeout", &self.config.drain_timeout)
+            .finish()
+    }
+}
+
+/// What every accept loop and connection task shares.
+#[derive(Clone)]
+struct Shared {
+    config: Config,
+    /// Stop accepting and start graceful connection shutdown.
+    shutdown: CancellationToken,
+    /// The drain timeout elapsed: drop connections now.
+    force: CancellationToken,
+    tracker: TaskTracker,
+    limit: Arc<Semaphore>,
+}
+
+async fn accept_loop<S, B>(listener: TcpListener, service: S, shared: Shared)
+where
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let Ok(listen_addr) = listener.local_addr() else {
+        return;
+    };
+    loop {
+        let permit = tokio::select! {
+            biased;
+            () = shared.shutdown.cancelled() => return,
+            permit = shared.limit.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let (stream, remote) = tokio::select! {
+            biased;
+            () = shared.shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Per-connection errors (reset before accept) are routine; others
+                    // (EMFILE) deserve a pause so the loop does not spin.
+                    if !is_connection_error(&error) {
+                        warn!(%error, addr = %listen_addr, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        let local = stream.local_addr().unwrap_or(listen_addr);
+        if let Err(error) = stream.set_nodelay(true) {
+            debug!(%error, "set_nodelay failed");
+        }
+        let info = ConnInfo::new(local, remote);
+        shared.tracker.spawn(serve_connection(
+            stream,
+            info,
+            service.clone(),
+            shared.clone(),
+            permit,
+        ));
+    }
+}
+
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+async fn serve_connection<S, B>(
+    stream: TcpStream,
+    info: ConnInfo,
+    service: S,
+    shared: Shared,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) where
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let _permit = permit;
+    let timeout = shared.config.header_read_timeout;
+    // The auto builder sniffs the protocol before hyper's own header timer runs, so
+    // a client that connects and sends nothing is cut off here.
+    let mut probe = [0u8; 1];
+    tokio::select! {
+        biased;
+        () = shared.shutdown.cancelled() => return,
+        peeked = tokio::time::timeout(timeout, stream.peek(&mut probe)) => match peeked {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => return,
+            Err(_) => {
+                debug!(remote = %info.remote, "header read timeout before first byte");
+                return;
+            }
+        },
+    }
+
+    let hyper_service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(info);
+        service.clone().oneshot(req)
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout);
+    builder.http2().timer(TokioTimer::new());
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
+    tokio::pin!(conn);
+
+    let result = tokio::select! {
+        result = conn.as_mut() => Some(result),
+        () = shared.shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                result = conn.as_mut() => Some(result),
+                () = shared.force.cancelled() => None,
+            }
+        }
+    };
+    if let Some(Err(error)) = result {
+        debug!(remote = %info.remote, %error, "connection ended with an error");
+    }
+}
+
+/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM. Pass it to
+/// [`Server::serve_with_shutdown`].
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,10 @@
+//! frontdoor's integration tests: real servers and clients on `127.0.0.1:0`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "test code"
+)]
+
+mod serve;

@@ -1,0 +1,229 @@
+//! `frontdoor::serve`: ConnInfo, h1 and h2c, several listeners, graceful shutdown,
+//! header-read timeout and the connection limit.
+
+use std::{
+    convert::Infallible,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use frontdoor::{demo, Body};
+use frontdoor_core::ConnInfo;
+use frontdoor_tests::{bind_loopback, get, h1, h2c, json, spawn, text};
+use http::{Request, Response, Version};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    sync::{mpsc, Notify},
+};
+
+/// Answers with the connection info it was given.
+async fn conn_info(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let text = match req.extensions().get::<ConnInfo>() {
+        Some(info) => format!("{} {} {}", info.local, info.remote, info.tls),
+        None => "missing".to_owned(),
+    };
+    Ok(Response::new(Body::from(text)))
+}
+
+#[tokio::test]
+async fn conn_info_is_inserted() {
+    let server = spawn(bind_loopback(1).await, tower::service_fn(conn_info));
+    let mut client = h1(server.addr()).await;
+    let res = client.send_request(get("/")).await.unwrap();
+    let body = text(res).await;
+    let parts: Vec<&str> = body.split(' ').collect();
+    assert_eq!(parts[0], server.addr().to_string());
+    assert!(parts[1].starts_with("127.0.0.1:"), "{body}");
+    assert_eq!(parts[2], "false");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn h1_and_h2c_both_work() {
+    let server = spawn(bind_loopback(1).await, demo::echo());
+    let res = h1(server.addr())
+        .await
+        .send_request(get("/one?a=b"))
+        .await
+        .unwrap();
+    assert_eq!(res.version(), Version::HTTP_11);
+    let doc = json(res).await;
+    assert_eq!(doc["version"], "HTTP/1.1");
+    assert_eq!(doc["path"], "/one");
+    assert_eq!(doc["query"], "a=b");
+
+    let mut h2 = h2c(server.addr()).await;
+    let req = Request::get(format!("http://{}/two", server.addr()))
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"12345",
+        )))
+        .unwrap();
+    let res = h2.send_request(req).await.unwrap();
+    assert_eq!(res.version(), Version::HTTP_2);
+    let doc = json(res).await;
+    assert_eq!(doc["version"], "HTTP/2.0");
+    assert_eq!(doc["path"], "/two");
+    assert_eq!(doc["body_length"], 5);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_listeners_share_one_service() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let svc = tower::service_fn(move |req: Request<Body>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        conn_info(req)
+    });
+    let server = spawn(bind_loopback(2).await, svc);
+    assert_eq!(server.addrs.len(), 2);
+    assert_ne!(server.addrs[0], server.addrs[1]);
+    for addr in &server.addrs {
+        let res = h1(*addr).await.send_request(get("/")).await.unwrap();
+        let body = text(res).await;
+        assert!(body.starts_with(&addr.to_string()), "{body} on {addr}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_drains_an_in_flight_request() {
+    let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
+    let release = Arc::new(Notify::new());
+    let gate = release.clone();
+    let svc = tower::service_fn(move |_req: Request<Body>| {
+        let arrived_tx = arrived_tx.clone();
+        let gate = gate.clone();
+        async move {
+            arrived_tx.send(()).unwrap();
+            gate.notified().await;
+            Ok::<_, Infallible>(Response::new(Body::from("drained")))
+        }
+    });
+    let mut server = spawn(bind_loopback(1).await, svc);
+    let addr = server.addr();
+    let mut client = h1(addr).await;
+    let in_flight = tokio::spawn(async move { client.send_request(get("/slow")).await });
+    arrived.recv().await.unwrap();
+
+    server.trigger_shutdown();
+    // The listener closes: new connections are refused once the accept loop stopped.
+    let refused = async {
+        loop {
+            if TcpStream::connect(addr).await.is_err() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), refused)
+        .await
+        .expect("listener still accepting after shutdown");
+
+    release.notify_one();
+    let res = in_flight.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(text(res).await, "drained");
+    tokio::time::timeout(Duration::from_secs(10), server.finished())
+        .await
+        .expect("server did not finish after draining");
+}
+
+#[tokio::test]
+async fn drain_timeout_drops_stuck_requests() {
+    let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
+    let svc = tower::service_fn(move |_req: Request<Body>| {
+        let arrived_tx = arrived_tx.clone();
+        async move {
+            arrived_tx.send(()).unwrap();
+            std::future::pending::<()>().await;
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        }
+    });
+    let server = bind_loopback(1)
+        .await
+        .drain_timeout(Duration::from_millis(100));
+    let mut server = spawn(server, svc);
+    let mut client = h1(server.addr()).await;
+    let stuck = tokio::spawn(async move { client.send_request(get("/")).await });
+    arrived.recv().await.unwrap();
+    server.trigger_shutdown();
+    tokio::time::timeout(Duration::from_secs(10), server.finished())
+        .await
+        .expect("server did not give up after the drain timeout");
+    assert!(
+        stuck.await.unwrap().is_err(),
+        "a dropped request is an error"
+    );
+}
+
+/// Reads until EOF or error; returns what was read.
+async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf).await;
+    buf
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off() {
+    let server = bind_loopback(1)
+        .await
+        .header_read_timeout(Duration::from_millis(200));
+    let server = spawn(server, demo::echo());
+
+    // Sends part of a request head and then nothing.
+    let mut partial = TcpStream::connect(server.addr()).await.unwrap();
+    partial
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), read_to_close(&mut partial))
+        .await
+        .expect("slow client was never cut off");
+    // hyper may answer 408 before closing; it never answers 200.
+    assert!(!String::from_utf8_lossy(&got).contains("200 OK"));
+
+    // Connects and sends nothing at all.
+    let mut silent = TcpStream::connect(server.addr()).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), read_to_close(&mut silent))
+        .await
+        .expect("silent client was never cut off");
+    assert!(got.is_empty());
+
+    // A prompt client on the same server is still served.
+    let res = h1(server.addr())
+        .await
+        .send_request(get("/ok"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn connection_limit_holds_extra_connections_back() {
+    let server = bind_loopback(1).await.max_connections(1);
+    let server = spawn(server, demo::echo());
+    let mut first = h1(server.addr()).await;
+    assert_eq!(first.send_request(get("/1")).await.unwrap().status(), 200);
+
+    // The second connection sits in the backlog while the first is open.
+    let mut second = h1(server.addr()).await;
+    let pending = tokio::spawn(async move { second.send_request(get("/2")).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!pending.is_finished(), "served past the connection limit");
+
+    drop(first);
+    let res = tokio::time::timeout(Duration::from_secs(10), pending)
+        .await
+        .expect("second connection never served")
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    server.shutdown().await;
+}
