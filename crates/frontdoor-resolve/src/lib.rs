@@ -1,4 +1,123 @@
-//! Resolver layer: stamps the resolved `host:port:path` into request extensions.
+//! Resolver layer: stamps the resolved `host:port:path` into request extensions,
+//! trusting forwarded headers only from trusted peers.
 //!
-//! This crate is a placeholder: its issue has not landed yet.
+//! [`ResolveLayer`] runs a [`Resolver`] once per request, before anything matches,
+//! and inserts into the request's extensions:
+//!
+//! | extension | what |
+//! |---|---|
+//! | [`Resolved`] | the verdict: scheme, normalised host, port, canonical path, [`HostSource`], optional by-scheme label; `Display` gives WFront's `host:port:path` |
+//! | [`OriginalUri`] | the request target as received, if no outer layer recorded it |
+//! | [`PeerTrust`] | whether the peer is a trusted proxy, and the client address it vouches for |
+//!
+//! It does so for every request it lets through, even when nothing will match later,
+//! so 404 handlers and logs can see it. Requests it cannot resolve are answered here
+//! with **400** (a short `text/plain` body; the detail is logged at `debug`): two `Host`
+//! headers, an invalid host, a `Host` that disagrees with the absolute-form authority,
+//! no host and no configured server name, a path that
+//! [`canonicalize`](frontdoor_core::canonicalize) refuses (NUL, malformed escape), or
+//! invalid forwarding data from a trusted proxy. The service keeps the inner error
+//! type; its body becomes [`ResponseBody`].
+//!
+//! # Resolvers
+//!
+//! | resolver | trusts | use |
+//! |---|---|---|
+//! | [`DirectResolver`] (default) | the request line, `Host`, the connection | servers facing clients directly |
+//! | [`ForwardedResolver`] | also `Forwarded` / `X-Forwarded-*`, **only from configured proxy CIDRs** | servers behind reverse proxies |
+//! | [`ByScheme`] | wraps another resolver, labels the port (`http`, `https`, ...) | WFront's `by_scheme`, working as documented |
+//! | [`TrustAllForwardedHeaders`] | forwarding headers from **anyone** | WFront 0.4 compat only (migrations, golden tests) |
+//! | any `Fn(&Parts) -> Result<Resolved, Error>` | what you decide | WFront's custom `host_resolver` |
+//!
+//! # The path
+//!
+//! One canonical path string is matched, consumed and forwarded (spec S4): the layer
+//! canonicalises `uri().path()` with [`canonicalize_with`](frontdoor_core::canonicalize_with)
+//! and, when that changes it, **rewrites the request URI** to the canonical path,
+//! keeping the query byte for byte. The original target stays in [`OriginalUri`].
+//! The strict resolvers then take [`Resolved::path`] from the rewritten URI, so it is
+//! canonical and never includes the query. (The legacy preset reports the raw target
+//! with its query, as 0.4 did; the URI is still rewritten.) `OPTIONS *` is left alone.
+//!
+//! # Example
+//!
+//! ```
+//! use frontdoor_core::{BoxError, ConnInfo, HostSource, Resolved};
+//! use frontdoor_resolve::{ForwardedResolver, ResolveLayer};
+//! use http::{Request, Response};
+//! use http_body_util::BodyExt;
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
+//! let resolver = ForwardedResolver::try_new(["10.0.0.0/8"])?.try_server_name("www.example.com")?;
+//! let svc = ServiceBuilder::new()
+//!     .layer(ResolveLayer::new(resolver))
+//!     .service(service_fn(|req: Request<String>| async move {
+//!         let resolved = req.extensions().get::<Resolved>().cloned();
+//!         Ok::<_, BoxError>(Response::new(format!("{} {}", resolved.unwrap(), req.uri())))
+//!     }));
+//!
+//! // A client behind the trusted proxy 10.0.0.1, asking for /a/../b.
+//! let mut req = Request::get("/a/../b?x=%2F")
+//!     .header("host", "backend.internal:8080")
+//!     .header("x-forwarded-host", "Shop.Example.com")
+//!     .header("x-forwarded-proto", "https")
+//!     .body(String::new())?;
+//! req.extensions_mut().insert(ConnInfo::new("10.0.0.2:8080".parse()?, "10.0.0.1:5000".parse()?));
+//! let res = svc.clone().oneshot(req).await?;
+//! let body = res.into_body().collect().await?.to_bytes();
+//! assert_eq!(body, "shop.example.com:443:/b /b?x=%2F");
+//!
+//! // Two Host headers: answered with 400 by the layer.
+//! let req = Request::get("/").header("host", "a").header("host", "b").body(String::new())?;
+//! assert_eq!(svc.oneshot(req).await?.status(), 400);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With axum, add the layer to the router and take
+//! `axum::ResolvedTarget` in a handler (feature `axum`).
+//!
+//! # Tracing
+//!
+//! Each resolved request gets a `debug`-level span `resolve` with the fields `host`,
+//! `port`, `path` and `source`, entered while the inner service is called and polled.
+//!
+//! # Feature flags
+//!
+//! | feature | what | default |
+//! |---|---|---|
+//! | `axum` | `axum::ResolvedTarget`, an extractor for [`Resolved`] (rejects with 500 when the layer is missing) | no |
+//!
+//! [`Resolved`]: frontdoor_core::Resolved
+//! [`Resolved::path`]: frontdoor_core::Resolved::path
+//! [`HostSource`]: frontdoor_core::HostSource
+//! [`OriginalUri`]: frontdoor_core::OriginalUri
+//! [`PeerTrust`]: frontdoor_core::PeerTrust
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
+mod by_scheme;
+mod direct;
+mod error;
+mod forwarded;
+mod host;
+mod layer;
+mod legacy;
+mod resolver;
+pub mod rfc7239;
+
+pub use by_scheme::ByScheme;
+pub use direct::DirectResolver;
+pub use error::ConfigError;
+pub use forwarded::{ForwardedResolver, ForwardedSource, FORWARDED_HEADERS};
+pub use layer::{Resolve, ResolveLayer, ResponseBody, ResponseFuture};
+pub use legacy::TrustAllForwardedHeaders;
+pub use resolver::{Resolution, Resolver};
+
+#[cfg(test)]
+mod tests;

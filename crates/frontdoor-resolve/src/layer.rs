@@ -1,0 +1,388 @@
+//! Middleware that resolves each request once and stamps the verdict into extensions.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{ready, Context, Poll},
+};
+
+use bytes::Bytes;
+use frontdoor_core::{
+    canonicalize_with, Body, BoxError, CanonicalOptions, Error, OriginalUri, PeerTrust,
+};
+use http::{request::Parts, uri::PathAndQuery, Request, Response, Uri};
+use http_body::{Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Span;
+
+use crate::{
+    direct::DirectResolver,
+    forwarded::FORWARDED_HEADERS,
+    resolver::{untrusted, Resolver},
+};
+
+// === ResolveLayer ===
+
+/// Applies [`Resolve`] to a service. See the [crate docs](crate).
+#[must_use]
+pub struct ResolveLayer<R> {
+    resolver: Arc<R>,
+    canonical: CanonicalOptions,
+    strip_untrusted: bool,
+}
+
+impl ResolveLayer<DirectResolver> {
+    /// A layer with the [`DirectResolver`] and no server name.
+    pub fn direct() -> Self {
+        Self::new(DirectResolver::new())
+    }
+}
+
+impl Default for ResolveLayer<DirectResolver> {
+    fn default() -> Self {
+        Self::direct()
+    }
+}
+
+impl<R> ResolveLayer<R> {
+    /// A layer running `resolver` once per request.
+    pub fn new(resolver: R) -> Self {
+        Self {
+            resolver: Arc::new(resolver),
+            canonical: CanonicalOptions::new(),
+            strip_untrusted: false,
+        }
+    }
+
+    /// The options of the path canonicalisation. Default: [`CanonicalOptions::new`]
+    /// (keep `%2F` opaque, merge `//`).
+    pub const fn canonical_options(mut self, options: CanonicalOptions) -> Self {
+        self.canonical = options;
+        self
+    }
+
+    /// Whether `Forwarded` and `X-Forwarded-*` ([`FORWARDED_HEADERS`]) are removed
+    /// from requests whose peer is not trusted (the stamped [`PeerTrust`] says so, or
+    /// none was stamped), so nothing further in can mistake them for vetted data.
+    /// Default: `false` (ignored but left in place).
+    pub const fn strip_untrusted_forwarded(mut self, strip: bool) -> Self {
+        self.strip_untrusted = strip;
+        self
+    }
+
+    /// The resolver.
+    #[must_use]
+    pub fn resolver(&self) -> &R {
+        &self.resolver
+    }
+}
+
+impl<R> Clone for ResolveLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            resolver: Arc::clone(&self.resolver),
+            canonical: self.canonical,
+            strip_untrusted: self.strip_untrusted,
+        }
+    }
+}
+
+impl<R: fmt::Debug> fmt::Debug for ResolveLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResolveLayer")
+            .field("resolver", &self.resolver)
+            .field("canonical", &self.canonical)
+            .field("strip_untrusted", &self.strip_untrusted)
+            .finish()
+    }
+}
+
+impl<S, R> Layer<S> for ResolveLayer<R> {
+    type Service = Resolve<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Resolve {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+// === Resolve ===
+
+/// Middleware that resolves each request's `host:port:path` once, before anything
+/// matches. See the [crate docs](crate).
+pub struct Resolve<S, R> {
+    inner: S,
+    layer: ResolveLayer<R>,
+}
+
+impl<S, R> Resolve<S, R> {
+    /// Wraps `inner` with `resolver` and default options.
+    pub fn new(inner: S, resolver: R) -> Self {
+        ResolveLayer::new(resolver).layer(inner)
+    }
+
+    /// A [`ResolveLayer`] with `resolver`.
+    pub fn layer(resolver: R) -> ResolveLayer<R> {
+        ResolveLayer::new(resolver)
+    }
+
+    /// The inner service.
+    pub const fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, R> Clone for Resolve<S, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for Resolve<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolve")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for Resolve<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: Resolver,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = req.into_parts();
+        match stamp(&mut parts, &self.layer) {
+            Ok(span) => {
+                let fut = {
+                    let _entered = span.enter();
+                    self.inner.call(Request::from_parts(parts, body))
+                };
+                ResponseFuture {
+                    state: State::Inner { fut },
+                    span,
+                }
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, uri = %parts.uri, "request rejected by resolver");
+                ResponseFuture {
+                    state: State::Rejected {
+                        res: Some(err.into_response()),
+                    },
+                    span: Span::none(),
+                }
+            }
+        }
+    }
+}
+
+/// Canonicalises the path, runs the resolver and inserts the extensions.
+fn stamp<R: Resolver>(parts: &mut Parts, layer: &ResolveLayer<R>) -> Result<Span, Error> {
+    if parts.extensions.get::<OriginalUri>().is_none() {
+        let uri = parts.uri.clone();
+        parts.extensions.insert(OriginalUri(uri));
+    }
+    // `OPTIONS *` has no path to canonicalise.
+    if parts.uri.path() != "*" {
+        let canonical = canonicalize_with(parts.uri.path(), layer.canonical)?;
+        if let std::borrow::Cow::Owned(path) = canonical {
+            parts.uri = with_path(&parts.uri, path)?;
+        }
+    }
+    let resolution = layer.resolver.resolve(parts)?;
+    let trust = resolution.trust.or_else(|| untrusted(parts));
+    if layer.strip_untrusted && !trust.is_some_and(|t| t.peer_trusted) {
+        for name in &FORWARDED_HEADERS {
+            parts.headers.remove(name);
+        }
+    }
+    if let Some(trust) = trust {
+        parts.extensions.insert::<PeerTrust>(trust);
+    }
+    let r = resolution.resolved;
+    let span = tracing::debug_span!(
+        "resolve",
+        host = %r.host,
+        port = r.port,
+        path = %r.path,
+        source = r.source.as_str(),
+    );
+    parts.extensions.insert(r);
+    Ok(span)
+}
+
+/// `uri` with its path replaced by `path`, keeping the query byte for byte.
+fn with_path(uri: &Uri, mut path: String) -> Result<Uri, Error> {
+    if let Some(q) = uri.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    let pq = PathAndQuery::try_from(path)
+        .map_err(|e| Error::bad_request("canonical path is not a valid uri").with_source(e))?;
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(pq);
+    Uri::from_parts(parts).map_err(|e| Error::bad_request("cannot rebuild uri").with_source(e))
+}
+
+// === ResponseFuture ===
+
+pin_project! {
+    /// Response future of [`Resolve`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+        span: Span,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Inner { #[pin] fut: F },
+        Rejected { res: Option<Response<Body>> },
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Inner { .. } => "inner",
+            State::Rejected { .. } => "rejected",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.state.project() {
+            StateProj::Inner { fut } => {
+                let _entered = this.span.enter();
+                let res = ready!(fut.poll(cx))?;
+                Poll::Ready(Ok(res.map(ResponseBody::inner)))
+            }
+            StateProj::Rejected { res } => match res.take() {
+                Some(res) => Poll::Ready(Ok(res.map(ResponseBody::rejected))),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+// === ResponseBody ===
+
+pin_project! {
+    /// Response body of [`Resolve`]: the inner service's body, or the layer's own 400
+    /// answer. Data is [`Bytes`], errors are [`BoxError`].
+    pub struct ResponseBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<B> {
+        Inner { #[pin] body: B },
+        Rejected { #[pin] body: Body },
+    }
+}
+
+impl<B> ResponseBody<B> {
+    /// Wraps the inner service's body.
+    pub const fn inner(body: B) -> Self {
+        Self {
+            kind: Kind::Inner { body },
+        }
+    }
+
+    /// The body of a response the layer produced itself.
+    pub const fn rejected(body: Body) -> Self {
+        Self {
+            kind: Kind::Rejected { body },
+        }
+    }
+}
+
+impl<B> fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            Kind::Inner { .. } => "inner",
+            Kind::Rejected { .. } => "rejected",
+        };
+        f.debug_struct("ResponseBody")
+            .field("kind", &kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B> http_body::Body for ResponseBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project().kind.project() {
+            KindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
+            KindProj::Rejected { body } => body.poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Inner { body } => body.is_end_stream(),
+            Kind::Rejected { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Inner { body } => body.size_hint(),
+            Kind::Rejected { body } => body.size_hint(),
+        }
+    }
+}
