@@ -1,4 +1,111 @@
-//! Declarative request rewrite rules (copy, subtract, sub, template, set-default, remove, set, strip-prefix, reset-host).
+//! Declarative request rewrite rules: the typed successor of WFront's built-in cleanup
+//! filter (`EnvironRewriter`).
 //!
-//! This crate is a placeholder: its issue has not landed yet.
+//! A [`Rules`] set is built once, validated, from typed operations or from WFront's
+//! two text syntaxes, and runs on each request either standalone as a
+//! [`CleanupLayer`] (WFront's `as_middleware_for`) or as a per-route filter of the
+//! router (a filter is a boxed layer, see the [`cleanup`] module example).
+//!
+//! # Operations and evaluation order
+//!
+//! Rules run by [`Category`], always in this order, and in the order given within a
+//! category (WFront's fixed order, which its recipes depend on):
+//!
+//! | # | operation | builder method | text directive | shortcut |
+//! |---|---|---|---|---|
+//! | 1 | copy a present target to another | [`copy`](RulesBuilder::copy) | `wfront.copy.SRC: DST` | `=SRC: DST` |
+//! | 2 | strip a prefix on a segment boundary / remove a substring | [`strip_prefix`](RulesBuilder::strip_prefix), [`strip_path`](RulesBuilder::strip_path), [`subtract`](RulesBuilder::subtract), [`remove_first_substring`](RulesBuilder::remove_first_substring) | `wfront.subtract.K`, `wfront.strip_path` | `-K`, `-/` |
+//! | 3 | remove the first regex match | [`sub`](RulesBuilder::sub) | `wfront.sub.K` | `~K` |
+//! | 4 | assign a [`Template`] | [`template`](RulesBuilder::template) | `wfront.sprintf.K` | `%K` |
+//! | 5 | assign a template when absent or empty | [`set_default`](RulesBuilder::set_default) | `wfront.setdefault.K` | `\|\|=K` |
+//! | 6 | remove | [`remove`](RulesBuilder::remove) | `wfront.remove.K` | `K: None` |
+//! | 7 | set a literal | [`set`](RulesBuilder::set) | `wfront.replace.K`, plain `K` | `K` |
+//! | 8 | `Host` from the resolver's verdict | [`reset_host`](RulesBuilder::reset_host) | `wfront.reset_host` | `>host` |
+//!
+//! Targets are typed ([`Target`]): a header, the script name and path info of the
+//! [`Mount`](frontdoor_core::Mount) split (writing the path info rewrites the URI and
+//! keeps the query byte for byte), the [`OriginalUri`](frontdoor_core::OriginalUri),
+//! the scheme, and free variables in the [`Vars`](frontdoor_core::Vars) extension. The
+//! text syntaxes map CGI keys onto them ([`Target::from_cgi_key`]).
+//!
+//! # Safety by default
+//!
+//! * Errors are found when the set is built, naming the rule ([`BuildError`]): unknown
+//!   directives, invalid regexes (the [`regex`] crate, linear time), malformed
+//!   templates, literal header values with CR, LF or NUL.
+//! * Every value written into a header is a validated [`http::HeaderValue`]. A
+//!   template that renders an invalid value at request time is skipped with a
+//!   `tracing` warning; nothing panics on the request path.
+//! * Prefix stripping on paths is anchored on segment boundaries. WFront 0.4's
+//!   "first occurrence anywhere" is available by its explicit name
+//!   ([`remove_first_substring`](RulesBuilder::remove_first_substring)) and in
+//!   [`Mode::Wfront04`], which lists every behaviour that differs.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use frontdoor_cleanup::{CleanupLayer, Rules, Syntax, Target};
+//! use frontdoor_core::{Body, BoxError, Mount, Vars};
+//! use http::{HeaderName, Request, Response};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
+//! // The same rules, in the shortcut syntax and in code.
+//! let text = Rules::parse(
+//!     Syntax::Shortcut,
+//!     "-/: /legacy\n%HTTP_X_APP: frontdoor/%s\nmode: wap\nHTTP_COOKIE: None",
+//! )?;
+//! let typed = Rules::builder()
+//!     .strip_path("/legacy")
+//!     .template(HeaderName::from_static("x-app"), "frontdoor/%s")
+//!     .set(Target::var("mode"), "wap")
+//!     .remove(http::header::COOKIE)
+//!     .build()?;
+//! assert_eq!(text, typed);
+//!
+//! let svc = ServiceBuilder::new()
+//!     .layer(CleanupLayer::new(typed))
+//!     .service_fn(|req: Request<Body>| async move {
+//!         // what the inner service sees
+//!         assert_eq!(req.uri(), "/page?q=1");
+//!         assert_eq!(req.headers()["x-app"], "frontdoor/1.0");
+//!         assert!(req.headers().get("cookie").is_none());
+//!         assert_eq!(req.extensions().get::<Vars>().unwrap().get("mode"), Some("wap"));
+//!         assert_eq!(Mount::of(&req).path_info(), "/page");
+//!         Ok::<_, Infallible>(Response::new(Body::empty()))
+//!     });
+//!
+//! let req = Request::builder()
+//!     .uri("/legacy/page?q=1")
+//!     .header("x-app", "1.0")
+//!     .header("cookie", "secret=1")
+//!     .body(Body::empty())?;
+//! svc.oneshot(req).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | what | default |
+//! |---|---|---|
+//! | *(none)* | this crate has no optional features | |
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod cleanup;
+mod error;
+mod rules;
+mod syntax;
+mod target;
+mod template;
+
+pub use cleanup::{Cleanup, CleanupLayer};
+pub use error::{BuildError, BuildErrorKind};
+pub use rules::{Category, Mode, Rule, Rules, RulesBuilder};
+pub use syntax::{expand, parse_lines, Syntax};
+pub use target::Target;
+pub use template::{Template, TemplatePart};
