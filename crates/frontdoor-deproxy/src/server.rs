@@ -1,0 +1,54 @@
+//! The conformant server connector, built on hyper's HTTP/1.1 server.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::deproxy::{ConnSeq, EndpointCtx};
+use crate::fault::Fault;
+use crate::record::ConnectionId;
+
+pub(crate) async fn serve_hyper(stream: TcpStream, ctx: Arc<EndpointCtx>, conn: ConnectionId) {
+    let seq = Arc::new(ConnSeq::default());
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let ctx = Arc::clone(&ctx);
+        let seq = Arc::clone(&seq);
+        async move {
+            ctx.saw_head();
+            let (parts, body) = req.into_parts();
+            let bytes = match Limited::new(body, ctx.shared.max_body).collect().await {
+                Ok(c) => c.to_bytes(),
+                Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                    let mut resp = Response::new(Full::new(Bytes::from_static(
+                        b"request body exceeds the harness cap",
+                    )));
+                    *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                    return Ok(resp);
+                }
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            };
+            let reply = ctx
+                .handle(Request::from_parts(parts, bytes), conn, seq.next())
+                .await;
+            match reply.fault {
+                None => {}
+                Some(Fault::DelayHead(d)) => tokio::time::sleep(d).await,
+                Some(other) => {
+                    return Err(std::io::Error::other(format!(
+                        "fault {other:?} needs ServerConnector::Raw; closing"
+                    )))
+                }
+            }
+            Ok::<_, std::io::Error>(reply.response.map(Full::new))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), svc)
+        .with_upgrades()
+        .await;
+}

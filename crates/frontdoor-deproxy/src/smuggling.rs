@@ -1,0 +1,360 @@
+//! A request-smuggling and malformed-request corpus, usable against any proxy.
+//!
+//! Each [`SmuggleCase`] is a complete raw HTTP/1.1 exchange opener (head and,
+//! where relevant, a body that hides a second request for `/smuggled`). A
+//! conforming front answers with one of [`SmuggleCase::expect`] and never
+//! forwards a complete request to any origin.
+//!
+//! Cases flagged [`SmuggleCase::normalise_ok`] are ones RFC 9112 lets a
+//! recipient accept *if it re-serialises the message* (bare LF line ends,
+//! an empty chunk extension): a proxy that parses and rewrites the request,
+//! as any hyper-based proxy does, may forward them instead, because the
+//! origin then sees a clean message and no framing disagreement is possible.
+//!
+//! ```
+//! use frontdoor_deproxy::smuggling;
+//!
+//! let corpus = smuggling::corpus();
+//! assert!(corpus.len() >= 40);
+//! let cl_te = corpus.iter().find(|c| c.name == "cl_then_te").unwrap();
+//! assert_eq!(cl_te.expect, &[400]);
+//! ```
+//!
+//! Typical use in a proxy's suite (see this crate's `tests/suite.rs`):
+//! send each case with [`RequestBuilder::raw`](crate::RequestBuilder::raw),
+//! then assert the status is in `expect` and [`Deproxy::all_handlings`](crate::Deproxy::all_handlings)
+//! did not grow.
+
+use bytes::Bytes;
+
+/// One malformed or ambiguous request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SmuggleCase {
+    /// A short unique identifier.
+    pub name: &'static str,
+    /// The exact bytes to send.
+    pub bytes: Bytes,
+    /// The acceptable answer statuses.
+    pub expect: &'static [u16],
+    /// Whether a re-serialising proxy may forward it instead (see the module docs).
+    pub normalise_ok: bool,
+    /// Whether the defect is in the body framing (after a valid head): a
+    /// streaming proxy may already have sent the head upstream and may close
+    /// the connection instead of answering.
+    pub body_level: bool,
+}
+
+const SMUGGLED: &str = "GET /smuggled HTTP/1.1\r\nHost: example\r\n\r\n";
+
+fn case(name: &'static str, bytes: impl Into<Vec<u8>>, expect: &'static [u16]) -> SmuggleCase {
+    SmuggleCase {
+        name,
+        bytes: Bytes::from(bytes.into()),
+        expect,
+        normalise_ok: false,
+        body_level: false,
+    }
+}
+
+fn post(headers: &str, body: &str) -> String {
+    format!("POST / HTTP/1.1\r\nHost: example\r\n{headers}\r\n{body}")
+}
+
+const BAD: &[u16] = &[400];
+const BAD_OR_NOT_IMPL: &[u16] = &[400, 501];
+const BAD_OR_VERSION: &[u16] = &[400, 505];
+const TOO_LARGE: &[u16] = &[400, 431];
+const URI_TOO_LONG: &[u16] = &[400, 414, 431];
+
+/// The corpus, in a stable order.
+#[must_use]
+pub fn corpus() -> Vec<SmuggleCase> {
+    let chunked_smuggle = format!("0\r\n\r\n{SMUGGLED}");
+    let mut v = vec![
+        // --- Content-Length and Transfer-Encoding together
+        case(
+            "cl_then_te",
+            post(
+                "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n",
+                &chunked_smuggle,
+            ),
+            BAD,
+        ),
+        case(
+            "te_then_cl",
+            post(
+                "Transfer-Encoding: chunked\r\nContent-Length: 6\r\n",
+                &chunked_smuggle,
+            ),
+            BAD,
+        ),
+        case(
+            "te_cl_classic",
+            post(
+                "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n",
+                &format!("{:x}\r\n{SMUGGLED}\r\n0\r\n\r\n", SMUGGLED.len()),
+            ),
+            BAD,
+        ),
+        case(
+            "cl_te_zero_length",
+            post("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"),
+            BAD,
+        ),
+        // --- duplicate and malformed Content-Length
+        case(
+            "cl_duplicate_conflicting",
+            post("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!"),
+            BAD,
+        ),
+        case(
+            "cl_duplicate_identical",
+            post("Content-Length: 5\r\nContent-Length: 5\r\n", "hello"),
+            BAD,
+        ),
+        case("cl_list", post("Content-Length: 5, 5\r\n", "hello"), BAD),
+        case("cl_list_conflicting", post("Content-Length: 5, 6\r\n", "hello!"), BAD),
+        case("cl_negative", post("Content-Length: -1\r\n", "x"), BAD),
+        case("cl_plus_sign", post("Content-Length: +5\r\n", "hello"), BAD),
+        case("cl_hex", post("Content-Length: 0x5\r\n", "hello"), BAD),
+        case("cl_inner_space", post("Content-Length: 1 2\r\n", "hello"), BAD),
+        case("cl_trailing_garbage", post("Content-Length: 5abc\r\n", "hello"), BAD),
+        case("cl_empty", post("Content-Length: \r\n", "hello"), BAD),
+        case(
+            "cl_overflow",
+            post("Content-Length: 99999999999999999999999\r\n", "hello"),
+            BAD,
+        ),
+        case("cl_space_before_colon", post("Content-Length : 5\r\n", "hello"), BAD),
+        // --- obfuscated Transfer-Encoding
+        case(
+            "te_space_before_colon",
+            post("Transfer-Encoding : chunked\r\n", &chunked_smuggle),
+            BAD,
+        ),
+        case(
+            "te_not_last_chunked",
+            post("Transfer-Encoding: chunked, identity\r\n", &chunked_smuggle),
+            BAD_OR_NOT_IMPL,
+        ),
+        case(
+            "te_unknown_coding",
+            post("Transfer-Encoding: xchunked\r\n", &chunked_smuggle),
+            BAD_OR_NOT_IMPL,
+        ),
+        case(
+            "te_gzip_only",
+            post("Transfer-Encoding: gzip\r\n", &chunked_smuggle),
+            BAD_OR_NOT_IMPL,
+        ),
+        case(
+            "te_quoted",
+            post("Transfer-Encoding: \"chunked\"\r\n", &chunked_smuggle),
+            BAD_OR_NOT_IMPL,
+        ),
+        case(
+            "te_chunked_twice_list",
+            post("Transfer-Encoding: chunked, chunked\r\n", &chunked_smuggle),
+            BAD,
+        ),
+        case(
+            "te_chunked_twice_lines",
+            post(
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                &chunked_smuggle,
+            ),
+            BAD,
+        ),
+        case(
+            "te_vertical_tab",
+            post("Transfer-Encoding: chunked\x0b\r\n", &chunked_smuggle),
+            BAD,
+        ),
+        case(
+            "te_obs_fold",
+            post("Transfer-Encoding: identity\r\n chunked\r\n", &chunked_smuggle),
+            BAD,
+        ),
+        case(
+            "http10_with_te",
+            format!(
+                "POST / HTTP/1.0\r\nHost: example\r\nTransfer-Encoding: chunked\r\n\r\n{chunked_smuggle}"
+            ),
+            BAD,
+        ),
+        // --- other header syntax
+        case(
+            "obs_fold_header",
+            "GET / HTTP/1.1\r\nHost: example\r\nX-Folded: a\r\n b\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "whitespace_before_colon",
+            "GET / HTTP/1.1\r\nHost: example\r\nX-Space : a\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "header_without_colon",
+            "GET / HTTP/1.1\r\nHost: example\r\nNoColon\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "header_empty_name",
+            "GET / HTTP/1.1\r\nHost: example\r\n: value\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "header_nul_in_value",
+            "GET / HTTP/1.1\r\nHost: example\r\nX-Nul: a\0b\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "header_bare_cr",
+            "GET / HTTP/1.1\r\nHost: example\r\nX-Cr: a\rX-Injected: b\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "header_space_before_first",
+            "GET / HTTP/1.1\r\n Host: example\r\n\r\n",
+            BAD,
+        ),
+        case("missing_host", "GET / HTTP/1.1\r\n\r\n", BAD),
+        case(
+            "duplicate_host",
+            "GET / HTTP/1.1\r\nHost: example\r\nHost: other.example\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "host_invalid_chars",
+            "GET / HTTP/1.1\r\nHost: exa mple\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "absolute_form_host_mismatch",
+            "GET http://other.example/ HTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
+        // --- request line
+        case("method_invalid_char", "GE(T / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+        case("method_with_space", "G ET / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+        case("method_empty", " / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+        case("nul_in_target", "GET /a\0b HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+        case("space_in_target", "GET /a b HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+        case("del_in_target", "GET /a\x7fb HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+        case("tab_separators", "GET\t/\tHTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+        case("double_space_separator", "GET  / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+        case("version_1_2", "GET / HTTP/1.2\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
+        case("version_2_0_text", "GET / HTTP/2.0\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
+        case("version_lowercase", "GET / http/1.1\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
+        case("http09_request", "GET /\r\n\r\n", BAD_OR_VERSION),
+        // --- sizes
+        case(
+            "oversized_header",
+            format!(
+                "GET / HTTP/1.1\r\nHost: example\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(512 * 1024)
+            ),
+            TOO_LARGE,
+        ),
+        case(
+            "too_many_headers",
+            format!(
+                "GET / HTTP/1.1\r\nHost: example\r\n{}\r\n",
+                (0..300).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
+            ),
+            TOO_LARGE,
+        ),
+        case(
+            "oversized_target",
+            format!(
+                "GET /{} HTTP/1.1\r\nHost: example\r\n\r\n",
+                "a".repeat(512 * 1024)
+            ),
+            URI_TOO_LONG,
+        ),
+    ];
+    // --- chunked body framing (the head is valid)
+    let body_cases: [(&'static str, String); 7] = [
+        (
+            "chunk_size_not_hex",
+            format!("zz\r\nhello\r\n{chunked_smuggle}"),
+        ),
+        (
+            "chunk_size_negative",
+            format!("-5\r\nhello\r\n{chunked_smuggle}"),
+        ),
+        (
+            "chunk_size_overflow",
+            format!("fffffffffffffffffffff\r\nhello\r\n{chunked_smuggle}"),
+        ),
+        (
+            "chunk_size_0x_prefix",
+            format!("0x5\r\nhello\r\n{chunked_smuggle}"),
+        ),
+        (
+            "chunk_data_longer_than_size",
+            format!("3\r\nhello\r\n{chunked_smuggle}"),
+        ),
+        (
+            "chunk_ext_with_bare_lf",
+            format!("5;a\nb\r\nhello\r\n{chunked_smuggle}"),
+        ),
+        (
+            "chunk_ext_oversized",
+            format!("5;{}\r\nhello\r\n{chunked_smuggle}", "e".repeat(64 * 1024)),
+        ),
+    ];
+    for (name, body) in body_cases {
+        v.push(SmuggleCase {
+            body_level: true,
+            ..case(name, post("Transfer-Encoding: chunked\r\n", &body), BAD)
+        });
+    }
+    // --- lenient-by-RFC cases: reject, or accept only when re-serialising
+    v.push(SmuggleCase {
+        normalise_ok: true,
+        ..case("bare_lf_head", "GET / HTTP/1.1\nHost: example\n\n", BAD)
+    });
+    v.push(SmuggleCase {
+        normalise_ok: true,
+        body_level: true,
+        ..case(
+            "chunk_size_bare_lf",
+            post(
+                "Transfer-Encoding: chunked\r\n",
+                &format!("5\nhello\n0\n\n{SMUGGLED}"),
+            ),
+            BAD,
+        )
+    });
+    v.push(SmuggleCase {
+        normalise_ok: true,
+        body_level: true,
+        ..case(
+            "chunk_ext_empty_name",
+            post(
+                "Transfer-Encoding: chunked\r\n",
+                &format!("5;\r\nhello\r\n{chunked_smuggle}"),
+            ),
+            BAD,
+        )
+    });
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_corpus_is_large() {
+        let c = corpus();
+        assert!(c.len() >= 40, "{}", c.len());
+        let mut names: Vec<_> = c.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), c.len());
+        assert!(c.iter().all(|c| !c.expect.is_empty()));
+    }
+}
