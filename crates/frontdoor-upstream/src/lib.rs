@@ -1,4 +1,71 @@
-//! Terminal upstream-client service: pooled, streaming, with typed errors and gateway responses.
+//! The terminal upstream-client service of frontdoor: pooled, streaming, with typed
+//! errors and gateway responses.
 //!
-//! This crate is a placeholder: its issue has not landed yet.
+//! [`Upstream`] forwards a request to one configured upstream base URI over
+//! hyper-util's pooled client (keep-alive, no forced `Connection: close`), strips
+//! hop-by-hop headers in both directions, writes forwarding headers according to the
+//! resolver's trust decision, applies a [`HostPolicy`], streams both bodies without
+//! collecting them, and splices `Connection: upgrade` requests (WebSocket) after a
+//! matching `101`. Its error is a typed [`ProxyError`]. [`GatewayErrorLayer`] (the
+//! successor of rouille's `full_proxy`) answers those errors with 502/503/504.
+//!
+//! Several addresses of one route can be balanced (see the `balance` module, when present).
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use frontdoor_core::Body;
+//! use frontdoor_upstream::{GatewayErrorLayer, Upstream};
+//! use http::Request;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), frontdoor_core::BoxError> {
+//! // Nothing listens on port 9 (discard) of loopback here: the connect is refused.
+//! let proxy = ServiceBuilder::new()
+//!     .layer(GatewayErrorLayer::new())
+//!     .service(Upstream::new("http://127.0.0.1:9/base")?);
+//! let res = proxy
+//!     .oneshot(Request::get("/x").body(Body::empty())?)
+//!     .await
+//!     .unwrap_or_else(|e: Infallible| match e {});
+//! assert_eq!(res.status(), 502);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! More: `tests/` has loopback examples of every behaviour (upgrades, h2c, balancing,
+//! 100 MiB streaming).
+//!
+//! # Feature flags
+//!
+//! | feature | what | default |
+//! |---|---|---|
+//! | `tls` | `https://` upstreams with rustls (`ring` provider, webpki roots, ALPN `h2`/`http/1.1`, verification on) | off |
+//!
+//! # Differences from rouille's `proxy`
+//!
+//! Header names are compared case-insensitively; every hop-by-hop header goes, in both
+//! directions; framing is hyper's (no double chunking, HEAD/1xx/204/304 correct);
+//! connections are pooled; `Host` is added when missing; connect errors are 502, only
+//! timeouts are 504; the reason phrase is not carried (the `http` crate has none).
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+pub mod forwarded;
+pub mod gateway;
+pub mod hop_by_hop;
+#[cfg(feature = "tls")]
+mod tls;
+pub mod upstream;
+
+pub use error::{ConfigError, ProxyError, ProxyErrorKind};
+pub use forwarded::Forwarding;
+pub use gateway::{
+    error_kind_of, gateway_response, GatewayError, GatewayErrorLayer,
+    ResponseFuture as GatewayResponseFuture,
+};
+pub use upstream::{HostPolicy, ResponseFuture, Upstream, UpstreamBuilder};

@@ -1,0 +1,323 @@
+//! Forwarding metadata written towards the upstream: `X-Forwarded-*`, RFC 7239
+//! `Forwarded` and `Via`, with an explicit trust decision.
+//!
+//! Trust comes from the [`PeerTrust`] extension the resolver layer stamps; its absence
+//! means *untrusted*. From an untrusted peer every inbound `Forwarded` and
+//! `X-Forwarded-*` header is **removed** and replaced by values this proxy vouches for;
+//! from a trusted peer `X-Forwarded-For` and `Forwarded` are **appended to** (all inbound
+//! lines folded into one, then `, <peer>`), and inbound `X-Forwarded-Proto/-Host/-Port`
+//! are kept. `Via` is always appended to (RFC 9110 §7.6.3).
+//!
+//! The peer address comes from [`ConnInfo::remote`]; without a `ConnInfo` no address is
+//! added (but untrusted inbound copies are still removed).
+//!
+//! # Example
+//!
+//! ```
+//! use frontdoor_upstream::Forwarding;
+//!
+//! // X-Forwarded-For/-Proto/-Host (the default), plus RFC 7239 and a Via pseudonym.
+//! let fwd = Forwarding::default().forwarded(true).via("frontdoor")?;
+//! assert!(fwd.is_forwarded());
+//! let none = Forwarding::none();
+//! assert!(!none.is_x_forwarded_for());
+//! # Ok::<(), frontdoor_upstream::ConfigError>(())
+//! ```
+
+use std::net::IpAddr;
+
+use frontdoor_core::{ConnInfo, PeerTrust};
+use http::{
+    header::{self, HeaderName},
+    request::Parts,
+    HeaderMap, HeaderValue, Version,
+};
+
+use crate::ConfigError;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+
+/// Which forwarding headers [`Upstream`](crate::Upstream) writes. See the
+/// [module docs](self).
+///
+/// Default: `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` on;
+/// `X-Forwarded-Port`, `Forwarded` and `Via` off.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Forwarding {
+    xff: bool,
+    proto: bool,
+    host: bool,
+    port: bool,
+    forwarded: bool,
+    /// `Via` values for HTTP/1.0, HTTP/1.1 and HTTP/2 requests.
+    via: Option<[HeaderValue; 3]>,
+}
+
+impl Default for Forwarding {
+    fn default() -> Self {
+        Self {
+            xff: true,
+            proto: true,
+            host: true,
+            port: false,
+            forwarded: false,
+            via: None,
+        }
+    }
+}
+
+impl Forwarding {
+    /// Writes no forwarding header (inbound copies from untrusted peers are still
+    /// removed).
+    pub const fn none() -> Self {
+        Self {
+            xff: false,
+            proto: false,
+            host: false,
+            port: false,
+            forwarded: false,
+            via: None,
+        }
+    }
+
+    /// Append the peer to `X-Forwarded-For`. Default: on.
+    pub const fn x_forwarded_for(mut self, on: bool) -> Self {
+        self.xff = on;
+        self
+    }
+
+    /// Set `X-Forwarded-Proto` (`http` or `https`). Default: on.
+    pub const fn x_forwarded_proto(mut self, on: bool) -> Self {
+        self.proto = on;
+        self
+    }
+
+    /// Set `X-Forwarded-Host` to the Host the client sent. Default: on.
+    pub const fn x_forwarded_host(mut self, on: bool) -> Self {
+        self.host = on;
+        self
+    }
+
+    /// Set `X-Forwarded-Port` to the local port the request arrived on. Default: off.
+    pub const fn x_forwarded_port(mut self, on: bool) -> Self {
+        self.port = on;
+        self
+    }
+
+    /// Write an RFC 7239 `Forwarded: for=..;host=..;proto=..` element. Default: off.
+    pub const fn forwarded(mut self, on: bool) -> Self {
+        self.forwarded = on;
+        self
+    }
+
+    /// Append `Via: <version> <pseudonym>` to requests and responses. Default: off.
+    ///
+    /// # Errors
+    ///
+    /// When `pseudonym` is not a valid header value.
+    pub fn via(mut self, pseudonym: &str) -> Result<Self, ConfigError> {
+        let make = |v: &str| {
+            HeaderValue::try_from(format!("{v} {pseudonym}")).map_err(|e| {
+                ConfigError::new("via", format!("`{pseudonym}` is not a header value"))
+                    .with_source(e)
+            })
+        };
+        self.via = Some([make("1.0")?, make("1.1")?, make("2")?]);
+        Ok(self)
+    }
+
+    /// Whether `X-Forwarded-For` is written.
+    #[must_use]
+    pub const fn is_x_forwarded_for(&self) -> bool {
+        self.xff
+    }
+
+    /// Whether `Forwarded` is written.
+    #[must_use]
+    pub const fn is_forwarded(&self) -> bool {
+        self.forwarded
+    }
+
+    pub(crate) fn via_value(&self, version: Version) -> Option<&HeaderValue> {
+        let via = self.via.as_ref()?;
+        Some(match version {
+            Version::HTTP_09 | Version::HTTP_10 => &via[0],
+            Version::HTTP_2 | Version::HTTP_3 => &via[2],
+            _ => &via[1],
+        })
+    }
+
+    /// Rewrites the forwarding headers of an outbound request. `client_host` is the
+    /// Host the client asked for (before the Host policy applied).
+    pub(crate) fn apply(&self, parts: &mut Parts, client_host: Option<&HeaderValue>) {
+        let trusted = parts
+            .extensions
+            .get::<PeerTrust>()
+            .is_some_and(|t| t.peer_trusted);
+        let conn = parts.extensions.get::<ConnInfo>().copied();
+        let headers = &mut parts.headers;
+        if !trusted {
+            for name in [
+                X_FORWARDED_FOR,
+                X_FORWARDED_PROTO,
+                X_FORWARDED_HOST,
+                X_FORWARDED_PORT,
+                header::FORWARDED,
+            ] {
+                headers.remove(name);
+            }
+        }
+        let proto = if conn.is_some_and(|c| c.tls) || parts.uri.scheme_str() == Some("https") {
+            "https"
+        } else {
+            "http"
+        };
+        let peer = conn.map(|c| c.remote.ip());
+        if self.xff {
+            if let Some(ip) = peer {
+                append_list(headers, X_FORWARDED_FOR, &ip.to_string());
+            }
+        }
+        if self.proto && !headers.contains_key(X_FORWARDED_PROTO) {
+            headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+        }
+        if self.host && !headers.contains_key(X_FORWARDED_HOST) {
+            if let Some(h) = client_host {
+                headers.insert(X_FORWARDED_HOST, h.clone());
+            }
+        }
+        if self.port && !headers.contains_key(X_FORWARDED_PORT) {
+            if let Some(c) = conn {
+                headers.insert(X_FORWARDED_PORT, HeaderValue::from(c.local.port()));
+            }
+        }
+        if self.forwarded {
+            let mut element = String::new();
+            if let Some(ip) = peer {
+                element.push_str("for=");
+                element.push_str(&node(ip));
+                element.push(';');
+            }
+            if let Some(h) = client_host.and_then(|h| h.to_str().ok()) {
+                if h.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+                {
+                    element.push_str("host=\"");
+                    element.push_str(h);
+                    element.push_str("\";");
+                }
+            }
+            element.push_str("proto=");
+            element.push_str(proto);
+            append_list(headers, header::FORWARDED, &element);
+        }
+        if let Some(via) = self.via_value(parts.version) {
+            append_list(headers, header::VIA, via.to_str().unwrap_or_default());
+        }
+    }
+}
+
+/// RFC 7239 node: IPv4 bare, IPv6 quoted and bracketed.
+fn node(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("\"[{v6}]\""),
+    }
+}
+
+/// Folds every line of `name` into one comma list and appends `item` to it.
+pub(crate) fn append_list(headers: &mut HeaderMap, name: HeaderName, item: &str) {
+    let mut joined = Vec::new();
+    for v in headers.get_all(&name) {
+        joined.extend_from_slice(v.as_bytes());
+        joined.extend_from_slice(b", ");
+    }
+    joined.extend_from_slice(item.as_bytes());
+    if let Ok(v) = HeaderValue::from_bytes(&joined) {
+        headers.insert(name, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Request;
+
+    use super::*;
+
+    fn parts(trusted: Option<bool>) -> Parts {
+        let mut req = Request::builder()
+            .uri("/x")
+            .header("x-forwarded-for", "9.9.9.9")
+            .header("X-Forwarded-For", "8.8.8.8")
+            .header("x-forwarded-host", "evil.example")
+            .header("forwarded", "for=6.6.6.6")
+            .header("via", "1.1 other")
+            .body(())
+            .unwrap();
+        let peer = "10.0.0.1:5000".parse().unwrap();
+        req.extensions_mut()
+            .insert(ConnInfo::new("127.0.0.1:8080".parse().unwrap(), peer));
+        if let Some(t) = trusted {
+            req.extensions_mut()
+                .insert(PeerTrust::new(t, "10.0.0.1".parse().unwrap()));
+        }
+        req.into_parts().0
+    }
+
+    fn all() -> Forwarding {
+        Forwarding::default()
+            .x_forwarded_port(true)
+            .forwarded(true)
+            .via("fd")
+            .unwrap()
+    }
+
+    #[test]
+    fn untrusted_or_unknown_peers_get_replaced_values() {
+        for trust in [None, Some(false)] {
+            let mut p = parts(trust);
+            let host = HeaderValue::from_static("front.example");
+            all().apply(&mut p, Some(&host));
+            let h = &p.headers;
+            assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
+            assert_eq!(h["x-forwarded-for"], "10.0.0.1");
+            assert_eq!(h["x-forwarded-host"], "front.example");
+            assert_eq!(h["x-forwarded-proto"], "http");
+            assert_eq!(h["x-forwarded-port"], "8080");
+            assert_eq!(
+                h["forwarded"],
+                "for=10.0.0.1;host=\"front.example\";proto=http"
+            );
+            assert_eq!(h["via"], "1.1 other, 1.1 fd");
+        }
+    }
+
+    #[test]
+    fn trusted_peers_are_appended_to() {
+        let mut p = parts(Some(true));
+        let host = HeaderValue::from_static("front.example");
+        all().apply(&mut p, Some(&host));
+        let h = &p.headers;
+        assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(h["x-forwarded-for"], "9.9.9.9, 8.8.8.8, 10.0.0.1");
+        assert_eq!(h["x-forwarded-host"], "evil.example");
+        assert_eq!(
+            h["forwarded"],
+            "for=6.6.6.6, for=10.0.0.1;host=\"front.example\";proto=http"
+        );
+    }
+
+    #[test]
+    fn ipv6_nodes_are_quoted_and_none_writes_nothing() {
+        assert_eq!(node("::1".parse().unwrap()), "\"[::1]\"");
+        let mut p = parts(None);
+        Forwarding::none().apply(&mut p, None);
+        assert!(p.headers.get("x-forwarded-for").is_none());
+        assert!(p.headers.get("forwarded").is_none());
+        assert_eq!(p.headers["via"], "1.1 other");
+    }
+}
