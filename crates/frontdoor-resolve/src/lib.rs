@@ -119,5 +119,3 @@ pub use layer::{Resolve, ResolveLayer, ResponseBody, ResponseFuture};
 pub use legacy::TrustAllForwardedHeaders;
 pub use resolver::{Resolution, Resolver};
 
-#[cfg(test)]
-mod tests;
