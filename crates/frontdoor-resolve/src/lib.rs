@@ -118,4 +118,3 @@ pub use forwarded::{ForwardedResolver, ForwardedSource, FORWARDED_HEADERS};
 pub use layer::{Resolve, ResolveLayer, ResponseBody, ResponseFuture};
 pub use legacy::TrustAllForwardedHeaders;
 pub use resolver::{Resolution, Resolver};
-
