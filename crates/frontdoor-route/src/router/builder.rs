@@ -1,0 +1,225 @@
+//! [`RouterBuilder`]: the ordered table, default, abort404, mode, schemes and macros.
+
+use std::{collections::BTreeMap, convert::Infallible, fmt, sync::Arc};
+
+use frontdoor_core::{Body, Schemes};
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::{boxed, service::Shared, Filter, NotFound, RouteLayer, RouteService, Router};
+use crate::{BuildError, Mode, RouteSpec, Table};
+
+/// Builds a [`Router`] or a [`RouteLayer`]. Created by [`Router::builder`].
+///
+/// Routes are tried in the order they are added; the first match wins. Specs are only
+/// checked by [`RouterBuilder::build`] / [`RouterBuilder::layer`], which fail with a
+/// [`BuildError`] naming the first bad spec.
+#[must_use]
+pub struct RouterBuilder {
+    mode: Mode,
+    schemes: Schemes,
+    macros: BTreeMap<String, String>,
+    routes: Vec<(RouteSpec, RouteService, Option<Filter>)>,
+    default: Option<RouteService>,
+    default_filter: Option<Filter>,
+    abort404: Option<RouteService>,
+}
+
+impl Default for RouterBuilder {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Strict,
+            schemes: Schemes::new(),
+            macros: BTreeMap::new(),
+            routes: Vec::new(),
+            default: None,
+            default_filter: None,
+            abort404: None,
+        }
+    }
+}
+
+impl RouterBuilder {
+    /// Sets the matching mode. Default: [`Mode::Strict`].
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets the scheme-label table that port fields such as `host:http:/` are compiled
+    /// against (an unknown label is a build error). Default: [`Schemes::new`]
+    /// (`http` = {80}, `https` = {443}). The `by_scheme` convenience of the facade
+    /// passes the same table to the by-scheme resolver, whose labels regex specs
+    /// then see in place of the port.
+    pub fn schemes(mut self, schemes: Schemes) -> Self {
+        self.schemes = schemes;
+        self
+    }
+
+    /// Defines the macro `{name}` (WFront's `MacroMap`): every `{name}` in a string
+    /// spec is replaced by `value` at build time. An unknown macro is a build error;
+    /// `{{` and `}}` are literal braces.
+    pub fn define(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.macros.insert(name.into(), value.into());
+        self
+    }
+
+    /// Appends a route.
+    pub fn route<S>(self, spec: impl Into<RouteSpec>, svc: S) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.push(spec.into(), boxed(svc), None)
+    }
+
+    /// Appends a route whose service is wrapped in `filter`.
+    pub fn route_with_filter<S>(self, spec: impl Into<RouteSpec>, svc: S, filter: Filter) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.push(spec.into(), boxed(svc), Some(filter))
+    }
+
+    /// Appends a path-only route (WFront's `PathMap`): the spec `*:*:{path}`.
+    pub fn path<S>(self, path: &str, svc: S) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.push(RouteSpec::Spec(format!("*:*:{path}")), boxed(svc), None)
+    }
+
+    /// Appends a path-only route wrapped in `filter`.
+    pub fn path_with_filter<S>(self, path: &str, svc: S, filter: Filter) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.push(
+            RouteSpec::Spec(format!("*:*:{path}")),
+            boxed(svc),
+            Some(filter),
+        )
+    }
+
+    fn push(mut self, spec: RouteSpec, svc: RouteService, filter: Option<Filter>) -> Self {
+        self.routes.push((spec, svc, filter));
+        self
+    }
+
+    /// Sets the default service, called (through the default filter, nothing
+    /// consumed) when no route matches. It wins over abort404. [`RouteLayer`] uses
+    /// its inner service instead.
+    pub fn default<S>(mut self, svc: S) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.default = Some(boxed(svc));
+        self
+    }
+
+    /// Sets the filter of the default service (also applied to a [`RouteLayer`]'s
+    /// inner service).
+    pub fn default_filter(mut self, filter: Filter) -> Self {
+        self.default_filter = Some(filter);
+        self
+    }
+
+    /// Sets the terminal service for misses when there is no default. It gets no
+    /// filter. Default: [`NotFound::new`].
+    pub fn abort404<S>(mut self, svc: S) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.abort404 = Some(boxed(svc));
+        self
+    }
+
+    fn compile(self) -> Result<(Shared, Option<RouteService>, Option<Filter>), BuildError> {
+        let mut specs = Vec::with_capacity(self.routes.len());
+        let mut services = Vec::with_capacity(self.routes.len());
+        for (spec, svc, filter) in self.routes {
+            specs.push(spec);
+            services.push(match filter {
+                Some(f) => f.apply(svc),
+                None => svc,
+            });
+        }
+        let table = Table::compile_with_macros(specs, self.mode, &self.schemes, &self.macros)?;
+        let shared = Shared {
+            table,
+            services: services.into_boxed_slice(),
+            abort404: self.abort404.unwrap_or_else(|| boxed(NotFound::new())),
+        };
+        Ok((shared, self.default, self.default_filter))
+    }
+
+    /// Compiles the table into a [`Router`].
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] for the first invalid or duplicate spec.
+    pub fn build(self) -> Result<Router, BuildError> {
+        let (shared, default, filter) = self.compile()?;
+        let default = match (default, filter) {
+            (Some(d), Some(f)) => Some(f.apply(d)),
+            (d, _) => d,
+        };
+        Ok(Router::from_parts(Arc::new(shared), default))
+    }
+
+    /// Compiles the table into a [`RouteLayer`], whose inner service becomes the
+    /// default (a default set on this builder is ignored).
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] for the first invalid or duplicate spec.
+    pub fn layer(self) -> Result<RouteLayer, BuildError> {
+        let (shared, _, filter) = self.compile()?;
+        Ok(RouteLayer::from_parts(Arc::new(shared), filter))
+    }
+}
+
+impl fmt::Debug for RouterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterBuilder")
+            .field("mode", &self.mode)
+            .field("schemes", &self.schemes)
+            .field("macros", &self.macros)
+            .field(
+                "routes",
+                &self.routes.iter().map(|(s, _, _)| s).collect::<Vec<_>>(),
+            )
+            .field("default", &self.default.is_some())
+            .field("abort404", &self.abort404.is_some())
+            .finish()
+    }
+}
