@@ -370,6 +370,8 @@ impl EndpointBuilder<'_> {
             connector: self.connector,
             cancel: shared.cancel.child_token(),
             requests: AtomicU64::new(0),
+            peer_closes: AtomicU64::new(0),
+            peer_close_notify: Notify::new(),
             shared,
         });
         tokio::spawn(accept_loop(listener, Arc::clone(&ctx)));
@@ -417,6 +419,26 @@ impl Endpoint {
         self.ctx.requests.load(Ordering::Relaxed)
     }
 
+    /// How many times the peer (the proxy) closed a connection while a
+    /// stalling [`Fault`](crate::Fault) was in progress on a raw endpoint:
+    /// the proof that a proxy gave up on, or cancelled, the upstream request.
+    #[must_use]
+    pub fn peer_closes(&self) -> u64 {
+        self.ctx.peer_closes.load(Ordering::Relaxed)
+    }
+
+    /// Waits until [`peer_closes`](Self::peer_closes) reaches `n`. Bound it
+    /// with `tokio::time::timeout`.
+    pub async fn wait_for_peer_closes(&self, n: u64) {
+        loop {
+            let notified = self.ctx.peer_close_notify.notified();
+            if self.peer_closes() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Opens a plain TCP connection to the endpoint (Deproxy's `createRawConnection`).
     ///
     /// # Errors
@@ -438,6 +460,8 @@ pub(crate) struct EndpointCtx {
     connector: ServerConnector,
     pub(crate) cancel: CancellationToken,
     requests: AtomicU64,
+    peer_closes: AtomicU64,
+    peer_close_notify: Notify,
 }
 
 impl std::fmt::Debug for EndpointCtx {
@@ -501,6 +525,12 @@ impl EndpointCtx {
     /// Counts a request head (before its body is read).
     pub(crate) fn saw_head(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a peer close observed while a fault was stalling.
+    pub(crate) fn peer_closed(&self) {
+        self.peer_closes.fetch_add(1, Ordering::Relaxed);
+        self.peer_close_notify.notify_waiters();
     }
 
     /// The endpoint pipeline (Deproxy's `handleRequest`): correlate, resolve

@@ -26,7 +26,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH};
 use http::{HeaderValue, Request, StatusCode, Version};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::deproxy::{ConnSeq, EndpointCtx, MAX_HEAD};
@@ -140,19 +140,33 @@ pub(crate) async fn serve_raw(mut stream: TcpStream, ctx: Arc<EndpointCtx>, conn
         ctx.saw_head();
         let keep_alive = wants_keep_alive(&req);
         let reply = ctx.handle(req, conn, seq.next()).await;
-        if !write_reply(&mut stream, &mut buf, reply).await || !keep_alive {
+        if !write_reply(&mut stream, &mut buf, reply, &ctx).await || !keep_alive {
             return;
         }
     }
 }
 
-async fn hang() -> bool {
-    std::future::pending::<()>().await;
+/// Sends nothing more; returns once the peer closes its side, counting the
+/// close on the endpoint (so a test can see a proxy give up on the origin).
+async fn hang(stream: &mut TcpStream, ctx: &EndpointCtx) -> bool {
+    let mut scratch = [0u8; 1024];
+    loop {
+        match stream.read(&mut scratch).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    ctx.peer_closed();
     false
 }
 
 /// Writes `reply`, executing its fault; returns whether the connection may be reused.
-async fn write_reply(stream: &mut TcpStream, buf: &mut BytesMut, reply: Reply) -> bool {
+async fn write_reply(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    reply: Reply,
+    ctx: &EndpointCtx,
+) -> bool {
     let Reply {
         mut response,
         fault,
@@ -179,7 +193,7 @@ async fn write_reply(stream: &mut TcpStream, buf: &mut BytesMut, reply: Reply) -
             Some(Fault::DelayHead(d)) => tokio::time::sleep(d).await,
             Some(Fault::StallAfterStatusLine) => {
                 stream.write_all(&head[..status_line_end]).await?;
-                return Ok(hang().await);
+                return Ok(hang(stream, ctx).await);
             }
             Some(Fault::StallMidHeaders) => {
                 let second = head[status_line_end..]
@@ -187,16 +201,16 @@ async fn write_reply(stream: &mut TcpStream, buf: &mut BytesMut, reply: Reply) -
                     .position(|&b| b == b'\n')
                     .map_or(head.len(), |p| status_line_end + p + 1);
                 stream.write_all(&head[..second]).await?;
-                return Ok(hang().await);
+                return Ok(hang(stream, ctx).await);
             }
             Some(Fault::StallAfterHeaders) => {
                 stream.write_all(&head).await?;
-                return Ok(hang().await);
+                return Ok(hang(stream, ctx).await);
             }
             Some(Fault::StallMidBody { after }) => {
                 stream.write_all(&head).await?;
                 stream.write_all(&body[..after.min(body.len())]).await?;
-                return Ok(hang().await);
+                return Ok(hang(stream, ctx).await);
             }
             Some(Fault::CloseMidBody { after, reset }) => {
                 stream.write_all(&head).await?;

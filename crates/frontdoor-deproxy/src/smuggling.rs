@@ -6,8 +6,10 @@
 //! forwards a complete request to any origin.
 //!
 //! Cases flagged [`SmuggleCase::normalise_ok`] are ones RFC 9112 lets a
-//! recipient accept *if it re-serialises the message* (bare LF line ends,
-//! an empty chunk extension): a proxy that parses and rewrites the request,
+//! recipient accept *if it repairs and re-serialises the message* (bare LF
+//! line ends, an empty chunk extension, `Transfer-Encoding` together with
+//! `Content-Length` once the latter is removed, identical duplicate
+//! `Content-Length` values): a proxy that parses and rewrites the request,
 //! as any hyper-based proxy does, may forward them instead, because the
 //! origin then sees a clean message and no framing disagreement is possible.
 //!
@@ -57,6 +59,20 @@ fn case(name: &'static str, bytes: impl Into<Vec<u8>>, expect: &'static [u16]) -
     }
 }
 
+/// A case RFC 9112 lets a recipient repair before forwarding: with both
+/// `Transfer-Encoding` and `Content-Length`, an intermediary "MUST first
+/// remove the received Content-Length field and process the
+/// Transfer-Encoding" (RFC 9112 §6.3), and identical duplicate
+/// `Content-Length` values may be collapsed into one (RFC 9110 §8.6). hyper
+/// does both before a service sees the request, so a hyper-based front cannot
+/// reject these at the service level; rejecting with 400 is still preferred.
+fn repairable(c: SmuggleCase) -> SmuggleCase {
+    SmuggleCase {
+        normalise_ok: true,
+        ..c
+    }
+}
+
 fn post(headers: &str, body: &str) -> String {
     format!("POST / HTTP/1.1\r\nHost: example\r\n{headers}\r\n{body}")
 }
@@ -73,46 +89,46 @@ pub fn corpus() -> Vec<SmuggleCase> {
     let chunked_smuggle = format!("0\r\n\r\n{SMUGGLED}");
     let mut v = vec![
         // --- Content-Length and Transfer-Encoding together
-        case(
+        repairable(case(
             "cl_then_te",
             post(
                 "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n",
                 &chunked_smuggle,
             ),
             BAD,
-        ),
-        case(
+        )),
+        repairable(case(
             "te_then_cl",
             post(
                 "Transfer-Encoding: chunked\r\nContent-Length: 6\r\n",
                 &chunked_smuggle,
             ),
             BAD,
-        ),
-        case(
+        )),
+        repairable(case(
             "te_cl_classic",
             post(
                 "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n",
                 &format!("{:x}\r\n{SMUGGLED}\r\n0\r\n\r\n", SMUGGLED.len()),
             ),
             BAD,
-        ),
-        case(
+        )),
+        repairable(case(
             "cl_te_zero_length",
             post("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"),
             BAD,
-        ),
+        )),
         // --- duplicate and malformed Content-Length
         case(
             "cl_duplicate_conflicting",
             post("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!"),
             BAD,
         ),
-        case(
+        repairable(case(
             "cl_duplicate_identical",
             post("Content-Length: 5\r\nContent-Length: 5\r\n", "hello"),
             BAD,
-        ),
+        )),
         case("cl_list", post("Content-Length: 5, 5\r\n", "hello"), BAD),
         case("cl_list_conflicting", post("Content-Length: 5, 6\r\n", "hello!"), BAD),
         case("cl_negative", post("Content-Length: -1\r\n", "x"), BAD),
