@@ -5,7 +5,14 @@
 //! backends.
 #![forbid(unsafe_code)]
 
+#[allow(
+    dead_code,
+    reason = "wired into serve, check and routes as the layers land"
+)]
+mod config;
 mod demo;
+#[allow(dead_code, reason = "wired into serve as the layers land")]
+mod ops;
 
 use std::{io::Write, net::SocketAddr, process::ExitCode};
 

@@ -1,0 +1,338 @@
+//! Operations: the access log, Prometheus metrics and the admin endpoints.
+//!
+//! [`ObserveLayer`] sits outermost. Route services built by the CLI tag their
+//! responses with a [`Served`] extension (route label, upstream, resolved
+//! `host:port:path`), which this layer reads to write one access-log line per
+//! request and to count requests by route and status class.
+
+use std::{
+    convert::Infallible,
+    fmt,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use frontdoor::Body;
+use frontdoor_core::text_response;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body as _;
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+use tokio::time::Instant;
+use tower::{util::BoxCloneSyncService, Layer, Service};
+
+/// What served a request; inserted into the response extensions by route services.
+#[derive(Clone, Debug)]
+pub(crate) struct Served {
+    /// `route[N]`, `default` or `not_found`.
+    pub(crate) route: Arc<str>,
+    /// The upstream (or builtin) that answered, if any.
+    pub(crate) upstream: Arc<str>,
+    /// The resolved `host:port:path`, when the resolver stamped one.
+    pub(crate) resolved: Option<String>,
+}
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The metric families of a running front door.
+#[derive(Clone)]
+pub(crate) struct Metrics {
+    registry: Arc<Registry>,
+    requests: Family<Labels, Counter>,
+    upstream_errors: Family<Labels, Counter>,
+    latency: Family<Labels, Histogram>,
+    in_flight: Gauge,
+    reloads: Family<Labels, Counter>,
+    mirror_requests: Counter,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.0005, 2.0, 16,
+    ))
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("frontdoor");
+        let requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by route and status class",
+            requests.clone(),
+        );
+        let upstream_errors = Family::<Labels, Counter>::default();
+        registry.register(
+            "upstream_errors",
+            "Upstream failures, by error kind",
+            upstream_errors.clone(),
+        );
+        let latency = Family::<Labels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to the response head, by route",
+            latency.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "in_flight_requests",
+            "Requests being served",
+            in_flight.clone(),
+        );
+        let reloads = Family::<Labels, Counter>::default();
+        registry.register(
+            "config_reloads",
+            "Config reloads, by result",
+            reloads.clone(),
+        );
+        let mirror_requests = Counter::default();
+        registry.register(
+            "mirror_requests",
+            "Mirrored requests sent (mirroring is not available yet)",
+            mirror_requests.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            upstream_errors,
+            latency,
+            in_flight,
+            reloads,
+            mirror_requests,
+        }
+    }
+
+    /// Counts an upstream failure of `kind`.
+    pub(crate) fn upstream_error(&self, kind: &str) {
+        self.upstream_errors
+            .get_or_create(&vec![("kind", kind.to_owned())])
+            .inc();
+    }
+
+    /// Counts a reload attempt.
+    pub(crate) fn reload(&self, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.reloads
+            .get_or_create(&vec![("result", result.to_owned())])
+            .inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn render(&self) -> String {
+        let _ = &self.mirror_requests;
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+// === ObserveLayer ===
+
+/// The outermost layer: access log, request metrics, in-flight gauge.
+#[derive(Clone, Debug)]
+pub(crate) struct ObserveLayer {
+    metrics: Metrics,
+}
+
+impl ObserveLayer {
+    pub(crate) const fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+/// See [`ObserveLayer`].
+#[derive(Clone, Debug)]
+pub(crate) struct Observe<S> {
+    inner: S,
+    metrics: Metrics,
+}
+
+impl<S> Service<Request<Body>> for Observe<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response<Body>, Infallible>> + Send>,
+    >;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let start = Instant::now();
+        let method = req.method().clone();
+        let target = req.uri().to_string();
+        let metrics = self.metrics.clone();
+        metrics.in_flight.inc();
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let res = fut.await;
+            metrics.in_flight.dec();
+            let Ok(res) = res;
+            record(&metrics, &method, &target, &res, start.elapsed());
+            Ok(res)
+        })
+    }
+}
+
+fn record(metrics: &Metrics, method: &Method, target: &str, res: &Response<Body>, took: Duration) {
+    let served = res.extensions().get::<Served>();
+    let route = served.map_or("none", |s| &s.route);
+    let upstream = served.map_or("-", |s| &s.upstream);
+    let resolved = served.and_then(|s| s.resolved.as_deref()).unwrap_or("-");
+    let status = res.status();
+    let class = format!("{}xx", status.as_u16() / 100);
+    metrics
+        .requests
+        .get_or_create(&vec![("route", route.to_owned()), ("status", class)])
+        .inc();
+    metrics
+        .latency
+        .get_or_create(&vec![("route", route.to_owned())])
+        .observe(took.as_secs_f64());
+    let bytes = res.body().size_hint().exact();
+    tracing::info!(
+        target: "frontdoor::access",
+        method = %method,
+        target = %target,
+        resolved = %resolved,
+        route = %route,
+        upstream = %upstream,
+        status = status.as_u16(),
+        bytes = bytes.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
+        duration_ms = took.as_secs_f64() * 1000.0,
+        "request"
+    );
+}
+
+// === admin ===
+
+/// The admin service: `/metrics`, `/routes`, `/healthz`.
+pub(crate) fn admin(
+    metrics: Metrics,
+    routes: impl Fn() -> String + Clone + Send + Sync + 'static,
+) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
+    BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
+        let res = match (req.method(), req.uri().path()) {
+            (&Method::GET, "/metrics") => {
+                let mut res = Response::new(Body::from(metrics.render()));
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    ),
+                );
+                res
+            }
+            (&Method::GET, "/routes") => text_response(StatusCode::OK, routes()),
+            (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok"),
+            (_, "/metrics" | "/routes" | "/healthz") => {
+                text_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+            }
+            _ => text_response(StatusCode::NOT_FOUND, "Not Found"),
+        };
+        std::future::ready(Ok::<_, Infallible>(res))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn observe_counts_by_route_and_status_class() {
+        let metrics = Metrics::new();
+        let inner = tower::service_fn(|req: Request<Body>| async move {
+            let mut res = text_response(
+                if req.uri().path() == "/missing" {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::OK
+                },
+                "x",
+            );
+            res.extensions_mut().insert(Served {
+                route: "route[0]".into(),
+                upstream: "builtin:echo".into(),
+                resolved: Some("h:80:/".into()),
+            });
+            Ok::<_, Infallible>(res)
+        });
+        let svc = ObserveLayer::new(metrics.clone()).layer(inner);
+        for path in ["/", "/", "/missing"] {
+            let req = Request::get(path).body(Body::empty()).unwrap();
+            svc.clone().oneshot(req).await.unwrap();
+        }
+        metrics.upstream_error("connect");
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"frontdoor_requests_total{route="route[0]",status="2xx"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"frontdoor_requests_total{route="route[0]",status="4xx"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"frontdoor_upstream_errors_total{kind="connect"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("frontdoor_in_flight_requests 0"), "{text}");
+        assert!(
+            text.contains(r#"frontdoor_request_duration_seconds_count{route="route[0]"} 3"#),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn admin_endpoints() {
+        let svc = admin(Metrics::new(), || "0 ::/ builtin:echo".to_owned());
+        let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
+        let res = svc.clone().oneshot(get("/healthz")).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let res = svc.clone().oneshot(get("/routes")).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"0 ::/ builtin:echo\n");
+        let res = svc.clone().oneshot(get("/metrics")).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let res = svc.clone().oneshot(get("/nope")).await.unwrap();
+        assert_eq!(res.status(), 404);
+    }
+}
