@@ -227,3 +227,55 @@ async fn connection_limit_holds_extra_connections_back() {
     assert_eq!(res.status(), 200);
     server.shutdown().await;
 }
+
+/// Sends raw bytes and returns the whole answer (the server closes after a 400).
+async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), read_to_close(&mut stream))
+        .await
+        .expect("connection left open after a rejected request");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn bad_framing_is_rejected_before_the_service() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let svc = tower::service_fn(move |req: Request<Body>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        conn_info(req)
+    });
+    let server = spawn(bind_loopback(1).await, svc);
+    let cases: &[(&str, &[u8])] = &[
+        ("missing host", b"GET / HTTP/1.1\r\n\r\n"),
+        ("two hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+        (
+            "signed content-length",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
+        ),
+        (
+            "chunked twice",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        ),
+        (
+            "gzip then chunked",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ),
+    ];
+    for (name, bytes) in cases {
+        let answer = raw_exchange(server.addr(), bytes).await;
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{name}: {answer:?}");
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a rejected request reached the service"
+    );
+
+    // HTTP/1.0 without Host is fine (the resolver falls back to the server name).
+    let answer = raw_exchange(server.addr(), b"GET / HTTP/1.0\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.0 200 "), "{answer:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    server.shutdown().await;
+}

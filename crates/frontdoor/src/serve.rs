@@ -10,6 +10,10 @@
 //!   (slowloris), including clients that connect and send nothing;
 //! * a max-connections limit: past it, the server stops accepting until a
 //!   connection closes (the kernel backlog holds the rest);
+//! * requests whose framing a proxy must not forward (a missing or repeated `Host`
+//!   on HTTP/1.1, a non-numeric `Content-Length`, a `Transfer-Encoding` other than a
+//!   single `chunked`) are answered `400` with `Connection: close` before the service
+//!   sees them; hyper itself rejects the rest of the classic smuggling vectors;
 //! * graceful shutdown on a future: listeners close, in-flight requests finish
 //!   (HTTP/1 connections close after their current response, HTTP/2 connections get
 //!   GOAWAY), and whatever is still running after the drain timeout is dropped.
@@ -41,18 +45,21 @@ use std::{
     future::{pending, Future},
     io,
     net::SocketAddr,
+    pin::Pin,
     sync::Arc,
+    task::{Context, Poll},
     time::Duration,
 };
 
 use bytes::Bytes;
 use frontdoor_core::{Body, BoxError, ConnInfo};
-use http::{Request, Response};
+use http::{header, HeaderValue, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::conn::auto,
 };
+use pin_project_lite::pin_project;
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::Semaphore,
@@ -325,9 +332,17 @@ async fn serve_connection<S, B>(
     }
 
     let hyper_service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        if let Some(reason) = framing_error(&req) {
+            debug!(remote = %info.remote, reason, "rejected request framing");
+            return Guarded::Rejected {
+                res: Some(rejection(reason)),
+            };
+        }
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(info);
-        service.clone().oneshot(req)
+        Guarded::Inner {
+            fut: service.clone().oneshot(req),
+        }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -350,6 +365,77 @@ async fn serve_connection<S, B>(
     };
     if let Some(Err(error)) = result {
         debug!(remote = %info.remote, %error, "connection ended with an error");
+    }
+}
+
+/// Checks what hyper's HTTP/1 parser lets through but a proxy must not forward
+/// (RFC 9112 sections 3.2 and 6): a missing or repeated `Host` on HTTP/1.1, a
+/// `Content-Length` that is not plain digits, and any `Transfer-Encoding` other than
+/// a single `chunked`. Returns the reason to reject, if any.
+fn framing_error<B>(req: &Request<B>) -> Option<&'static str> {
+    let headers = req.headers();
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let first_host = hosts.next();
+    if hosts.next().is_some() {
+        return Some("more than one host header");
+    }
+    if first_host.is_none() && req.version() == Version::HTTP_11 {
+        return Some("missing host header");
+    }
+    for cl in &headers.get_all(header::CONTENT_LENGTH) {
+        let digits = cl.as_bytes();
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return Some("invalid content-length");
+        }
+    }
+    let mut te = headers.get_all(header::TRANSFER_ENCODING).iter();
+    if let Some(first) = te.next() {
+        let single_chunked =
+            te.next().is_none() && first.as_bytes().eq_ignore_ascii_case(b"chunked");
+        if !single_chunked {
+            return Some("unsupported transfer-encoding");
+        }
+    }
+    None
+}
+
+/// A 400 that closes the connection: after a framing error the rest of the stream
+/// cannot be trusted.
+fn rejection<B>(reason: &'static str) -> Response<http_body_util::Either<B, Body>> {
+    let mut res = frontdoor_core::text_response(StatusCode::BAD_REQUEST, reason);
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res.map(http_body_util::Either::Right)
+}
+
+pin_project! {
+    /// The per-request future of the connection service: the service's answer, or
+    /// the framing guard's rejection.
+    #[project = GuardedProj]
+    enum Guarded<F, B> {
+        Inner { #[pin] fut: F },
+        Rejected { res: Option<Response<http_body_util::Either<B, Body>>> },
+    }
+}
+
+impl<F, B, E> Future for Guarded<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<Response<http_body_util::Either<B, Body>>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            GuardedProj::Inner { fut } => fut
+                .poll(cx)
+                .map_ok(|res| res.map(http_body_util::Either::Left))
+                .map_err(Into::into),
+            GuardedProj::Rejected { res } => match res.take() {
+                Some(res) => Poll::Ready(Ok(res)),
+                None => Poll::Ready(Err("guarded future polled after completion".into())),
+            },
+        }
     }
 }
 
