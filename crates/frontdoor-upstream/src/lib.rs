@@ -9,7 +9,9 @@
 //! matching `101`. Its error is a typed [`ProxyError`]. [`GatewayErrorLayer`] (the
 //! successor of rouille's `full_proxy`) answers those errors with 502/503/504.
 //!
-//! Several addresses of one route can be balanced (see the `balance` module, when present).
+//! [`Balanced`] spreads requests over several addresses of one route with tower's
+//! power-of-two-choices balancer, ejects addresses after consecutive connect failures,
+//! and retries idempotent, body-less requests whose connect failed.
 //!
 //! # Example
 //!
@@ -54,6 +56,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod balance;
 mod error;
 pub mod forwarded;
 pub mod gateway;
@@ -62,6 +65,7 @@ pub mod hop_by_hop;
 mod tls;
 pub mod upstream;
 
+pub use balance::{Balanced, BalancedBuilder};
 pub use error::{ConfigError, ProxyError, ProxyErrorKind};
 pub use forwarded::Forwarding;
 pub use gateway::{

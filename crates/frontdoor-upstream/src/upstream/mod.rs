@@ -453,7 +453,7 @@ impl Upstream {
 }
 
 /// Erases a request body, without boxing a [`Body`] twice.
-fn erase<B>(body: B) -> Body
+pub(crate) fn erase<B>(body: B) -> Body
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
