@@ -8,3 +8,4 @@
 )]
 
 mod serve;
+mod stack;

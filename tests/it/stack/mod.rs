@@ -1,0 +1,2 @@
+//! The full frontdoor stack (resolve, route, cleanup, upstream with gateway errors)
+//! against deproxy origins: faults, smuggling, disconnects, pipelining.
