@@ -39,6 +39,9 @@ pub(crate) struct Server {
 pub(crate) struct Resolve {
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) schemes: Schemes,
+    /// Whether `schemes` was configured: then the resolver stamps scheme labels, so
+    /// regex specs see `host:label:path`.
+    pub(crate) by_scheme: bool,
 }
 
 /// One `[[route]]`.
@@ -289,7 +292,7 @@ struct RawRoute {
     upstream: Option<Spanned<OneOrMany>>,
     relocate: Option<Spanned<String>>,
     host: Option<Spanned<String>>,
-    cleanup: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    cleanup: Option<Spanned<toml::Table>>,
     timeouts: Option<Spanned<RawTimeouts>>,
     mirror: Option<Spanned<toml::Value>>,
 }
@@ -314,7 +317,7 @@ struct RawTarget {
     upstream: Option<Spanned<OneOrMany>>,
     relocate: Option<Spanned<String>>,
     host: Option<Spanned<String>>,
-    cleanup: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    cleanup: Option<Spanned<toml::Table>>,
     timeouts: Option<Spanned<RawTimeouts>>,
     mirror: Option<Spanned<toml::Value>>,
 }
@@ -500,6 +503,7 @@ fn resolve(raw: RawResolve, errors: &mut Errors<'_>) -> Resolve {
         }
     }
     let mut schemes = Schemes::new();
+    let by_scheme = raw.schemes.is_some();
     if let Some(table) = raw.schemes {
         let span = table.span();
         for (label, ports) in table.into_inner() {
@@ -530,6 +534,7 @@ fn resolve(raw: RawResolve, errors: &mut Errors<'_>) -> Resolve {
     Resolve {
         trusted_proxies,
         schemes,
+        by_scheme,
     }
 }
 
@@ -665,15 +670,25 @@ fn validate_target(
             }
         }
     };
-    let cleanup = raw
-        .cleanup
-        .map(|c| {
-            c.into_inner()
-                .into_iter()
-                .map(|(k, v)| (k, v.into_inner()))
-                .collect()
-        })
-        .unwrap_or_default();
+    // File order matters (rules of one category run in the order given); the table
+    // keeps it (toml's preserve_order).
+    let mut cleanup = Vec::new();
+    if let Some(c) = raw.cleanup {
+        let span = c.span();
+        for (key, value) in c.into_inner() {
+            match value {
+                toml::Value::String(v) => cleanup.push((key, v)),
+                other => errors.push(
+                    Some(&span),
+                    format!("{path}.cleanup.{key}"),
+                    format!(
+                        "expected a string (\"None\" removes), got {}",
+                        other.type_str()
+                    ),
+                ),
+            }
+        }
+    }
     let timeouts = raw.timeouts.map_or_else(Timeouts::default, |t| {
         let t = t.into_inner();
         let mut dur = |name: &str, v: Option<Spanned<String>>| {
