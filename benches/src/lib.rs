@@ -1,1 +1,4 @@
-//! placeholder
+//! Benchmarks of the frontdoor workspace.
+//!
+//! * `benches/load/upstream.sh` (binary `upstream-load`): a by-hand load benchmark of
+//!   the upstream proxy against the upstream hit directly and nginx, driven by `wrk`.

@@ -549,3 +549,23 @@ async fn h2c_upstream() {
     let body = collect(res.into_body()).await.unwrap();
     assert_eq!(&body[..], b"HTTP/2.0 /base/x?y=1");
 }
+
+/// With the `tls` feature, an `https://` upstream that does not complete a verified TLS
+/// handshake (here: a plaintext server) is a connect failure, answered 502.
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn tls_handshake_failure_is_502() {
+    let addr = hyper_upstream(|_req: Request<hyper::body::Incoming>| async move {
+        Response::new(Body::from("plaintext"))
+    })
+    .await;
+    let up = Upstream::new(&format!("https://{addr}")).unwrap();
+    let err = up
+        .clone()
+        .oneshot(Request::new(Body::empty()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ProxyErrorKind::Connect, "{err:?}");
+    let (res, _) = call(GatewayError::new(up), Request::new(Body::empty())).await;
+    assert_eq!(res.status(), 502);
+}

@@ -1,0 +1,286 @@
+//! Load benchmark of `frontdoor-upstream` (run by hand: `benches/load/upstream.sh`).
+//!
+//! Starts, on loopback, a hyper upstream (`/small`: 13 bytes, `/large`: 1 MiB), the
+//! frontdoor proxy stack (`GatewayErrorLayer` + `Upstream`, served by hyper-util's auto
+//! server) and nginx (2 workers, `proxy_pass` with upstream keepalive), then drives
+//! each with `wrk` (64 connections for small, 16 for 1 MiB) and prints requests/s,
+//! p50/p99 latency and MB/s, with ratios against nginx.
+//!
+//! Environment: `DURATION` (seconds per case, default 10), `WRK_THREADS` (default 2).
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a by-hand benchmark binary"
+)]
+
+use std::{
+    convert::Infallible,
+    fmt::Write as _,
+    net::SocketAddr,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use frontdoor_core::Body;
+use frontdoor_upstream::{Forwarding, GatewayErrorLayer, Upstream};
+use http::{Request, Response};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo},
+    server::conn::auto,
+    service::TowerToHyperService,
+};
+use tokio::net::TcpListener;
+
+static LARGE: [u8; 1 << 20] = [b'x'; 1 << 20];
+
+fn runtime(threads: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn upstream(req: Request<hyper::body::Incoming>) -> Result<Response<Body>, Infallible> {
+    let body = if req.uri().path() == "/large" {
+        Body::from(Bytes::from_static(&LARGE))
+    } else {
+        Body::from("Hello, World!")
+    };
+    Ok(Response::new(body))
+}
+
+fn start_upstream(rt: &tokio::runtime::Runtime) -> SocketAddr {
+    rt.block_on(async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(async move {
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(s), hyper::service::service_fn(upstream))
+                        .await;
+                });
+            }
+        });
+        addr
+    })
+}
+
+fn start_proxy(rt: &tokio::runtime::Runtime, upstream: SocketAddr) -> SocketAddr {
+    let svc = tower_layer::Layer::layer(
+        &GatewayErrorLayer::new(),
+        Upstream::builder(&format!("http://{upstream}"))
+            .forwarding(Forwarding::default())
+            .pool_max_idle_per_host(256)
+            .build()
+            .unwrap(),
+    );
+    rt.block_on(async move {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                let _ = s.set_nodelay(true);
+                let svc = svc.clone();
+                tokio::spawn(async move {
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection_with_upgrades(
+                            TokioIo::new(s),
+                            TowerToHyperService::new(svc),
+                        )
+                        .await;
+                });
+            }
+        });
+        addr
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts nginx with 2 workers proxying to `upstream` with keepalive; returns its
+/// address and the child (stopped with `-s stop` at the end).
+fn start_nginx(upstream: SocketAddr, dir: &std::path::Path) -> Option<SocketAddr> {
+    let port = free_port();
+    let conf = format!(
+        "worker_processes 2;\n\
+         daemon on;\n\
+         pid {dir}/nginx.pid;\n\
+         error_log {dir}/error.log warn;\n\
+         events {{ worker_connections 4096; }}\n\
+         http {{\n\
+           access_log off;\n\
+           client_body_temp_path {dir}/body;\n\
+           proxy_temp_path {dir}/proxy;\n\
+           fastcgi_temp_path {dir}/fastcgi;\n\
+           uwsgi_temp_path {dir}/uwsgi;\n\
+           scgi_temp_path {dir}/scgi;\n\
+           upstream backend {{ server {upstream}; keepalive 256; }}\n\
+           server {{\n\
+             listen 127.0.0.1:{port};\n\
+             location / {{\n\
+               proxy_pass http://backend;\n\
+               proxy_http_version 1.1;\n\
+               proxy_set_header Connection \"\";\n\
+               proxy_set_header Host $host;\n\
+               proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+               proxy_set_header X-Forwarded-Proto $scheme;\n\
+             }}\n\
+           }}\n\
+         }}\n",
+        dir = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    let status = Command::new("nginx")
+        .arg("-c")
+        .arg(&path)
+        .arg("-p")
+        .arg(dir)
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    status
+        .success()
+        .then(|| SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+fn stop_nginx(dir: &std::path::Path) {
+    let _ = Command::new("nginx")
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-p")
+        .arg(dir)
+        .arg("-s")
+        .arg("stop")
+        .stderr(Stdio::null())
+        .status();
+}
+
+#[derive(Default, Clone, Copy)]
+struct Result_ {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    mb_s: f64,
+    errors: u64,
+}
+
+fn parse_time_ms(s: &str) -> f64 {
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let v: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => v / 1000.0,
+        "s" => v * 1000.0,
+        "m" => v * 60_000.0,
+        _ => v,
+    }
+}
+
+fn parse_size_mb(s: &str) -> f64 {
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let v: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "B" => v / 1_048_576.0,
+        "KB" => v / 1024.0,
+        "GB" => v * 1024.0,
+        _ => v,
+    }
+}
+
+fn wrk(addr: SocketAddr, path: &str, conns: u32, secs: u64, threads: u32) -> Result_ {
+    let out = Command::new("wrk")
+        .args([
+            &format!("-t{threads}"),
+            &format!("-c{conns}"),
+            &format!("-d{secs}s"),
+            "--latency",
+            &format!("http://{addr}{path}"),
+        ])
+        .output()
+        .expect("wrk runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut r = Result_::default();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f.as_slice() {
+            ["50%", v] => r.p50_ms = parse_time_ms(v),
+            ["99%", v] => r.p99_ms = parse_time_ms(v),
+            ["Requests/sec:", v] => r.rps = v.parse().unwrap_or(f64::NAN),
+            ["Transfer/sec:", v] => r.mb_s = parse_size_mb(v),
+            ["Non-2xx", "or", "3xx", "responses:", v] => r.errors += v.parse::<u64>().unwrap_or(0),
+            ["Socket", "errors:", ..] => {
+                r.errors += f
+                    .iter()
+                    .filter_map(|t| t.trim_end_matches(',').parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+            _ => {}
+        }
+    }
+    r
+}
+
+fn main() {
+    let secs: u64 = std::env::var("DURATION")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let threads: u32 = std::env::var("WRK_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+
+    let up_rt = runtime(2);
+    let proxy_rt = runtime(2);
+    let upstream = start_upstream(&up_rt);
+    let proxy = start_proxy(&proxy_rt, upstream);
+    let dir = std::env::temp_dir().join(format!("frontdoor-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let nginx = start_nginx(upstream, &dir);
+    if nginx.is_none() {
+        println!("nginx not available: its rows are skipped");
+    }
+    std::thread::sleep(Duration::from_millis(300)); // let nginx's workers start
+
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "| case | target | req/s | p50 ms | p99 ms | MB/s | errors | req/s vs nginx | p99 vs nginx | MB/s vs nginx |"
+    );
+    let _ = writeln!(table, "|---|---|---|---|---|---|---|---|---|---|");
+    for (case, path, conns) in [("13 B", "/small", 64), ("1 MiB", "/large", 16)] {
+        let direct = wrk(upstream, path, conns, secs, threads);
+        let ours = wrk(proxy, path, conns, secs, threads);
+        let theirs = nginx.map(|n| wrk(n, path, conns, secs, threads));
+        let mut row = |name: &str, r: Result_| {
+            let (a, b, c) = theirs.map_or((f64::NAN, f64::NAN, f64::NAN), |n| {
+                (r.rps / n.rps, r.p99_ms / n.p99_ms, r.mb_s / n.mb_s)
+            });
+            let _ = writeln!(
+                table,
+                "| {case} ({conns} conns) | {name} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {a:.2} | {b:.2} | {c:.2} |",
+                r.rps, r.p50_ms, r.p99_ms, r.mb_s, r.errors
+            );
+        };
+        row("upstream direct", direct);
+        row("frontdoor", ours);
+        if let Some(n) = theirs {
+            row("nginx (2 workers)", n);
+        }
+    }
+    if nginx.is_some() {
+        stop_nginx(&dir);
+    }
+    println!("{table}");
+}
