@@ -1,5 +1,7 @@
 //! The one extension trait for [`tower::ServiceBuilder`].
 
+#[allow(unused_imports, reason = "used by the feature-gated methods")]
+use tower::layer::util::Stack;
 use tower::ServiceBuilder;
 
 mod sealed {
@@ -13,10 +15,102 @@ mod sealed {
 
 /// Adds frontdoor's layers to [`tower::ServiceBuilder`].
 ///
-/// One method per layer, each gated by that layer's cargo feature; the methods are
-/// added as the layer crates land. Sealed: implemented only for `ServiceBuilder`.
-pub trait ServiceBuilderExt<L>: sealed::Sealed<L> + Sized {}
+/// One method per layer, each gated by that layer's cargo feature. Sealed:
+/// implemented only for `ServiceBuilder`.
+///
+/// ```
+/// use std::convert::Infallible;
+///
+/// use frontdoor::{demo, Body, ServiceBuilderExt};
+/// use frontdoor::cleanup::{Rules, Syntax};
+/// use frontdoor::resolve::DirectResolver;
+/// use frontdoor::route::Router;
+/// use http::Request;
+/// use http_body_util::BodyExt;
+/// use tower::{util::BoxCloneSyncService, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), frontdoor::BoxError> {
+/// let echo = BoxCloneSyncService::new(ServiceBuilder::new()
+///     .cleanup(Rules::parse(Syntax::Shortcut, "HTTP_X_VIA_FRONTDOOR: yes")?)
+///     .service(demo::echo()));
+/// let routes = Router::builder().route("::/app", echo).layer()?;
+/// let svc = ServiceBuilder::new()
+///     .resolve(DirectResolver::new())
+///     .routes(routes)
+///     .service(BoxCloneSyncService::new(tower::service_fn(|_req: Request<Body>| async {
+///         Ok::<_, Infallible>(frontdoor::core::text_response(http::StatusCode::NOT_FOUND, "none"))
+///     })));
+///
+/// let req = Request::get("/app/page?x=1").header("host", "example.com").body(Body::empty())?;
+/// let res = svc.oneshot(req).await?;
+/// let json: serde_json::Value = serde_json::from_slice(&res.into_body().collect().await?.to_bytes())?;
+/// assert_eq!(json["path"], "/page");
+/// assert_eq!(json["script_name"], "/app");
+/// assert_eq!(json["resolved"], "example.com:80:/app/page");
+/// assert_eq!(json["headers"][1], serde_json::json!(["x-via-frontdoor", "yes"]));
+/// # Ok(())
+/// # }
+/// ```
+pub trait ServiceBuilderExt<L>: sealed::Sealed<L> + Sized {
+    /// Resolves `host:port:path` with `resolver`. See [`crate::resolve`].
+    #[cfg(feature = "resolve")]
+    fn resolve<R>(
+        self,
+        resolver: R,
+    ) -> ServiceBuilder<Stack<frontdoor_resolve::ResolveLayer<R>, L>>
+    where
+        R: frontdoor_resolve::Resolver;
+
+    /// Routes through a compiled table, the inner service being the default. See
+    /// [`crate::route`].
+    #[cfg(feature = "route")]
+    fn routes(
+        self,
+        routes: frontdoor_route::RouteLayer,
+    ) -> ServiceBuilder<Stack<frontdoor_route::RouteLayer, L>>;
+
+    /// Applies declarative rewrite rules. See [`crate::cleanup`].
+    #[cfg(feature = "cleanup")]
+    fn cleanup(
+        self,
+        rules: frontdoor_cleanup::Rules,
+    ) -> ServiceBuilder<Stack<frontdoor_cleanup::CleanupLayer, L>>;
+
+    /// Answers upstream errors with 502/503/504. See [`crate::upstream`].
+    #[cfg(feature = "upstream")]
+    fn gateway_errors(self) -> ServiceBuilder<Stack<frontdoor_upstream::GatewayErrorLayer, L>>;
+}
 
 impl<L> sealed::Sealed<L> for ServiceBuilder<L> {}
 
-impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {}
+impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
+    #[cfg(feature = "resolve")]
+    fn resolve<R>(self, resolver: R) -> ServiceBuilder<Stack<frontdoor_resolve::ResolveLayer<R>, L>>
+    where
+        R: frontdoor_resolve::Resolver,
+    {
+        self.layer(frontdoor_resolve::ResolveLayer::new(resolver))
+    }
+
+    #[cfg(feature = "route")]
+    fn routes(
+        self,
+        routes: frontdoor_route::RouteLayer,
+    ) -> ServiceBuilder<Stack<frontdoor_route::RouteLayer, L>> {
+        self.layer(routes)
+    }
+
+    #[cfg(feature = "cleanup")]
+    fn cleanup(
+        self,
+        rules: frontdoor_cleanup::Rules,
+    ) -> ServiceBuilder<Stack<frontdoor_cleanup::CleanupLayer, L>> {
+        self.layer(frontdoor_cleanup::CleanupLayer::new(rules))
+    }
+
+    #[cfg(feature = "upstream")]
+    fn gateway_errors(self) -> ServiceBuilder<Stack<frontdoor_upstream::GatewayErrorLayer, L>> {
+        self.layer(frontdoor_upstream::GatewayErrorLayer::new())
+    }
+}

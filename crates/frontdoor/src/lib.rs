@@ -6,7 +6,8 @@
 //! it from the local root to the remote one, and forward it to an upstream, each
 //! step a tower layer usable on its own. This crate is the facade: it re-exports
 //! every layer crate behind a cargo feature, adds [`ServiceBuilderExt`], the
-//! multi-listener [`serve`] module and the [`demo`] backends.
+//! multi-listener [`serve`] module, the [`demo`] backends and [`by_scheme`] (the
+//! by-scheme resolver combined with the router).
 //!
 //! A request flows resolve → route (→ the route's cleanup filter) → relocate →
 //! upstream; each layer reads only the typed extensions (from [`core`]) stamped
@@ -38,15 +39,18 @@
 //! | `cleanup` | re-export `frontdoor-cleanup` as [`cleanup`] | yes |
 //! | `relocate` | re-export `frontdoor-relocate` as [`relocate`] | yes |
 //! | `upstream` | re-export `frontdoor-upstream` as [`upstream`] | yes |
+//! | `upstream-tls` | `https://` upstreams with rustls (`ring`, webpki roots) | no |
 //! | `mirror` | re-export `frontdoor-mirror` as [`mirror`] | yes |
 //! | `gor` | re-export `frontdoor-gor` as [`gor`] | yes |
-//! | `deproxy` | re-export `frontdoor-deproxy` as [`deproxy`] | yes |
+//! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as [`deproxy`] | no |
 //!
 //! More examples live in the workspace's `examples/` folder.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
+#[cfg(all(feature = "resolve", feature = "route"))]
+pub mod by_scheme;
 #[cfg(feature = "demo")]
 pub mod demo;
 #[cfg(feature = "serve")]
