@@ -340,12 +340,6 @@ impl Table {
 
     fn find_strict(&self, t: &Target<'_>) -> Option<Match> {
         let mut best = usize::MAX;
-        let subject = self.index.regex.as_ref().map(|_| t.subject());
-        if let (Some((set, ids)), Some(subject)) = (&self.index.regex, &subject) {
-            if let Some(first) = set.matches(subject).iter().next() {
-                best = ids.get(first).copied().unwrap_or(usize::MAX);
-            }
-        }
         let mut check = |ids: &[usize]| {
             for &id in ids {
                 if id >= best {
@@ -373,6 +367,19 @@ impl Table {
                 }
             }
             self.index.any.walk(t.path, &mut check);
+        }
+        // Regexes only matter when one precedes the best string-spec match.
+        let mut subject = None;
+        if let Some((set, ids)) = &self.index.regex {
+            if ids.first().is_some_and(|&first| first < best) {
+                let s = subject.insert(t.subject());
+                // `is_match` does not allocate; most requests match no regex.
+                if set.is_match(s) {
+                    if let Some(id) = set.matches(s).iter().next().and_then(|i| ids.get(i)) {
+                        best = best.min(*id);
+                    }
+                }
+            }
         }
         if best == usize::MAX {
             return None;
