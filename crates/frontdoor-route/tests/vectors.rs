@@ -833,6 +833,13 @@ async fn bad_requests_get_400() {
         call(&router, &req("h", "/x/../public/a")).await,
         "A|/public|/a"
     );
+    // The matched (canonical) string is what the route sees, consumed or not.
+    let router = builder(STRICT, &[("*", "A")]).build().unwrap();
+    let res = router
+        .oneshot(req("h", "/a/./b/%7e?q=%2e").build())
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-uri"], "/a/b/~?q=%2e");
 }
 
 #[test]

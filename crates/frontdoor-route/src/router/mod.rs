@@ -13,7 +13,8 @@
 //!    string spec in strict mode;
 //! 2. matches on the **current path info**, `uri().path()`, canonicalised with
 //!    [`frontdoor_core::canonicalize`] (a path that cannot be canonicalised gives
-//!    400), so a router nested behind another sees only what is left;
+//!    400), so a router nested behind another sees only what is left; a matched
+//!    route always sees that canonical string in its URI (spec S4);
 //! 3. picks the first route of the table that matches ([`Table`](crate::Table));
 //! 4. moves the matched prefix from path info to script name ([`Mount`]), rewrites the
 //!    URI to the remainder (query kept), inserts [`MatchedRoute`], and calls the

@@ -107,6 +107,11 @@ impl Router {
         let spec = table.spec(found.index).cloned().unwrap_or_default();
         tracing::debug!(route = %spec, index = found.index, "route matched");
         let next = match &found.consume {
+            // Forward the string that was matched: a path the router had to
+            // canonicalise is rewritten even when nothing is consumed.
+            Consume::Nothing if matches!(path, Cow::Owned(_)) => {
+                Some(Mount::new(mount.script_name(), path.as_ref()))
+            }
             Consume::Nothing => None,
             Consume::Prefix(n) => {
                 let (consumed, rest) = path.split_at(*n);
