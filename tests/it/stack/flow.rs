@@ -345,3 +345,49 @@ async fn a_replay_after_the_chain_closed_is_recorded_as_late() {
     assert!(d.orphans().is_empty());
     assert_eq!(d.all_handlings().len(), 2);
 }
+
+#[tokio::test]
+async fn an_upgrade_is_spliced_through_the_stack() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let d = Deproxy::new();
+    let origin = d
+        .endpoint()
+        .handler(handlers::upgrade_echo())
+        .start()
+        .await
+        .unwrap();
+    let front = front(origin.addr()).await;
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(front.running.addr())
+            .await
+            .unwrap();
+        s.write_all(
+            b"GET /clean/ws HTTP/1.1\r\nHost: app.test\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).await.unwrap();
+            head.push(b[0]);
+        }
+        let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 101"), "{head}");
+        assert!(head.contains("\r\nupgrade: echo\r\n"), "{head}");
+        s.write_all(b"ping").await.unwrap();
+        let mut back = [0u8; 4];
+        s.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"ping");
+    };
+    tokio::time::timeout(CLIENT_BOUND, exchange)
+        .await
+        .expect("the upgrade exchange hung");
+    let all = d.all_handlings();
+    assert_eq!(all.len(), 1);
+    // routed and cleaned like any request; the upgrade headers survive
+    assert_eq!(all[0].request.uri(), "/ws");
+    assert_eq!(all[0].request.headers()[CLEANED.0], CLEANED.1);
+    assert_eq!(all[0].request.headers()["upgrade"], "echo");
+}

@@ -1,5 +1,6 @@
 //! The full frontdoor stack (resolve, route, cleanup, upstream with gateway errors)
-//! against deproxy origins: faults, smuggling, disconnects, pipelining.
+//! against deproxy origins: origin and client faults, smuggling, disconnects,
+//! pipelining, late traffic and upgrades. The stack is built in [`support`].
 
 mod client;
 mod faults;
