@@ -106,7 +106,16 @@ impl From<PathError> for Error {
 
 /// Canonicalises a request path with the default [`CanonicalOptions`].
 ///
-/// An empty path is taken as `/`. See the [module docs](self) for the rules.
+/// 1. percent-escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded;
+///    every other escape is kept, with its hex digits uppercased;
+/// 2. `%2F` stays opaque (never a segment separator), or is refused under
+///    [`EncodedSlash::Reject`];
+/// 3. runs of `/` are merged into one (configurable);
+/// 4. dot-segments are removed (RFC 3986 section 5.2.4); `..` never climbs above the
+///    root;
+/// 5. NUL (raw or `%00`), a malformed escape or a relative path is a [`PathError`].
+///
+/// An empty path is taken as `/`; an already canonical path is returned borrowed.
 ///
 /// ```
 /// use frontdoor_core::{canonicalize, PathError};

@@ -42,7 +42,7 @@
 //! | `upstream-tls` | `https://` upstreams with rustls (`ring`, webpki roots) | no |
 //! | `mirror` | re-export `frontdoor-mirror` as [`mirror`] | yes |
 //! | `gor` | re-export `frontdoor-gor` as [`gor`] | yes |
-//! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as [`deproxy`] | no |
+//! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
 //!
 //! More examples live in the workspace's `examples/` folder.
 #![forbid(unsafe_code)]
