@@ -279,3 +279,108 @@ async fn bad_framing_is_rejected_before_the_service() {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     server.shutdown().await;
 }
+
+mod workers {
+    use std::{
+        collections::HashSet,
+        sync::atomic::{AtomicUsize, Ordering},
+    };
+
+    use frontdoor::serve::Workers;
+    use parking_lot::Mutex;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_worker_builds_its_own_service_and_serves_one_port() {
+        let built = Arc::new(AtomicUsize::new(0));
+        let threads = Arc::new(Mutex::new(HashSet::new()));
+        let workers = Workers::bind(&["127.0.0.1:0".parse().unwrap()], 2).unwrap();
+        assert_eq!(workers.workers(), 2);
+        let addr = workers.local_addrs()[0];
+        assert_ne!(addr.port(), 0);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (b, t) = (built.clone(), threads.clone());
+        let task = tokio::spawn(workers.serve_with_shutdown(
+            move |index| {
+                b.fetch_add(1, Ordering::SeqCst);
+                let t = t.clone();
+                tower::service_fn(move |req: Request<Body>| {
+                    t.lock()
+                        .insert(std::thread::current().name().map(str::to_owned));
+                    let text = format!("worker {index}");
+                    let _ = req;
+                    async move { Ok::<_, Infallible>(Response::new(Body::from(text))) }
+                })
+            },
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        // Many connections: the kernel spreads them over both workers' listeners.
+        for _ in 0..32 {
+            let res = h1(addr).await.send_request(get("/")).await.unwrap();
+            assert!(text(res).await.starts_with("worker "));
+        }
+        assert_eq!(built.load(Ordering::SeqCst), 2);
+        for name in threads.lock().iter() {
+            let name = name.as_deref().unwrap_or_default();
+            assert!(name.starts_with("frontdoor-worker-"), "served on {name:?}");
+        }
+        stop_tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("workers did not stop")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn workers_drain_in_flight_requests_on_shutdown() {
+        let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
+        let release = Arc::new(Notify::new());
+        let workers = Workers::bind(&["127.0.0.1:0".parse().unwrap()], 2)
+            .unwrap()
+            .header_read_timeout(Duration::from_secs(5))
+            .max_connections(64);
+        let addr = workers.local_addrs()[0];
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let gate = release.clone();
+        let task = tokio::spawn(workers.serve_with_shutdown(
+            move |_| {
+                let (arrived_tx, gate) = (arrived_tx.clone(), gate.clone());
+                tower::service_fn(move |_req: Request<Body>| {
+                    let (arrived_tx, gate) = (arrived_tx.clone(), gate.clone());
+                    async move {
+                        arrived_tx.send(()).unwrap();
+                        gate.notified().await;
+                        Ok::<_, Infallible>(Response::new(Body::from("drained")))
+                    }
+                })
+            },
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        let mut client = h1(addr).await;
+        let in_flight = tokio::spawn(async move { client.send_request(get("/slow")).await });
+        arrived.recv().await.unwrap();
+        stop_tx.send(()).unwrap();
+        release.notify_one();
+        let res = in_flight.await.unwrap().unwrap();
+        assert_eq!(text(res).await, "drained");
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("workers did not finish")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[test]
+    fn binding_a_busy_port_is_an_error_naming_the_address() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let err = Workers::bind(&[addr], 2).unwrap_err();
+        assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    }
+}

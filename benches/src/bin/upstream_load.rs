@@ -1,12 +1,17 @@
 //! Load benchmark of `frontdoor-upstream` (run by hand: `benches/load/upstream.sh`).
 //!
 //! Starts, on loopback, a hyper upstream (`/small`: 13 bytes, `/large`: 1 MiB), the
-//! frontdoor proxy stack (`GatewayErrorLayer` + `Upstream`, served by hyper-util's auto
-//! server) and nginx (2 workers, `proxy_pass` with upstream keepalive), then drives
-//! each with `wrk` (64 connections for small, 16 for 1 MiB) and prints requests/s,
-//! p50/p99 latency and MB/s, with ratios against nginx.
+//! frontdoor proxy stack (`GatewayErrorLayer` + `Upstream`, served by
+//! `frontdoor::serve`) and nginx (2 workers, `proxy_pass` with upstream keepalive),
+//! then drives each with `wrk` (64 connections for small, 16 for 1 MiB) in
+//! alternation, `ROUNDS` times, and prints the median round's requests/s, p50/p99
+//! latency and MB/s, with ratios against nginx measured in the same run.
 //!
-//! Environment: `DURATION` (seconds per case, default 10), `WRK_THREADS` (default 2).
+//! Environment: `DURATION` (seconds per round, default 10), `ROUNDS` (default 3),
+//! `WRK_THREADS` (default 2), `PROXY_MODE` (`workers`, the default: one
+//! `serve::Workers` worker per core like nginx's worker processes; or `multi`: one
+//! multi-threaded runtime with `serve::Server`), `PROXY_THREADS` (default 2),
+//! `ONLY_SMALL` (skip the 1 MiB case).
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
@@ -23,21 +28,22 @@ use std::{
 };
 
 use bytes::Bytes;
+use frontdoor::serve::{Server, Workers};
 use frontdoor_core::Body;
-use frontdoor_upstream::{Forwarding, GatewayErrorLayer, Upstream};
+use frontdoor_upstream::{Forwarding, GatewayError, GatewayErrorLayer, Upstream};
 use http::{Request, Response};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     server::conn::auto,
-    service::TowerToHyperService,
 };
 use tokio::net::TcpListener;
 
 static LARGE: [u8; 1 << 20] = [b'x'; 1 << 20];
 
-fn runtime(threads: usize) -> tokio::runtime::Runtime {
+fn runtime(threads: usize, name: &str) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
+        .thread_name(name)
         .enable_all()
         .build()
         .unwrap()
@@ -70,34 +76,36 @@ fn start_upstream(rt: &tokio::runtime::Runtime) -> SocketAddr {
     })
 }
 
-fn start_proxy(rt: &tokio::runtime::Runtime, upstream: SocketAddr) -> SocketAddr {
-    let svc = tower_layer::Layer::layer(
+fn proxy_service(upstream: SocketAddr) -> GatewayError<Upstream> {
+    tower_layer::Layer::layer(
         &GatewayErrorLayer::new(),
         Upstream::builder(&format!("http://{upstream}"))
             .forwarding(Forwarding::default())
             .pool_max_idle_per_host(256)
             .build()
             .unwrap(),
-    );
+    )
+}
+
+/// The proxy on one multi-threaded runtime: `frontdoor::serve::Server`.
+fn start_proxy(rt: &tokio::runtime::Runtime, upstream: SocketAddr) -> SocketAddr {
     rt.block_on(async move {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((s, _)) = l.accept().await {
-                let _ = s.set_nodelay(true);
-                let svc = svc.clone();
-                tokio::spawn(async move {
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection_with_upgrades(
-                            TokioIo::new(s),
-                            TowerToHyperService::new(svc),
-                        )
-                        .await;
-                });
-            }
-        });
+        let server = Server::bind(&["127.0.0.1:0".parse().unwrap()])
+            .await
+            .unwrap();
+        let addr = server.local_addrs().unwrap()[0];
+        tokio::spawn(server.serve(proxy_service(upstream)));
         addr
     })
+}
+
+/// The proxy as one worker per core: `frontdoor::serve::Workers`, each worker with
+/// its own upstream pool.
+fn start_proxy_workers(rt: &tokio::runtime::Runtime, n: usize, upstream: SocketAddr) -> SocketAddr {
+    let workers = Workers::bind(&["127.0.0.1:0".parse().unwrap()], n).unwrap();
+    let addr = workers.local_addrs()[0];
+    rt.spawn(workers.serve_with_shutdown(move |_| proxy_service(upstream), std::future::pending()));
+    addr
 }
 
 fn free_port() -> u16 {
@@ -198,6 +206,12 @@ fn parse_size_mb(s: &str) -> f64 {
     }
 }
 
+/// The round with the median requests/s.
+fn median(mut runs: Vec<Result_>) -> Result_ {
+    runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    runs.get(runs.len() / 2).copied().unwrap_or_default()
+}
+
 fn wrk(addr: SocketAddr, path: &str, conns: u32, secs: u64, threads: u32) -> Result_ {
     let out = Command::new("wrk")
         .args([
@@ -241,10 +255,21 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
 
-    let up_rt = runtime(2);
-    let proxy_rt = runtime(2);
+    let up_rt = runtime(2, "upstream");
+    let proxy_threads: usize = std::env::var("PROXY_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let proxy_rt = runtime(proxy_threads, "proxy");
     let upstream = start_upstream(&up_rt);
-    let proxy = start_proxy(&proxy_rt, upstream);
+    // PROXY_MODE=workers (default: one worker per core, as nginx) or multi (one
+    // multi-threaded runtime with PROXY_THREADS workers).
+    let multi = std::env::var("PROXY_MODE").is_ok_and(|m| m == "multi");
+    let proxy = if multi {
+        start_proxy(&proxy_rt, upstream)
+    } else {
+        start_proxy_workers(&proxy_rt, proxy_threads, upstream)
+    };
     let dir = std::env::temp_dir().join(format!("frontdoor-nginx-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let nginx = start_nginx(upstream, &dir);
@@ -259,10 +284,27 @@ fn main() {
         "| case | target | req/s | p50 ms | p99 ms | MB/s | errors | req/s vs nginx | p99 vs nginx | MB/s vs nginx |"
     );
     let _ = writeln!(table, "|---|---|---|---|---|---|---|---|---|---|");
-    for (case, path, conns) in [("13 B", "/small", 64), ("1 MiB", "/large", 16)] {
-        let direct = wrk(upstream, path, conns, secs, threads);
-        let ours = wrk(proxy, path, conns, secs, threads);
-        let theirs = nginx.map(|n| wrk(n, path, conns, secs, threads));
+    let cases = [("13 B", "/small", 64), ("1 MiB", "/large", 16)];
+    let only_small = std::env::var("ONLY_SMALL").is_ok();
+    // Targets are measured in alternation, ROUNDS times each, and the median round
+    // is reported: on a small shared machine one run can be off by 15%.
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    for (case, path, conns) in cases.into_iter().take(if only_small { 1 } else { 2 }) {
+        let mut direct = Vec::new();
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for _ in 0..rounds {
+            direct.push(wrk(upstream, path, conns, secs, threads));
+            ours.push(wrk(proxy, path, conns, secs, threads));
+            if let Some(n) = nginx {
+                theirs.push(wrk(n, path, conns, secs, threads));
+            }
+        }
+        let (direct, ours) = (median(direct), median(ours));
+        let theirs = (!theirs.is_empty()).then(|| median(theirs));
         let mut row = |name: &str, r: Result_| {
             let (a, b, c) = theirs.map_or((f64::NAN, f64::NAN, f64::NAN), |n| {
                 (r.rps / n.rps, r.p99_ms / n.p99_ms, r.mb_s / n.mb_s)

@@ -82,22 +82,27 @@ impl Backends {
     }
 }
 
-/// The live stack: requests load the current one; reloads swap it.
+/// The live stacks, one per worker (so each worker has its own upstream pools):
+/// requests load the current one; reloads swap them all.
 #[derive(Clone)]
 pub(crate) struct Live {
-    current: Arc<ArcSwap<Built>>,
+    stacks: Arc<[ArcSwap<Built>]>,
     config: Arc<ArcSwap<Config>>,
     backends: Arc<Backends>,
     metrics: Metrics,
 }
 
 impl Live {
-    /// Loads, validates and builds the first config.
-    pub(crate) async fn start(source: &Source, metrics: Metrics) -> Result<Self, Vec<ConfigError>> {
+    /// Loads, validates and builds the first config, once per worker.
+    pub(crate) async fn start(
+        source: &Source,
+        metrics: Metrics,
+        workers: usize,
+    ) -> Result<Self, Vec<ConfigError>> {
         let backends = Arc::new(Backends::default());
-        let (config, built) = load(source, &backends, &metrics).await?;
+        let (config, built) = load(source, &backends, &metrics, workers.max(1)).await?;
         Ok(Self {
-            current: Arc::new(ArcSwap::from_pointee(built)),
+            stacks: built.into_iter().map(ArcSwap::from_pointee).collect(),
             config: Arc::new(ArcSwap::from_pointee(config)),
             backends,
             metrics,
@@ -111,22 +116,29 @@ impl Live {
 
     /// The route table in force.
     pub(crate) fn table(&self) -> String {
-        self.current.load().table()
+        self.stacks
+            .first()
+            .map(|s| s.load().table())
+            .unwrap_or_default()
     }
 
-    /// The front door service: each request runs on the stack current when it
-    /// arrived, so a reload never disturbs requests in flight.
-    pub(crate) fn service(&self) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
-        let current = self.current.clone();
+    /// Worker `worker`'s front door service: each request runs on the stack current
+    /// when it arrived, so a reload never disturbs requests in flight.
+    pub(crate) fn service(
+        &self,
+        worker: usize,
+    ) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
+        let stacks = self.stacks.clone();
+        let slot = worker % stacks.len().max(1);
         BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
-            let svc = current.load().service.clone();
+            let svc = stacks[slot].load().service.clone();
             svc.oneshot(req)
         }))
     }
 
     /// Re-reads and rebuilds the config; on any error the old stack keeps serving.
     pub(crate) async fn reload(&self, source: &Source) -> bool {
-        match load(source, &self.backends, &self.metrics).await {
+        match load(source, &self.backends, &self.metrics, self.stacks.len()).await {
             Ok((config, built)) => {
                 let old = self.config.load();
                 if old.server.listen != config.server.listen
@@ -134,8 +146,10 @@ impl Live {
                 {
                     tracing::warn!("listen and admin addresses change only on restart; keeping the current listeners");
                 }
-                let routes = built.rows.len();
-                self.current.store(Arc::new(built));
+                let routes = built.first().map_or(0, |b| b.rows.len());
+                for (slot, built) in self.stacks.iter().zip(built) {
+                    slot.store(Arc::new(built));
+                }
                 self.config.store(Arc::new(config));
                 self.metrics.reload(true);
                 tracing::info!(routes, "config reloaded");
@@ -152,11 +166,13 @@ impl Live {
     }
 }
 
+/// Reads, validates and builds `copies` identical stacks.
 async fn load(
     source: &Source,
     backends: &Backends,
     metrics: &Metrics,
-) -> Result<(Config, Built), Vec<ConfigError>> {
+    copies: usize,
+) -> Result<(Config, Vec<Built>), Vec<ConfigError>> {
     let text = source.read()?;
     let config = parse(&text)?;
     let builtins = backends.ensure(&config).await.map_err(|e| {
@@ -166,6 +182,8 @@ async fn load(
             message: format!("cannot start built-in backends: {e}"),
         }]
     })?;
-    let built = build(&config, &builtins, metrics)?;
+    let built = (0..copies)
+        .map(|_| build(&config, &builtins, metrics))
+        .collect::<Result<_, _>>()?;
     Ok((config, built))
 }

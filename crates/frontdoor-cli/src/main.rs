@@ -1,6 +1,8 @@
 //! The `frontdoor` binary: a config-driven front door.
 //!
-//! * `frontdoor serve [-c FILE] [--listen ADDR]... [--watch]`: runs the front door;
+//! * `frontdoor serve [-c FILE] [--listen ADDR]... [--watch] [--workers N]`: runs
+//!   the front door, one worker thread per core (each with its own listeners and
+//!   upstream pools);
 //!   without `-c`, the embedded demo (a front door on `127.0.0.1:8080` in front of
 //!   the built-in echo and redirect backends). SIGHUP (and, with `--watch`, a change
 //!   of the file) reloads the config atomically; a config that fails to build is
@@ -24,7 +26,7 @@ use std::{
 };
 
 use clap::{Parser, Subcommand, ValueEnum};
-use frontdoor::serve::{shutdown_signal, Server};
+use frontdoor::serve::{shutdown_signal, Server, Workers};
 use tracing_subscriber::EnvFilter;
 
 use crate::{
@@ -64,6 +66,10 @@ enum Command {
         /// Reload when the config file changes.
         #[arg(long)]
         watch: bool,
+        /// Worker threads, each with its own listeners and upstream pools
+        /// (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Validates a config file: exit 0, or 1 with every error.
     Check {
@@ -102,6 +108,7 @@ fn main() -> ExitCode {
             config,
             listen,
             watch,
+            workers,
         } => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -114,7 +121,10 @@ fn main() -> ExitCode {
                 }
             };
             let source = config.map_or(Source::Embedded, Source::File);
-            match runtime.block_on(serve(source, listen, watch)) {
+            let workers = workers.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            match runtime.block_on(serve(source, listen, watch, workers)) {
                 Ok(code) => code,
                 Err(e) => {
                     tracing::error!(error = %e, "frontdoor failed");
@@ -172,9 +182,10 @@ async fn serve(
     source: Source,
     listen: Vec<SocketAddr>,
     watch: bool,
+    workers: usize,
 ) -> Result<ExitCode, frontdoor::BoxError> {
     let metrics = Metrics::new();
-    let live = match Live::start(&source, metrics.clone()).await {
+    let live = match Live::start(&source, metrics.clone(), workers).await {
         Ok(live) => live,
         Err(errors) => {
             print_errors(source.path().unwrap_or(Path::new("(embedded)")), &errors);
@@ -187,8 +198,8 @@ async fn serve(
     } else {
         listen
     };
-    let server = Server::bind(&listen).await?;
-    let addrs = server.local_addrs()?;
+    let server = Workers::bind(&listen, workers)?;
+    let addrs = server.local_addrs().to_vec();
 
     let admin_addr = match config.server.admin {
         Some(addr) => {
@@ -233,8 +244,9 @@ async fn serve(
             tokio::spawn(watch_file(live.clone(), source.clone(), path.to_owned()));
         }
     }
+    let front = live.clone();
     server
-        .serve_with_shutdown(live.service(), shutdown_signal())
+        .serve_with_shutdown(move |worker| front.service(worker), shutdown_signal())
         .await?;
     Ok(ExitCode::SUCCESS)
 }
