@@ -15,28 +15,7 @@ use crate::{
 
 // === Mode ===
 
-/// Strict (the default) or WFront 0.4 compatible semantics.
-///
-/// | behaviour | [`Strict`](Mode::Strict) | [`Wfront04`](Mode::Wfront04) |
-/// |---|---|---|
-/// | `strip_prefix`, `strip_path`, `subtract` on a path target | anchored prefix on a segment boundary (`/pony` leaves `/my/pony/x` and `/ponyx` alone) | first occurrence anywhere (F27) |
-/// | `reset_host` port | omitted only when it is the scheme's default | omitted when `80` or `443`, whatever the scheme |
-/// | `reset_host` on IPv6 | `[::1]`, `[::1]:8080` | WFront's split at the first two colons: `[:` (F22) |
-/// | path info written without a leading `/` | skipped with a warning | written (URI path as given) |
-/// | a directive with no target (`wfront.copy = B`) | build error | ignored (F30) |
-///
-/// Never emulated in either mode: WFront's plain-dict fast path that leaked literal
-/// `wfront.replace.*` keys (F18), request-time template errors (1.7.3), and values
-/// that are not valid header values.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Mode {
-    /// Secure, fixed semantics (spec 4.4).
-    #[default]
-    Strict,
-    /// WFront 0.4 semantics where they differ and are safe to emulate (spec 4.8).
-    Wfront04,
-}
+pub use frontdoor_core::Mode;
 
 // === Category ===
 
@@ -536,7 +515,19 @@ pub struct RulesBuilder {
 
 impl RulesBuilder {
     /// Sets the semantics (default [`Mode::Strict`]). Applies to every rule of the
-    /// set, whenever it was added.
+    /// set, whenever it was added. What differs:
+    ///
+    /// | behaviour | [`Strict`](Mode::Strict) | [`Wfront04`](Mode::Wfront04) |
+    /// |---|---|---|
+    /// | `strip_prefix`, `strip_path`, `subtract` on a path target | anchored prefix on a segment boundary (`/pony` leaves `/my/pony/x` and `/ponyx` alone) | first occurrence anywhere (F27) |
+    /// | `reset_host` port | omitted only when it is the scheme's default | omitted when `80` or `443`, whatever the scheme |
+    /// | `reset_host` on IPv6 | `[::1]`, `[::1]:8080` | WFront's split at the first two colons: `[:` (F22) |
+    /// | path info written without a leading `/` | skipped with a warning | written (URI path as given) |
+    /// | a directive with no target (`wfront.copy = B`) | build error | ignored (F30) |
+    ///
+    /// Never emulated in either mode: WFront's plain-dict fast path that leaked literal
+    /// `wfront.replace.*` keys (F18), request-time template errors (1.7.3), and values
+    /// that are not valid header values.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self

@@ -324,7 +324,7 @@ fn target_service(
             .map(|(k, v)| (k.as_str(), (v != "None").then_some(v.as_str())));
         let mut rules = Rules::builder().pairs(Syntax::Shortcut, pairs);
         if config.compat.wfront04 {
-            rules = rules.mode(frontdoor_cleanup::Mode::Wfront04);
+            rules = rules.mode(Mode::Wfront04);
         }
         let rules = rules.build().map_err(|e| ("cleanup", e.to_string()))?;
         Some(Filter::new(CleanupLayer::new(rules)))

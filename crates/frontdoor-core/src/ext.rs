@@ -100,6 +100,8 @@ pub enum HostSource {
     Forwarded,
     /// `X-Forwarded-Host` from a trusted peer.
     XForwardedHost,
+    /// `X-Forwarded-Server` from a trusted peer (used when it sent no host).
+    XForwardedServer,
     /// The configured server name (the request had no host).
     ServerName,
     /// Parsed from text with [`Resolved::from_str`] (tests, fixtures).
@@ -115,6 +117,7 @@ impl HostSource {
             Self::Host => "host",
             Self::Forwarded => "forwarded",
             Self::XForwardedHost => "x-forwarded-host",
+            Self::XForwardedServer => "x-forwarded-server",
             Self::ServerName => "server-name",
             Self::Parsed => "parsed",
         }
@@ -277,6 +280,28 @@ impl FromStr for Resolved {
             HostSource::Parsed,
         ))
     }
+}
+
+// === Mode ===
+
+/// Strict (the default) or WFront 0.4 compatible semantics, for the layers that
+/// reproduce WFront: the router and the cleanup rules.
+///
+/// `Wfront04` exists for migrations and the compat test vectors only: it brings back
+/// the 0.4 quirks that are safe to emulate, several of which are security defects
+/// in strict terms (wildcards crossing fields, prefixes without segment boundaries).
+/// Each layer documents exactly what flips on its `mode` setter. One value serves
+/// both layers, so a migration switches the whole front door at once.
+///
+/// Deliberately exhaustive: a new compatibility mode must be handled by every layer
+/// that matches on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Secure, fixed semantics (spec part 4).
+    #[default]
+    Strict,
+    /// WFront 0.4 semantics where they differ and are safe to emulate (spec 4.8).
+    Wfront04,
 }
 
 // === PeerTrust ===

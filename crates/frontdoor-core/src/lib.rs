@@ -59,7 +59,7 @@ mod schemes;
 pub use body::{Body, BoxError};
 pub use error::{text_response, Error, ErrorKind};
 pub use ext::{
-    ConnInfo, HostSource, MatchedRoute, Mount, OriginalUri, ParseResolvedError, PeerTrust,
+    ConnInfo, HostSource, MatchedRoute, Mode, Mount, OriginalUri, ParseResolvedError, PeerTrust,
     Resolved, Vars,
 };
 pub use path::{canonicalize, canonicalize_with, CanonicalOptions, EncodedSlash, PathError};

@@ -263,7 +263,7 @@ impl ForwardedResolver {
                 None => match server {
                     Some(hp) => {
                         let explicit = hp.port;
-                        (hp, HostSource::XForwardedHost, explicit.or(port))
+                        (hp, HostSource::XForwardedServer, explicit.or(port))
                     }
                     None => {
                         let port = port.or(proto_default);

@@ -180,7 +180,7 @@ impl Resolver for TrustAllForwardedHeaders {
             } else if let (true, Some(h)) = (self.proxied_host_is_accurate, http_host(parts)?) {
                 (h.to_owned(), HostSource::Host)
             } else if let Some(xfs) = joined(parts, &X_FORWARDED_SERVER)? {
-                (xfs, HostSource::XForwardedHost)
+                (xfs, HostSource::XForwardedServer)
             } else {
                 (
                     self.server_name_or_400()?.to_owned(),

@@ -453,3 +453,14 @@ async fn poll_ready_is_delegated() {
     let ready = std::future::poll_fn(|cx| tower::Service::poll_ready(&mut svc, cx)).await;
     assert!(ready.is_ok());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn trusted_x_forwarded_server_is_reported_as_such() {
+    // No Host and no X-Forwarded-Host: the trusted proxy's server name is used.
+    let req = Req::new("/")
+        .peer(TRUSTED)
+        .header("x-forwarded-server", "Front.Example");
+    let seen = run(&forwarded(), req.build()).await.unwrap();
+    assert_eq!(seen.resolved.to_string(), "front.example:80:/");
+    assert_eq!(seen.resolved.source, HostSource::XForwardedServer);
+}

@@ -94,8 +94,8 @@ pub mod table;
 
 pub use error::{BuildError, BuildErrorKind};
 pub use router::{
-    Filter, NotFound, ResponseFuture, RouteLayer, RouteService, Router, RouterBuilder,
-    WFRONT04_NOT_FOUND_BODY,
+    Filter, IntoRouteService, NotFound, ResponseFuture, RouteLayer, RouteService, Router,
+    RouterBuilder, WFRONT04_NOT_FOUND_BODY,
 };
 pub use spec::{Mode, RouteSpec};
 pub use table::{Consume, Match, Table, Target};

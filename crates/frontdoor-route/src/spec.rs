@@ -27,31 +27,7 @@ use regex::Regex;
 
 use crate::BuildError;
 
-/// How specs are compiled and matched.
-///
-/// | | `Strict` (default) | `Wfront04` |
-/// |---|---|---|
-/// | host/port `*` | confined to its field | lazy `.*?`, can cross `:` into the path |
-/// | host case | insensitive | sensitive |
-/// | path prefix | segment boundaries | plain string prefix |
-/// | path `*` | one segment, greedy | lazy, crosses `/` |
-/// | `::/` | any path, consumes nothing | consumes the `/` |
-/// | match subject | host, port, the current path info | host, port, script name + path info |
-/// | consumption | the matched prefix of the path info | the matched length, cut from the path info |
-/// | port labels (`host:http`) | the label's port set | literal text (never matches, as in 0.4) |
-/// | empty host | matches no string spec | matches `*` and the empty spec |
-///
-/// `Wfront04` exists for migrations and the compat test suite only: its wildcards and
-/// prefixes are the routing-confusion vectors S2 and S3 of the spec.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Mode {
-    /// Field-confined globs, segment-boundary prefixes, case-insensitive hosts.
-    #[default]
-    Strict,
-    /// WFront 0.4 matching and consumption, quirks included.
-    Wfront04,
-}
+pub use frontdoor_core::Mode;
 
 /// What a route matches on: a `host:port:path` spec or a regex.
 ///

@@ -211,7 +211,7 @@ where
             };
         }
         let (parts, body) = req.into_parts();
-        let req = Request::from_parts(parts, crate::upstream::erase(body));
+        let req = Request::from_parts(parts, Body::new(body));
         let svc = Retry::new(
             RetryPolicy {
                 remaining: self.retries,

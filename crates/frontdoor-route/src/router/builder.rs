@@ -1,12 +1,12 @@
 //! [`RouterBuilder`]: the ordered table, default, abort404, mode, schemes and macros.
 
-use std::{collections::BTreeMap, convert::Infallible, fmt, sync::Arc};
+use std::{collections::BTreeMap, fmt, sync::Arc};
 
-use frontdoor_core::{Body, Schemes};
-use http::{Request, Response};
-use tower_service::Service;
+use frontdoor_core::Schemes;
 
-use super::{boxed, service::Shared, Filter, NotFound, RouteLayer, RouteService, Router};
+use super::{
+    boxed, service::Shared, Filter, IntoRouteService, NotFound, RouteLayer, RouteService, Router,
+};
 use crate::{BuildError, Mode, RouteSpec, Table};
 
 /// Builds a [`Router`] or a [`RouteLayer`]. Created by [`Router::builder`].
@@ -40,7 +40,22 @@ impl Default for RouterBuilder {
 }
 
 impl RouterBuilder {
-    /// Sets the matching mode. Default: [`Mode::Strict`].
+    /// Sets how specs are compiled and matched. Default: [`Mode::Strict`].
+    ///
+    /// | | `Strict` (default) | `Wfront04` |
+    /// |---|---|---|
+    /// | host/port `*` | confined to its field | lazy `.*?`, can cross `:` into the path |
+    /// | host case | insensitive | sensitive |
+    /// | path prefix | segment boundaries | plain string prefix |
+    /// | path `*` | one segment, greedy | lazy, crosses `/` |
+    /// | `::/` | any path, consumes nothing | consumes the `/` |
+    /// | match subject | host, port, the current path info | host, port, script name + path info |
+    /// | consumption | the matched prefix of the path info | the matched length, cut from the path info |
+    /// | port labels (`host:http`) | the label's port set | literal text (never matches, as in 0.4) |
+    /// | empty host | matches no string spec | matches `*` and the empty spec |
+    ///
+    /// `Wfront04` exists for migrations and the compat test suite only: its wildcards and
+    /// prefixes are the routing-confusion vectors S2 and S3 of the spec.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
@@ -67,12 +82,7 @@ impl RouterBuilder {
     /// Appends a route.
     pub fn route<S>(self, spec: impl Into<RouteSpec>, svc: S) -> Self
     where
-        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
+        S: IntoRouteService,
     {
         self.push(spec.into(), boxed(svc), None)
     }
@@ -80,12 +90,7 @@ impl RouterBuilder {
     /// Appends a route whose service is wrapped in `filter`.
     pub fn route_with_filter<S>(self, spec: impl Into<RouteSpec>, svc: S, filter: Filter) -> Self
     where
-        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
+        S: IntoRouteService,
     {
         self.push(spec.into(), boxed(svc), Some(filter))
     }
@@ -93,12 +98,7 @@ impl RouterBuilder {
     /// Appends a path-only route (WFront's `PathMap`): the spec `*:*:{path}`.
     pub fn path<S>(self, path: &str, svc: S) -> Self
     where
-        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
+        S: IntoRouteService,
     {
         self.push(RouteSpec::Spec(format!("*:*:{path}")), boxed(svc), None)
     }
@@ -106,12 +106,7 @@ impl RouterBuilder {
     /// Appends a path-only route wrapped in `filter`.
     pub fn path_with_filter<S>(self, path: &str, svc: S, filter: Filter) -> Self
     where
-        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
+        S: IntoRouteService,
     {
         self.push(
             RouteSpec::Spec(format!("*:*:{path}")),
@@ -130,12 +125,7 @@ impl RouterBuilder {
     /// its inner service instead.
     pub fn default<S>(mut self, svc: S) -> Self
     where
-        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
+        S: IntoRouteService,
     {
         self.default = Some(boxed(svc));
         self
@@ -152,12 +142,7 @@ impl RouterBuilder {
     /// filter. Default: [`NotFound::new`].
     pub fn abort404<S>(mut self, svc: S) -> Self
     where
-        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
+        S: IntoRouteService,
     {
         self.abort404 = Some(boxed(svc));
         self

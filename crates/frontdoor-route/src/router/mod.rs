@@ -104,8 +104,21 @@ pub use service::{RouteLayer, Router};
 /// The type-erased service of a route, the default and abort404.
 pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
 
-/// Boxes a service into a [`RouteService`].
-pub(crate) fn boxed<S>(svc: S) -> RouteService
+/// A service the router can erase into a [`RouteService`]: any
+/// `Service<Request<Body>, Response = Response<Body>, Error = Infallible>` that is
+/// `Clone + Send + Sync + 'static` with a `Send` future. Implemented for every such
+/// service; it only names that bound once.
+pub trait IntoRouteService: sealed::Sealed {
+    /// Boxes the service.
+    fn into_route_service(self) -> RouteService;
+}
+
+mod sealed {
+    #[allow(unreachable_pub, unnameable_types, reason = "sealed trait")]
+    pub trait Sealed {}
+}
+
+impl<S> sealed::Sealed for S
 where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
         + Clone
@@ -114,7 +127,25 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    BoxCloneSyncService::new(svc)
+}
+
+impl<S> IntoRouteService for S
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    fn into_route_service(self) -> RouteService {
+        BoxCloneSyncService::new(self)
+    }
+}
+
+/// Boxes a service into a [`RouteService`].
+pub(crate) fn boxed<S: IntoRouteService>(svc: S) -> RouteService {
+    svc.into_route_service()
 }
 
 // === Filter ===

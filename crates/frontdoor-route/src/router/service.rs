@@ -14,7 +14,7 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{boxed, Filter, ResponseFuture, RouteService, RouterBuilder};
+use super::{boxed, Filter, IntoRouteService, ResponseFuture, RouteService, RouterBuilder};
 use crate::{Consume, Mode, Table, Target};
 
 /// The compiled table and its services, shared by every clone.
@@ -301,15 +301,7 @@ impl RouteLayer {
     }
 }
 
-impl<S> Layer<S> for RouteLayer
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: IntoRouteService> Layer<S> for RouteLayer {
     type Service = Router;
 
     fn layer(&self, inner: S) -> Router {

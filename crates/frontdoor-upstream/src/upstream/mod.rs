@@ -45,7 +45,6 @@ mod connect;
 mod upgrade;
 
 use std::{
-    any::Any,
     fmt,
     future::Future,
     pin::Pin,
@@ -443,28 +442,13 @@ impl Upstream {
         };
         parts.headers.insert(header::HOST, host);
 
-        let mut out = Request::new(erase(body));
+        let mut out = Request::new(Body::new(body));
         *out.method_mut() = parts.method;
         *out.uri_mut() = uri;
         *out.version_mut() = s.version;
         *out.headers_mut() = parts.headers;
         Ok((out, upgrade))
     }
-}
-
-/// Erases a request body, without boxing a [`Body`] twice.
-pub(crate) fn erase<B>(body: B) -> Body
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    let mut slot = Some(body);
-    if let Some(ours) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Body>>() {
-        if let Some(ours) = ours.take() {
-            return ours;
-        }
-    }
-    slot.map_or_else(Body::empty, Body::new)
 }
 
 async fn send(
