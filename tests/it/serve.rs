@@ -384,3 +384,39 @@ mod workers {
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_stalled_request_body_fails_after_the_body_read_timeout() {
+    let server = bind_loopback(1)
+        .await
+        .body_read_timeout(Duration::from_millis(200));
+    let server = spawn(server, demo::echo());
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    // Ten bytes announced, three sent, then nothing.
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+        .await
+        .unwrap();
+    let mut buf = vec![0; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("a stalled body was never given up on")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    // The echo backend answers 400 when its request body fails.
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer:?}");
+
+    // A body that arrives in pieces is not cut off.
+    let mut slow = TcpStream::connect(server.addr()).await.unwrap();
+    slow.write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    for byte in [b"a", b"b", b"c"] {
+        slow.write_all(byte).await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    let answer = String::from_utf8(read_to_close(&mut slow).await).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+    assert!(answer.contains("\"body_length\":3"), "{answer:?}");
+    server.shutdown().await;
+}

@@ -32,6 +32,12 @@ pub(crate) struct Server {
     pub(crate) listen: Vec<SocketAddr>,
     pub(crate) server_name: Option<String>,
     pub(crate) admin: Option<SocketAddr>,
+    /// Worker threads; `None` means one per core.
+    pub(crate) workers: Option<usize>,
+    pub(crate) header_timeout: Option<Duration>,
+    pub(crate) body_timeout: Option<Duration>,
+    pub(crate) drain_timeout: Option<Duration>,
+    pub(crate) max_connections: Option<usize>,
 }
 
 /// `[resolve]`.
@@ -257,6 +263,11 @@ struct RawServer {
     listen: Option<Spanned<OneOrMany>>,
     server_name: Option<Spanned<String>>,
     admin: Option<Spanned<String>>,
+    workers: Option<Spanned<i64>>,
+    header_timeout: Option<Spanned<String>>,
+    body_timeout: Option<Spanned<String>>,
+    drain_timeout: Option<Spanned<String>>,
+    max_connections: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -430,6 +441,11 @@ fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
                     listen: Vec::new(),
                     server_name: None,
                     admin: None,
+                    workers: None,
+                    header_timeout: None,
+                    body_timeout: None,
+                    drain_timeout: None,
+                    max_connections: None,
                 };
             };
             if addrs.is_empty() {
@@ -478,10 +494,55 @@ fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
                 None
             }
         });
+    let count = |key: &str, v: Option<Spanned<i64>>, errors: &mut Errors<'_>| {
+        v.and_then(|v| match usize::try_from(*v.get_ref()) {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                errors.push(
+                    Some(&v.span()),
+                    format!("server.{key}"),
+                    format!("must be a positive number, got {}", v.get_ref()),
+                );
+                None
+            }
+        })
+    };
     Server {
         listen,
         server_name,
         admin,
+        workers: count("workers", raw.workers, errors),
+        header_timeout: duration("server.header_timeout", raw.header_timeout, errors),
+        body_timeout: duration("server.body_timeout", raw.body_timeout, errors),
+        drain_timeout: duration("server.drain_timeout", raw.drain_timeout, errors),
+        max_connections: count("max_connections", raw.max_connections, errors),
+    }
+}
+
+/// A positive `humantime` duration (`"2s"`, `"500ms"`), or an error at `key`.
+fn duration(
+    key: &str,
+    value: Option<Spanned<String>>,
+    errors: &mut Errors<'_>,
+) -> Option<Duration> {
+    let value = value?;
+    match humantime::parse_duration(value.get_ref()) {
+        Ok(d) if !d.is_zero() => Some(d),
+        Ok(_) => {
+            errors.push(Some(&value.span()), key, "must be greater than zero");
+            None
+        }
+        Err(e) => {
+            errors.push(
+                Some(&value.span()),
+                key,
+                format!(
+                    "not a duration {:?} ({e}); write e.g. \"2s\" or \"500ms\"",
+                    value.get_ref()
+                ),
+            );
+            None
+        }
     }
 }
 
@@ -691,34 +752,11 @@ fn validate_target(
     }
     let timeouts = raw.timeouts.map_or_else(Timeouts::default, |t| {
         let t = t.into_inner();
-        let mut dur = |name: &str, v: Option<Spanned<String>>| {
-            v.and_then(|v| match humantime::parse_duration(v.get_ref()) {
-                Ok(d) if !d.is_zero() => Some(d),
-                Ok(_) => {
-                    errors.push(
-                        Some(&v.span()),
-                        format!("{path}.timeouts.{name}"),
-                        "must be greater than zero",
-                    );
-                    None
-                }
-                Err(e) => {
-                    errors.push(
-                        Some(&v.span()),
-                        format!("{path}.timeouts.{name}"),
-                        format!(
-                            "not a duration {:?} ({e}); write e.g. \"2s\" or \"500ms\"",
-                            v.get_ref()
-                        ),
-                    );
-                    None
-                }
-            })
-        };
+        let key = |name: &str| format!("{path}.timeouts.{name}");
         Timeouts {
-            connect: dur("connect", t.connect),
-            response: dur("response", t.response),
-            idle: dur("idle", t.idle),
+            connect: duration(&key("connect"), t.connect, errors),
+            response: duration(&key("response"), t.response, errors),
+            idle: duration(&key("idle"), t.idle, errors),
         }
     });
     if let Some(m) = raw.mirror {
@@ -794,6 +832,11 @@ mod tests {
 listen = ["127.0.0.1:8080", "127.0.0.1:8443"]
 server_name = "localhost"
 admin = "127.0.0.1:9901"
+workers = 3
+header_timeout = "5s"
+body_timeout = "20s"
+drain_timeout = "1m"
+max_connections = 500
 
 [resolve]
 trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]
@@ -826,6 +869,11 @@ wfront04 = true
         assert_eq!(c.server.listen.len(), 2);
         assert_eq!(c.server.server_name.as_deref(), Some("localhost"));
         assert_eq!(c.server.admin, Some("127.0.0.1:9901".parse().unwrap()));
+        assert_eq!(c.server.workers, Some(3));
+        assert_eq!(c.server.header_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(c.server.body_timeout, Some(Duration::from_secs(20)));
+        assert_eq!(c.server.drain_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(c.server.max_connections, Some(500));
         assert_eq!(c.resolve.trusted_proxies.len(), 2);
         assert_eq!(c.resolve.schemes.ports("https"), Some(&[443, 8443][..]));
         assert_eq!(c.routes.len(), 2);
@@ -834,7 +882,7 @@ wfront04 = true
             r0.matcher,
             Matcher::Spec("www.example.com:http:/svn".into())
         );
-        assert_eq!(r0.line, 12);
+        assert_eq!(r0.line, 17);
         assert_eq!(
             r0.target.cleanup,
             vec![

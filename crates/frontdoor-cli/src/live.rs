@@ -93,20 +93,34 @@ pub(crate) struct Live {
 }
 
 impl Live {
-    /// Loads, validates and builds the first config, once per worker.
+    /// Loads, validates and builds the first config, once per worker: `workers`
+    /// (the command line) wins over `[server] workers`, which wins over one per core.
     pub(crate) async fn start(
         source: &Source,
         metrics: Metrics,
-        workers: usize,
+        workers: Option<usize>,
     ) -> Result<Self, Vec<ConfigError>> {
         let backends = Arc::new(Backends::default());
-        let (config, built) = load(source, &backends, &metrics, workers.max(1)).await?;
+        let count = |config: &Config| {
+            workers
+                .or(config.server.workers)
+                .unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+                })
+                .max(1)
+        };
+        let (config, built) = load(source, &backends, &metrics, count).await?;
         Ok(Self {
             stacks: built.into_iter().map(ArcSwap::from_pointee).collect(),
             config: Arc::new(ArcSwap::from_pointee(config)),
             backends,
             metrics,
         })
+    }
+
+    /// The number of workers (one stack each).
+    pub(crate) fn workers(&self) -> usize {
+        self.stacks.len()
     }
 
     /// The config in force.
@@ -138,7 +152,8 @@ impl Live {
 
     /// Re-reads and rebuilds the config; on any error the old stack keeps serving.
     pub(crate) async fn reload(&self, source: &Source) -> bool {
-        match load(source, &self.backends, &self.metrics, self.stacks.len()).await {
+        let workers = self.stacks.len();
+        match load(source, &self.backends, &self.metrics, |_| workers).await {
             Ok((config, built)) => {
                 let old = self.config.load();
                 if old.server.listen != config.server.listen
@@ -166,12 +181,12 @@ impl Live {
     }
 }
 
-/// Reads, validates and builds `copies` identical stacks.
+/// Reads, validates and builds `copies(&config)` identical stacks.
 async fn load(
     source: &Source,
     backends: &Backends,
     metrics: &Metrics,
-    copies: usize,
+    copies: impl FnOnce(&Config) -> usize,
 ) -> Result<(Config, Vec<Built>), Vec<ConfigError>> {
     let text = source.read()?;
     let config = parse(&text)?;
@@ -182,7 +197,7 @@ async fn load(
             message: format!("cannot start built-in backends: {e}"),
         }]
     })?;
-    let built = (0..copies)
+    let built = (0..copies(&config))
         .map(|_| build(&config, &builtins, metrics))
         .collect::<Result<_, _>>()?;
     Ok((config, built))

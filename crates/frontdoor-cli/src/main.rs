@@ -67,7 +67,7 @@ enum Command {
         #[arg(long)]
         watch: bool,
         /// Worker threads, each with its own listeners and upstream pools
-        /// (default: one per core).
+        /// (default: [server] workers, else one per core).
         #[arg(long)]
         workers: Option<usize>,
     },
@@ -121,9 +121,6 @@ fn main() -> ExitCode {
                 }
             };
             let source = config.map_or(Source::Embedded, Source::File);
-            let workers = workers.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            });
             match runtime.block_on(serve(source, listen, watch, workers)) {
                 Ok(code) => code,
                 Err(e) => {
@@ -182,7 +179,7 @@ async fn serve(
     source: Source,
     listen: Vec<SocketAddr>,
     watch: bool,
-    workers: usize,
+    workers: Option<usize>,
 ) -> Result<ExitCode, frontdoor::BoxError> {
     let metrics = Metrics::new();
     let live = match Live::start(&source, metrics.clone(), workers).await {
@@ -198,7 +195,19 @@ async fn serve(
     } else {
         listen
     };
-    let server = Workers::bind(&listen, workers)?;
+    let mut server = Workers::bind(&listen, live.workers())?;
+    if let Some(t) = config.server.header_timeout {
+        server = server.header_read_timeout(t);
+    }
+    if let Some(t) = config.server.body_timeout {
+        server = server.body_read_timeout(t);
+    }
+    if let Some(t) = config.server.drain_timeout {
+        server = server.drain_timeout(t);
+    }
+    if let Some(n) = config.server.max_connections {
+        server = server.max_connections(n);
+    }
     let addrs = server.local_addrs().to_vec();
 
     let admin_addr = match config.server.admin {

@@ -577,3 +577,40 @@ fn json_log_format() {
     let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(doc["level"], "INFO");
 }
+
+#[tokio::test]
+async fn server_timeouts_from_the_config_apply() {
+    let origin = echo_origin().await;
+    let file = ConfigFile::new(&format!(
+        "[server]\nworkers = 1\nheader_timeout = \"200ms\"\nbody_timeout = \"200ms\"\n\n[default]\nupstream = \"http://{origin}\"\n"
+    ));
+    let fd = start(&["-c", file.0.to_str().unwrap()]);
+
+    // A request head that never ends is cut off.
+    let mut stream = TcpStream::connect(&fd.addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut got))
+        .await
+        .expect("slow head never cut off")
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&got).contains("200 OK"));
+
+    // A request body that stalls is given up on: 400, not a hang.
+    let mut stream = TcpStream::connect(&fd.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc",
+        )
+        .await
+        .unwrap();
+    let mut got = String::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_string(&mut got))
+        .await
+        .expect("stalled body never given up on")
+        .unwrap();
+    assert!(got.starts_with("HTTP/1.1 400 "), "{got:?}");
+}

@@ -7,7 +7,8 @@
 //!   hyper-util's auto connection builder; HTTP/1 upgrades are supported;
 //! * every request carries a [`ConnInfo`] extension (local and peer address);
 //! * a header-read timeout cuts off clients that never finish their request head
-//!   (slowloris), including clients that connect and send nothing;
+//!   (slowloris), including clients that connect and send nothing, and a body-read
+//!   timeout fails request bodies that stall;
 //! * a max-connections limit: past it, the server stops accepting until a
 //!   connection closes (the kernel backlog holds the rest);
 //! * requests whose framing a proxy must not forward (a missing or repeated `Host`
@@ -80,6 +81,8 @@ pub use workers::Workers;
 
 /// Default header-read timeout: 10 seconds.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default request-body read timeout: 60 seconds.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default maximum number of open connections: 10,000.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Default drain timeout for graceful shutdown: 30 seconds.
@@ -97,6 +100,7 @@ pub struct Server {
 #[derive(Clone, Copy, Debug)]
 struct Config {
     header_read_timeout: Duration,
+    body_read_timeout: Duration,
     max_connections: usize,
     drain_timeout: Duration,
 }
@@ -105,6 +109,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
@@ -150,6 +155,16 @@ impl Server {
     /// [`DEFAULT_HEADER_READ_TIMEOUT`].
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may go without delivering a byte (nginx's
+    /// `client_body_timeout`). Past it the body fails with a
+    /// [`BadRequest`](frontdoor_core::ErrorKind::BadRequest) error, so a proxied
+    /// request is abandoned (answered 400 if no response has started) instead of
+    /// holding an upstream connection. Default [`DEFAULT_BODY_READ_TIMEOUT`].
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_read_timeout = timeout;
         self
     }
 
@@ -238,6 +253,7 @@ impl fmt::Debug for Server {
         f.debug_struct("Server")
             .field("local_addrs", &self.local_addrs().ok())
             .field("header_read_timeout", &self.config.header_read_timeout)
+            .field("body_read_timeout", &self.config.body_read_timeout)
             .field("max_connections", &self.config.max_connections)
             .field("drain_timeout", &self.config.drain_timeout)
             .finish()
@@ -347,6 +363,7 @@ async fn serve_connection<S, B>(
         },
     }
 
+    let shared_body_timeout = shared.config.body_read_timeout;
     let hyper_service = hyper::service::service_fn(move |req: Request<Incoming>| {
         if let Some(reason) = framing_error(&req) {
             debug!(remote = %info.remote, reason, "rejected request framing");
@@ -354,7 +371,14 @@ async fn serve_connection<S, B>(
                 res: Some(rejection(reason)),
             };
         }
-        let mut req = req.map(Body::new);
+        let body_timeout = shared_body_timeout;
+        let mut req = req.map(|body| {
+            if http_body::Body::is_end_stream(&body) {
+                Body::new(body)
+            } else {
+                Body::new(IdleBody::new(body, body_timeout))
+            }
+        });
         req.extensions_mut().insert(info);
         Guarded::Inner {
             fut: service.clone().oneshot(req),
@@ -452,6 +476,70 @@ where
                 None => Poll::Ready(Err("guarded future polled after completion".into())),
             },
         }
+    }
+}
+
+pin_project! {
+    /// A request body that fails when it delivers nothing for `timeout`.
+    struct IdleBody {
+        #[pin]
+        inner: Incoming,
+        #[pin]
+        sleep: tokio::time::Sleep,
+        timeout: Duration,
+        armed: bool,
+    }
+}
+
+impl IdleBody {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self {
+            inner,
+            sleep: tokio::time::sleep(timeout),
+            timeout,
+            armed: false,
+        }
+    }
+}
+
+impl http_body::Body for IdleBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(frame) => {
+                *this.armed = false;
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                if !*this.armed {
+                    // The timer runs from the first time the body has nothing to give.
+                    let deadline = tokio::time::Instant::now() + *this.timeout;
+                    this.sleep.as_mut().reset(deadline);
+                    *this.armed = true;
+                }
+                match this.sleep.poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(frontdoor_core::Error::bad_request(
+                        "request body read timeout",
+                    )
+                    .into()))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -90,6 +90,12 @@ impl Workers {
         self
     }
 
+    /// As [`Server::body_read_timeout`](super::Server::body_read_timeout).
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_read_timeout = timeout;
+        self
+    }
+
     /// As [`Server::max_connections`](super::Server::max_connections): the limit is
     /// over all workers together.
     pub fn max_connections(mut self, max: usize) -> Self {
