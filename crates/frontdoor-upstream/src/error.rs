@@ -205,34 +205,54 @@ impl ProxyError {
 
     /// Classifies an error of hyper-util's pooled client.
     pub(crate) fn from_client(err: hyper_util::client::legacy::Error) -> Self {
-        let kind = if err.is_connect() {
-            if find::<DnsError>(&err).is_some() {
-                ProxyErrorKind::Dns
-            } else if find::<io::Error>(&err).is_some_and(|e| e.kind() == io::ErrorKind::TimedOut) {
-                ProxyErrorKind::ConnectTimeout
-            } else {
-                ProxyErrorKind::Connect
-            }
-        } else if let Some(h) = find::<hyper::Error>(&err) {
-            if h.is_parse() || h.is_parse_status() {
-                ProxyErrorKind::Protocol
-            } else if h.is_user() {
-                ProxyErrorKind::RequestBody
-            } else if h.is_incomplete_message()
-                || h.is_canceled()
-                || h.is_closed()
-                || find::<io::Error>(&err).is_some()
-            {
-                ProxyErrorKind::Closed
-            } else {
-                ProxyErrorKind::Protocol
-            }
-        } else if find::<io::Error>(&err).is_some() {
+        let kind = classify(&err, err.is_connect());
+        Self::with_source(kind, err)
+    }
+
+    /// Classifies an error of establishing a connection (resolver, TCP, TLS).
+    pub(crate) fn from_connect(err: BoxError) -> Self {
+        let kind = classify(&*err, true);
+        Self {
+            kind,
+            source: Some(err),
+        }
+    }
+
+    /// Classifies an error of a request sent on an established HTTP/1 connection.
+    pub(crate) fn from_hyper(err: hyper::Error) -> Self {
+        let kind = classify(&err, false);
+        Self::with_source(kind, err)
+    }
+}
+
+/// The kind of a client failure; `connect` says it happened while connecting.
+fn classify(err: &(dyn StdError + 'static), connect: bool) -> ProxyErrorKind {
+    if connect {
+        if find::<DnsError>(err).is_some() {
+            ProxyErrorKind::Dns
+        } else if find::<io::Error>(err).is_some_and(|e| e.kind() == io::ErrorKind::TimedOut) {
+            ProxyErrorKind::ConnectTimeout
+        } else {
+            ProxyErrorKind::Connect
+        }
+    } else if let Some(h) = find::<hyper::Error>(err) {
+        if h.is_parse() || h.is_parse_status() {
+            ProxyErrorKind::Protocol
+        } else if h.is_user() {
+            ProxyErrorKind::RequestBody
+        } else if h.is_incomplete_message()
+            || h.is_canceled()
+            || h.is_closed()
+            || find::<io::Error>(err).is_some()
+        {
             ProxyErrorKind::Closed
         } else {
             ProxyErrorKind::Protocol
-        };
-        Self::with_source(kind, err)
+        }
+    } else if find::<io::Error>(err).is_some() {
+        ProxyErrorKind::Closed
+    } else {
+        ProxyErrorKind::Protocol
     }
 }
 

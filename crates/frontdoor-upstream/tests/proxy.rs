@@ -526,6 +526,79 @@ async fn upstream_connections_are_pooled() {
     assert!(rx.try_recv().is_err(), "a second connection was opened");
 }
 
+/// An upstream counting the connections it accepts; answers `ok` with keep-alive.
+async fn counting_upstream() -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<std::net::SocketAddr>,
+) {
+    let (l, addr) = support::listener().await;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((s, peer)) = l.accept().await {
+            let _ = tx.send(peer);
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|_req| async {
+                    Ok::<_, Infallible>(Response::new(Body::from("ok")))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+async fn get_ok(up: &Upstream) {
+    let res = up
+        .clone()
+        .oneshot(Request::new(Body::empty()))
+        .await
+        .unwrap();
+    assert_eq!(&collect(res.into_body()).await.unwrap()[..], b"ok");
+}
+
+/// `pool_max_idle_per_host(0)` disables reuse: one connection per request.
+#[tokio::test]
+async fn pool_max_idle_zero_disables_reuse() {
+    let (addr, mut rx) = counting_upstream().await;
+    let up = Upstream::builder(&format!("http://{addr}"))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        get_ok(&up).await;
+    }
+    for _ in 0..3 {
+        assert!(rx.recv().await.is_some());
+    }
+}
+
+/// A connection idle for longer than `pool_idle_timeout` is not reused.
+#[tokio::test]
+async fn idle_pooled_connections_expire() {
+    let (addr, mut rx) = counting_upstream().await;
+    let up = Upstream::builder(&format!("http://{addr}"))
+        .pool_idle_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    get_ok(&up).await;
+    get_ok(&up).await;
+    assert!(rx.recv().await.is_some());
+    assert!(
+        rx.try_recv().is_err(),
+        "the first connection was not reused"
+    );
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(6)).await;
+    tokio::time::resume();
+    get_ok(&up).await;
+    assert!(
+        rx.recv().await.is_some(),
+        "the expired connection was reused"
+    );
+}
+
 /// h2c: HTTP/2 with prior knowledge to the upstream.
 #[tokio::test]
 async fn h2c_upstream() {

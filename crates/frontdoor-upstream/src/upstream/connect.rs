@@ -12,6 +12,9 @@ use crate::error::DnsError;
 /// [`ProxyErrorKind::Dns`](crate::ProxyErrorKind::Dns).
 pub(crate) type Resolver = tower::util::MapErr<GaiResolver, fn(io::Error) -> DnsError>;
 
+/// The plain TCP connector (the lean HTTP/1 pool dials with it directly).
+pub(crate) type HttpOnly = HttpConnector<Resolver>;
+
 /// The connector used by [`Upstream`](crate::Upstream).
 #[cfg(not(feature = "tls"))]
 pub(crate) type Connector = HttpConnector<Resolver>;

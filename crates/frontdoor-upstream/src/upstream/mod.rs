@@ -42,6 +42,7 @@
 
 mod body;
 mod connect;
+mod pool;
 mod upgrade;
 
 use std::{
@@ -70,6 +71,7 @@ use tracing::{field, Instrument as _};
 use self::{
     body::UpstreamBody,
     connect::{http_connector, Connector},
+    pool::Http1Pool,
     upgrade::UpgradeRequest,
 };
 use crate::{hop_by_hop, ConfigError, Forwarding, ProxyError, ProxyErrorKind};
@@ -261,36 +263,25 @@ impl UpstreamBuilder {
         })?;
         let base_path = uri.path().trim_end_matches('/').to_owned();
 
-        let mut builder = Client::builder(TokioExecutor::new());
-        builder
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .pool_max_idle_per_host(self.pool_max_idle_per_host)
-            .http2_only(self.http2_only)
-            .set_host(false);
-        let http = http_connector(self.connect_timeout);
-        #[cfg(not(feature = "tls"))]
-        let connector: Connector = http;
-        #[cfg(feature = "tls")]
-        let connector: Connector = {
-            let config = match self.tls {
-                Some(c) => c,
-                None => crate::tls::default_config()?,
-            };
-            let b = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(config)
-                .https_or_http();
-            if self.http2_only {
-                b.enable_http2().wrap_connector(http)
-            } else {
-                b.enable_http1().enable_http2().wrap_connector(http)
-            }
+        let transport = if scheme == Scheme::HTTP && !self.http2_only {
+            let dial = Uri::builder()
+                .scheme(Scheme::HTTP)
+                .authority(authority.clone())
+                .path_and_query("/")
+                .build()
+                .map_err(|e| ConfigError::new("uri", "bad authority").with_source(e))?;
+            Transport::Http1(Arc::new(Http1Pool::new(
+                dial,
+                self.connect_timeout,
+                self.pool_max_idle_per_host,
+                self.pool_idle_timeout,
+            )))
+        } else {
+            Transport::Legacy(Box::new(self.legacy_client()?))
         };
-        let client = builder.build(connector);
         Ok(Upstream {
             shared: Arc::new(Shared {
-                client,
+                transport,
                 scheme,
                 authority,
                 authority_value,
@@ -308,6 +299,37 @@ impl UpstreamBuilder {
             }),
         })
     }
+
+    /// hyper-util's pooled client, for `https` (ALPN may pick HTTP/2) and h2c.
+    fn legacy_client(&self) -> Result<Client<Connector, Body>, ConfigError> {
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .http2_only(self.http2_only)
+            .set_host(false);
+        let http = http_connector(self.connect_timeout);
+        #[cfg(not(feature = "tls"))]
+        let connector: Connector = http;
+        #[cfg(feature = "tls")]
+        let connector: Connector = {
+            let config = match &self.tls {
+                Some(c) => c.clone(),
+                None => crate::tls::default_config()?,
+            };
+            let b = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http();
+            if self.http2_only {
+                b.enable_http2().wrap_connector(http)
+            } else {
+                b.enable_http1().enable_http2().wrap_connector(http)
+            }
+        };
+        Ok(builder.build(connector))
+    }
 }
 
 // === Upstream ===
@@ -322,8 +344,16 @@ pub struct Upstream {
     shared: Arc<Shared>,
 }
 
+/// How requests reach the upstream.
+enum Transport {
+    /// Plain `http`, HTTP/1.1: the lean per-upstream pool.
+    Http1(Arc<Http1Pool>),
+    /// `https` or h2c: hyper-util's pooled client.
+    Legacy(Box<Client<Connector, Body>>),
+}
+
 struct Shared {
-    client: Client<Connector, Body>,
+    transport: Transport,
     scheme: Scheme,
     authority: Authority,
     authority_value: HeaderValue,
@@ -451,20 +481,66 @@ impl Upstream {
     }
 }
 
+/// Sends `req` and waits for the response head.
+async fn head(
+    shared: &Shared,
+    req: Request<Body>,
+) -> Result<Response<hyper::body::Incoming>, ProxyError> {
+    match &shared.transport {
+        Transport::Legacy(client) => client.request(req).await.map_err(ProxyError::from_client),
+        Transport::Http1(pool) => {
+            let mut req = origin_form(req)?;
+            loop {
+                let (mut tx, reused) = match pool.checkout() {
+                    Some(tx) => (tx, true),
+                    None => (pool.connect().await?, false),
+                };
+                match tx.try_send_request(req).await {
+                    Ok(res) => {
+                        if res.status() != StatusCode::SWITCHING_PROTOCOLS {
+                            pool.park(tx);
+                        }
+                        return Ok(res);
+                    }
+                    Err(mut e) => match e.take_message() {
+                        // Never written: a reused connection closed meanwhile; retry.
+                        Some(unsent) if reused => req = unsent,
+                        _ => return Err(ProxyError::from_hyper(e.into_error())),
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// The request target as HTTP/1 sends it: origin-form (authority-form for `CONNECT`).
+fn origin_form(mut req: Request<Body>) -> Result<Request<Body>, ProxyError> {
+    let uri = std::mem::take(req.uri_mut());
+    let mut parts = uri.into_parts();
+    parts.scheme = None;
+    if req.method() == http::Method::CONNECT {
+        parts.path_and_query = None;
+    } else {
+        parts.authority = None;
+    }
+    *req.uri_mut() = Uri::from_parts(parts)
+        .map_err(|e| ProxyError::with_source(ProxyErrorKind::InvalidRequest, e))?;
+    Ok(req)
+}
+
 async fn send(
     shared: Arc<Shared>,
     req: Request<Body>,
     upgrade: Option<UpgradeRequest>,
 ) -> Result<Response<Body>, ProxyError> {
-    let fut = shared.client.request(req);
-    let res = match shared.head_timeout {
+    let fut = head(&shared, req);
+    let mut res = match shared.head_timeout {
         Some(limit) => match tokio::time::timeout(limit, fut).await {
-            Ok(res) => res,
+            Ok(res) => res?,
             Err(_) => return Err(ProxyError::new(ProxyErrorKind::HeadTimeout)),
         },
-        None => fut.await,
+        None => fut.await?,
     };
-    let mut res = res.map_err(ProxyError::from_client)?;
 
     if res.status() == StatusCode::SWITCHING_PROTOCOLS {
         let Some(up) = upgrade else {

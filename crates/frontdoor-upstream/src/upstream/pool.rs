@@ -1,0 +1,187 @@
+//! A lean HTTP/1 connection pool for plain-`http` upstreams, built on
+//! `hyper::client::conn::http1`.
+//!
+//! One [`Http1Pool`] serves exactly one upstream authority, so there is no pool key to
+//! hash. Idle senders live in a mutex-guarded `Vec`; a checkout takes the most recently
+//! parked sender whose connection is ready for a new request, or connects. A sender is
+//! parked back right after its response head arrives, even while its body still
+//! streams: it becomes ready once hyper's connection task has finished that message,
+//! and until then checkouts skip it. That avoids hyper-util's per-request "wait until
+//! idle" task.
+//!
+//! Closed and expired senders are dropped on checkout, and by a reaper task (one per
+//! pool, running only while something is parked) every `idle_timeout`.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Weak,
+    },
+    time::Duration,
+};
+
+use frontdoor_core::Body;
+use http::Uri;
+use hyper::client::conn::http1::{self, SendRequest};
+use parking_lot::Mutex;
+use tokio::time::Instant;
+use tower::ServiceExt as _;
+
+use super::connect::{http_connector, HttpOnly};
+use crate::ProxyError;
+
+/// A parked sender and when it was parked.
+struct Parked {
+    tx: SendRequest<Body>,
+    since: Instant,
+}
+
+/// The pool of one plain-`http` upstream. See the [module docs](self).
+pub(crate) struct Http1Pool {
+    connector: HttpOnly,
+    /// `http://authority`, what the connector dials.
+    dial: Uri,
+    idle: Mutex<Vec<Parked>>,
+    max_idle: usize,
+    idle_timeout: Option<Duration>,
+    reaping: AtomicBool,
+}
+
+impl Http1Pool {
+    pub(crate) fn new(
+        dial: Uri,
+        connect_timeout: Option<Duration>,
+        max_idle: usize,
+        idle_timeout: Option<Duration>,
+    ) -> Self {
+        Self {
+            connector: http_connector(connect_timeout),
+            dial,
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+            idle_timeout,
+            reaping: AtomicBool::new(false),
+        }
+    }
+
+    /// A parked sender ready for a request, if any.
+    pub(crate) fn checkout(&self) -> Option<SendRequest<Body>> {
+        let mut idle = self.idle.lock();
+        if idle.is_empty() {
+            return None;
+        }
+        let deadline = self
+            .idle_timeout
+            .and_then(|t| Instant::now().checked_sub(t));
+        let mut i = idle.len();
+        while i > 0 {
+            i -= 1;
+            let p = &idle[i];
+            if p.tx.is_closed() || deadline.is_some_and(|d| p.since < d) {
+                idle.swap_remove(i);
+            } else if p.tx.is_ready() {
+                return Some(idle.swap_remove(i).tx);
+            }
+        }
+        None
+    }
+
+    /// A new connection: dialled with the connect timeout and `TCP_NODELAY`, its
+    /// connection task (with upgrades) spawned on the current runtime.
+    pub(crate) async fn connect(&self) -> Result<SendRequest<Body>, ProxyError> {
+        let io = self
+            .connector
+            .clone()
+            .oneshot(self.dial.clone())
+            .await
+            .map_err(|e| ProxyError::from_connect(e.into()))?;
+        let (tx, conn) = http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|e| ProxyError::from_connect(e.into()))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::trace!(error = %e, "upstream connection ended");
+            }
+        });
+        Ok(tx)
+    }
+
+    /// Parks `tx` for reuse (it may still be finishing its current message).
+    pub(crate) fn park(self: &Arc<Self>, tx: SendRequest<Body>) {
+        if tx.is_closed() {
+            return;
+        }
+        {
+            let mut idle = self.idle.lock();
+            if idle.len() >= self.max_idle {
+                idle.retain(|p| !p.tx.is_closed());
+                if idle.len() >= self.max_idle {
+                    return;
+                }
+            }
+            idle.push(Parked {
+                tx,
+                since: Instant::now(),
+            });
+        }
+        if let Some(every) = self.idle_timeout {
+            if !self.reaping.swap(true, Ordering::AcqRel) {
+                if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                    handle.spawn(reap(Arc::downgrade(self), every));
+                } else {
+                    self.reaping.store(false, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    /// Drops closed and expired senders; whether any sender is left. When none is, the
+    /// `reaping` flag is cleared under the lock, so a concurrent `park` starts a new
+    /// reaper.
+    fn reap_once(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now().checked_sub(timeout);
+        let mut idle = self.idle.lock();
+        idle.retain(|p| !p.tx.is_closed() && deadline.is_none_or(|d| p.since >= d));
+        if idle.is_empty() {
+            self.reaping.store(false, Ordering::Release);
+            return false;
+        }
+        true
+    }
+}
+
+/// Clears the pool's `reaping` flag when the reaper is dropped early (its runtime shut
+/// down), so a later `park` starts a new one.
+struct ReapGuard {
+    pool: Weak<Http1Pool>,
+    armed: bool,
+}
+
+impl Drop for ReapGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(pool) = self.pool.upgrade() {
+                pool.reaping.store(false, Ordering::Release);
+            }
+        }
+    }
+}
+
+async fn reap(pool: Weak<Http1Pool>, every: Duration) {
+    let mut guard = ReapGuard {
+        pool: pool.clone(),
+        armed: true,
+    };
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(pool) = pool.upgrade() else {
+            guard.armed = false;
+            return;
+        };
+        if !pool.reap_once(every) {
+            guard.armed = false;
+            return;
+        }
+    }
+}
