@@ -24,7 +24,9 @@
 //! # Ok::<(), frontdoor_upstream::ConfigError>(())
 //! ```
 
-use std::net::IpAddr;
+use std::{io::Write as _, net::IpAddr};
+
+use bytes::Bytes;
 
 use frontdoor_core::{ConnInfo, PeerTrust};
 use http::{
@@ -179,7 +181,10 @@ impl Forwarding {
         let peer = conn.map(|c| c.remote.ip());
         if self.xff {
             if let Some(ip) = peer {
-                append_list(headers, X_FORWARDED_FOR, &ip.to_string());
+                append_with(headers, X_FORWARDED_FOR, |buf| {
+                    // Writing to a Vec cannot fail.
+                    let _ = write!(buf, "{ip}");
+                });
             }
         }
         if self.proto && !headers.contains_key(X_FORWARDED_PROTO) {
@@ -231,13 +236,19 @@ fn node(ip: IpAddr) -> String {
 
 /// Folds every line of `name` into one comma list and appends `item` to it.
 pub(crate) fn append_list(headers: &mut HeaderMap, name: HeaderName, item: &str) {
-    let mut joined = Vec::new();
+    append_with(headers, name, |buf| buf.extend_from_slice(item.as_bytes()));
+}
+
+/// [`append_list`] with the item written by `write` into the value buffer (no
+/// intermediate `String`; the buffer becomes the value without a copy).
+fn append_with(headers: &mut HeaderMap, name: HeaderName, write: impl FnOnce(&mut Vec<u8>)) {
+    let mut joined = Vec::with_capacity(48);
     for v in headers.get_all(&name) {
         joined.extend_from_slice(v.as_bytes());
         joined.extend_from_slice(b", ");
     }
-    joined.extend_from_slice(item.as_bytes());
-    if let Ok(v) = HeaderValue::from_bytes(&joined) {
+    write(&mut joined);
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(joined)) {
         headers.insert(name, v);
     }
 }

@@ -54,6 +54,11 @@ const PROTECTED: [&str; 8] = [
 /// itself). With `request`, a `TE` header listing `trailers` is rewritten to
 /// `TE: trailers` instead of being dropped.
 pub fn strip(headers: &mut HeaderMap, keep_upgrade: bool, request: bool) {
+    // Fast path: one pass over the names instead of nine hashed removals when, as
+    // usual, there is nothing to strip.
+    if !headers.keys().any(|n| is_hop_by_hop(n, keep_upgrade)) {
+        return;
+    }
     // Tokens first: `Connection` is removed below.
     let nominated: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
@@ -89,6 +94,19 @@ pub fn strip(headers: &mut HeaderMap, keep_upgrade: bool, request: bool) {
     if te_trailers {
         headers.insert(header::TE, HeaderValue::from_static("trailers"));
     }
+}
+
+/// Whether `name` is one of the fixed hop-by-hop headers (`Connection` included).
+fn is_hop_by_hop(name: &HeaderName, keep_upgrade: bool) -> bool {
+    *name == header::CONNECTION
+        || *name == KEEP_ALIVE
+        || *name == PROXY_CONNECTION
+        || *name == header::TE
+        || *name == header::TRAILER
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::PROXY_AUTHORIZATION
+        || *name == header::PROXY_AUTHENTICATE
+        || (!keep_upgrade && *name == header::UPGRADE)
 }
 
 /// The comma-separated tokens of a header value, trimmed, empty ones skipped. Works on

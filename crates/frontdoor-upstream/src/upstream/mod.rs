@@ -415,18 +415,39 @@ impl Upstream {
         let s = &*self.shared;
         let (mut parts, body) = req.into_parts();
 
-        // The upstream target: configured scheme and authority, base path + request path.
-        let pq = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
-        let pq = if pq.starts_with('/') { pq } else { "/" };
-        let mut target = String::with_capacity(s.base_path.len() + pq.len());
-        target.push_str(&s.base_path);
-        target.push_str(pq);
-        let uri = Uri::builder()
-            .scheme(s.scheme.clone())
-            .authority(s.authority.clone())
-            .path_and_query(target)
-            .build()
-            .map_err(|e| ProxyError::with_source(ProxyErrorKind::InvalidRequest, e))?;
+        // The upstream target: base path + request path; absolute (configured scheme and
+        // authority) for hyper-util's client and for CONNECT, origin-form for the lean
+        // HTTP/1 pool.
+        let origin_form =
+            matches!(s.transport, Transport::Http1(_)) && parts.method != http::Method::CONNECT;
+        let request_pq = parts
+            .uri
+            .path_and_query()
+            .filter(|pq| pq.as_str().starts_with('/'));
+        let uri = match request_pq {
+            // The common case: nothing to join, reuse the parsed target (no copy).
+            Some(pq) if origin_form && s.base_path.is_empty() => Uri::from(pq.clone()),
+            _ => {
+                let pq = request_pq.map_or("/", PathAndQuery::as_str);
+                let mut target = String::with_capacity(s.base_path.len() + pq.len());
+                target.push_str(&s.base_path);
+                target.push_str(pq);
+                let invalid =
+                    |e: http::Error| ProxyError::with_source(ProxyErrorKind::InvalidRequest, e);
+                if origin_form {
+                    PathAndQuery::try_from(target)
+                        .map(Uri::from)
+                        .map_err(|e| invalid(e.into()))?
+                } else {
+                    Uri::builder()
+                        .scheme(s.scheme.clone())
+                        .authority(s.authority.clone())
+                        .path_and_query(target)
+                        .build()
+                        .map_err(invalid)?
+                }
+            }
+        };
 
         let client_host = parts.headers.get(header::HOST).cloned().or_else(|| {
             parts
@@ -515,6 +536,9 @@ async fn head(
 
 /// The request target as HTTP/1 sends it: origin-form (authority-form for `CONNECT`).
 fn origin_form(mut req: Request<Body>) -> Result<Request<Body>, ProxyError> {
+    if req.uri().scheme().is_none() {
+        return Ok(req); // `prepare` already wrote origin-form
+    }
     let uri = std::mem::take(req.uri_mut());
     let mut parts = uri.into_parts();
     parts.scheme = None;
@@ -599,6 +623,17 @@ where
         );
         let prepared = self.prepare(req);
         let shared = Arc::clone(&self.shared);
+        if span.is_disabled() {
+            // Nobody listens: no span to enter on every poll, no clock reads.
+            return ResponseFuture {
+                inner: Box::pin(async move {
+                    match prepared {
+                        Ok((req, upgrade)) => send(shared, req, upgrade).await,
+                        Err(e) => Err(e),
+                    }
+                }),
+            };
+        }
         let inner_span = span.clone();
         let fut = async move {
             let start = tokio::time::Instant::now();
@@ -673,8 +708,8 @@ mod tests {
         }
     }
 
-    fn target(base: &str, req: &str) -> Request<Body> {
-        let up = Upstream::new(base).unwrap();
+    fn target(base: &str, req: &str, h2: bool) -> Request<Body> {
+        let up = Upstream::builder(base).http2_only(h2).build().unwrap();
         let req = Request::get(req).body(Body::empty()).unwrap();
         up.prepare(req).unwrap().0
     }
@@ -682,18 +717,33 @@ mod tests {
     #[test]
     fn base_path_is_joined_without_double_slashes() {
         let table = [
-            ("http://u:81", "/a%20b?q=1", "http://u:81/a%20b?q=1"),
-            ("http://u:81/", "/x", "http://u:81/x"),
-            ("http://u:81/api", "/x?y", "http://u:81/api/x?y"),
-            ("http://u:81/api/", "/x", "http://u:81/api/x"),
-            ("http://u:81/api", "/", "http://u:81/api/"),
-            ("http://u:81/api", "http://front/z", "http://u:81/api/z"),
+            ("http://u:81", "/a%20b?q=1", "/a%20b?q=1"),
+            ("http://u:81/", "/x", "/x"),
+            ("http://u:81/api", "/x?y", "/api/x?y"),
+            ("http://u:81/api/", "/x", "/api/x"),
+            ("http://u:81/api", "/", "/api/"),
+            ("http://u:81/api", "http://front/z", "/api/z"),
+            ("http://u:81", "http://front", "/"),
+            ("http://u:81/api", "*", "/api/"),
         ];
         for (base, req, want) in table {
-            let out = target(base, req);
+            // HTTP/1 pool: origin-form.
+            let out = target(base, req, false);
             assert_eq!(out.uri(), want, "{base} + {req}");
             assert_eq!(out.version(), Version::HTTP_11);
+            // hyper-util's client (h2c here): absolute.
+            let out = target(base, req, true);
+            assert_eq!(out.uri().to_string(), format!("http://u:81{want}"));
+            assert_eq!(out.version(), Version::HTTP_2);
         }
+    }
+
+    #[test]
+    fn connect_targets_the_upstream_authority() {
+        let up = Upstream::new("http://u:81/api").unwrap();
+        let req = Request::connect("front:443").body(Body::empty()).unwrap();
+        let out = origin_form(up.prepare(req).unwrap().0).unwrap();
+        assert_eq!(out.uri(), "u:81");
     }
 
     #[test]
