@@ -204,11 +204,9 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         if self.ejected() == self.endpoints.len() {
-            return ResponseFuture {
-                inner: Box::pin(std::future::ready(Err(ProxyError::new(
-                    ProxyErrorKind::Unavailable,
-                )))),
-            };
+            return ResponseFuture::boxed(std::future::ready(Err(ProxyError::new(
+                ProxyErrorKind::Unavailable,
+            ))));
         }
         let (parts, body) = req.into_parts();
         let req = Request::from_parts(parts, Body::new(body));
@@ -219,36 +217,17 @@ where
             Balancer::new(Arc::clone(&self.endpoints)),
         );
         let fut = svc.oneshot(req);
-        ResponseFuture {
-            inner: Box::pin(async move {
-                fut.await.map_err(|e| match e.downcast::<ProxyError>() {
-                    Ok(p) => *p,
-                    Err(other) => ProxyError::with_source(ProxyErrorKind::Unavailable, other),
-                })
-            }),
-        }
+        ResponseFuture::boxed(async move {
+            fut.await.map_err(|e| match e.downcast::<ProxyError>() {
+                Ok(p) => *p,
+                Err(other) => ProxyError::with_source(ProxyErrorKind::Unavailable, other),
+            })
+        })
     }
 }
 
-/// Response future of [`Balanced`].
-pub struct ResponseFuture {
-    inner: Pin<Box<dyn Future<Output = Result<Response<Body>, ProxyError>> + Send>>,
-}
-
-impl fmt::Debug for ResponseFuture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl Future for ResponseFuture {
-    type Output = Result<Response<Body>, ProxyError>;
-
-    #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
-    }
-}
+/// Response future of [`Balanced`]: the same boxed future as [`Upstream`]'s.
+pub use crate::upstream::ResponseFuture;
 
 // === Balancer ===
 

@@ -625,14 +625,12 @@ where
         let shared = Arc::clone(&self.shared);
         if span.is_disabled() {
             // Nobody listens: no span to enter on every poll, no clock reads.
-            return ResponseFuture {
-                inner: Box::pin(async move {
-                    match prepared {
-                        Ok((req, upgrade)) => send(shared, req, upgrade).await,
-                        Err(e) => Err(e),
-                    }
-                }),
-            };
+            return ResponseFuture::boxed(async move {
+                match prepared {
+                    Ok((req, upgrade)) => send(shared, req, upgrade).await,
+                    Err(e) => Err(e),
+                }
+            });
         }
         let inner_span = span.clone();
         let fut = async move {
@@ -653,17 +651,25 @@ where
             }
             result
         };
-        ResponseFuture {
-            inner: Box::pin(fut.instrument(span)),
-        }
+        ResponseFuture::boxed(fut.instrument(span))
     }
 }
 
 // === ResponseFuture ===
 
-/// Response future of [`Upstream`].
+/// Response future of [`Upstream`] (and of [`Balanced`](crate::Balanced)).
 pub struct ResponseFuture {
     inner: Pin<Box<dyn Future<Output = Result<Response<Body>, ProxyError>> + Send>>,
+}
+
+impl ResponseFuture {
+    pub(crate) fn boxed(
+        fut: impl Future<Output = Result<Response<Body>, ProxyError>> + Send + 'static,
+    ) -> Self {
+        Self {
+            inner: Box::pin(fut),
+        }
+    }
 }
 
 impl fmt::Debug for ResponseFuture {
