@@ -1,9 +1,9 @@
 //! Client-side faults through the stack: a head that never completes, a body that
 //! never completes, a client that half-closes.
 
-use frontdoor_deproxy::{handlers, ClientError, ClientFault, Deproxy};
+use frontdoor_deproxy::{ClientError, ClientFault, Deproxy};
 
-use super::support::{front, CLIENT_BOUND, TIMEOUT};
+use super::support::{echo_front, front, CLIENT_BOUND, TIMEOUT};
 
 #[tokio::test]
 async fn a_partial_head_hits_the_header_read_timeout() {
@@ -25,13 +25,7 @@ async fn a_partial_head_hits_the_header_read_timeout() {
 #[tokio::test]
 async fn a_partial_body_is_not_forwarded_whole() {
     let d = Deproxy::new();
-    let origin = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
-    let front = front(origin.addr()).await;
+    let (origin, front) = echo_front(&d).await;
     let mc = d
         .make_request(&front.url)
         .raw("POST /upload HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\nabcd")
@@ -53,13 +47,7 @@ async fn a_partial_body_is_not_forwarded_whole() {
 #[tokio::test]
 async fn a_half_closed_client_is_treated_as_gone() {
     let d = Deproxy::new();
-    let origin = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
-    let front = front(origin.addr()).await;
+    let (origin, front) = echo_front(&d).await;
     let mc = d
         .make_request(front.at("/half"))
         .fault(ClientFault::HalfClose)

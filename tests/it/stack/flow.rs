@@ -16,18 +16,14 @@ use http::{Request, Response};
 use http_body::Frame;
 use tower::{util::BoxCloneSyncService, ServiceExt};
 
-use super::support::{front, front_with, upstream, RouteService, CLEANED, CLIENT_BOUND};
+use super::support::{
+    echo_front, front, front_with, upstream, RouteService, CLEANED, CLIENT_BOUND,
+};
 
 #[tokio::test]
 async fn resolve_route_cleanup_and_upstream_together() {
     let d = Deproxy::new();
-    let origin = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
-    let front = front(origin.addr()).await;
+    let (_origin, front) = echo_front(&d).await;
 
     // Host in odd case with a trailing dot, a dot-segment in the path, a cookie and
     // a spoofed X-Forwarded-For: the resolver normalises host and path, the router
@@ -102,13 +98,7 @@ async fn resolve_route_cleanup_and_upstream_together() {
 #[tokio::test]
 async fn request_bodies_stream_through_whole() {
     let d = Deproxy::new();
-    let origin = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
-    let front = front(origin.addr()).await;
+    let (_origin, front) = echo_front(&d).await;
     for chunked in [false, true] {
         let mc = d
             .make_request(front.at("/clean/upload"))
@@ -163,13 +153,7 @@ async fn client_disconnect_cancels_the_upstream_request() {
 #[tokio::test]
 async fn pipelined_requests_are_answered_in_order() {
     let d = Deproxy::new();
-    let origin = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
-    let front = front(origin.addr()).await;
+    let (_origin, front) = echo_front(&d).await;
     let id = d.new_request_id();
     let one = |path: &str| {
         format!(

@@ -2,10 +2,10 @@
 //! with an acceptable status and never forwarded (or, for the cases RFC 9112 lets a
 //! recipient repair, forwarded once and repaired).
 
-use frontdoor_deproxy::{handlers, smuggling, ClientError, Deproxy};
+use frontdoor_deproxy::{smuggling, ClientError, Deproxy};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 
-use super::support::{front, CLIENT_BOUND};
+use super::support::{echo_front, CLIENT_BOUND};
 
 /// The cases the stack forwards after hyper repaired them (all flagged
 /// `normalise_ok` by the corpus): hyper drops `Content-Length` when
@@ -26,13 +26,7 @@ const REPAIRED: &[&str] = &[
 #[tokio::test]
 async fn smuggling_corpus_is_refused_and_never_forwarded() {
     let d = Deproxy::new();
-    let origin = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
-    let front = front(origin.addr()).await;
+    let (origin, front) = echo_front(&d).await;
 
     // sanity: the stack forwards a clean request
     let ok = d.make_request(front.at("/")).send().await;

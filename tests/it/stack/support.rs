@@ -21,6 +21,7 @@ use frontdoor::{
     upstream::{GatewayErrorLayer, HostPolicy, Upstream},
     Body,
 };
+use frontdoor_deproxy::{handlers, Deproxy, Endpoint};
 use frontdoor_tests::{bind_loopback, spawn, Running};
 use http::{header, HeaderName, Request, Response};
 use tower::{util::BoxCloneSyncService, ServiceBuilder};
@@ -101,6 +102,18 @@ pub(crate) fn router(service: RouteService) -> Router {
 /// Starts the whole stack in front of `origin`.
 pub(crate) async fn front(origin: SocketAddr) -> Front {
     front_with(upstream(origin)).await
+}
+
+/// An echo origin on `d` and the whole stack in front of it.
+pub(crate) async fn echo_front(d: &Deproxy) -> (Endpoint, Front) {
+    let origin = d
+        .endpoint()
+        .handler(handlers::echo())
+        .start()
+        .await
+        .expect("echo origin starts");
+    let front = front(origin.addr()).await;
+    (origin, front)
 }
 
 /// Starts the whole stack with `service` (normally [`upstream`], possibly wrapped)
