@@ -22,7 +22,8 @@ hz = os.sysconf("SC_CLK_TCK")
 
 
 def thread_cpu(pid, prefix):
-    total = 0
+    """(user, system) CPU seconds of the threads of `pid` named `prefix`*."""
+    user = system = 0
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             stat = open(f"/proc/{pid}/task/{tid}/stat").read()
@@ -31,18 +32,21 @@ def thread_cpu(pid, prefix):
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         if comm.startswith(prefix):
             fields = stat[stat.rindex(")") + 2 :].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / hz
+            user += int(fields[11])
+            system += int(fields[12])
+    return user / hz, system / hz
 
 
 def nginx_cpu():
-    total = 0
+    """(user, system) CPU seconds of the nginx worker processes."""
+    user = system = 0
     pids = subprocess.run(["pgrep", "-f", "nginx: worker"], capture_output=True, text=True)
     for pid in pids.stdout.split():
         fields = open(f"/proc/{pid}/stat").read()
         fields = fields[fields.rindex(")") + 2 :].split()
-        total += (int(fields[11]) + int(fields[12])) / hz
-    return total
+        user += int(fields[11]) / hz
+        system += int(fields[12]) / hz
+    return user, system
 
 
 prefix = os.environ.get("PFX", "frontdoor-w")
@@ -63,8 +67,16 @@ for line in out.splitlines():
     if m:
         rps[m.group(1)] = int(m.group(2))
 fd, ng = rps.get("frontdoor"), rps.get("nginx (2 workers)")
-ours = 1e6 * (fd1 - fd0) / (fd * 8)
-theirs = 1e6 * (ng1 - ng0) / (ng * 8)
-print(f"frontdoor: {fd} req/s, {ours:.1f} us CPU/request")
-print(f"nginx:     {ng} req/s, {theirs:.1f} us CPU/request")
-print(f"ratio (frontdoor / nginx CPU per request): {ours / theirs:.2f}")
+
+
+def per_request(before, after, rps):
+    """Microseconds of (user, system) CPU per request over the 8 s window."""
+    return tuple(1e6 * (a - b) / (rps * 8) for a, b in zip(after, before))
+
+
+fu, fs = per_request(fd0, fd1, fd)
+nu, ns = per_request(ng0, ng1, ng)
+print(f"frontdoor: {fd} req/s, {fu + fs:.1f} us CPU/request (user {fu:.1f}, system {fs:.1f})")
+print(f"nginx:     {ng} req/s, {nu + ns:.1f} us CPU/request (user {nu:.1f}, system {ns:.1f})")
+print(f"ratio (frontdoor / nginx CPU per request): {(fu + fs) / (nu + ns):.2f}")
+print(f"user-space ratio: {fu / nu:.2f}")
