@@ -20,25 +20,17 @@
 )]
 
 use std::{
-    convert::Infallible,
     fmt::Write as _,
     net::SocketAddr,
     process::{Command, Stdio},
     time::Duration,
 };
 
-use bytes::Bytes;
 use frontdoor::serve::{Server, Workers};
-use frontdoor_core::Body;
-use frontdoor_upstream::{Forwarding, GatewayError, GatewayErrorLayer, Upstream};
-use http::{Request, Response};
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto,
-};
-use tokio::net::TcpListener;
+use frontdoor_benches::{proxy_service, start_upstream};
 
-static LARGE: [u8; 1 << 20] = [b'x'; 1 << 20];
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn runtime(threads: usize, name: &str) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -47,44 +39,6 @@ fn runtime(threads: usize, name: &str) -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-async fn upstream(req: Request<hyper::body::Incoming>) -> Result<Response<Body>, Infallible> {
-    let body = if req.uri().path() == "/large" {
-        Body::from(Bytes::from_static(&LARGE))
-    } else {
-        Body::from("Hello, World!")
-    };
-    Ok(Response::new(body))
-}
-
-fn start_upstream(rt: &tokio::runtime::Runtime) -> SocketAddr {
-    rt.block_on(async {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((s, _)) = l.accept().await {
-                let _ = s.set_nodelay(true);
-                tokio::spawn(async move {
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(s), hyper::service::service_fn(upstream))
-                        .await;
-                });
-            }
-        });
-        addr
-    })
-}
-
-fn proxy_service(upstream: SocketAddr) -> GatewayError<Upstream> {
-    tower_layer::Layer::layer(
-        &GatewayErrorLayer::new(),
-        Upstream::builder(&format!("http://{upstream}"))
-            .forwarding(Forwarding::default())
-            .pool_max_idle_per_host(256)
-            .build()
-            .unwrap(),
-    )
 }
 
 /// The proxy on one multi-threaded runtime: `frontdoor::serve::Server`.
