@@ -36,6 +36,11 @@ use crate::{
     ops::Metrics,
 };
 
+/// The global allocator: see the `mimalloc` feature in `Cargo.toml`.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A front door for your HTTP services.
 #[derive(Debug, Parser)]
 #[command(name = "frontdoor", version, about)]
