@@ -205,6 +205,129 @@ async fn slow_headers_are_cut_off() {
     server.shutdown().await;
 }
 
+/// Answers `ok` (two bytes, so a raw client knows where the response ends).
+async fn ok(_req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    Ok(Response::new(Body::from("ok")))
+}
+
+/// Reads from `stream` until what was read ends with `suffix`.
+async fn read_until_suffix(stream: &mut TcpStream, suffix: &[u8]) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.ends_with(suffix) {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+#[tokio::test]
+async fn the_header_timeout_runs_again_after_each_response() {
+    const TIMEOUT: Duration = Duration::from_millis(200);
+    let server = bind_loopback(1).await.header_read_timeout(TIMEOUT);
+    let server = spawn(server, tower::service_fn(ok));
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    // An idle keep-alive connection is closed one timeout after its last response.
+    let mut idle = TcpStream::connect(server.addr()).await.unwrap();
+    idle.write_all(request).await.unwrap();
+    read_until_suffix(&mut idle, b"\r\n\r\nok").await;
+    let answered = tokio::time::Instant::now();
+    let rest = tokio::time::timeout(Duration::from_secs(10), read_to_close(&mut idle))
+        .await
+        .expect("idle keep-alive connection was never closed");
+    assert!(rest.is_empty());
+    assert!(answered.elapsed() >= TIMEOUT, "{:?}", answered.elapsed());
+
+    // A second head that never completes is cut off too.
+    let mut partial = TcpStream::connect(server.addr()).await.unwrap();
+    partial.write_all(request).await.unwrap();
+    read_until_suffix(&mut partial, b"\r\n\r\nok").await;
+    partial
+        .write_all(b"GET /second HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    let rest = tokio::time::timeout(Duration::from_secs(10), read_to_close(&mut partial))
+        .await
+        .expect("partial second head was never cut off");
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+
+    // Heads that keep coming on time keep the connection: five requests spread over
+    // more than twice the timeout.
+    let mut client = h1(server.addr()).await;
+    for _ in 0..5 {
+        let res = client.send_request(get("/")).await.unwrap();
+        assert_eq!(text(res).await, "ok");
+        tokio::time::sleep(TIMEOUT / 2).await;
+    }
+    server.shutdown().await;
+}
+
+/// A body that sends `first `, waits, then sends `last`.
+struct SlowBody {
+    step: u8,
+    pause: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for SlowBody {
+    type Data = bytes::Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Infallible>>> {
+        use std::future::Future as _;
+        let chunk = match self.step {
+            0 => "first ",
+            1 => {
+                std::task::ready!(self.pause.as_mut().poll(cx));
+                "last"
+            }
+            _ => return std::task::Poll::Ready(None),
+        };
+        self.step += 1;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from(chunk)))))
+    }
+}
+
+#[tokio::test]
+async fn a_response_longer_than_the_header_timeout_is_not_cut_off() {
+    const TIMEOUT: Duration = Duration::from_millis(200);
+    let server = bind_loopback(1).await.header_read_timeout(TIMEOUT);
+    let svc = tower::service_fn(|_req: Request<Body>| async {
+        let body = SlowBody {
+            step: 0,
+            pause: Box::pin(tokio::time::sleep(TIMEOUT * 3)),
+        };
+        Ok::<_, Infallible>(Response::new(Body::new(body)))
+    });
+    let server = spawn(server, svc);
+    let mut client = h1(server.addr()).await;
+    let res = client.send_request(get("/slow")).await.unwrap();
+    assert_eq!(text(res).await, "first last");
+    // The connection is still open for the next request.
+    let res = client.send_request(get("/again")).await.unwrap();
+    assert_eq!(text(res).await, "first last");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_h2c_connections_are_not_cut_off_by_the_header_timeout() {
+    const TIMEOUT: Duration = Duration::from_millis(200);
+    let server = bind_loopback(1).await.header_read_timeout(TIMEOUT);
+    let server = spawn(server, tower::service_fn(ok));
+    let mut client = h2c(server.addr()).await;
+    let res = client.send_request(get("/")).await.unwrap();
+    assert_eq!(res.version(), Version::HTTP_2);
+    assert_eq!(text(res).await, "ok");
+    tokio::time::sleep(TIMEOUT * 3).await;
+    let res = client.send_request(get("/")).await.unwrap();
+    assert_eq!(text(res).await, "ok");
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn connection_limit_holds_extra_connections_back() {
     let server = bind_loopback(1).await.max_connections(1);

@@ -75,7 +75,10 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::{Service, ServiceExt};
 use tracing::{debug, info, warn};
 
+mod head_timer;
 mod workers;
+
+use head_timer::{Check, HeadClock, InFlight, Tracked};
 
 pub use workers::Workers;
 
@@ -364,11 +367,15 @@ async fn serve_connection<S, B>(
     }
 
     let shared_body_timeout = shared.config.body_read_timeout;
+    let clock = HeadClock::new();
+    let head_clock = Arc::clone(&clock);
     let hyper_service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let token = Some(head_clock.begin(req.version()));
         if let Some(reason) = framing_error(&req) {
             debug!(remote = %info.remote, reason, "rejected request framing");
             return Guarded::Rejected {
                 res: Some(rejection(reason)),
+                token,
             };
         }
         let body_timeout = shared_body_timeout;
@@ -382,24 +389,41 @@ async fn serve_connection<S, B>(
         req.extensions_mut().insert(info);
         Guarded::Inner {
             fut: service.clone().oneshot(req),
+            token,
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // No hyper header timer: `HeadClock` keeps one per connection (see head_timer.rs).
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(timeout);
+        .header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
     tokio::pin!(conn);
+    let head_timer = tokio::time::sleep(timeout);
+    tokio::pin!(head_timer);
+    let mut timing = true;
 
-    let result = tokio::select! {
-        result = conn.as_mut() => Some(result),
-        () = shared.shutdown.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            tokio::select! {
-                result = conn.as_mut() => Some(result),
-                () = shared.force.cancelled() => None,
+    let result = loop {
+        tokio::select! {
+            result = conn.as_mut() => break Some(result),
+            () = head_timer.as_mut(), if timing => {
+                match clock.check(tokio::time::Instant::now(), timeout) {
+                    Check::TimedOut => {
+                        debug!(remote = %info.remote, "header read timeout");
+                        break None;
+                    }
+                    Check::RearmAt(at) => head_timer.as_mut().reset(at),
+                    Check::Exempt => timing = false,
+                }
+            }
+            () = shared.shutdown.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                break tokio::select! {
+                    result = conn.as_mut() => Some(result),
+                    () = shared.force.cancelled() => None,
+                };
             }
         }
     };
@@ -448,13 +472,18 @@ fn rejection<B>(reason: &'static str) -> Response<http_body_util::Either<B, Body
     res.map(http_body_util::Either::Right)
 }
 
+/// The response body of the connection service: the service's or the framing
+/// guard's, holding the request's [`InFlight`] token until hyper drops it.
+type GuardedBody<B> = Tracked<http_body_util::Either<B, Body>>;
+
 pin_project! {
     /// The per-request future of the connection service: the service's answer, or
-    /// the framing guard's rejection.
+    /// the framing guard's rejection. The request's [`InFlight`] token moves into the
+    /// response body.
     #[project = GuardedProj]
     enum Guarded<F, B> {
-        Inner { #[pin] fut: F },
-        Rejected { res: Option<Response<http_body_util::Either<B, Body>>> },
+        Inner { #[pin] fut: F, token: Option<InFlight> },
+        Rejected { res: Option<Response<http_body_util::Either<B, Body>>>, token: Option<InFlight> },
     }
 }
 
@@ -463,16 +492,18 @@ where
     F: Future<Output = Result<Response<B>, E>>,
     E: Into<BoxError>,
 {
-    type Output = Result<Response<http_body_util::Either<B, Body>>, BoxError>;
+    type Output = Result<Response<GuardedBody<B>>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            GuardedProj::Inner { fut } => fut
+            GuardedProj::Inner { fut, token } => fut
                 .poll(cx)
-                .map_ok(|res| res.map(http_body_util::Either::Left))
+                .map_ok(|res| {
+                    res.map(|b| Tracked::new(http_body_util::Either::Left(b), token.take()))
+                })
                 .map_err(Into::into),
-            GuardedProj::Rejected { res } => match res.take() {
-                Some(res) => Poll::Ready(Ok(res)),
+            GuardedProj::Rejected { res, token } => match res.take() {
+                Some(res) => Poll::Ready(Ok(res.map(|b| Tracked::new(b, token.take())))),
                 None => Poll::Ready(Err("guarded future polled after completion".into())),
             },
         }
