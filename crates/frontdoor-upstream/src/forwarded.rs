@@ -279,22 +279,24 @@ pub(crate) fn append_list(headers: &mut HeaderMap, name: HeaderName, item: &str)
 /// intermediate `String`; the buffer becomes the value without a copy).
 fn append_with(headers: &mut HeaderMap, name: HeaderName, write: impl FnOnce(&mut Vec<u8>)) {
     let mut joined = Vec::with_capacity(48);
-    match headers.entry(name) {
+    let entry = headers.entry(name);
+    if let Entry::Occupied(line) = &entry {
+        for v in line.iter() {
+            joined.extend_from_slice(v.as_bytes());
+            joined.extend_from_slice(b", ");
+        }
+    }
+    write(&mut joined);
+    let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(joined)) else {
+        return;
+    };
+    match entry {
+        // Replaces every inbound line with the folded one.
         Entry::Occupied(mut line) => {
-            for v in line.iter() {
-                joined.extend_from_slice(v.as_bytes());
-                joined.extend_from_slice(b", ");
-            }
-            write(&mut joined);
-            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(joined)) {
-                line.insert(v);
-            }
+            line.insert(value);
         }
         Entry::Vacant(slot) => {
-            write(&mut joined);
-            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(joined)) {
-                slot.insert(v);
-            }
+            slot.insert(value);
         }
     }
 }
