@@ -154,8 +154,9 @@ impl Server {
     }
 
     /// How long a client may take to send a complete request head, counted from the
-    /// connection's start or the end of the previous response. Default
-    /// [`DEFAULT_HEADER_READ_TIMEOUT`].
+    /// connection's start or the end of the previous response; so it is also the
+    /// idle timeout of an HTTP/1 keep-alive connection. HTTP/2 (h2c) connections are
+    /// exempt from their first request on. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.header_read_timeout = timeout;
         self
