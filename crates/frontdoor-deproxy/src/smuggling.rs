@@ -22,7 +22,7 @@
 //! assert_eq!(cl_te.expect, &[400]);
 //! ```
 //!
-//! Typical use in a proxy's suite (see this crate's `tests/suite.rs`):
+//! Typical use in a proxy's suite (see the workspace's `tests/it/stack/smuggling.rs`):
 //! send each case with [`RequestBuilder::raw`](crate::RequestBuilder::raw),
 //! then assert the status is in `expect` and [`Deproxy::all_handlings`](crate::Deproxy::all_handlings)
 //! did not grow.
