@@ -2,12 +2,9 @@
 
 use std::{collections::BTreeMap, fmt, net::IpAddr, net::SocketAddr, str::FromStr, sync::Arc};
 
-use http::{
-    uri::{PathAndQuery, Scheme},
-    Request, Uri,
-};
+use http::{uri::Scheme, Request, Uri};
 
-use crate::Error;
+use crate::{CanonicalOptions, Error};
 
 // === ConnInfo ===
 
@@ -82,6 +79,14 @@ impl OriginalUri {
         if req.extensions().get::<Self>().is_none() {
             let uri = req.uri().clone();
             req.extensions_mut().insert(Self(uri));
+        }
+    }
+
+    /// As [`OriginalUri::insert_if_absent`], for a request already taken apart.
+    pub fn insert_if_absent_parts(parts: &mut http::request::Parts) {
+        if parts.extensions.get::<Self>().is_none() {
+            let uri = parts.uri.clone();
+            parts.extensions.insert(Self(uri));
         }
     }
 }
@@ -161,6 +166,10 @@ pub struct Resolved {
     /// The by-scheme label of the port (`http`, `https`, ...), when a by-scheme
     /// resolver stamped one. `Display` shows it in place of the port.
     pub label: Option<Arc<str>>,
+    /// The canonicalisation options the resolver applied to [`Resolved::path`] (and to
+    /// the request URI). A router behind the resolver matches on that path as is and
+    /// never canonicalises it again with other options.
+    pub canonical: CanonicalOptions,
 }
 
 impl Resolved {
@@ -179,7 +188,15 @@ impl Resolved {
             path: path.into(),
             source,
             label: None,
+            canonical: CanonicalOptions::new(),
         }
+    }
+
+    /// Records the canonicalisation options that produced [`Resolved::path`].
+    #[must_use]
+    pub const fn with_canonical(mut self, options: CanonicalOptions) -> Self {
+        self.canonical = options;
+        self
     }
 
     /// Sets the by-scheme label shown in place of the port by `Display`.
@@ -198,11 +215,7 @@ impl Resolved {
     /// The port that is the default for [`Resolved::scheme`] (443 for https, else 80).
     #[must_use]
     pub fn default_port(&self) -> u16 {
-        if self.scheme == Scheme::HTTPS {
-            443
-        } else {
-            80
-        }
+        crate::proto::default_port(&self.scheme)
     }
 
     /// `host` or `host:port`, omitting the port only when it is the scheme's default;
@@ -272,13 +285,12 @@ impl FromStr for Resolved {
         } else {
             Scheme::HTTP
         };
-        Ok(Self::new(
-            scheme,
-            host.to_ascii_lowercase(),
-            port,
-            path,
-            HostSource::Parsed,
-        ))
+        let host = match crate::proto::parse_host(host) {
+            Ok(Some(hp)) => hp.host.into_owned(),
+            Ok(None) => String::new(),
+            Err(_) => return Err(err("invalid host")),
+        };
+        Ok(Self::new(scheme, host, port, path, HostSource::Parsed))
     }
 }
 
@@ -523,21 +535,7 @@ impl Mount {
     ///
     /// A bad-request [`Error`] when the path info is not valid in a URI.
     pub fn rebuild_uri(&self, uri: &Uri) -> Result<Uri, Error> {
-        let pq = match uri.query() {
-            Some(q) => {
-                let mut s = String::with_capacity(self.uri_path().len() + 1 + q.len());
-                s.push_str(self.uri_path());
-                s.push('?');
-                s.push_str(q);
-                PathAndQuery::try_from(s)
-            }
-            None => PathAndQuery::try_from(self.uri_path()),
-        }
-        .map_err(|e| Error::bad_request("path info is not a valid uri path").with_source(e))?;
-        let mut parts = uri.clone().into_parts();
-        parts.path_and_query = Some(pq);
-        Uri::from_parts(parts)
-            .map_err(|e| Error::bad_request("cannot rebuild request uri").with_source(e))
+        crate::proto::with_path(uri, self.uri_path())
     }
 
     /// Rewrites the request's URI to this split and stores the split as an extension.

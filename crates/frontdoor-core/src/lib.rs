@@ -54,6 +54,7 @@ mod body;
 mod error;
 mod ext;
 mod path;
+pub mod proto;
 mod schemes;
 
 pub use body::{Body, BoxError};

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use frontdoor_core::{Error, HostSource, Resolved};
 use http::{request::Parts, uri::Scheme};
 
+use frontdoor_core::proto::{
+    connection_scheme, default_port, direct_resolution, local_port, parse_host, resolution_path,
+};
+
 use crate::{
     error::ConfigError,
-    host::parse_host,
-    resolver::{
-        connection_scheme, default_port, local_port, request_host, untrusted, uri_path, Resolution,
-        Resolver,
-    },
+    resolver::{untrusted, Resolution, Resolver},
 };
 
 /// The configured fallback for requests without a host (HTTP/1.0, empty `Host`).
@@ -93,15 +93,8 @@ impl DirectResolver {
 
     /// Resolves from the request alone, with `scheme` as the effective scheme.
     pub(crate) fn resolve_with(&self, parts: &Parts, scheme: Scheme) -> Result<Resolved, Error> {
-        if let Some((hp, source)) = request_host(parts, &scheme)? {
-            let port = hp.port.unwrap_or_else(|| default_port(&scheme));
-            return Ok(Resolved::new(
-                scheme,
-                hp.host.into_owned(),
-                port,
-                uri_path(parts),
-                source,
-            ));
+        if let Some(resolved) = direct_resolution(parts, scheme.clone())? {
+            return Ok(resolved);
         }
         self.fallback(parts, scheme, None)
     }
@@ -126,7 +119,7 @@ impl DirectResolver {
             scheme,
             &*name.host,
             port,
-            uri_path(parts),
+            resolution_path(parts),
             HostSource::ServerName,
         ))
     }

@@ -6,34 +6,16 @@ use frontdoor_core::{Error, HostSource, PeerTrust, Resolved};
 use http::{header, request::Parts, uri::Scheme, HeaderName};
 use ipnet::IpNet;
 
+use frontdoor_core::proto::{
+    connection_scheme, default_port, host_from, request_host, resolution_path, rfc7239, HostPort,
+    X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
+};
+
 use crate::{
     direct::DirectResolver,
     error::ConfigError,
-    host::HostPort,
-    resolver::{
-        connection_scheme, default_port, header_str, host_from, peer_ip, request_host, untrusted,
-        uri_path, Resolution, Resolver,
-    },
-    rfc7239,
+    resolver::{header_str, peer_ip, untrusted, Resolution, Resolver},
 };
-
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
-const X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
-
-/// The forwarding headers [`ForwardedResolver`] can honour, and
-/// [`ResolveLayer::strip_untrusted_forwarded`](crate::ResolveLayer::strip_untrusted_forwarded)
-/// removes.
-pub const FORWARDED_HEADERS: [HeaderName; 6] = [
-    header::FORWARDED,
-    X_FORWARDED_FOR,
-    X_FORWARDED_HOST,
-    X_FORWARDED_PROTO,
-    X_FORWARDED_PORT,
-    X_FORWARDED_SERVER,
-];
 
 /// A forwarding header a [`ForwardedResolver`] may honour.
 ///
@@ -274,7 +256,13 @@ impl ForwardedResolver {
             },
         };
         let port = own_port.unwrap_or_else(|| default_port(&scheme));
-        let resolved = Resolved::new(scheme, hp.host.into_owned(), port, uri_path(parts), source);
+        let resolved = Resolved::new(
+            scheme,
+            hp.host.into_owned(),
+            port,
+            resolution_path(parts),
+            source,
+        );
         Ok(Resolution::new(resolved, trust))
     }
 

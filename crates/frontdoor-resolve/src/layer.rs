@@ -10,10 +10,11 @@ use std::{
 
 use bytes::Bytes;
 use frontdoor_core::{
-    canonicalize_with, Body, BoxError, CanonicalOptions, Error, OriginalUri, PeerTrust,
+    canonicalize_with,
+    proto::{remove_forwarding_headers, with_path},
+    Body, BoxError, CanonicalOptions, Error, OriginalUri, PeerTrust,
 };
-use http::{request::Parts, uri::PathAndQuery, Request, Response, Uri};
-use http_body::{Frame, SizeHint};
+use http::{request::Parts, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -21,7 +22,6 @@ use tracing::Span;
 
 use crate::{
     direct::DirectResolver,
-    forwarded::FORWARDED_HEADERS,
     resolver::{untrusted, Resolver},
 };
 
@@ -65,7 +65,8 @@ impl<R> ResolveLayer<R> {
         self
     }
 
-    /// Whether `Forwarded` and `X-Forwarded-*` ([`FORWARDED_HEADERS`]) are removed
+    /// Whether `Forwarded` and `X-Forwarded-*`
+    /// ([`FORWARDING_HEADERS`](frontdoor_core::proto::FORWARDING_HEADERS)) are removed
     /// from requests whose peer is not trusted (the stamped [`PeerTrust`] says so, or
     /// none was stamped), so nothing further in can mistake them for vetted data.
     /// Default: `false` (ignored but left in place).
@@ -170,8 +171,10 @@ impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for Resolve<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     R: Resolver,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<Body>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -208,28 +211,23 @@ where
 
 /// Canonicalises the path, runs the resolver and inserts the extensions.
 fn stamp<R: Resolver>(parts: &mut Parts, layer: &ResolveLayer<R>) -> Result<Span, Error> {
-    if parts.extensions.get::<OriginalUri>().is_none() {
-        let uri = parts.uri.clone();
-        parts.extensions.insert(OriginalUri(uri));
-    }
+    OriginalUri::insert_if_absent_parts(parts);
     // `OPTIONS *` has no path to canonicalise.
     if parts.uri.path() != "*" {
         let canonical = canonicalize_with(parts.uri.path(), layer.canonical)?;
         if let std::borrow::Cow::Owned(path) = canonical {
-            parts.uri = with_path(&parts.uri, path)?;
+            parts.uri = with_path(&parts.uri, &path)?;
         }
     }
     let resolution = layer.resolver.resolve(parts)?;
     let trust = resolution.trust.or_else(|| untrusted(parts));
     if layer.strip_untrusted && !trust.is_some_and(|t| t.peer_trusted) {
-        for name in &FORWARDED_HEADERS {
-            parts.headers.remove(name);
-        }
+        remove_forwarding_headers(&mut parts.headers);
     }
     if let Some(trust) = trust {
         parts.extensions.insert::<PeerTrust>(trust);
     }
-    let r = resolution.resolved;
+    let r = resolution.resolved.with_canonical(layer.canonical);
     let span = tracing::debug_span!(
         "resolve",
         host = %r.host,
@@ -239,19 +237,6 @@ fn stamp<R: Resolver>(parts: &mut Parts, layer: &ResolveLayer<R>) -> Result<Span
     );
     parts.extensions.insert(r);
     Ok(span)
-}
-
-/// `uri` with its path replaced by `path`, keeping the query byte for byte.
-fn with_path(uri: &Uri, mut path: String) -> Result<Uri, Error> {
-    if let Some(q) = uri.query() {
-        path.push('?');
-        path.push_str(q);
-    }
-    let pq = PathAndQuery::try_from(path)
-        .map_err(|e| Error::bad_request("canonical path is not a valid uri").with_source(e))?;
-    let mut parts = uri.clone().into_parts();
-    parts.path_and_query = Some(pq);
-    Uri::from_parts(parts).map_err(|e| Error::bad_request("cannot rebuild uri").with_source(e))
 }
 
 // === ResponseFuture ===
@@ -288,8 +273,10 @@ impl<F> fmt::Debug for ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<Body>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -297,92 +284,12 @@ where
             StateProj::Inner { fut } => {
                 let _entered = this.span.enter();
                 let res = ready!(fut.poll(cx))?;
-                Poll::Ready(Ok(res.map(ResponseBody::inner)))
+                Poll::Ready(Ok(res.map(Body::new)))
             }
             StateProj::Rejected { res } => match res.take() {
-                Some(res) => Poll::Ready(Ok(res.map(ResponseBody::rejected))),
+                Some(res) => Poll::Ready(Ok(res)),
                 None => Poll::Pending,
             },
-        }
-    }
-}
-
-// === ResponseBody ===
-
-pin_project! {
-    /// Response body of [`Resolve`]: the inner service's body, or the layer's own 400
-    /// answer. Data is [`Bytes`], errors are [`BoxError`].
-    pub struct ResponseBody<B> {
-        #[pin]
-        kind: Kind<B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<B> {
-        Inner { #[pin] body: B },
-        Rejected { #[pin] body: Body },
-    }
-}
-
-impl<B> ResponseBody<B> {
-    /// Wraps the inner service's body.
-    pub const fn inner(body: B) -> Self {
-        Self {
-            kind: Kind::Inner { body },
-        }
-    }
-
-    /// The body of a response the layer produced itself.
-    pub const fn rejected(body: Body) -> Self {
-        Self {
-            kind: Kind::Rejected { body },
-        }
-    }
-}
-
-impl<B> fmt::Debug for ResponseBody<B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            Kind::Inner { .. } => "inner",
-            Kind::Rejected { .. } => "rejected",
-        };
-        f.debug_struct("ResponseBody")
-            .field("kind", &kind)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<B> http_body::Body for ResponseBody<B>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match self.project().kind.project() {
-            KindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
-            KindProj::Rejected { body } => body.poll_frame(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            Kind::Inner { body } => body.is_end_stream(),
-            Kind::Rejected { body } => body.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            Kind::Inner { body } => body.size_hint(),
-            Kind::Rejected { body } => body.size_hint(),
         }
     }
 }

@@ -5,14 +5,12 @@ use std::sync::Arc;
 use frontdoor_core::{Error, HostSource, OriginalUri, PeerTrust, Resolved};
 use http::{request::Parts, HeaderName};
 
-use crate::resolver::{
-    connection_scheme, header_str, local_port, peer_ip, single_host, Resolution, Resolver,
+use frontdoor_core::proto::{
+    connection_scheme, local_port, single_host, X_FORWARDED_FOR, X_FORWARDED_HOST,
+    X_FORWARDED_PORT, X_FORWARDED_SERVER,
 };
 
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
-const X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
+use crate::resolver::{header_str, peer_ip, Resolution, Resolver};
 
 /// **Insecure compat mode.** WFront 0.4's `default_resolver` and
 /// `modproxy_resolver`, which trust forwarding headers from *any* client.

@@ -17,7 +17,9 @@
 //! no host and no configured server name, a path that
 //! [`canonicalize`](frontdoor_core::canonicalize) refuses (NUL, malformed escape), or
 //! invalid forwarding data from a trusted proxy. The service keeps the inner error
-//! type; its body becomes [`ResponseBody`].
+//! type; its response body is [`Body`](frontdoor_core::Body), the inner service's body
+//! erased into it (free when the inner service already answers with a `Body`, as an
+//! axum `Router` or frontdoor's router and upstream do).
 //!
 //! # Resolvers
 //!
@@ -105,16 +107,18 @@ mod by_scheme;
 mod direct;
 mod error;
 mod forwarded;
-mod host;
 mod layer;
 mod legacy;
 mod resolver;
-pub mod rfc7239;
 
 pub use by_scheme::ByScheme;
 pub use direct::DirectResolver;
 pub use error::ConfigError;
-pub use forwarded::{ForwardedResolver, ForwardedSource, FORWARDED_HEADERS};
-pub use layer::{Resolve, ResolveLayer, ResponseBody, ResponseFuture};
+pub use forwarded::{ForwardedResolver, ForwardedSource};
+/// RFC 7239 `Forwarded` parsing and writing; lives in [`frontdoor_core::proto`].
+pub use frontdoor_core::proto::rfc7239;
+/// The one list of forwarding headers; lives in [`frontdoor_core::proto`].
+pub use frontdoor_core::proto::FORWARDING_HEADERS;
+pub use layer::{Resolve, ResolveLayer, ResponseFuture};
 pub use legacy::TrustAllForwardedHeaders;
 pub use resolver::{Resolution, Resolver};

@@ -1,23 +1,27 @@
-//! Host normalisation: the one place where `Host`-like text becomes a typed host.
+//! Host normalisation: the one place where `Host`-like text becomes a typed host,
+//! and the scheme's default port.
 
 use std::{borrow::Cow, fmt, net::Ipv6Addr};
 
+use http::uri::Scheme;
+
 /// The longest host (without port) accepted, in bytes. DNS names stop at 253.
-const MAX_HOST_LEN: usize = 255;
+pub const MAX_HOST_LEN: usize = 255;
 
 /// A normalised host with its optional explicit port.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct HostPort<'a> {
+pub struct HostPort<'a> {
     /// ASCII lowercase, one trailing dot dropped, IPv6 in brackets (in `Ipv6Addr`
     /// display form).
-    pub(crate) host: Cow<'a, str>,
+    pub host: Cow<'a, str>,
     /// The explicit port, if the text had a non-empty one.
-    pub(crate) port: Option<u16>,
+    pub port: Option<u16>,
 }
 
 /// Why a host could not be normalised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum HostError {
+#[non_exhaustive]
+pub enum HostError {
     /// A character outside the accepted host grammar.
     BadChar,
     /// An empty label (`a..b`, `.a`) or an empty host before a port.
@@ -54,7 +58,21 @@ impl std::error::Error for HostError {}
 /// label, or an IPv6 literal in brackets. Percent-encoding, sub-delims (including
 /// `,`), whitespace and a `:` outside brackets are refused. The port, when present,
 /// is 1 to 5 digits; an empty port (`host:`) means "no explicit port" (RFC 3986).
-pub(crate) fn parse_host(text: &str) -> Result<Option<HostPort<'_>>, HostError> {
+///
+/// ```
+/// use frontdoor_core::proto::parse_host;
+///
+/// let hp = parse_host("Example.COM.:8080")?.unwrap();
+/// assert_eq!((&*hp.host, hp.port), ("example.com", Some(8080)));
+/// assert!(parse_host("evil.com/x").is_err());
+/// assert!(parse_host("")?.is_none());
+/// # Ok::<(), frontdoor_core::proto::HostError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`HostError`] naming what is wrong with the text.
+pub fn parse_host(text: &str) -> Result<Option<HostPort<'_>>, HostError> {
     if text.is_empty() {
         return Ok(None);
     }
@@ -102,6 +120,16 @@ pub(crate) fn parse_host(text: &str) -> Result<Option<HostPort<'_>>, HostError> 
         Cow::Borrowed(name)
     };
     Ok(Some(HostPort { host, port }))
+}
+
+/// The default port of `scheme`: 443 for https, else 80.
+#[must_use]
+pub fn default_port(scheme: &Scheme) -> u16 {
+    if *scheme == Scheme::HTTPS {
+        443
+    } else {
+        80
+    }
 }
 
 /// Parses a port: empty is "none", otherwise 1 to 5 ASCII digits that fit in `u16`.

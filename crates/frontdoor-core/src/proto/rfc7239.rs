@@ -25,7 +25,7 @@
 //! The parser never panics and stops at the first syntax error.
 //!
 //! ```
-//! use frontdoor_resolve::rfc7239::{elements, NodeName};
+//! use frontdoor_core::proto::rfc7239::{elements, NodeName};
 //!
 //! let value = r#"for=192.0.2.60;proto=http, for="[2001:db8::17]:4711";host=example.com"#;
 //! let all: Vec<_> = elements(value).collect::<Result<_, _>>()?;
@@ -34,7 +34,7 @@
 //! let node = all[1].for_node.as_ref().unwrap();
 //! assert!(matches!(node.name, NodeName::Ip(ip) if ip.is_ipv6()));
 //! assert_eq!(all[1].to_string(), r#"for="[2001:db8::17]:4711";host=example.com"#);
-//! # Ok::<(), frontdoor_resolve::rfc7239::Rfc7239Error>(())
+//! # Ok::<(), frontdoor_core::proto::rfc7239::Rfc7239Error>(())
 //! ```
 
 use std::{

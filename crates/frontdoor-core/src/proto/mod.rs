@@ -1,0 +1,37 @@
+//! The HTTP protocol facts every layer needs, each in one place: host and authority
+//! parsing with default ports ([`parse_host`], [`request_host`]), the direct
+//! resolution of a request's `host:port:path` ([`direct_resolution`]), the one URI
+//! path rewrite ([`with_path`], [`rebase`]), the forwarding header names and the list
+//! stripped from untrusted peers ([`FORWARDING_HEADERS`]), and RFC 7239 `Forwarded`
+//! parsing and writing ([`rfc7239`]).
+//!
+//! The resolver, the router's fallback, the upstream's forwarding headers and the
+//! relocation layer all call these; nothing is parsed twice with different rules.
+//!
+//! ```
+//! use frontdoor_core::proto::{parse_host, rebase, rfc7239};
+//!
+//! assert_eq!(parse_host("WWW.Example.com.")?.unwrap().host, "www.example.com");
+//! assert_eq!(rebase("/svn/trunk", "/svn", "/repos/proj").as_deref(), Some("/repos/proj/trunk"));
+//! let el = rfc7239::elements("for=192.0.2.1;host=\"a\\\"b\"").next().unwrap()?;
+//! assert_eq!(el.host.as_deref(), Some("a\"b"));
+//! assert_eq!(el.to_string(), "for=192.0.2.1;host=\"a\\\"b\"");
+//! # Ok::<(), frontdoor_core::BoxError>(())
+//! ```
+
+mod direct;
+mod host;
+mod names;
+pub mod rfc7239;
+mod uri;
+
+pub use direct::{
+    connection_scheme, direct_resolution, host_from, local_port, request_host, resolution_path,
+    single_host, RequestHead,
+};
+pub use host::{default_port, parse_host, HostError, HostPort, MAX_HOST_LEN};
+pub use names::{
+    is_forwarding_header, remove_forwarding_headers, FORWARDING_HEADERS, X_FORWARDED_FOR,
+    X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
+};
+pub use uri::{normalize_root, rebase, strip_root, with_path};
