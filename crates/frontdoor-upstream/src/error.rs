@@ -325,6 +325,7 @@ impl StdError for DnsError {
 /// let err = Upstream::builder("ftp://example.com").build().unwrap_err();
 /// assert_eq!(err.key(), "uri");
 /// assert!(err.to_string().starts_with("invalid upstream config `uri`"));
+/// assert!(err.message().starts_with("scheme `ftp` is not supported"));
 /// ```
 #[derive(Debug)]
 pub struct ConfigError {
@@ -351,6 +352,12 @@ impl ConfigError {
     #[must_use]
     pub const fn key(&self) -> &'static str {
         self.key
+    }
+
+    /// What is wrong with it, without the key (`Display` adds the key).
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

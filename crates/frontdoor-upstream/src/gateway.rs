@@ -18,6 +18,10 @@
 //! message (HTTP/1: connection closed before the message completes; HTTP/2: stream
 //! reset).
 //!
+//! To see each error before it is answered (to count errors by kind for metrics, say),
+//! give the layer a hook with [`GatewayErrorLayer::on_error`]: any
+//! `Fn(&GatewayFailure<'_>)`, or a type implementing [`OnGatewayError`].
+//!
 //! # Example
 //!
 //! ```
@@ -42,6 +46,7 @@
 //! ```
 
 use std::{
+    any::type_name,
     convert::Infallible,
     error::Error as StdError,
     fmt,
@@ -51,7 +56,7 @@ use std::{
 };
 
 use frontdoor_core::{text_response, Body, BoxError, ErrorKind};
-use http::Response;
+use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -71,31 +76,179 @@ pub fn error_kind_of(err: &(dyn StdError + 'static)) -> ErrorKind {
 /// `text/plain` body.
 #[must_use]
 pub fn gateway_response(err: &(dyn StdError + 'static)) -> Response<Body> {
-    let status = error_kind_of(err).status();
-    text_response(status, status.canonical_reason().unwrap_or("Error"))
+    GatewayFailure::new(err).response()
+}
+
+// === GatewayFailure ===
+
+/// An error that [`GatewayError`] is about to answer: what an [`OnGatewayError`] hook
+/// sees. See the [module docs](self).
+#[derive(Clone, Copy, Debug)]
+pub struct GatewayFailure<'a> {
+    error: &'a (dyn StdError + 'static),
+    kind: ErrorKind,
+}
+
+impl<'a> GatewayFailure<'a> {
+    fn new(error: &'a (dyn StdError + 'static)) -> Self {
+        Self {
+            error,
+            kind: error_kind_of(error),
+        }
+    }
+
+    /// The error as the inner service returned it (boxed into a [`BoxError`]).
+    #[must_use]
+    pub const fn error(&self) -> &'a (dyn StdError + 'static) {
+        self.error
+    }
+
+    /// The [`ProxyError`] in the error's source chain, if there is one: its
+    /// [`kind`](ProxyError::kind) says what failed (`connect`, `head_timeout`, ...).
+    #[must_use]
+    pub fn proxy_error(&self) -> Option<&'a ProxyError> {
+        find::<ProxyError>(self.error)
+    }
+
+    /// The kind the error is answered as (see [`error_kind_of`]).
+    #[must_use]
+    pub const fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The status of the answer.
+    #[must_use]
+    pub const fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    fn response(&self) -> Response<Body> {
+        let status = self.status();
+        text_response(status, status.canonical_reason().unwrap_or("Error"))
+    }
+}
+
+// === OnGatewayError ===
+
+/// A hook that sees every error [`GatewayError`] answers, before it becomes the
+/// answer: for metrics, or logging beyond the layer's own `debug` event. See
+/// [`GatewayErrorLayer::on_error`].
+///
+/// Implemented by [`DefaultOnGatewayError`] (does nothing) and by every
+/// `Fn(&GatewayFailure<'_>)` closure. The hook is cloned into each response future,
+/// so share state through `Arc`s or atomics.
+pub trait OnGatewayError {
+    /// Called once for each error, before it is answered with `failure.status()`.
+    fn on_error(&self, failure: &GatewayFailure<'_>);
+}
+
+/// The default [`OnGatewayError`]: does nothing (the layer still logs each error at
+/// `debug`).
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct DefaultOnGatewayError;
+
+impl OnGatewayError for DefaultOnGatewayError {
+    #[inline]
+    fn on_error(&self, _failure: &GatewayFailure<'_>) {}
+}
+
+impl<F> OnGatewayError for F
+where
+    F: Fn(&GatewayFailure<'_>),
+{
+    fn on_error(&self, failure: &GatewayFailure<'_>) {
+        self(failure);
+    }
+}
+
+/// `Debug` for a hook: its type name (closures have no `Debug`).
+struct HookName<H>(std::marker::PhantomData<fn() -> H>);
+
+impl<H> fmt::Debug for HookName<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(type_name::<H>())
+    }
+}
+
+const fn hook_name<H>() -> HookName<H> {
+    HookName(std::marker::PhantomData)
 }
 
 // === GatewayErrorLayer ===
 
 /// Layer applying [`GatewayError`]. See the [module docs](self).
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// `H` is the [`OnGatewayError`] hook, set with [`on_error`](Self::on_error).
+#[derive(Clone, Copy, Default)]
 #[must_use]
-pub struct GatewayErrorLayer {
-    _priv: (),
+pub struct GatewayErrorLayer<H = DefaultOnGatewayError> {
+    hook: H,
 }
 
 impl GatewayErrorLayer {
-    /// The layer.
+    /// The layer, with no hook.
     pub const fn new() -> Self {
-        Self { _priv: () }
+        Self {
+            hook: DefaultOnGatewayError,
+        }
     }
 }
 
-impl<S> Layer<S> for GatewayErrorLayer {
-    type Service = GatewayError<S>;
+impl<H> GatewayErrorLayer<H> {
+    /// Calls `hook` with every error before it is answered (replacing any earlier
+    /// hook). Default: [`DefaultOnGatewayError`], which does nothing.
+    ///
+    /// ```
+    /// use std::{convert::Infallible, sync::{atomic::{AtomicUsize, Ordering}, Arc}};
+    ///
+    /// use frontdoor_core::Body;
+    /// use frontdoor_upstream::{GatewayErrorLayer, GatewayFailure, ProxyError, ProxyErrorKind};
+    /// use http::{Request, Response};
+    /// use tower::{service_fn, ServiceBuilder, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), frontdoor_core::BoxError> {
+    /// // Count connect failures, e.g. for a metric.
+    /// let connect_failures = Arc::new(AtomicUsize::new(0));
+    /// let counter = connect_failures.clone();
+    /// let svc = ServiceBuilder::new()
+    ///     .layer(GatewayErrorLayer::new().on_error(move |failure: &GatewayFailure<'_>| {
+    ///         if failure.proxy_error().is_some_and(|e| e.kind() == ProxyErrorKind::Connect) {
+    ///             counter.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     }))
+    ///     .service(service_fn(|_: Request<Body>| async {
+    ///         Err::<Response<Body>, _>(ProxyError::new(ProxyErrorKind::Connect))
+    ///     }));
+    /// let res = svc.oneshot(Request::new(Body::empty())).await.unwrap_or_else(|e: Infallible| match e {});
+    /// assert_eq!(res.status(), 502);
+    /// assert_eq!(connect_failures.load(Ordering::Relaxed), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_error<N: OnGatewayError>(self, hook: N) -> GatewayErrorLayer<N> {
+        GatewayErrorLayer { hook }
+    }
+}
+
+impl<H> fmt::Debug for GatewayErrorLayer<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayErrorLayer")
+            .field("hook", &hook_name::<H>())
+            .finish()
+    }
+}
+
+impl<S, H: Clone> Layer<S> for GatewayErrorLayer<H> {
+    type Service = GatewayError<S, H>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        GatewayError::new(inner)
+        GatewayError {
+            inner,
+            hook: self.hook.clone(),
+            ready_error: None,
+        }
     }
 }
 
@@ -105,17 +258,20 @@ impl<S> Layer<S> for GatewayErrorLayer {
 /// [module docs](self).
 ///
 /// A `poll_ready` error of the inner service is kept and answered on the next `call`,
-/// so this service is always ready once the inner one has decided.
-pub struct GatewayError<S> {
+/// so this service is always ready once the inner one has decided. `H` is the
+/// [`OnGatewayError`] hook that sees each error first.
+pub struct GatewayError<S, H = DefaultOnGatewayError> {
     inner: S,
+    hook: H,
     ready_error: Option<BoxError>,
 }
 
 impl<S> GatewayError<S> {
-    /// Wraps `inner`.
+    /// Wraps `inner`, with no hook.
     pub const fn new(inner: S) -> Self {
         Self {
             inner,
+            hook: DefaultOnGatewayError,
             ready_error: None,
         }
     }
@@ -123,6 +279,18 @@ impl<S> GatewayError<S> {
     /// The layer.
     pub const fn layer() -> GatewayErrorLayer {
         GatewayErrorLayer::new()
+    }
+}
+
+impl<S, H> GatewayError<S, H> {
+    /// Calls `hook` with every error before it is answered; see
+    /// [`GatewayErrorLayer::on_error`].
+    pub fn on_error<N: OnGatewayError>(self, hook: N) -> GatewayError<S, N> {
+        GatewayError {
+            inner: self.inner,
+            hook,
+            ready_error: self.ready_error,
+        }
     }
 
     /// The inner service.
@@ -141,28 +309,34 @@ impl<S> GatewayError<S> {
     }
 }
 
-impl<S: Clone> Clone for GatewayError<S> {
+impl<S: Clone, H: Clone> Clone for GatewayError<S, H> {
     fn clone(&self) -> Self {
-        Self::new(self.inner.clone())
+        Self {
+            inner: self.inner.clone(),
+            hook: self.hook.clone(),
+            ready_error: None,
+        }
     }
 }
 
-impl<S: fmt::Debug> fmt::Debug for GatewayError<S> {
+impl<S: fmt::Debug, H> fmt::Debug for GatewayError<S, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GatewayError")
             .field("inner", &self.inner)
+            .field("hook", &hook_name::<H>())
             .finish_non_exhaustive()
     }
 }
 
-impl<S, R> Service<R> for GatewayError<S>
+impl<S, H, R> Service<R> for GatewayError<S, H>
 where
     S: Service<R, Response = Response<Body>>,
     S::Error: Into<BoxError>,
+    H: OnGatewayError + Clone,
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, H>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -175,24 +349,25 @@ where
     }
 
     fn call(&mut self, req: R) -> Self::Future {
-        match self.ready_error.take() {
-            Some(err) => ResponseFuture {
-                state: State::Failed { err: Some(err) },
+        let state = match self.ready_error.take() {
+            Some(err) => State::Failed { err: Some(err) },
+            None => State::Inner {
+                fut: self.inner.call(req),
             },
-            None => ResponseFuture {
-                state: State::Inner {
-                    fut: self.inner.call(req),
-                },
-            },
+        };
+        ResponseFuture {
+            state,
+            hook: self.hook.clone(),
         }
     }
 }
 
 pin_project! {
     /// Response future of [`GatewayError`].
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<F, H = DefaultOnGatewayError> {
         #[pin]
         state: State<F>,
+        hook: H,
     }
 }
 
@@ -204,21 +379,25 @@ pin_project! {
     }
 }
 
-impl<F> fmt::Debug for ResponseFuture<F> {
+impl<F, H> fmt::Debug for ResponseFuture<F, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+        f.debug_struct("ResponseFuture")
+            .field("hook", &hook_name::<H>())
+            .finish_non_exhaustive()
     }
 }
 
-impl<F, E> Future for ResponseFuture<F>
+impl<F, E, H> Future for ResponseFuture<F, H>
 where
     F: Future<Output = Result<Response<Body>, E>>,
     E: Into<BoxError>,
+    H: OnGatewayError,
 {
     type Output = Result<Response<Body>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let err: BoxError = match self.project().state.project() {
+        let this = self.project();
+        let err: BoxError = match this.state.project() {
             StateProj::Inner { fut } => match ready!(fut.poll(cx)) {
                 Ok(res) => return Poll::Ready(Ok(res)),
                 Err(e) => e.into(),
@@ -227,7 +406,9 @@ where
                 .take()
                 .unwrap_or_else(|| "polled after completion".into()),
         };
-        let res = gateway_response(&*err);
+        let failure = GatewayFailure::new(&*err);
+        this.hook.on_error(&failure);
+        let res = failure.response();
         tracing::debug!(error = %err, status = res.status().as_u16(), "upstream error answered");
         Poll::Ready(Ok(res))
     }
@@ -235,6 +416,11 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
     use http::Request;
     use http_body_util::BodyExt;
     use tower::{service_fn, ServiceExt};
@@ -245,8 +431,90 @@ mod tests {
     #[test]
     fn public_types_are_send_sync_clone() {
         fn send_sync_clone<T: Send + Sync + Clone>() {}
+        fn send<T: Send>() {}
         send_sync_clone::<GatewayErrorLayer>();
         send_sync_clone::<GatewayError<crate::Upstream>>();
+        let hook = |_: &GatewayFailure<'_>| {};
+        fn same<T: Send + Sync + Clone>(_: &T) {}
+        same(&GatewayErrorLayer::new().on_error(hook));
+        same(&GatewayError::new(crate::Upstream::new("http://h").unwrap()).on_error(hook));
+        send::<ResponseFuture<crate::ResponseFuture>>();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_hook_sees_each_error_before_it_is_answered() {
+        let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let layer = GatewayErrorLayer::new().on_error(move |f: &GatewayFailure<'_>| {
+            let kind = f.proxy_error().map(ProxyError::kind);
+            log.lock()
+                .push((kind, f.kind(), f.status(), f.error().to_string()));
+        });
+        let svc = layer.layer(service_fn(|req: Request<Body>| async move {
+            match req.uri().path() {
+                "/ok" => Ok(Response::new(Body::empty())),
+                "/timeout" => Err(BoxError::from(ProxyError::new(ProxyErrorKind::HeadTimeout))),
+                _ => Err(BoxError::from("boom")),
+            }
+        }));
+        for (path, status) in [("/ok", 200), ("/timeout", 504), ("/other", 500)] {
+            let req = Request::get(path).body(Body::empty()).unwrap();
+            let res = svc.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), status, "{path}");
+        }
+        let seen = seen.lock();
+        assert_eq!(
+            *seen,
+            [
+                (
+                    Some(ProxyErrorKind::HeadTimeout),
+                    ErrorKind::GatewayTimeout,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream response head timed out".to_owned()
+                ),
+                (
+                    None,
+                    ErrorKind::Internal,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "boom".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_hook_sees_poll_ready_errors_too() {
+        #[derive(Clone)]
+        struct NeverReady;
+        impl Service<Request<Body>> for NeverReady {
+            type Response = Response<Body>;
+            type Error = ProxyError;
+            type Future = std::future::Ready<Result<Response<Body>, ProxyError>>;
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
+                Poll::Ready(Err(ProxyError::new(ProxyErrorKind::Unavailable)))
+            }
+            fn call(&mut self, _: Request<Body>) -> Self::Future {
+                unreachable!("not ready")
+            }
+        }
+        let count = Arc::new(AtomicUsize::new(0));
+        let counter = count.clone();
+        let svc = GatewayError::new(NeverReady).on_error(move |f: &GatewayFailure<'_>| {
+            assert_eq!(f.status(), 503);
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let res = svc.oneshot(Request::new(Body::empty())).await.unwrap();
+        assert_eq!(res.status(), 503);
+        assert_eq!(count.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn debug_names_the_hook() {
+        let layer = GatewayErrorLayer::new();
+        assert!(
+            format!("{layer:?}").contains("DefaultOnGatewayError"),
+            "{layer:?}"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

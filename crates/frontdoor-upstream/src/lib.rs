@@ -69,7 +69,7 @@ pub use balance::{Balanced, BalancedBuilder};
 pub use error::{ConfigError, ProxyError, ProxyErrorKind};
 pub use forwarded::Forwarding;
 pub use gateway::{
-    error_kind_of, gateway_response, GatewayError, GatewayErrorLayer,
-    ResponseFuture as GatewayResponseFuture,
+    error_kind_of, gateway_response, DefaultOnGatewayError, GatewayError, GatewayErrorLayer,
+    GatewayFailure, OnGatewayError, ResponseFuture as GatewayResponseFuture,
 };
 pub use upstream::{HostPolicy, ResponseFuture, Upstream, UpstreamBuilder};

@@ -42,6 +42,7 @@
 
 mod body;
 mod connect;
+mod host;
 mod pool;
 mod upgrade;
 
@@ -224,8 +225,8 @@ impl UpstreamBuilder {
     /// # Errors
     ///
     /// A [`ConfigError`] naming the key: `uri` when the URI is not absolute `http` (or
-    /// `https` with the `tls` feature) with a host and no query, `tls` when the TLS
-    /// configuration cannot be built.
+    /// `https` with the `tls` feature) with a host, no userinfo and no query, `tls` when
+    /// the TLS configuration cannot be built.
     pub fn build(self) -> Result<Upstream, ConfigError> {
         let uri: Uri = self.uri.parse().map_err(|e| {
             ConfigError::new("uri", format!("`{}` is not a uri", self.uri)).with_source(e)
@@ -250,8 +251,15 @@ impl UpstreamBuilder {
         }
         let authority = uri
             .authority()
+            .filter(|a| !a.host().is_empty())
             .cloned()
             .ok_or_else(|| ConfigError::new("uri", format!("`{}` has no host", self.uri)))?;
+        if authority.as_str().contains('@') {
+            return Err(ConfigError::new(
+                "uri",
+                format!("`{}` must not contain userinfo", self.uri),
+            ));
+        }
         if uri.query().is_some() {
             return Err(ConfigError::new(
                 "uri",
@@ -706,6 +714,8 @@ mod tests {
             "/relative",
             "ftp://h",
             "http://h/p?q=1",
+            "http://:80/p",
+            "http://user:pass@h/",
             #[cfg(not(feature = "tls"))]
             "https://h",
         ] {

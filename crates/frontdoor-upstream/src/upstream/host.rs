@@ -1,0 +1,90 @@
+//! [`HostPolicy`] from configuration text.
+
+use std::str::FromStr;
+
+use http::{uri::Authority, HeaderValue};
+
+use super::HostPolicy;
+use crate::ConfigError;
+
+/// Parses `upstream` ([`HostPolicy::UpstreamAuthority`]), `preserve`
+/// ([`HostPolicy::Preserve`]) or a literal `host[:port]` without userinfo
+/// ([`HostPolicy::Replace`]). The error names the key `host`.
+///
+/// ```
+/// use frontdoor_upstream::HostPolicy;
+///
+/// assert_eq!("preserve".parse::<HostPolicy>().unwrap(), HostPolicy::Preserve);
+/// assert_eq!(
+///     "backend.internal:8080".parse::<HostPolicy>().unwrap(),
+///     HostPolicy::Replace(http::HeaderValue::from_static("backend.internal:8080")),
+/// );
+/// assert_eq!("a b".parse::<HostPolicy>().unwrap_err().key(), "host");
+/// ```
+impl FromStr for HostPolicy {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "upstream" => Ok(Self::UpstreamAuthority),
+            "preserve" => Ok(Self::Preserve),
+            literal => {
+                let authority = literal
+                    .parse::<Authority>()
+                    .ok()
+                    .filter(|_| !literal.contains('@'))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "host",
+                            format!(
+                                "expected \"upstream\", \"preserve\" or a host[:port], got {literal:?}"
+                            ),
+                        )
+                    })?;
+                HeaderValue::from_str(authority.as_str())
+                    .map(Self::Replace)
+                    .map_err(|e| {
+                        ConfigError::new("host", format!("not a valid host: {literal:?}"))
+                            .with_source(e)
+                    })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_parse() {
+        let ok = [
+            ("upstream", HostPolicy::UpstreamAuthority),
+            ("preserve", HostPolicy::Preserve),
+            (
+                "example.com",
+                HostPolicy::Replace(HeaderValue::from_static("example.com")),
+            ),
+            (
+                "[::1]:8080",
+                HostPolicy::Replace(HeaderValue::from_static("[::1]:8080")),
+            ),
+        ];
+        for (text, want) in ok {
+            assert_eq!(text.parse::<HostPolicy>().unwrap(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_policies_name_the_key() {
+        for text in ["", "a b", "u@h", "h/p"] {
+            let err = text.parse::<HostPolicy>().unwrap_err();
+            assert_eq!(err.key(), "host", "{text}");
+            assert!(
+                err.message()
+                    .starts_with("expected \"upstream\", \"preserve\""),
+                "{text}: {err}"
+            );
+        }
+    }
+}
