@@ -13,9 +13,9 @@
 //! ```
 //! use std::convert::Infallible;
 //!
-//! use frontdoor_cleanup::{CleanupLayer, Rules, Syntax};
+//! use frontdoor_cleanup::{CleanupLayer, Rules};
 //! use frontdoor_core::{Body, BoxError};
-//! use http::{Request, Response};
+//! use http::{HeaderName, Request, Response};
 //! use tower::{util::BoxCloneSyncService, Layer, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -30,7 +30,10 @@
 //!     }
 //!     Ok::<_, Infallible>(res)
 //! }));
-//! let filter = CleanupLayer::new(Rules::parse(Syntax::Shortcut, "HTTP_X_MODE: wap")?);
+//! let rules = Rules::builder()
+//!     .set(HeaderName::from_static("x-mode"), "wap")
+//!     .build()?;
+//! let filter = CleanupLayer::new(rules);
 //! let route: Route = BoxCloneSyncService::new(filter.layer(app));
 //!
 //! let res = route.oneshot(Request::new(Body::empty())).await?;

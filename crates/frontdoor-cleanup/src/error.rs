@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-/// Why a rule could not be built. See [`BuildError`].
+/// Why a rule could not be built. See [`CleanupError`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum BuildErrorKind {
+pub enum CleanupErrorKind {
     /// A `wfront.<directive>` that does not exist (WFront's `NotImplementedError`).
     UnknownDirective(String),
     /// A directive that needs a target key was given none (`wfront.copy = B`).
@@ -29,7 +29,7 @@ pub enum BuildErrorKind {
     Syntax(String),
 }
 
-impl fmt::Display for BuildErrorKind {
+impl fmt::Display for CleanupErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::UnknownDirective(d) => write!(f, "unknown directive {d:?}"),
@@ -50,21 +50,21 @@ impl fmt::Display for BuildErrorKind {
 /// rules built in code (`sub(var:A)`).
 ///
 /// ```
-/// use frontdoor_cleanup::{BuildErrorKind, Rules, Syntax};
+/// use frontdoor_cleanup::{CleanupErrorKind, Rules, Syntax};
 ///
 /// let err = Rules::parse(Syntax::Verbose, "wfront.bogus: 1").unwrap_err();
 /// assert_eq!(err.rule(), "wfront.bogus");
-/// assert!(matches!(err.kind(), BuildErrorKind::UnknownDirective(d) if d == "bogus"));
+/// assert!(matches!(err.kind(), CleanupErrorKind::UnknownDirective(d) if d == "bogus"));
 /// assert_eq!(err.to_string(), r#"cleanup rule "wfront.bogus": unknown directive "bogus""#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BuildError {
+pub struct CleanupError {
     rule: String,
-    kind: BuildErrorKind,
+    kind: CleanupErrorKind,
 }
 
-impl BuildError {
-    pub(crate) fn new(rule: impl Into<String>, kind: BuildErrorKind) -> Self {
+impl CleanupError {
+    pub(crate) fn new(rule: impl Into<String>, kind: CleanupErrorKind) -> Self {
         Self {
             rule: rule.into(),
             kind,
@@ -79,15 +79,15 @@ impl BuildError {
 
     /// What is wrong with it.
     #[must_use]
-    pub fn kind(&self) -> &BuildErrorKind {
+    pub fn kind(&self) -> &CleanupErrorKind {
         &self.kind
     }
 }
 
-impl fmt::Display for BuildError {
+impl fmt::Display for CleanupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "cleanup rule {:?}: {}", self.rule, self.kind)
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for CleanupError {}

@@ -1,10 +1,12 @@
 //! Declarative request rewrite rules: the typed successor of WFront's built-in cleanup
 //! filter (`EnvironRewriter`).
 //!
-//! A [`Rules`] set is built once, validated, from typed operations or from WFront's
-//! two text syntaxes, and runs on each request either standalone as a
+//! A [`Rules`] set is built once, validated, with the typed builder
+//! ([`Rules::builder`]), and runs on each request either standalone as a
 //! [`CleanupLayer`] (WFront's `as_middleware_for`) or as a per-route filter of the
-//! router (a filter is a boxed layer, see the [`cleanup`] module example).
+//! router (a filter is a boxed layer, see the [`cleanup`] module example). WFront's
+//! two text syntaxes build the same rules through the same builder
+//! ([`Rules::parse`]), for migrating existing configs.
 //!
 //! # Operations and evaluation order
 //!
@@ -30,8 +32,8 @@
 //!
 //! # Safety by default
 //!
-//! * Errors are found when the set is built, naming the rule ([`BuildError`]): unknown
-//!   directives, invalid regexes (the [`regex`] crate, linear time), malformed
+//! * Errors are found when the set is built, naming the rule ([`CleanupError`]): unknown
+//!   text directives, invalid regexes (the [`regex`] crate, linear time), malformed
 //!   templates, literal header values with CR, LF or NUL.
 //! * Every value written into a header is a validated [`http::HeaderValue`]. A
 //!   template that renders an invalid value at request time is skipped with a
@@ -46,28 +48,22 @@
 //! ```
 //! use std::convert::Infallible;
 //!
-//! use frontdoor_cleanup::{CleanupLayer, Rules, Syntax, Target};
+//! use frontdoor_cleanup::{CleanupLayer, Rules, Target};
 //! use frontdoor_core::{Body, BoxError, Mount, Vars};
 //! use http::{HeaderName, Request, Response};
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), BoxError> {
-//! // The same rules, in the shortcut syntax and in code.
-//! let text = Rules::parse(
-//!     Syntax::Shortcut,
-//!     "-/: /legacy\n%HTTP_X_APP: frontdoor/%s\nmode: wap\nHTTP_COOKIE: None",
-//! )?;
-//! let typed = Rules::builder()
+//! let rules = Rules::builder()
+//!     .set(Target::var("mode"), "wap")
 //!     .strip_path("/legacy")
 //!     .template(HeaderName::from_static("x-app"), "frontdoor/%s")
-//!     .set(Target::var("mode"), "wap")
 //!     .remove(http::header::COOKIE)
 //!     .build()?;
-//! assert_eq!(text, typed);
 //!
 //! let svc = ServiceBuilder::new()
-//!     .layer(CleanupLayer::new(typed))
+//!     .layer(CleanupLayer::new(rules))
 //!     .service_fn(|req: Request<Body>| async move {
 //!         // what the inner service sees
 //!         assert_eq!(req.uri(), "/page?q=1");
@@ -88,6 +84,33 @@
 //! # }
 //! ```
 //!
+//! # Migrating from WFront
+//!
+//! WFront's rules, in its verbose or shortcut text syntax ([`Syntax`]), parse into
+//! the same typed rules; the evaluation order is fixed by category either way, so
+//! the order of the lines does not matter:
+//!
+//! ```
+//! use frontdoor_cleanup::{Rules, Syntax, Target};
+//! use http::HeaderName;
+//!
+//! let text = Rules::parse(
+//!     Syntax::Shortcut,
+//!     "-/: /legacy\n%HTTP_X_APP: frontdoor/%s\nmode: wap\nHTTP_COOKIE: None",
+//! )?;
+//! let typed = Rules::builder()
+//!     .set(Target::var("mode"), "wap")
+//!     .strip_path("/legacy")
+//!     .template(HeaderName::from_static("x-app"), "frontdoor/%s")
+//!     .remove(http::header::COOKIE)
+//!     .build()?;
+//! assert_eq!(text, typed);
+//! # Ok::<(), frontdoor_cleanup::CleanupError>(())
+//! ```
+//!
+//! Use [`RulesBuilder::mode`] with [`Mode::Wfront04`] where a recipe depends on a
+//! WFront 0.4 behaviour that strict mode changes.
+//!
 //! # Feature flags
 //!
 //! | feature | what | default |
@@ -104,7 +127,7 @@ mod target;
 mod template;
 
 pub use cleanup::{Cleanup, CleanupLayer};
-pub use error::{BuildError, BuildErrorKind};
+pub use error::{CleanupError, CleanupErrorKind};
 pub use rules::{Category, Mode, Rule, Rules, RulesBuilder};
 pub use syntax::{expand, parse_lines, Syntax};
 pub use target::Target;

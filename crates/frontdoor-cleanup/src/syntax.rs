@@ -1,8 +1,13 @@
-//! The two WFront text syntaxes (verbose and shortcut) and the `KEY: VALUE` line format.
+//! The two WFront text syntaxes (verbose and shortcut) and the `KEY: VALUE` line
+//! format: a front end over the typed [`RulesBuilder`], for migrating WFront configs.
+//!
+//! Each pair becomes one call of the typed builder (`wfront.sub.K: R` is
+//! `.sub(K, R)`), named as the user wrote it so that errors point at the line. The
+//! rules modules know nothing of this module.
 
 use crate::{
-    error::{BuildError, BuildErrorKind},
-    rules::RulesBuilder,
+    error::{CleanupError, CleanupErrorKind},
+    rules::{Rules, RulesBuilder},
     target::Target,
 };
 
@@ -39,8 +44,86 @@ pub enum Syntax {
     Shortcut,
 }
 
+// === impl Rules, RulesBuilder: the text front end ===
+
+impl Rules {
+    /// Parses the `KEY: VALUE` text format in one syntax, strict mode: the migration
+    /// path from WFront configs. See [`RulesBuilder::text`].
+    ///
+    /// ```
+    /// use frontdoor_cleanup::{Rules, Syntax, Target};
+    ///
+    /// let text = Rules::parse(Syntax::Shortcut, "mode: wap\nHTTP_COOKIE: None")?;
+    /// let typed = Rules::builder()
+    ///     .set(Target::var("mode"), "wap")
+    ///     .remove(http::header::COOKIE)
+    ///     .build()?;
+    /// assert_eq!(text, typed);
+    /// # Ok::<(), frontdoor_cleanup::CleanupError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first [`CleanupError`], naming the offending rule.
+    pub fn parse(syntax: Syntax, text: &str) -> Result<Self, CleanupError> {
+        Self::builder().text(syntax, text).build()
+    }
+
+    /// Builds from (key, value) pairs in one syntax, strict mode. See
+    /// [`RulesBuilder::pairs`].
+    ///
+    /// # Errors
+    ///
+    /// The first [`CleanupError`], naming the offending rule.
+    pub fn from_pairs<I, K, V>(syntax: Syntax, pairs: I) -> Result<Self, CleanupError>
+    where
+        I: IntoIterator<Item = (K, Option<V>)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Self::builder().pairs(syntax, pairs).build()
+    }
+}
+
+impl RulesBuilder {
+    /// Adds rules from (key, value) pairs in the verbose (`wfront.<directive>.<KEY>`)
+    /// or shortcut syntax; see [`Syntax`]. `None` is Python's `None`. Errors name
+    /// the key as written.
+    pub fn pairs<I, K, V>(mut self, syntax: Syntax, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, Option<V>)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        for (key, value) in pairs {
+            let (name, value) = (key.as_ref(), value.as_ref().map(AsRef::as_ref));
+            let expanded;
+            let key = match syntax {
+                Syntax::Verbose => name,
+                Syntax::Shortcut => {
+                    expanded = expand_one(name, value);
+                    expanded.as_str()
+                }
+            };
+            self = add_verbose(self, key, name, value);
+        }
+        self
+    }
+
+    /// Adds rules from the `KEY: VALUE` line format (see [`parse_lines`]) in one
+    /// syntax. A malformed line is reported by [`build`](Self::build).
+    pub fn text(self, syntax: Syntax, text: &str) -> Self {
+        match parse_lines(text) {
+            Ok(pairs) => self.pairs(syntax, pairs),
+            Err(e) => self.fail(e),
+        }
+    }
+}
+
+// === shortcut keys and the line format ===
+
 /// Rewrites one shortcut key to its verbose form.
-pub(crate) fn expand_one(key: &str, value: Option<&str>) -> String {
+fn expand_one(key: &str, value: Option<&str>) -> String {
     if key == "-/" {
         "wfront.strip_path".to_owned()
     } else if key == ">host" {
@@ -113,14 +196,14 @@ where
 ///         ("mode".to_owned(), Some("None".to_owned())),
 ///     ]
 /// );
-/// # Ok::<(), frontdoor_cleanup::BuildError>(())
+/// # Ok::<(), frontdoor_cleanup::CleanupError>(())
 /// ```
 ///
 /// # Errors
 ///
-/// [`BuildErrorKind::Syntax`] naming the line (`line 3`) when it has no `:` or an
+/// [`CleanupErrorKind::Syntax`] naming the line (`line 3`) when it has no `:` or an
 /// empty key.
-pub fn parse_lines(text: &str) -> Result<Vec<(String, Option<String>)>, BuildError> {
+pub fn parse_lines(text: &str) -> Result<Vec<(String, Option<String>)>, CleanupError> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -129,16 +212,16 @@ pub fn parse_lines(text: &str) -> Result<Vec<(String, Option<String>)>, BuildErr
         }
         let rule = || format!("line {}", n + 1);
         let (key, value) = line.split_once(':').ok_or_else(|| {
-            BuildError::new(
+            CleanupError::new(
                 rule(),
-                BuildErrorKind::Syntax(format!("expected KEY: VALUE in {line:?}")),
+                CleanupErrorKind::Syntax(format!("expected KEY: VALUE in {line:?}")),
             )
         })?;
         let (key, value) = (key.trim(), value.trim());
         if key.is_empty() {
-            return Err(BuildError::new(
+            return Err(CleanupError::new(
                 rule(),
-                BuildErrorKind::Syntax(format!("empty key in {line:?}")),
+                CleanupErrorKind::Syntax(format!("empty key in {line:?}")),
             ));
         }
         let value = if value == "None" {
@@ -153,75 +236,96 @@ pub fn parse_lines(text: &str) -> Result<Vec<(String, Option<String>)>, BuildErr
     Ok(out)
 }
 
+// === verbose keys ===
+
+/// The `wfront.<directive>` names, with the Rust aliases.
+const DIRECTIVES: [&str; 10] = [
+    "copy",
+    "subtract",
+    "sub",
+    "sprintf",
+    "template",
+    "setdefault",
+    "set_default",
+    "remove",
+    "replace",
+    "set",
+];
+
+/// One verbose pair, resolved to one call of the typed builder.
+enum Call<'a> {
+    StripPath(&'a str),
+    ResetHost,
+    Copy(Target, Target),
+    Subtract(Target, &'a str),
+    Sub(Target, &'a str),
+    Template(Target, &'a str),
+    SetDefault(Target, &'a str),
+    Remove(Target),
+    Set(Target, &'a str),
+}
+
+impl Call<'_> {
+    fn add_to(self, b: RulesBuilder) -> RulesBuilder {
+        match self {
+            Self::StripPath(prefix) => b.strip_path(prefix),
+            Self::ResetHost => b.reset_host(),
+            Self::Copy(from, to) => b.copy(from, to),
+            Self::Subtract(t, needle) => b.subtract(t, needle),
+            Self::Sub(t, pattern) => b.sub(t, pattern),
+            Self::Template(t, template) => b.template(t, template),
+            Self::SetDefault(t, template) => b.set_default(t, template),
+            Self::Remove(t) => b.remove(t),
+            Self::Set(t, value) => b.set(t, value),
+        }
+    }
+}
+
 /// Adds one verbose pair to the builder, naming its rules `name` (the key as the
 /// user wrote it, before shortcut expansion).
-pub(crate) fn parse_verbose(
-    b: RulesBuilder,
-    key: &str,
-    name: &str,
-    value: Option<&str>,
-) -> RulesBuilder {
-    let fail = |b: RulesBuilder, kind| b.fail(BuildError::new(name, kind));
-    let target = |k: &str| Target::from_cgi_key(k);
+fn add_verbose(b: RulesBuilder, key: &str, name: &str, value: Option<&str>) -> RulesBuilder {
+    match resolve(key, value) {
+        Ok(Some(call)) => b.named(name, |b| call.add_to(b)),
+        Ok(None) => b.missing_target(name),
+        Err(kind) => b.fail(CleanupError::new(name, kind)),
+    }
+}
+
+/// What a verbose pair asks for; `None` for a directive given no target key.
+fn resolve<'a>(key: &'a str, value: Option<&'a str>) -> Result<Option<Call<'a>>, CleanupErrorKind> {
+    let value = || value.ok_or(CleanupErrorKind::MissingValue);
     if key == "wfront.strip_path" {
-        return match value {
-            Some(v) => b.strip_path(v).rename_last(3, name),
-            None => fail(b, BuildErrorKind::MissingValue),
-        };
+        return Ok(Some(Call::StripPath(value()?)));
     }
     let Some(directive) = key.strip_prefix("wfront.") else {
         // a plain key: set
-        return match (target(key), value) {
-            (Ok(t), Some(v)) => b.set(t, v).rename_last(1, name),
-            (Err(e), _) => fail(b, e),
-            (Ok(_), None) => fail(b, BuildErrorKind::MissingValue),
-        };
+        let target = Target::from_cgi_key(key)?;
+        return Ok(Some(Call::Set(target, value()?)));
     };
     let (action, tkey) = match directive.split_once('.') {
         Some((a, t)) => (a, Some(t)),
         None => (directive, None),
     };
-    if matches!(action, "reset_host") {
-        return b.reset_host().rename_last(1, name);
+    if action == "reset_host" {
+        return Ok(Some(Call::ResetHost));
     }
-    let known = [
-        "copy",
-        "subtract",
-        "sub",
-        "sprintf",
-        "template",
-        "setdefault",
-        "set_default",
-        "remove",
-        "replace",
-        "set",
-    ];
-    if !known.contains(&action) {
-        return fail(b, BuildErrorKind::UnknownDirective(action.to_owned()));
+    if !DIRECTIVES.contains(&action) {
+        return Err(CleanupErrorKind::UnknownDirective(action.to_owned()));
     }
     let Some(tkey) = tkey else {
-        return b.no_target(name);
+        return Ok(None);
     };
-    let t = match target(tkey) {
-        Ok(t) => t,
-        Err(e) => return fail(b, e),
-    };
+    let target = Target::from_cgi_key(tkey)?;
     if action == "remove" {
-        return b.remove(t).rename_last(1, name);
+        return Ok(Some(Call::Remove(target)));
     }
-    let Some(v) = value else {
-        return fail(b, BuildErrorKind::MissingValue);
-    };
-    let b = match action {
-        "copy" => match target(v) {
-            Ok(to) => b.copy(t, to),
-            Err(e) => return fail(b, e),
-        },
-        "subtract" => b.subtract(t, v),
-        "sub" => b.sub(t, v),
-        "sprintf" | "template" => b.template(t, v),
-        "setdefault" | "set_default" => b.set_default(t, v),
-        _ => b.set(t, v),
-    };
-    b.rename_last(1, name)
+    let v = value()?;
+    Ok(Some(match action {
+        "copy" => Call::Copy(target, Target::from_cgi_key(v)?),
+        "subtract" => Call::Subtract(target, v),
+        "sub" => Call::Sub(target, v),
+        "sprintf" | "template" => Call::Template(target, v),
+        "setdefault" | "set_default" => Call::SetDefault(target, v),
+        _ => Call::Set(target, v),
+    }))
 }

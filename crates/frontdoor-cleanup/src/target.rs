@@ -9,7 +9,7 @@ use http::{
     HeaderName, HeaderValue, Request, Uri,
 };
 
-use crate::error::BuildErrorKind;
+use crate::error::CleanupErrorKind;
 
 /// What a rule reads or writes: the typed successor of a WSGI environ key.
 ///
@@ -76,16 +76,16 @@ impl Target {
     /// assert_eq!(Target::from_cgi_key("wsgi.url_scheme")?, Target::Scheme);
     /// assert_eq!(Target::from_cgi_key("mode")?, Target::var("mode"));
     /// assert!(Target::from_cgi_key("").is_err());
-    /// # Ok::<(), frontdoor_cleanup::BuildErrorKind>(())
+    /// # Ok::<(), frontdoor_cleanup::CleanupErrorKind>(())
     /// ```
     ///
     /// # Errors
     ///
-    /// [`BuildErrorKind::InvalidTarget`] for an empty key or an `HTTP_` key that is
+    /// [`CleanupErrorKind::InvalidTarget`] for an empty key or an `HTTP_` key that is
     /// not a valid header name.
-    pub fn from_cgi_key(key: &str) -> Result<Self, BuildErrorKind> {
+    pub fn from_cgi_key(key: &str) -> Result<Self, CleanupErrorKind> {
         match key {
-            "" => Err(BuildErrorKind::InvalidTarget("empty key".to_owned())),
+            "" => Err(CleanupErrorKind::InvalidTarget("empty key".to_owned())),
             "SCRIPT_NAME" => Ok(Self::ScriptName),
             "PATH_INFO" => Ok(Self::PathInfo),
             "REQUEST_URI" => Ok(Self::OriginalUri),
@@ -96,7 +96,7 @@ impl Target {
                     HeaderName::from_bytes(name.as_bytes())
                         .map(Self::Header)
                         .map_err(|_| {
-                            BuildErrorKind::InvalidTarget(format!(
+                            CleanupErrorKind::InvalidTarget(format!(
                                 "{key:?} is not a valid header name"
                             ))
                         })
@@ -113,9 +113,9 @@ impl Target {
         matches!(self, Self::ScriptName | Self::PathInfo | Self::OriginalUri)
     }
 
-    pub(crate) fn validate(&self) -> Result<(), BuildErrorKind> {
+    pub(crate) fn validate(&self) -> Result<(), CleanupErrorKind> {
         match self {
-            Self::Var(name) if name.is_empty() => Err(BuildErrorKind::InvalidTarget(
+            Self::Var(name) if name.is_empty() => Err(CleanupErrorKind::InvalidTarget(
                 "empty variable name".to_owned(),
             )),
             _ => Ok(()),

@@ -2,7 +2,7 @@
 
 use std::{borrow::Cow, fmt};
 
-use crate::{error::BuildErrorKind, target::Target};
+use crate::{error::CleanupErrorKind, target::Target};
 
 /// One piece of a [`Template`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub enum TemplatePart {
 /// );
 /// assert!(Template::parse("100%").is_err());
 /// assert!(Template::parse("%s and %s").is_err());
-/// # Ok::<(), frontdoor_cleanup::BuildErrorKind>(())
+/// # Ok::<(), frontdoor_cleanup::CleanupErrorKind>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Template {
@@ -52,11 +52,11 @@ impl Template {
     ///
     /// # Errors
     ///
-    /// [`BuildErrorKind::InvalidTemplate`] for an unmatched `%`, an unclosed `%(`, an
+    /// [`CleanupErrorKind::InvalidTemplate`] for an unmatched `%`, an unclosed `%(`, an
     /// empty `%()s`, a conversion other than `s`, or a second `%s`;
-    /// [`BuildErrorKind::InvalidTarget`] for a reference that names no target.
-    pub fn parse(text: &str) -> Result<Self, BuildErrorKind> {
-        let bad = |why: String| BuildErrorKind::InvalidTemplate(format!("{why} in {text:?}"));
+    /// [`CleanupErrorKind::InvalidTarget`] for a reference that names no target.
+    pub fn parse(text: &str) -> Result<Self, CleanupErrorKind> {
+        let bad = |why: String| CleanupErrorKind::InvalidTemplate(format!("{why} in {text:?}"));
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut rest = text;
@@ -101,19 +101,19 @@ impl Template {
     ///
     /// # Errors
     ///
-    /// [`BuildErrorKind::InvalidTemplate`] when more than one part is
-    /// [`TemplatePart::SelfValue`]; [`BuildErrorKind::InvalidTarget`] for an empty
+    /// [`CleanupErrorKind::InvalidTemplate`] when more than one part is
+    /// [`TemplatePart::SelfValue`]; [`CleanupErrorKind::InvalidTarget`] for an empty
     /// variable name.
     pub fn from_parts(
         parts: impl IntoIterator<Item = TemplatePart>,
-    ) -> Result<Self, BuildErrorKind> {
+    ) -> Result<Self, CleanupErrorKind> {
         let parts: Vec<_> = parts.into_iter().collect();
         let selves = parts
             .iter()
             .filter(|p| matches!(p, TemplatePart::SelfValue))
             .count();
         if selves > 1 {
-            return Err(BuildErrorKind::InvalidTemplate(
+            return Err(CleanupErrorKind::InvalidTemplate(
                 "more than one self placeholder %s".to_owned(),
             ));
         }

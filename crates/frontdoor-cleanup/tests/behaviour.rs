@@ -11,7 +11,7 @@ mod support;
 
 use std::convert::Infallible;
 
-use frontdoor_cleanup::{BuildErrorKind, CleanupLayer, Rules, Syntax, Target};
+use frontdoor_cleanup::{CleanupErrorKind, CleanupLayer, Rules, Syntax, Target};
 use frontdoor_core::{Body, ConnInfo, Resolved, Vars};
 use http::{header::HOST, HeaderName, HeaderValue, Request, Response};
 use support::{env, request, run};
@@ -99,7 +99,7 @@ fn s7_literal_injection_is_a_build_error() {
     ] {
         let err = Rules::parse(Syntax::Shortcut, text).unwrap_err();
         assert!(
-            matches!(err.kind(), BuildErrorKind::InvalidValue(_)),
+            matches!(err.kind(), CleanupErrorKind::InvalidValue(_)),
             "{text:?}: {err}"
         );
     }

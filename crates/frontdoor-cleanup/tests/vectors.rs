@@ -11,7 +11,7 @@
 
 mod support;
 
-use frontdoor_cleanup::{expand, BuildErrorKind, Mode, Rules, Syntax, Target};
+use frontdoor_cleanup::{expand, CleanupErrorKind, Mode, Rules, Syntax, Target};
 use regex::Regex;
 use support::{env, request, run};
 
@@ -329,7 +329,7 @@ fn f6_f7_compiled_regex_equals_string() {
 fn f30_no_target_is_an_error_in_strict_and_ignored_in_compat() {
     let err = Rules::from_pairs(V, [("wfront.copy", Some("B"))]).unwrap_err();
     assert_eq!(err.rule(), "wfront.copy");
-    assert_eq!(err.kind(), &BuildErrorKind::MissingTarget);
+    assert_eq!(err.kind(), &CleanupErrorKind::MissingTarget);
     let compat = Rules::builder()
         .wfront04_compat()
         .pairs(V, [("wfront.copy", Some("B"))])
@@ -353,7 +353,7 @@ fn f31_unknown_directives_fail_at_build_in_both_modes() {
             assert_eq!(err.rule(), key);
             assert_eq!(
                 err.kind(),
-                &BuildErrorKind::UnknownDirective(directive.to_owned())
+                &CleanupErrorKind::UnknownDirective(directive.to_owned())
             );
         }
     }
@@ -417,13 +417,13 @@ fn f35_expand_edge_cases_and_how_they_build() {
     let err = Rules::from_pairs(S, [("-/", None::<&str>)]).unwrap_err();
     assert_eq!(
         (err.rule(), err.kind()),
-        ("-/", &BuildErrorKind::MissingValue)
+        ("-/", &CleanupErrorKind::MissingValue)
     );
     let err = Rules::from_pairs(S, [("-", Some("y"))]).unwrap_err();
     assert_eq!(err.rule(), "-");
-    assert!(matches!(err.kind(), BuildErrorKind::InvalidTarget(_)));
+    assert!(matches!(err.kind(), CleanupErrorKind::InvalidTarget(_)));
     let err = Rules::from_pairs(S, [("", Some("y"))]).unwrap_err();
-    assert!(matches!(err.kind(), BuildErrorKind::InvalidTarget(_)));
+    assert!(matches!(err.kind(), CleanupErrorKind::InvalidTarget(_)));
 }
 
 #[test]
