@@ -23,7 +23,7 @@ async fn main() -> Result<(), BoxError> {
     );
     let routes = Router::builder()
         .route("www.example.com::/app", app) // host:port:path, first match wins
-        .layer()?; // the inner service is the default
+        .into_layer()?; // the inner service is the fallback
     let svc = ServiceBuilder::new()
         .resolve(ForwardedResolver::try_new(["10.0.0.0/8"])?) // trust only these proxies
         .routes(routes)

@@ -182,9 +182,9 @@ pub(crate) fn build(
                     relocate: target.relocate.to_string(),
                     filter: filter_text(target),
                 });
-                let router = router.default(svc);
+                let router = router.fallback(svc);
                 match filter {
-                    Some(f) => router.default_filter(f),
+                    Some(f) => router.fallback_filter(f),
                     None => router,
                 }
             }
@@ -209,7 +209,7 @@ pub(crate) fn build(
                 relocate: "none".into(),
                 filter: "-".into(),
             });
-            router.abort404(not_found_svc(config))
+            router.fallback(not_found_svc(config))
         }
     };
 

@@ -8,17 +8,17 @@ use std::fmt;
 /// reason, e.g. `route 2 "h:gopher": port "gopher" is neither a number, '*' nor a
 /// scheme label (known labels: http, https)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BuildError {
-    kind: BuildErrorKind,
+pub struct RouteError {
+    kind: RouteErrorKind,
     index: Option<usize>,
     spec: String,
     reason: String,
 }
 
-/// The kind of a [`BuildError`].
+/// The kind of a [`RouteError`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum BuildErrorKind {
+pub enum RouteErrorKind {
     /// The spec does not parse (bad field, unknown label or macro, bad regex).
     InvalidSpec,
     /// The spec normalises to the same matcher as an earlier route, so it could never
@@ -26,12 +26,16 @@ pub enum BuildErrorKind {
     Duplicate,
     /// The table as a whole is too large for the regex engine's limits.
     TooLarge,
+    /// [`RouterBuilder::into_layer`](crate::RouterBuilder::into_layer) on a builder
+    /// that has a fallback: the layer's inner service is the fallback, so the
+    /// builder's would be silently ignored.
+    FallbackConflict,
 }
 
-impl BuildError {
+impl RouteError {
     pub(crate) fn invalid(index: usize, spec: String, reason: String) -> Self {
         Self {
-            kind: BuildErrorKind::InvalidSpec,
+            kind: RouteErrorKind::InvalidSpec,
             index: Some(index),
             spec,
             reason,
@@ -40,7 +44,7 @@ impl BuildError {
 
     pub(crate) fn duplicate(index: usize, spec: String, first: usize, shown: &str) -> Self {
         Self {
-            kind: BuildErrorKind::Duplicate,
+            kind: RouteErrorKind::Duplicate,
             index: Some(index),
             spec,
             reason: format!(
@@ -49,9 +53,20 @@ impl BuildError {
         }
     }
 
+    pub(crate) fn fallback_conflict() -> Self {
+        Self {
+            kind: RouteErrorKind::FallbackConflict,
+            index: None,
+            spec: String::new(),
+            reason: "a fallback is set, but into_layer() makes the wrapped service the \
+                     fallback; use build() to keep the builder's fallback, or drop it"
+                .to_owned(),
+        }
+    }
+
     pub(crate) fn too_large(reason: String) -> Self {
         Self {
-            kind: BuildErrorKind::TooLarge,
+            kind: RouteErrorKind::TooLarge,
             index: None,
             spec: String::new(),
             reason,
@@ -60,7 +75,7 @@ impl BuildError {
 
     /// The kind of error.
     #[must_use]
-    pub const fn kind(&self) -> BuildErrorKind {
+    pub const fn kind(&self) -> RouteErrorKind {
         self.kind
     }
 
@@ -83,7 +98,7 @@ impl BuildError {
     }
 }
 
-impl fmt::Display for BuildError {
+impl fmt::Display for RouteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.index {
             Some(i) => write!(f, "route {i} {:?}: {}", self.spec, self.reason),
@@ -92,4 +107,4 @@ impl fmt::Display for BuildError {
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for RouteError {}

@@ -14,7 +14,7 @@
 //!   kept, so routers nest. [`frontdoor_core::MatchedRoute`] records the route.
 //! * The table is compiled into an index ([`Table`]): the cost of a lookup does not
 //!   grow with the number of routes, and precedence is still the table order.
-//! * Every invalid or duplicate spec fails at build time with a [`BuildError`] naming
+//! * Every invalid or duplicate spec fails at build time with a [`RouteError`] naming
 //!   it. Nothing panics on the request path; a request whose path or Host cannot be
 //!   used is answered 400.
 //! * [`Mode::Wfront04`] reproduces WFront 0.4's matching (cross-field lazy globs,
@@ -92,7 +92,7 @@ pub mod router;
 pub mod spec;
 pub mod table;
 
-pub use error::{BuildError, BuildErrorKind};
+pub use error::{RouteError, RouteErrorKind};
 pub use router::{
     Filter, IntoRouteService, NotFound, ResponseFuture, RouteLayer, RouteService, Router,
     RouterBuilder, WFRONT04_NOT_FOUND_BODY,

@@ -1,7 +1,7 @@
 //! Route spec parsing: the `host:port:path` language, its glob fields, the regex
 //! escape hatch, macros, and the WFront 0.4 compat compilation.
 //!
-//! Everything here runs once, at build time. Each parser returns a [`BuildError`]
+//! Everything here runs once, at build time. Each parser returns a [`RouteError`]
 //! naming the spec and the reason; nothing here is used on the request path except
 //! the compiled matchers' `matches` methods.
 //!
@@ -25,7 +25,7 @@ use std::{collections::BTreeMap, fmt, sync::Arc};
 use frontdoor_core::{canonicalize, Schemes};
 use regex::Regex;
 
-use crate::BuildError;
+use crate::RouteError;
 
 pub use frontdoor_core::Mode;
 
@@ -541,9 +541,9 @@ pub(crate) fn expand_macros(
     Ok(out)
 }
 
-/// Builds a [`BuildError`] for route `index`.
-pub(crate) fn invalid(index: usize, spec: &RouteSpec, reason: String) -> BuildError {
-    BuildError::invalid(index, spec.to_string(), reason)
+/// Builds a [`RouteError`] for route `index`.
+pub(crate) fn invalid(index: usize, spec: &RouteSpec, reason: String) -> RouteError {
+    RouteError::invalid(index, spec.to_string(), reason)
 }
 
 #[cfg(test)]

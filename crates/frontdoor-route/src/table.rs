@@ -32,7 +32,7 @@
 //! assert_eq!(hit.index, 1);
 //! assert!(table.find(&Target::new("example.com", 80, "/staticx")).is_none());
 //! assert_eq!(table.dump(), ["www.example.com:*:/svn", "*.example.com:*:*", "*:*:/static"]);
-//! # Ok::<(), frontdoor_route::BuildError>(())
+//! # Ok::<(), frontdoor_route::RouteError>(())
 //! ```
 
 use std::{
@@ -52,7 +52,7 @@ use crate::{
         compile_regex, compile_wfront, expand_macros, invalid, parse_strict, HostPat, RegexSpec,
         StrictSpec,
     },
-    BuildError, Mode, RouteSpec,
+    Mode, RouteError, RouteSpec,
 };
 
 // === Target / Match ===
@@ -189,9 +189,9 @@ impl Table {
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] naming the first invalid spec and why, or the first spec that
+    /// A [`RouteError`] naming the first invalid spec and why, or the first spec that
     /// duplicates an earlier one.
-    pub fn compile<I>(specs: I, mode: Mode, schemes: &Schemes) -> Result<Self, BuildError>
+    pub fn compile<I>(specs: I, mode: Mode, schemes: &Schemes) -> Result<Self, RouteError>
     where
         I: IntoIterator<Item = RouteSpec>,
     {
@@ -203,7 +203,7 @@ impl Table {
         mode: Mode,
         schemes: &Schemes,
         macros: &BTreeMap<String, String>,
-    ) -> Result<Self, BuildError>
+    ) -> Result<Self, RouteError>
     where
         I: IntoIterator<Item = RouteSpec>,
     {
@@ -232,13 +232,13 @@ impl Table {
                 Matcher::Regex(r, _) => r.source.clone(),
             };
             if let Some(&first) = seen.get(&shown) {
-                return Err(BuildError::duplicate(i, spec.to_string(), first, &shown));
+                return Err(RouteError::duplicate(i, spec.to_string(), first, &shown));
             }
             seen.insert(shown.clone(), i);
             routes.push(Route { matcher, shown });
         }
         let index =
-            Index::build(&routes, mode).map_err(|e| BuildError::too_large(e.to_string()))?;
+            Index::build(&routes, mode).map_err(|e| RouteError::too_large(e.to_string()))?;
         Ok(Self {
             mode,
             routes,

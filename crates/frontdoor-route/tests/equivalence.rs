@@ -10,7 +10,7 @@
 #![allow(missing_docs, reason = "tests")]
 
 use frontdoor_core::Schemes;
-use frontdoor_route::{BuildErrorKind, Mode, RouteSpec, Table, Target};
+use frontdoor_route::{Mode, RouteErrorKind, RouteSpec, Table, Target};
 use proptest::prelude::*;
 
 const HOSTS: &[&str] = &[
@@ -63,7 +63,7 @@ fn compile(mut specs: Vec<RouteSpec>, mode: Mode) -> Table {
     loop {
         match Table::compile(specs.clone(), mode, &Schemes::new()) {
             Ok(t) => return t,
-            Err(e) if e.kind() == BuildErrorKind::Duplicate => {
+            Err(e) if e.kind() == RouteErrorKind::Duplicate => {
                 specs.remove(e.index().unwrap());
             }
             Err(e) => panic!("{e}"),

@@ -13,7 +13,7 @@ use std::convert::Infallible;
 
 use frontdoor_core::{text_response, Body, ConnInfo, MatchedRoute, Mount, Resolved, Vars};
 use frontdoor_route::{
-    BuildErrorKind, Filter, Mode, NotFound, RouteSpec, Router, RouterBuilder,
+    Filter, Mode, NotFound, RouteErrorKind, RouteSpec, Router, RouterBuilder,
     WFRONT04_NOT_FOUND_BODY,
 };
 use http::{Request, Response, StatusCode};
@@ -167,12 +167,13 @@ async fn tm1_to_tm6_glob_default_abort404() {
     same("TM1", &[("*", "A")], req("localhost", "/"), "A||/").await;
     for mode in [STRICT, COMPAT] {
         let with = |routes: &[(&str, &'static str)], d: bool, x: bool| {
+            // WFront's `default` wins over its `abort404`: both are one fallback here,
+            // and a migration sets the one WFront would have called.
             let mut b = builder(mode, routes);
             if d {
-                b = b.default(app("D"));
-            }
-            if x {
-                b = b.abort404(app("X"));
+                b = b.fallback(app("D"));
+            } else if x {
+                b = b.fallback(app("X"));
             }
             b.build().unwrap()
         };
@@ -401,7 +402,7 @@ async fn m15_m16_m17_first_match_and_default() {
     .await;
     for mode in [STRICT, COMPAT] {
         let router = builder(mode, &[("nohost", "A")])
-            .default(app("D"))
+            .fallback(app("D"))
             .build()
             .unwrap();
         assert_eq!(call(&router, &req("localhost", "/")).await, "D||/", "M17");
@@ -538,8 +539,8 @@ async fn m29_default_filter_and_route_filter() {
     };
     for mode in [STRICT, COMPAT] {
         let router = builder(mode, &[("zzz", "A")])
-            .default(app("D"))
-            .default_filter(set_x())
+            .fallback(app("D"))
+            .fallback_filter(set_x())
             .build()
             .unwrap();
         assert_eq!(
@@ -580,7 +581,7 @@ async fn m32_abort404_bodies() {
     );
 
     let router = builder(COMPAT, &[("zzz", "A")])
-        .abort404(NotFound::wfront04())
+        .fallback(NotFound::wfront04())
         .build()
         .unwrap();
     let res = router.oneshot(req("localhost", "/").build()).await.unwrap();
@@ -711,7 +712,7 @@ fn v_strict_build_errors_name_the_spec() {
             .route(spec(s), app("A"))
             .build()
             .expect_err(s);
-        assert_eq!(err.kind(), BuildErrorKind::InvalidSpec, "{s}");
+        assert_eq!(err.kind(), RouteErrorKind::InvalidSpec, "{s}");
         assert_eq!(err.index(), Some(0));
         if !want.is_empty() {
             assert_eq!(err.to_string(), want, "{s}");
@@ -737,7 +738,7 @@ fn duplicates_are_dead_routes() {
             .route(spec(b), app("B"))
             .build()
             .expect_err(b);
-        assert_eq!(err.kind(), BuildErrorKind::Duplicate);
+        assert_eq!(err.kind(), RouteErrorKind::Duplicate);
         assert_eq!(err.index(), Some(2));
         assert!(err.to_string().contains("duplicates route 1"), "{err}");
     }
@@ -802,12 +803,23 @@ async fn nested_routers_compose() {
 async fn route_layer_falls_through_to_inner() {
     let layer = Router::builder()
         .route("::/api", app("API"))
-        .layer()
+        .into_layer()
         .unwrap();
     assert_eq!(layer.dump_mappings(), ["*:*:/api"]);
     let svc = tower::Layer::layer(&layer, app("SITE"));
     assert_eq!(call(&svc, &req("h", "/api/v1")).await, "API|/api|/v1");
     assert_eq!(call(&svc, &req("h", "/apix")).await, "SITE||/apix");
+}
+
+#[tokio::test]
+async fn a_fallback_set_with_into_layer_is_an_error_not_ignored() {
+    let err = Router::builder()
+        .route("::/api", app("API"))
+        .fallback(app("D"))
+        .into_layer()
+        .unwrap_err();
+    assert_eq!(err.kind(), RouteErrorKind::FallbackConflict);
+    assert!(err.to_string().contains("fallback"), "{err}");
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ mod sealed {
 /// let echo = BoxCloneSyncService::new(ServiceBuilder::new()
 ///     .cleanup(Rules::parse(Syntax::Shortcut, "HTTP_X_VIA_FRONTDOOR: yes")?)
 ///     .service(demo::echo()));
-/// let routes = Router::builder().route("::/app", echo).layer()?;
+/// let routes = Router::builder().route("::/app", echo).into_layer()?;
 /// let svc = ServiceBuilder::new()
 ///     .resolve(DirectResolver::new())
 ///     .routes(routes)

@@ -35,7 +35,7 @@
 
 use frontdoor_core::Schemes;
 use frontdoor_resolve::{ByScheme, Resolve, ResolveLayer, Resolver};
-use frontdoor_route::{BuildError, Router, RouterBuilder};
+use frontdoor_route::{RouteError, Router, RouterBuilder};
 use tower::Layer;
 
 /// Builds `router` with `schemes` and puts `resolver`, wrapped in [`ByScheme`] with
@@ -43,12 +43,12 @@ use tower::Layer;
 ///
 /// # Errors
 ///
-/// The router's [`BuildError`] (an unknown label in a spec is one).
+/// The router's [`RouteError`] (an unknown label in a spec is one).
 pub fn by_scheme<R: Resolver>(
     schemes: Schemes,
     resolver: R,
     router: RouterBuilder,
-) -> Result<Resolve<Router, ByScheme<R>>, BuildError> {
+) -> Result<Resolve<Router, ByScheme<R>>, RouteError> {
     let router = router.schemes(schemes.clone()).build()?;
     Ok(ResolveLayer::new(ByScheme::new(resolver, schemes)).layer(router))
 }

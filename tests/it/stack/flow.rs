@@ -203,7 +203,9 @@ impl http_body::Body for OnDrop {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        Pin::new(&mut self.body)
+            .poll_frame(cx)
+            .map_err(frontdoor::BoxError::from)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -1,4 +1,4 @@
-//! [`RouterBuilder`]: the ordered table, default, abort404, mode, schemes and macros.
+//! [`RouterBuilder`]: the ordered table, fallback, mode, schemes and macros.
 
 use std::{collections::BTreeMap, fmt, sync::Arc};
 
@@ -7,22 +7,25 @@ use frontdoor_core::Schemes;
 use super::{
     boxed, service::Shared, Filter, IntoRouteService, NotFound, RouteLayer, RouteService, Router,
 };
-use crate::{BuildError, Mode, RouteSpec, Table};
+use crate::{Mode, RouteError, RouteSpec, Table};
 
 /// Builds a [`Router`] or a [`RouteLayer`]. Created by [`Router::builder`].
 ///
-/// Routes are tried in the order they are added; the first match wins. Specs are only
-/// checked by [`RouterBuilder::build`] / [`RouterBuilder::layer`], which fail with a
-/// [`BuildError`] naming the first bad spec.
+/// Routes are tried in the order they are added; the first match wins. A request no
+/// route matches goes to the **fallback** (the one name for it: WFront's `default`
+/// and `abort404` are both a fallback here): the service set with
+/// [`fallback`](Self::fallback), or [`NotFound`] when none is set, or, for a
+/// [`RouteLayer`], the service it wraps. Specs are only checked by
+/// [`RouterBuilder::build`] / [`RouterBuilder::into_layer`], which fail with a
+/// [`RouteError`] naming the first bad spec.
 #[must_use]
 pub struct RouterBuilder {
     mode: Mode,
     schemes: Schemes,
     macros: BTreeMap<String, String>,
     routes: Vec<(RouteSpec, RouteService, Option<Filter>)>,
-    default: Option<RouteService>,
-    default_filter: Option<Filter>,
-    abort404: Option<RouteService>,
+    fallback: Option<RouteService>,
+    fallback_filter: Option<Filter>,
 }
 
 impl Default for RouterBuilder {
@@ -32,9 +35,8 @@ impl Default for RouterBuilder {
             schemes: Schemes::new(),
             macros: BTreeMap::new(),
             routes: Vec::new(),
-            default: None,
-            default_filter: None,
-            abort404: None,
+            fallback: None,
+            fallback_filter: None,
         }
     }
 }
@@ -120,35 +122,28 @@ impl RouterBuilder {
         self
     }
 
-    /// Sets the default service, called (through the default filter, nothing
-    /// consumed) when no route matches. It wins over abort404. [`RouteLayer`] uses
-    /// its inner service instead.
-    pub fn default<S>(mut self, svc: S) -> Self
+    /// Sets the fallback: the service called (through the fallback filter, nothing
+    /// consumed) when no route matches. Default: [`NotFound::new`]. Use
+    /// [`NotFound::wfront04`] to reproduce WFront 0.4's `abort404` answer.
+    ///
+    /// [`into_layer`](Self::into_layer) makes the wrapped service the fallback, so
+    /// setting one here too is an error there, never silently ignored.
+    pub fn fallback<S>(mut self, svc: S) -> Self
     where
         S: IntoRouteService,
     {
-        self.default = Some(boxed(svc));
+        self.fallback = Some(boxed(svc));
         self
     }
 
-    /// Sets the filter of the default service (also applied to a [`RouteLayer`]'s
-    /// inner service).
-    pub fn default_filter(mut self, filter: Filter) -> Self {
-        self.default_filter = Some(filter);
+    /// Sets the filter of the fallback (also applied to a [`RouteLayer`]'s inner
+    /// service). It does not wrap the built-in [`NotFound`].
+    pub fn fallback_filter(mut self, filter: Filter) -> Self {
+        self.fallback_filter = Some(filter);
         self
     }
 
-    /// Sets the terminal service for misses when there is no default. It gets no
-    /// filter. Default: [`NotFound::new`].
-    pub fn abort404<S>(mut self, svc: S) -> Self
-    where
-        S: IntoRouteService,
-    {
-        self.abort404 = Some(boxed(svc));
-        self
-    }
-
-    fn compile(self) -> Result<(Shared, Option<RouteService>, Option<Filter>), BuildError> {
+    fn compile(self) -> Result<(Shared, Option<RouteService>, Option<Filter>), RouteError> {
         let mut specs = Vec::with_capacity(self.routes.len());
         let mut services = Vec::with_capacity(self.routes.len());
         for (spec, svc, filter) in self.routes {
@@ -162,32 +157,38 @@ impl RouterBuilder {
         let shared = Shared {
             table,
             services: services.into_boxed_slice(),
-            abort404: self.abort404.unwrap_or_else(|| boxed(NotFound::new())),
         };
-        Ok((shared, self.default, self.default_filter))
+        Ok((shared, self.fallback, self.fallback_filter))
     }
 
     /// Compiles the table into a [`Router`].
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] for the first invalid or duplicate spec.
-    pub fn build(self) -> Result<Router, BuildError> {
-        let (shared, default, filter) = self.compile()?;
-        let default = match (default, filter) {
-            (Some(d), Some(f)) => Some(f.apply(d)),
-            (d, _) => d,
+    /// A [`RouteError`] for the first invalid or duplicate spec.
+    pub fn build(self) -> Result<Router, RouteError> {
+        let (shared, fallback, filter) = self.compile()?;
+        let fallback = match (fallback, filter) {
+            (Some(d), Some(f)) => f.apply(d),
+            (Some(d), None) => d,
+            (None, _) => boxed(NotFound::new()),
         };
-        Ok(Router::from_parts(Arc::new(shared), default))
+        Ok(Router::from_parts(Arc::new(shared), fallback))
     }
 
     /// Compiles the table into a [`RouteLayer`], whose inner service becomes the
-    /// default (a default set on this builder is ignored).
+    /// fallback (through the fallback filter, if one is set).
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] for the first invalid or duplicate spec.
-    pub fn layer(self) -> Result<RouteLayer, BuildError> {
+    /// A [`RouteError`] for the first invalid or duplicate spec, and one of kind
+    /// [`FallbackConflict`](crate::RouteErrorKind::FallbackConflict) when a fallback
+    /// was set on this builder (the layer's inner service is the fallback; the
+    /// builder's would never be called).
+    pub fn into_layer(self) -> Result<RouteLayer, RouteError> {
+        if self.fallback.is_some() {
+            return Err(RouteError::fallback_conflict());
+        }
         let (shared, _, filter) = self.compile()?;
         Ok(RouteLayer::from_parts(Arc::new(shared), filter))
     }
@@ -203,8 +204,8 @@ impl fmt::Debug for RouterBuilder {
                 "routes",
                 &self.routes.iter().map(|(s, _, _)| s).collect::<Vec<_>>(),
             )
-            .field("default", &self.default.is_some())
-            .field("abort404", &self.abort404.is_some())
+            .field("fallback", &self.fallback.is_some())
+            .field("fallback_filter", &self.fallback_filter)
             .finish()
     }
 }

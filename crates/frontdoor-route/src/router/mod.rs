@@ -1,26 +1,28 @@
 //! The tower glue: [`Router`] (a `Service`), [`RouteLayer`] (a `Layer` whose inner
-//! service is the default), their builder, per-route [`Filter`]s and the built-in
+//! service is the fallback), their builder, per-route [`Filter`]s and the built-in
 //! [`NotFound`] service.
 //!
 //! For each request the router:
 //!
 //! 1. takes the host, port and by-scheme label from the [`Resolved`] extension stamped
-//!    by the resolver layer, or, without one, resolves minimally from the request
-//!    itself: the absolute-form authority or the `Host` header (case-folded, one
-//!    trailing dot dropped, invalid gives 400), its explicit port, else 443 when the
-//!    URI scheme is https or [`ConnInfo::tls`] is set, else 80; with no host at all,
-//!    the local port of [`ConnInfo`] (or 80) and an empty host, which matches no
-//!    string spec in strict mode;
-//! 2. matches on the **current path info**, `uri().path()`, canonicalised with
+//!    by the resolver layer, or, without one, from the shared direct resolution
+//!    ([`direct_resolution`]: the absolute-form authority or the `Host` header,
+//!    normalised, invalid gives 400; its explicit port, else the scheme's default);
+//!    with no host at all, the local port of [`ConnInfo`] (or the default) and an
+//!    empty host, which matches no string spec in strict mode;
+//! 2. matches on the **current path info**, `uri().path()`, so a router nested behind
+//!    another sees only what is left. When the resolver ran, that path is already
+//!    canonical (with the options recorded in [`Resolved::canonical`]) and is matched
+//!    as is; without a resolver it is canonicalised here with
 //!    [`frontdoor_core::canonicalize`] (a path that cannot be canonicalised gives
-//!    400), so a router nested behind another sees only what is left; a matched
-//!    route always sees that canonical string in its URI (spec S4);
+//!    400). A matched route always sees the string that was matched in its URI
+//!    (spec S4);
 //! 3. picks the first route of the table that matches ([`Table`](crate::Table));
 //! 4. moves the matched prefix from path info to script name ([`Mount`]), rewrites the
 //!    URI to the remainder (query kept), inserts [`MatchedRoute`], and calls the
 //!    route's (filtered) service;
-//! 5. on a miss calls the default service (its own filter, nothing consumed) or, with
-//!    no default, the abort404 service ([`NotFound`] unless replaced).
+//! 5. on a miss calls the fallback (through its filter, nothing consumed):
+//!    [`NotFound`] unless one was set, or a [`RouteLayer`]'s inner service.
 //!
 //! # Readiness
 //!
@@ -75,20 +77,24 @@
 //!
 //! [`Resolved`]: frontdoor_core::Resolved
 //! [`ConnInfo`]: frontdoor_core::ConnInfo
-//! [`ConnInfo::tls`]: frontdoor_core::ConnInfo::tls
+//! [`direct_resolution`]: frontdoor_core::proto::direct_resolution
+//! [`Resolved::canonical`]: frontdoor_core::Resolved::canonical
 //! [`Mount`]: frontdoor_core::Mount
 //! [`MatchedRoute`]: frontdoor_core::MatchedRoute
 
 use std::{
     convert::Infallible,
     fmt,
-    future::{ready, Ready},
+    future::{ready, Future, Ready},
+    pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
+    task::{ready as ready_poll, Context, Poll},
 };
 
-use frontdoor_core::{text_response, Body};
+use bytes::Bytes;
+use frontdoor_core::{text_response, Body, BoxError, ErrorKind};
 use http::{header, HeaderValue, Request, Response, StatusCode};
+use pin_project_lite::pin_project;
 use tower::util::BoxCloneSyncService;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -101,13 +107,20 @@ pub use builder::RouterBuilder;
 pub use future::ResponseFuture;
 pub use service::{RouteLayer, Router};
 
-/// The type-erased service of a route, the default and abort404.
+/// The type-erased service of a route and of the fallback.
 pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
 
 /// A service the router can erase into a [`RouteService`]: any
-/// `Service<Request<Body>, Response = Response<Body>, Error = Infallible>` that is
-/// `Clone + Send + Sync + 'static` with a `Send` future. Implemented for every such
-/// service; it only names that bound once.
+/// `Service<Request<Body>, Response = Response<B>>` that is `Clone + Send + Sync +
+/// 'static` with a `Send` future, whose body `B` is any `http_body::Body<Data = Bytes>`
+/// and whose error converts into a [`BoxError`]. An axum `Router`, a
+/// `tower::service_fn`, frontdoor's `Upstream` behind its gateway-error layer: all
+/// plug in as they are.
+///
+/// The body is erased into [`Body`] (for free when it already is one). An error is
+/// answered in place, with the status of its [`ErrorKind`] (found in its source chain,
+/// 500 for a foreign error), and logged; wrap upstream clients in the upstream crate's
+/// gateway-error layer for 502/503/504 answers with their own hooks.
 pub trait IntoRouteService: sealed::Sealed {
     /// Boxes the service.
     fn into_route_service(self) -> RouteService;
@@ -118,29 +131,119 @@ mod sealed {
     pub trait Sealed {}
 }
 
-impl<S> sealed::Sealed for S
+impl<S, B> sealed::Sealed for S
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    S::Error: Into<BoxError>,
     S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
 }
 
-impl<S> IntoRouteService for S
+impl<S, B> IntoRouteService for S
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    S::Error: Into<BoxError>,
     S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     fn into_route_service(self) -> RouteService {
-        BoxCloneSyncService::new(self)
+        BoxCloneSyncService::new(Answering {
+            inner: self,
+            failed: None,
+        })
     }
+}
+
+/// Adapts a route service to the router's types: the body erased, an error (from
+/// readiness or from the call) answered with its status.
+struct Answering<S> {
+    inner: S,
+    /// A readiness error, answered by the next `call`.
+    failed: Option<BoxError>,
+}
+
+impl<S: Clone> Clone for Answering<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            failed: None,
+        }
+    }
+}
+
+impl<S, B> Service<Request<Body>> for Answering<S>
+where
+    S: Service<Request<Body>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = AnswerFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        if self.failed.is_none() {
+            if let Err(e) = ready_poll!(self.inner.poll_ready(cx)) {
+                self.failed = Some(e.into());
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        match self.failed.take() {
+            Some(err) => AnswerFuture::Failed { err: Some(err) },
+            None => AnswerFuture::Inner {
+                fut: self.inner.call(req),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Answering`].
+    #[project = AnswerProj]
+    enum AnswerFuture<F> {
+        Inner { #[pin] fut: F },
+        Failed { err: Option<BoxError> },
+    }
+}
+
+impl<F, B, E> Future for AnswerFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(match self.project() {
+            AnswerProj::Inner { fut } => match ready_poll!(fut.poll(cx)) {
+                Ok(res) => res.map(Body::new),
+                Err(err) => error_answer(&err.into()),
+            },
+            AnswerProj::Failed { err } => error_answer(
+                &err.take()
+                    .unwrap_or_else(|| "polled after completion".into()),
+            ),
+        }))
+    }
+}
+
+/// The answer to a route service's error: the status of its [`ErrorKind`].
+fn error_answer(err: &BoxError) -> Response<Body> {
+    let kind = ErrorKind::of(&**err);
+    tracing::warn!(error = %err, %kind, "route service failed");
+    text_response(
+        kind.status(),
+        kind.status().canonical_reason().unwrap_or("Error"),
+    )
 }
 
 /// Boxes a service into a [`RouteService`].
@@ -177,17 +280,12 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// A filter from any layer whose service is a cloneable, `Sync`, infallible
-    /// HTTP service (for example a `tower::util::BoxCloneSyncServiceLayer`).
+    /// A filter from any layer whose service the router can erase
+    /// ([`IntoRouteService`]).
     pub fn new<L>(layer: L) -> Self
     where
         L: Layer<RouteService> + Send + Sync + 'static,
-        L::Service: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+        L::Service: IntoRouteService,
     {
         Self {
             apply: Arc::new(move |svc| boxed(layer.layer(svc))),
@@ -218,10 +316,10 @@ impl fmt::Debug for Filter {
 
 // === NotFound ===
 
-/// WFront 0.4's abort404 body, for migrations that must reproduce it byte for byte.
+/// WFront 0.4's `abort404` body, for migrations that must reproduce it byte for byte.
 pub const WFRONT04_NOT_FOUND_BODY: &str = "No website configured at this address, dude.";
 
-/// The built-in abort404 service: `404`, `text/plain`, a fixed body and its
+/// The built-in fallback service: `404`, `text/plain`, a fixed body and its
 /// `content-length`.
 ///
 /// [`NotFound::new`] (the router's default) answers `Not Found` plus a newline with

@@ -8,8 +8,13 @@ use std::{
     task::{Context, Poll},
 };
 
-use frontdoor_core::{canonicalize, Body, ConnInfo, Error, MatchedRoute, Mount, Resolved};
-use http::{header, uri::Scheme, Request, Response};
+use bytes::Bytes;
+use frontdoor_core::{
+    canonicalize,
+    proto::{connection_scheme, default_port, direct_resolution, local_port},
+    Body, BoxError, Error, HostSource, MatchedRoute, Mount, Resolved,
+};
+use http::{header, Request, Response};
 use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -21,7 +26,6 @@ use crate::{Consume, Mode, Table, Target};
 pub(crate) struct Shared {
     pub(crate) table: Table,
     pub(crate) services: Box<[RouteService]>,
-    pub(crate) abort404: RouteService,
 }
 
 // === impl Router ===
@@ -34,18 +38,18 @@ pub(crate) struct Shared {
 #[derive(Clone)]
 pub struct Router {
     shared: Arc<Shared>,
-    default: Option<RouteService>,
+    fallback: RouteService,
 }
 
 impl Router {
     /// A builder with the default settings (strict mode, default schemes, no routes,
-    /// no default, [`NotFound`](super::NotFound) as abort404).
+    /// [`NotFound`](super::NotFound) as the fallback).
     pub fn builder() -> RouterBuilder {
         <RouterBuilder as Default>::default()
     }
 
-    pub(crate) fn from_parts(shared: Arc<Shared>, default: Option<RouteService>) -> Self {
-        Self { shared, default }
+    pub(crate) fn from_parts(shared: Arc<Shared>, fallback: RouteService) -> Self {
+        Self { shared, fallback }
     }
 
     /// The normalised specs (strict), regexes as written, or WFront patterns (compat),
@@ -72,18 +76,21 @@ impl Router {
             Some(m) => Mount::new(m.script_name(), current),
             None => Mount::from_path(current),
         };
-        let path: Cow<'_, str> = match mode {
-            Mode::Strict => {
+        let resolved = req.extensions().get::<Resolved>();
+        let path: Cow<'_, str> = match (mode, resolved) {
+            // The resolver canonicalised the URI with the options it records in
+            // `Resolved::canonical`; matching trusts that and never redoes it.
+            (Mode::Strict, Some(_)) | (Mode::Wfront04, _) => Cow::Borrowed(mount.path_info()),
+            (Mode::Strict, None) => {
                 canonicalize(mount.path_info()).map_err(|e| Error::from(e).into_response())?
             }
-            Mode::Wfront04 => Cow::Borrowed(mount.path_info()),
         };
         let found = {
-            let (host, port, label) = match req.extensions().get::<Resolved>() {
+            let (host, port, label) = match resolved {
                 Some(r) => (Cow::Borrowed(r.host.as_str()), r.port, r.label.as_deref()),
                 None => {
-                    let (h, p) = fallback_resolution(req, mode)?;
-                    (h, p, None)
+                    let (h, p) = fallback_resolution(req, mode).map_err(|e| e.into_response())?;
+                    (Cow::Owned(h), p, None)
                 }
             };
             let label = if mode == Mode::Strict { label } else { None };
@@ -93,16 +100,8 @@ impl Router {
             table.find(&target)
         };
         let Some(found) = found else {
-            return Ok(match &self.default {
-                Some(d) => {
-                    tracing::debug!(route = "default", "no route matched");
-                    d.clone()
-                }
-                None => {
-                    tracing::debug!(route = "abort404", "no route matched");
-                    self.shared.abort404.clone()
-                }
-            });
+            tracing::debug!(route = "fallback", "no route matched");
+            return Ok(self.fallback.clone());
         };
         let spec = table.spec(found.index).cloned().unwrap_or_default();
         tracing::debug!(route = %spec, index = found.index, "route matched");
@@ -154,74 +153,47 @@ fn apply_mount(mount: Mount, req: &mut Request<Body>) -> Result<(), Error> {
     Ok(())
 }
 
-/// The minimal resolution used when no resolver layer stamped [`Resolved`]: host and
-/// port from the absolute-form authority or the `Host` header.
-fn fallback_resolution(
-    req: &Request<Body>,
-    mode: Mode,
-) -> Result<(Cow<'static, str>, u16), Box<Response<Body>>> {
-    let bad = |msg: &'static str| Box::new(Error::bad_request(msg).into_response());
-    let authority: Option<&str> = match req.uri().authority() {
-        Some(a) => Some(a.as_str().rsplit('@').next().unwrap_or("")),
-        None => match req.headers().get(header::HOST) {
-            Some(v) => Some(v.to_str().map_err(|_| bad("invalid Host header"))?),
-            None => None,
-        },
-    };
-    let tls = req.uri().scheme() == Some(&Scheme::HTTPS)
-        || req.extensions().get::<ConnInfo>().is_some_and(|c| c.tls);
-    let default_port = if tls { 443 } else { 80 };
-    let Some(authority) = authority.map(str::trim).filter(|a| !a.is_empty()) else {
-        let port = req
-            .extensions()
-            .get::<ConnInfo>()
-            .map_or(default_port, |c| c.local.port());
-        return Ok((Cow::Borrowed(""), port));
-    };
-    let (host, port) = if authority.starts_with('[') {
-        let end = authority
-            .find(']')
-            .ok_or_else(|| bad("invalid Host header"))?;
-        let (h, rest) = authority.split_at(end + 1);
-        match rest {
-            "" => (h, None),
-            r => (
-                h,
-                Some(
-                    r.strip_prefix(':')
-                        .ok_or_else(|| bad("invalid Host header"))?,
-                ),
-            ),
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    let port = match port {
-        None | Some("") => default_port,
-        Some(p) => p.parse().map_err(|_| bad("invalid port in Host header"))?,
-    };
-    if mode == Mode::Wfront04 {
-        return Ok((Cow::Owned(host.to_owned()), port));
-    }
-    let valid = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'%');
-    let ipv6 = host.starts_with('[')
-        && host[1..host.len() - 1]
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-    if !ipv6 && !host.bytes().all(valid) {
-        return Err(bad("invalid host"));
-    }
-    let mut host = host.to_ascii_lowercase();
-    if host.ends_with('.') {
-        host.pop();
-    }
-    Ok((Cow::Owned(host), port))
+/// The minimal resolution used when no resolver layer stamped [`Resolved`]: the
+/// shared direct resolution ([`direct_resolution`]), or, when the request names no
+/// host, an empty host (which matches no string spec in strict mode) and the
+/// connection's local port (or the scheme's default). In [`Mode::Wfront04`] the
+/// host is the validated text as the client sent it (case and trailing dot kept), as
+/// WFront 0.4 matched it.
+fn fallback_resolution(req: &Request<Body>, mode: Mode) -> Result<(String, u16), Error> {
+    let scheme = connection_scheme(req);
+    Ok(match direct_resolution(req, scheme.clone())? {
+        Some(r) if mode == Mode::Wfront04 && !r.is_ipv6() => (as_sent(req, r.source), r.port),
+        Some(r) => (r.host, r.port),
+        None => (
+            String::new(),
+            local_port(req).unwrap_or_else(|| default_port(&scheme)),
+        ),
+    })
 }
 
-impl Service<Request<Body>> for Router {
+/// The host text before its port, as sent (already validated by the resolution).
+fn as_sent(req: &Request<Body>, source: HostSource) -> String {
+    let sent = match source {
+        HostSource::Authority => req
+            .uri()
+            .authority()
+            .map(|a| a.as_str().rsplit('@').next().unwrap_or_default()),
+        _ => req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok()),
+    };
+    let sent = sent.unwrap_or_default();
+    sent.split(':').next().unwrap_or(sent).to_owned()
+}
+
+/// Any request body is accepted: it is erased into a [`Body`] (for free when it is
+/// one already), the type every route service is called with.
+impl<B> Service<Request<B>> for Router
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = ResponseFuture;
@@ -231,7 +203,8 @@ impl Service<Request<Body>> for Router {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let mut req = req.map(Body::new);
         match self.dispatch(&mut req) {
             Ok(svc) => ResponseFuture::call(svc.oneshot(req)),
             Err(res) => ResponseFuture::ready(*res),
@@ -244,7 +217,7 @@ impl fmt::Debug for Router {
         f.debug_struct("Router")
             .field("mode", &self.shared.table.mode())
             .field("routes", &self.shared.table.dump())
-            .field("default", &self.default.is_some())
+            .field("fallback", &self.fallback)
             .finish()
     }
 }
@@ -252,10 +225,10 @@ impl fmt::Debug for Router {
 // === impl RouteLayer ===
 
 /// A [`Layer`] that mounts a route table in front of a service: the inner service
-/// becomes the default (through the default filter, if one was set), so requests
+/// becomes the fallback (through the fallback filter, if one was set), so requests
 /// that match no route fall through to it.
 ///
-/// Built by [`RouterBuilder::layer`]; produces a [`Router`]. Cheap to clone.
+/// Built by [`RouterBuilder::into_layer`]; produces a [`Router`]. Cheap to clone.
 ///
 /// ```
 /// use frontdoor_core::{text_response, Body};
@@ -272,7 +245,7 @@ impl fmt::Debug for Router {
 ///     Ok::<_, std::convert::Infallible>(text_response(StatusCode::OK, "site"))
 /// });
 /// let svc = ServiceBuilder::new()
-///     .layer(Router::builder().path("/admin", admin).layer()?)
+///     .layer(Router::builder().path("/admin", admin).into_layer()?)
 ///     .service(site);
 /// let req = |p: &str| Request::builder().uri(p).header("host", "h").body(Body::empty());
 /// assert_eq!(svc.clone().oneshot(req("/admin/x")?).await?.status(), StatusCode::FORBIDDEN);
@@ -283,14 +256,14 @@ impl fmt::Debug for Router {
 #[derive(Clone)]
 pub struct RouteLayer {
     shared: Arc<Shared>,
-    default_filter: Option<Filter>,
+    fallback_filter: Option<Filter>,
 }
 
 impl RouteLayer {
-    pub(crate) fn from_parts(shared: Arc<Shared>, default_filter: Option<Filter>) -> Self {
+    pub(crate) fn from_parts(shared: Arc<Shared>, fallback_filter: Option<Filter>) -> Self {
         Self {
             shared,
-            default_filter,
+            fallback_filter,
         }
     }
 
@@ -306,11 +279,11 @@ impl<S: IntoRouteService> Layer<S> for RouteLayer {
 
     fn layer(&self, inner: S) -> Router {
         let inner = boxed(inner);
-        let default = match &self.default_filter {
+        let fallback = match &self.fallback_filter {
             Some(f) => f.apply(inner),
             None => inner,
         };
-        Router::from_parts(self.shared.clone(), Some(default))
+        Router::from_parts(self.shared.clone(), fallback)
     }
 }
 
@@ -319,7 +292,7 @@ impl fmt::Debug for RouteLayer {
         f.debug_struct("RouteLayer")
             .field("mode", &self.shared.table.mode())
             .field("routes", &self.shared.table.dump())
-            .field("default_filter", &self.default_filter)
+            .field("fallback_filter", &self.fallback_filter)
             .finish()
     }
 }
