@@ -28,7 +28,14 @@ use std::{io::Write as _, net::IpAddr};
 
 use bytes::Bytes;
 
-use frontdoor_core::{ConnInfo, PeerTrust};
+use frontdoor_core::{
+    proto::{
+        remove_forwarding_headers,
+        rfc7239::{Element, Node, NodeName},
+        X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO,
+    },
+    ConnInfo, PeerTrust,
+};
 use http::{
     header::{self, Entry, HeaderName},
     request::Parts,
@@ -36,11 +43,6 @@ use http::{
 };
 
 use crate::ConfigError;
-
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
 /// Which forwarding headers [`Upstream`](crate::Upstream) writes. See the
 /// [module docs](self).
@@ -162,18 +164,10 @@ impl Forwarding {
             .is_some_and(|t| t.peer_trusted);
         let conn = parts.extensions.get::<ConnInfo>().copied();
         let headers = &mut parts.headers;
-        // One pass over the names instead of five hashed removals when, as usual, the
-        // client sent no forwarding header.
-        if !trusted && headers.keys().any(is_forwarding_header) {
-            for name in [
-                X_FORWARDED_FOR,
-                X_FORWARDED_PROTO,
-                X_FORWARDED_HOST,
-                X_FORWARDED_PORT,
-                header::FORWARDED,
-            ] {
-                headers.remove(name);
-            }
+        if !trusted {
+            // The one list (frontdoor_core::proto::FORWARDING_HEADERS), the same the
+            // resolver honours: X-Forwarded-Server included.
+            remove_forwarding_headers(headers);
         }
         let proto = if conn.is_some_and(|c| c.tls) || parts.uri.scheme_str() == Some("https") {
             "https"
@@ -203,38 +197,18 @@ impl Forwarding {
             }
         }
         if self.forwarded {
-            let mut element = String::new();
-            if let Some(ip) = peer {
-                element.push_str("for=");
-                element.push_str(&node(ip));
-                element.push(';');
-            }
-            if let Some(h) = client_host.and_then(|h| h.to_str().ok()) {
-                if h.bytes()
-                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-                {
-                    element.push_str("host=\"");
-                    element.push_str(h);
-                    element.push_str("\";");
-                }
-            }
-            element.push_str("proto=");
-            element.push_str(proto);
-            append_list(headers, header::FORWARDED, &element);
+            // Written by the shared RFC 7239 writer, which quotes and escapes values
+            // that are not tokens (a host containing `"` is quoted, not dropped).
+            let mut element = Element::new();
+            element.for_node = peer.map(|ip| Node::new(NodeName::Ip(ip), None));
+            element.host = client_host.and_then(|h| h.to_str().ok()).map(Into::into);
+            element.proto = Some(proto.into());
+            append_list(headers, header::FORWARDED, &element.to_string());
         }
         if let Some(via) = self.via_value(parts.version) {
             append_list(headers, header::VIA, via.to_str().unwrap_or_default());
         }
     }
-}
-
-/// Whether `name` is one of the forwarding headers an untrusted peer may not set.
-fn is_forwarding_header(name: &HeaderName) -> bool {
-    *name == X_FORWARDED_FOR
-        || *name == X_FORWARDED_PROTO
-        || *name == X_FORWARDED_HOST
-        || *name == X_FORWARDED_PORT
-        || *name == header::FORWARDED
 }
 
 /// Writes `ip` as `Display` does, IPv4 without going through `fmt` (it runs on every
@@ -259,14 +233,6 @@ fn write_ip(buf: &mut Vec<u8>, ip: IpAddr) {
         IpAddr::V6(v6) => {
             let _ = write!(buf, "{v6}");
         }
-    }
-}
-
-/// RFC 7239 node: IPv4 bare, IPv6 quoted and bracketed.
-fn node(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
     }
 }
 
@@ -314,6 +280,7 @@ mod tests {
             .header("X-Forwarded-For", "8.8.8.8")
             .header("x-forwarded-host", "evil.example")
             .header("forwarded", "for=6.6.6.6")
+            .header("x-forwarded-server", "evil.example")
             .header("via", "1.1 other")
             .body(())
             .unwrap();
@@ -347,10 +314,11 @@ mod tests {
             assert_eq!(h["x-forwarded-host"], "front.example");
             assert_eq!(h["x-forwarded-proto"], "http");
             assert_eq!(h["x-forwarded-port"], "8080");
-            assert_eq!(
-                h["forwarded"],
-                "for=10.0.0.1;host=\"front.example\";proto=http"
+            assert!(
+                h.get("x-forwarded-server").is_none(),
+                "untrusted x-forwarded-server"
             );
+            assert_eq!(h["forwarded"], "for=10.0.0.1;host=front.example;proto=http");
             assert_eq!(h["via"], "1.1 other, 1.1 fd");
         }
     }
@@ -366,7 +334,7 @@ mod tests {
         assert_eq!(h["x-forwarded-host"], "evil.example");
         assert_eq!(
             h["forwarded"],
-            "for=6.6.6.6, for=10.0.0.1;host=\"front.example\";proto=http"
+            "for=6.6.6.6, for=10.0.0.1;host=front.example;proto=http"
         );
     }
 
@@ -390,8 +358,20 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_nodes_are_quoted_and_none_writes_nothing() {
-        assert_eq!(node("::1".parse().unwrap()), "\"[::1]\"");
+    fn ipv6_nodes_and_odd_hosts_are_quoted_and_none_writes_nothing() {
+        let mut p = parts(None);
+        p.extensions.insert(ConnInfo::new(
+            "127.0.0.1:8080".parse().unwrap(),
+            "[::1]:5000".parse().unwrap(),
+        ));
+        let host = HeaderValue::from_static("a\"b");
+        Forwarding::none()
+            .forwarded(true)
+            .apply(&mut p, Some(&host));
+        assert_eq!(
+            p.headers["forwarded"],
+            r#"for="[::1]";host="a\"b";proto=http"#
+        );
         let mut p = parts(None);
         Forwarding::none().apply(&mut p, None);
         assert!(p.headers.get("x-forwarded-for").is_none());
