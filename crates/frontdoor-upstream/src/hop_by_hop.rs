@@ -12,7 +12,7 @@
 //! # Example
 //!
 //! ```
-//! use frontdoor_upstream::hop_by_hop::strip;
+//! use frontdoor_upstream::hop_by_hop::{strip, Message};
 //! use http::HeaderMap;
 //!
 //! let mut headers = HeaderMap::new();
@@ -21,13 +21,14 @@
 //! headers.insert("keep-alive", "300".parse()?);
 //! headers.insert("te", "trailers, gzip".parse()?);
 //! headers.insert("x-kept", "yes".parse()?);
-//! strip(&mut headers, false, true);
+//! strip(&mut headers, Message::Request);
 //! assert_eq!(headers.len(), 2);
 //! assert_eq!(headers["te"], "trailers");
 //! assert_eq!(headers["x-kept"], "yes");
 //! # Ok::<(), http::header::InvalidHeaderValue>(())
 //! ```
 
+use frontdoor_core::proto::is_forwarding_header;
 use http::{
     header::{self, HeaderName},
     HeaderMap, HeaderValue,
@@ -36,24 +37,44 @@ use http::{
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
-/// Headers a `Connection` token may never remove: the proxy sets them itself.
-const PROTECTED: [&str; 8] = [
-    "host",
-    "content-length",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-forwarded-port",
-    "via",
-];
+/// Whether a `Connection` token may never remove `name`: the proxy sets it itself
+/// (`Host`, `Content-Length`, `Via`, and every forwarding header of
+/// [`FORWARDING_HEADERS`](frontdoor_core::proto::FORWARDING_HEADERS)).
+fn is_protected(name: &HeaderName) -> bool {
+    *name == header::HOST
+        || *name == header::CONTENT_LENGTH
+        || *name == header::VIA
+        || is_forwarding_header(name)
+}
 
-/// Removes the hop-by-hop headers from `headers`.
-///
-/// With `keep_upgrade`, `Upgrade` survives (the caller then sets `Connection: upgrade`
-/// itself). With `request`, a `TE` header listing `trailers` is rewritten to
-/// `TE: trailers` instead of being dropped.
-pub fn strip(headers: &mut HeaderMap, keep_upgrade: bool, request: bool) {
+/// The message [`strip`] works on, which decides the two exceptions to the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Message {
+    /// A request: a `TE` listing `trailers` is kept as `TE: trailers`.
+    Request,
+    /// A request whose upgrade is being proxied: as `Request`, and `Upgrade` survives
+    /// (the caller then sets `Connection: upgrade` itself).
+    UpgradeRequest,
+    /// A response.
+    Response,
+    /// A `101 Switching Protocols` response: `Upgrade` survives.
+    UpgradeResponse,
+}
+
+impl Message {
+    const fn keeps_upgrade(self) -> bool {
+        matches!(self, Self::UpgradeRequest | Self::UpgradeResponse)
+    }
+
+    const fn is_request(self) -> bool {
+        matches!(self, Self::Request | Self::UpgradeRequest)
+    }
+}
+
+/// Removes the hop-by-hop headers from `headers`, a [`Message`] of that kind.
+pub fn strip(headers: &mut HeaderMap, message: Message) {
+    let keep_upgrade = message.keeps_upgrade();
     // Fast path: one pass over the names instead of nine hashed removals when, as
     // usual, there is nothing to strip.
     if !headers.keys().any(|n| is_hop_by_hop(n, keep_upgrade)) {
@@ -65,13 +86,13 @@ pub fn strip(headers: &mut HeaderMap, keep_upgrade: bool, request: bool) {
         .iter()
         .flat_map(tokens)
         .filter_map(|t| HeaderName::from_bytes(t).ok())
-        .filter(|n| !PROTECTED.contains(&n.as_str()))
+        .filter(|n| !is_protected(n))
         .filter(|n| !(keep_upgrade && *n == header::UPGRADE))
         .collect();
     for name in nominated {
         headers.remove(name);
     }
-    let te_trailers = request
+    let te_trailers = message.is_request()
         && headers
             .get_all(header::TE)
             .iter()
@@ -156,7 +177,7 @@ mod tests {
             ("proxy-authenticate", "Basic"),
             ("x-kept", "1"),
         ]);
-        strip(&mut h, false, true);
+        strip(&mut h, Message::Request);
         assert_eq!(h, map(&[("x-kept", "1")]));
     }
 
@@ -172,7 +193,7 @@ mod tests {
             ("x-forwarded-for", "1.2.3.4"),
             ("content-length", "0"),
         ]);
-        strip(&mut h, true, true);
+        strip(&mut h, Message::UpgradeRequest);
         assert_eq!(
             h,
             map(&[
@@ -187,10 +208,10 @@ mod tests {
     #[test]
     fn te_trailers_is_kept_on_requests_only() {
         let mut h = map(&[("te", "deflate, Trailers")]);
-        strip(&mut h, false, true);
+        strip(&mut h, Message::Request);
         assert_eq!(h["te"], "trailers");
         let mut h = map(&[("te", "trailers")]);
-        strip(&mut h, false, false);
+        strip(&mut h, Message::Response);
         assert!(h.is_empty());
     }
 
@@ -202,7 +223,7 @@ mod tests {
             HeaderValue::from_bytes(b"\xff\xfe, x-a").unwrap(),
         );
         h.insert("x-a", HeaderValue::from_static("1"));
-        strip(&mut h, false, true);
+        strip(&mut h, Message::Request);
         assert!(h.is_empty());
     }
 }

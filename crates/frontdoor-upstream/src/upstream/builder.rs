@@ -1,0 +1,280 @@
+//! [`HostPolicy`] and [`UpstreamBuilder`]: configuration, validated once by `build`.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use frontdoor_core::Body;
+use http::{uri::Scheme, HeaderValue, Uri, Version};
+use hyper_util::{
+    client::legacy::Client,
+    rt::{TokioExecutor, TokioTimer},
+};
+
+use super::{
+    connect::{http_connector, Connector},
+    pool::Http1Pool,
+    Shared, Transport, Upstream,
+};
+use crate::{ConfigError, Forwarding};
+
+// === HostPolicy ===
+
+/// Which `Host` the upstream sees (rouille's `replace_host`, generalised).
+///
+/// Whatever the policy, exactly one `Host` line is sent, and one is added when the
+/// client sent none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostPolicy {
+    /// The upstream's authority, as configured (the default).
+    #[default]
+    UpstreamAuthority,
+    /// The client's `Host` (or HTTP/2 `:authority`); the upstream authority when the
+    /// client sent neither.
+    Preserve,
+    /// This fixed value.
+    Replace(HeaderValue),
+}
+
+// === UpstreamBuilder ===
+
+/// Configures an [`Upstream`]. See the [module docs](self). Every setter states its
+/// default; [`build`](Self::build) validates everything once.
+#[must_use]
+pub struct UpstreamBuilder {
+    uri: String,
+    host: HostPolicy,
+    forwarding: Forwarding,
+    connect_timeout: Option<Duration>,
+    head_timeout: Option<Duration>,
+    body_idle_timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
+    pool_max_idle_per_host: usize,
+    http2_only: bool,
+    upgrades: bool,
+    #[cfg(feature = "tls")]
+    tls: Option<rustls::ClientConfig>,
+}
+
+impl fmt::Debug for UpstreamBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpstreamBuilder")
+            .field("uri", &self.uri)
+            .field("host", &self.host)
+            .field("forwarding", &self.forwarding)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("head_timeout", &self.head_timeout)
+            .field("body_idle_timeout", &self.body_idle_timeout)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("http2_only", &self.http2_only)
+            .field("upgrades", &self.upgrades)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UpstreamBuilder {
+    pub(super) fn new(uri: &str) -> Self {
+        Self {
+            uri: uri.to_owned(),
+            host: HostPolicy::default(),
+            forwarding: Forwarding::default(),
+            connect_timeout: Some(Duration::from_secs(10)),
+            head_timeout: Some(Duration::from_secs(60)),
+            body_idle_timeout: Some(Duration::from_secs(60)),
+            pool_idle_timeout: Some(Duration::from_secs(90)),
+            pool_max_idle_per_host: 32,
+            http2_only: false,
+            upgrades: true,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// The `Host` policy. Default: [`HostPolicy::UpstreamAuthority`].
+    pub fn host(mut self, policy: HostPolicy) -> Self {
+        self.host = policy;
+        self
+    }
+
+    /// Which forwarding headers to write. Default: [`Forwarding::default`].
+    pub fn forwarding(mut self, forwarding: Forwarding) -> Self {
+        self.forwarding = forwarding;
+        self
+    }
+
+    /// TCP connect timeout (504 when it elapses). Default: 10 s. `None`: the OS's.
+    pub const fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time from sending the request (connect included) to the response head (504 when
+    /// it elapses). Default: 60 s, rouille's read timeout. `None`: unbounded.
+    pub const fn head_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.head_timeout = timeout;
+        self
+    }
+
+    /// Longest wait between two frames of the upstream body; past it the downstream
+    /// body is aborted. Default: 60 s. `None`: unbounded.
+    pub const fn body_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_idle_timeout = timeout;
+        self
+    }
+
+    /// How long an idle pooled connection is kept. Default: 90 s. `None`: forever.
+    pub const fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// Most idle connections kept per upstream host. Default: 32. `0` disables reuse.
+    pub const fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// Speak HTTP/2 with prior knowledge (h2c for `http://`). Default: off (HTTP/1.1,
+    /// or ALPN-negotiated with TLS). Upgrades are not proxied in this mode.
+    pub const fn http2_only(mut self, on: bool) -> Self {
+        self.http2_only = on;
+        self
+    }
+
+    /// Proxy `Connection: upgrade` requests (WebSocket and others) by splicing both
+    /// connections after a matching `101`. Default: on. Off: `Upgrade` is stripped like
+    /// any hop-by-hop header.
+    pub const fn upgrades(mut self, on: bool) -> Self {
+        self.upgrades = on;
+        self
+    }
+
+    /// The rustls configuration for `https://` upstreams. Default: webpki roots, the
+    /// `ring` provider, certificate verification on, SNI from the upstream host. ALPN
+    /// (`h2`, `http/1.1`) is set by the connector.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Validates the configuration and builds the service. No runtime is needed here.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the key: `uri` when the URI is not absolute `http` (or
+    /// `https` with the `tls` feature) with a host, no userinfo and no query, `tls` when
+    /// the TLS configuration cannot be built.
+    pub fn build(self) -> Result<Upstream, ConfigError> {
+        let uri: Uri = self.uri.parse().map_err(|e| {
+            ConfigError::new("uri", format!("`{}` is not a uri", self.uri)).with_source(e)
+        })?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| ConfigError::new("uri", format!("`{}` has no scheme", self.uri)))?;
+        let https = scheme == Scheme::HTTPS;
+        if scheme != Scheme::HTTP && !(https && cfg!(feature = "tls")) {
+            return Err(ConfigError::new(
+                "uri",
+                format!(
+                    "scheme `{scheme}` is not supported (http{})",
+                    if cfg!(feature = "tls") {
+                        ", https"
+                    } else {
+                        "; https needs the `tls` feature"
+                    }
+                ),
+            ));
+        }
+        let authority = uri
+            .authority()
+            .filter(|a| !a.host().is_empty())
+            .cloned()
+            .ok_or_else(|| ConfigError::new("uri", format!("`{}` has no host", self.uri)))?;
+        if authority.as_str().contains('@') {
+            return Err(ConfigError::new(
+                "uri",
+                format!("`{}` must not contain userinfo", self.uri),
+            ));
+        }
+        if uri.query().is_some() {
+            return Err(ConfigError::new(
+                "uri",
+                format!("`{}` must not have a query", self.uri),
+            ));
+        }
+        let authority_value = HeaderValue::from_str(authority.as_str()).map_err(|e| {
+            ConfigError::new("uri", "authority is not a header value").with_source(e)
+        })?;
+        let base_path = uri.path().trim_end_matches('/').to_owned();
+
+        let transport = if scheme == Scheme::HTTP && !self.http2_only {
+            let dial = Uri::builder()
+                .scheme(Scheme::HTTP)
+                .authority(authority.clone())
+                .path_and_query("/")
+                .build()
+                .map_err(|e| ConfigError::new("uri", "bad authority").with_source(e))?;
+            Transport::Http1(Arc::new(Http1Pool::new(
+                dial,
+                self.connect_timeout,
+                self.pool_max_idle_per_host,
+                self.pool_idle_timeout,
+            )))
+        } else {
+            Transport::Legacy(Box::new(self.legacy_client()?))
+        };
+        Ok(Upstream {
+            shared: Arc::new(Shared {
+                transport,
+                scheme,
+                authority,
+                authority_value,
+                base_path,
+                host: self.host,
+                forwarding: self.forwarding,
+                head_timeout: self.head_timeout,
+                body_idle_timeout: self.body_idle_timeout,
+                upgrades: self.upgrades && !self.http2_only,
+                version: if self.http2_only {
+                    Version::HTTP_2
+                } else {
+                    Version::HTTP_11
+                },
+            }),
+        })
+    }
+
+    /// hyper-util's pooled client, for `https` (ALPN may pick HTTP/2) and h2c.
+    fn legacy_client(&self) -> Result<Client<Connector, Body>, ConfigError> {
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .http2_only(self.http2_only)
+            .set_host(false);
+        let http = http_connector(self.connect_timeout);
+        #[cfg(not(feature = "tls"))]
+        let connector: Connector = http;
+        #[cfg(feature = "tls")]
+        let connector: Connector = {
+            let config = match &self.tls {
+                Some(c) => c.clone(),
+                None => crate::tls::default_config()?,
+            };
+            let b = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http();
+            if self.http2_only {
+                b.enable_http2().wrap_connector(http)
+            } else {
+                b.enable_http1().enable_http2().wrap_connector(http)
+            }
+        };
+        Ok(builder.build(connector))
+    }
+}
