@@ -7,5 +7,6 @@
     reason = "test code"
 )]
 
+mod seams;
 mod serve;
 mod stack;

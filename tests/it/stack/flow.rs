@@ -35,6 +35,7 @@ async fn resolve_route_cleanup_and_upstream_together() {
         .header("host", "APP.test.")
         .header("cookie", "secret=1")
         .header("x-forwarded-for", "6.6.6.6")
+        .header("x-forwarded-server", "evil.example")
         .header("connection", "keep-alive, x-hop")
         .header("x-hop", "1")
         .send()
@@ -50,6 +51,8 @@ async fn resolve_route_cleanup_and_upstream_together() {
     assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
     assert_eq!(h["x-forwarded-proto"], "http");
     assert_eq!(h["x-forwarded-host"], "app.test");
+    // An untrusted peer's X-Forwarded-Server is dropped with the rest of the list.
+    assert!(!h.contains_key("x-forwarded-server"), "{h:#?}");
     assert!(!h.contains_key("connection"), "{h:#?}");
     assert!(!h.contains_key("x-hop"), "{h:#?}");
     assert_eq!(h[REQUEST_ID_HEADER], mc.request_id.as_str());
