@@ -10,7 +10,7 @@ use frontdoor_core::proto::{
 };
 
 use crate::{
-    error::ConfigError,
+    error::ResolveConfigError,
     resolver::{untrusted, Resolution, Resolver},
 };
 
@@ -22,14 +22,18 @@ pub(crate) struct ServerName {
 }
 
 impl ServerName {
-    pub(crate) fn parse(name: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(name: &str) -> Result<Self, ResolveConfigError> {
         match parse_host(name) {
             Ok(Some(hp)) => Ok(Self {
                 host: hp.host.as_ref().into(),
                 port: hp.port,
             }),
-            Ok(None) => Err(ConfigError::new("server_name", name, "must not be empty")),
-            Err(e) => Err(ConfigError::new("server_name", name, e)),
+            Ok(None) => Err(ResolveConfigError::new(
+                "server_name",
+                name,
+                "must not be empty",
+            )),
+            Err(e) => Err(ResolveConfigError::new("server_name", name, e)),
         }
     }
 }
@@ -85,8 +89,8 @@ impl DirectResolver {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] (key `server_name`) when `name` is empty or not a valid host.
-    pub fn try_server_name(mut self, name: &str) -> Result<Self, ConfigError> {
+    /// [`ResolveConfigError`] (key `server_name`) when `name` is empty or not a valid host.
+    pub fn try_server_name(mut self, name: &str) -> Result<Self, ResolveConfigError> {
         self.server_name = Some(ServerName::parse(name)?);
         Ok(self)
     }

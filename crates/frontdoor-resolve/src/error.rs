@@ -14,13 +14,13 @@ use std::fmt;
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
+pub struct ResolveConfigError {
     key: &'static str,
     value: String,
     reason: String,
 }
 
-impl ConfigError {
+impl ResolveConfigError {
     pub(crate) fn new(key: &'static str, value: &str, reason: impl fmt::Display) -> Self {
         Self {
             key,
@@ -42,7 +42,7 @@ impl ConfigError {
     }
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for ResolveConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -52,4 +52,4 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for ResolveConfigError {}

@@ -13,7 +13,7 @@ use frontdoor_core::proto::{
 
 use crate::{
     direct::DirectResolver,
-    error::ConfigError,
+    error::ResolveConfigError,
     resolver::{header_str, peer_ip, untrusted, Resolution, Resolver},
 };
 
@@ -124,8 +124,8 @@ impl ForwardedResolver {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] (key `trusted_proxies`) naming the first invalid entry.
-    pub fn try_new<I>(trusted_proxies: I) -> Result<Self, ConfigError>
+    /// [`ResolveConfigError`] (key `trusted_proxies`) naming the first invalid entry.
+    pub fn try_new<I>(trusted_proxies: I) -> Result<Self, ResolveConfigError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
@@ -137,7 +137,11 @@ impl ForwardedResolver {
                 s.parse::<IpNet>()
                     .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
                     .map_err(|_| {
-                        ConfigError::new("trusted_proxies", s, "expected an IP address or CIDR")
+                        ResolveConfigError::new(
+                            "trusted_proxies",
+                            s,
+                            "expected an IP address or CIDR",
+                        )
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -158,8 +162,8 @@ impl ForwardedResolver {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] (key `server_name`) when `name` is not a valid host.
-    pub fn try_server_name(mut self, name: &str) -> Result<Self, ConfigError> {
+    /// [`ResolveConfigError`] (key `server_name`) when `name` is not a valid host.
+    pub fn try_server_name(mut self, name: &str) -> Result<Self, ResolveConfigError> {
         self.direct = self.direct.try_server_name(name)?;
         Ok(self)
     }

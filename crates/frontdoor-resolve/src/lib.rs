@@ -113,7 +113,7 @@ mod resolver;
 
 pub use by_scheme::ByScheme;
 pub use direct::DirectResolver;
-pub use error::ConfigError;
+pub use error::ResolveConfigError;
 pub use forwarded::{ForwardedResolver, ForwardedSource};
 /// RFC 7239 `Forwarded` parsing and writing; lives in [`frontdoor_core::proto`].
 pub use frontdoor_core::proto::rfc7239;

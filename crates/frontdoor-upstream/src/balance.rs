@@ -25,7 +25,7 @@
 //!
 //! use frontdoor_upstream::{Balanced, Upstream};
 //!
-//! # fn main() -> Result<(), frontdoor_upstream::ConfigError> {
+//! # fn main() -> Result<(), frontdoor_upstream::UpstreamConfigError> {
 //! let balanced = Balanced::builder(vec![
 //!     Upstream::new("http://10.0.0.1:8080")?,
 //!     Upstream::new("http://10.0.0.2:8080")?,
@@ -64,7 +64,7 @@ use tower::{
 };
 use tower_service::Service;
 
-use crate::{ConfigError, ProxyError, ProxyErrorKind, Upstream};
+use crate::{ProxyError, ProxyErrorKind, Upstream, UpstreamConfigError};
 
 // === BalancedBuilder ===
 
@@ -104,9 +104,9 @@ impl BalancedBuilder {
     /// # Errors
     ///
     /// `upstreams` when the list is empty.
-    pub fn build(self) -> Result<Balanced, ConfigError> {
+    pub fn build(self) -> Result<Balanced, UpstreamConfigError> {
         if self.upstreams.is_empty() {
-            return Err(ConfigError::new(
+            return Err(UpstreamConfigError::new(
                 "upstreams",
                 "at least one upstream is needed",
             ));

@@ -328,13 +328,13 @@ impl StdError for DnsError {
 /// assert!(err.message().starts_with("scheme `ftp` is not supported"));
 /// ```
 #[derive(Debug)]
-pub struct ConfigError {
+pub struct UpstreamConfigError {
     key: &'static str,
     message: String,
     source: Option<BoxError>,
 }
 
-impl ConfigError {
+impl UpstreamConfigError {
     pub(crate) fn new(key: &'static str, message: impl Into<String>) -> Self {
         Self {
             key,
@@ -361,7 +361,7 @@ impl ConfigError {
     }
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for UpstreamConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -371,7 +371,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl StdError for ConfigError {
+impl StdError for UpstreamConfigError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source
             .as_deref()

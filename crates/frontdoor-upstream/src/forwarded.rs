@@ -21,7 +21,7 @@
 //! assert!(fwd.is_forwarded());
 //! let none = Forwarding::none();
 //! assert!(!none.is_x_forwarded_for());
-//! # Ok::<(), frontdoor_upstream::ConfigError>(())
+//! # Ok::<(), frontdoor_upstream::UpstreamConfigError>(())
 //! ```
 
 use std::{io::Write as _, net::IpAddr};
@@ -42,7 +42,7 @@ use http::{
     HeaderMap, HeaderValue, Version,
 };
 
-use crate::ConfigError;
+use crate::UpstreamConfigError;
 
 /// Which forwarding headers [`Upstream`](crate::Upstream) writes. See the
 /// [module docs](self).
@@ -123,10 +123,10 @@ impl Forwarding {
     /// # Errors
     ///
     /// When `pseudonym` is not a valid header value.
-    pub fn via(mut self, pseudonym: &str) -> Result<Self, ConfigError> {
+    pub fn via(mut self, pseudonym: &str) -> Result<Self, UpstreamConfigError> {
         let make = |v: &str| {
             HeaderValue::try_from(format!("{v} {pseudonym}")).map_err(|e| {
-                ConfigError::new("via", format!("`{pseudonym}` is not a header value"))
+                UpstreamConfigError::new("via", format!("`{pseudonym}` is not a header value"))
                     .with_source(e)
             })
         };

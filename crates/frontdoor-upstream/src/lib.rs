@@ -66,7 +66,7 @@ mod tls;
 pub mod upstream;
 
 pub use balance::{Balanced, BalancedBuilder};
-pub use error::{ConfigError, ProxyError, ProxyErrorKind};
+pub use error::{ProxyError, ProxyErrorKind, UpstreamConfigError};
 pub use forwarded::Forwarding;
 pub use gateway::{
     error_kind_of, gateway_response, DefaultOnGatewayError, GatewayError, GatewayErrorLayer,

@@ -14,7 +14,7 @@ use super::{
     pool::Http1Pool,
     Shared, Transport, Upstream,
 };
-use crate::{ConfigError, Forwarding};
+use crate::{Forwarding, UpstreamConfigError};
 
 // === HostPolicy ===
 
@@ -163,20 +163,19 @@ impl UpstreamBuilder {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the key: `uri` when the URI is not absolute `http` (or
+    /// A [`UpstreamConfigError`] naming the key: `uri` when the URI is not absolute `http` (or
     /// `https` with the `tls` feature) with a host, no userinfo and no query, `tls` when
     /// the TLS configuration cannot be built.
-    pub fn build(self) -> Result<Upstream, ConfigError> {
+    pub fn build(self) -> Result<Upstream, UpstreamConfigError> {
         let uri: Uri = self.uri.parse().map_err(|e| {
-            ConfigError::new("uri", format!("`{}` is not a uri", self.uri)).with_source(e)
+            UpstreamConfigError::new("uri", format!("`{}` is not a uri", self.uri)).with_source(e)
         })?;
-        let scheme = uri
-            .scheme()
-            .cloned()
-            .ok_or_else(|| ConfigError::new("uri", format!("`{}` has no scheme", self.uri)))?;
+        let scheme = uri.scheme().cloned().ok_or_else(|| {
+            UpstreamConfigError::new("uri", format!("`{}` has no scheme", self.uri))
+        })?;
         let https = scheme == Scheme::HTTPS;
         if scheme != Scheme::HTTP && !(https && cfg!(feature = "tls")) {
-            return Err(ConfigError::new(
+            return Err(UpstreamConfigError::new(
                 "uri",
                 format!(
                     "scheme `{scheme}` is not supported (http{})",
@@ -192,21 +191,23 @@ impl UpstreamBuilder {
             .authority()
             .filter(|a| !a.host().is_empty())
             .cloned()
-            .ok_or_else(|| ConfigError::new("uri", format!("`{}` has no host", self.uri)))?;
+            .ok_or_else(|| {
+                UpstreamConfigError::new("uri", format!("`{}` has no host", self.uri))
+            })?;
         if authority.as_str().contains('@') {
-            return Err(ConfigError::new(
+            return Err(UpstreamConfigError::new(
                 "uri",
                 format!("`{}` must not contain userinfo", self.uri),
             ));
         }
         if uri.query().is_some() {
-            return Err(ConfigError::new(
+            return Err(UpstreamConfigError::new(
                 "uri",
                 format!("`{}` must not have a query", self.uri),
             ));
         }
         let authority_value = HeaderValue::from_str(authority.as_str()).map_err(|e| {
-            ConfigError::new("uri", "authority is not a header value").with_source(e)
+            UpstreamConfigError::new("uri", "authority is not a header value").with_source(e)
         })?;
         let base_path = uri.path().trim_end_matches('/').to_owned();
 
@@ -216,7 +217,7 @@ impl UpstreamBuilder {
                 .authority(authority.clone())
                 .path_and_query("/")
                 .build()
-                .map_err(|e| ConfigError::new("uri", "bad authority").with_source(e))?;
+                .map_err(|e| UpstreamConfigError::new("uri", "bad authority").with_source(e))?;
             Transport::Http1(Arc::new(Http1Pool::new(
                 dial,
                 self.connect_timeout,
@@ -248,7 +249,7 @@ impl UpstreamBuilder {
     }
 
     /// hyper-util's pooled client, for `https` (ALPN may pick HTTP/2) and h2c.
-    fn legacy_client(&self) -> Result<Client<Connector, Body>, ConfigError> {
+    fn legacy_client(&self) -> Result<Client<Connector, Body>, UpstreamConfigError> {
         let mut builder = Client::builder(TokioExecutor::new());
         builder
             .pool_timer(TokioTimer::new())

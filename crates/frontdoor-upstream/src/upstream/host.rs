@@ -5,7 +5,7 @@ use std::str::FromStr;
 use http::{uri::Authority, HeaderValue};
 
 use super::HostPolicy;
-use crate::ConfigError;
+use crate::UpstreamConfigError;
 
 /// Parses `upstream` ([`HostPolicy::UpstreamAuthority`]), `preserve`
 /// ([`HostPolicy::Preserve`]) or a literal `host[:port]` without userinfo
@@ -22,7 +22,7 @@ use crate::ConfigError;
 /// assert_eq!("a b".parse::<HostPolicy>().unwrap_err().key(), "host");
 /// ```
 impl FromStr for HostPolicy {
-    type Err = ConfigError;
+    type Err = UpstreamConfigError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
@@ -34,7 +34,7 @@ impl FromStr for HostPolicy {
                     .ok()
                     .filter(|_| !literal.contains('@'))
                     .ok_or_else(|| {
-                        ConfigError::new(
+                        UpstreamConfigError::new(
                             "host",
                             format!(
                                 "expected \"upstream\", \"preserve\" or a host[:port], got {literal:?}"
@@ -44,7 +44,7 @@ impl FromStr for HostPolicy {
                 HeaderValue::from_str(authority.as_str())
                     .map(Self::Replace)
                     .map_err(|e| {
-                        ConfigError::new("host", format!("not a valid host: {literal:?}"))
+                        UpstreamConfigError::new("host", format!("not a valid host: {literal:?}"))
                             .with_source(e)
                     })
             }

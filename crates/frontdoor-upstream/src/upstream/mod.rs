@@ -70,7 +70,7 @@ use tracing::{field, Instrument as _};
 
 pub use self::builder::{HostPolicy, UpstreamBuilder};
 use self::{connect::Connector, pool::Http1Pool, transport::send};
-use crate::{ConfigError, Forwarding, ProxyError};
+use crate::{Forwarding, ProxyError, UpstreamConfigError};
 
 // === Upstream ===
 
@@ -134,7 +134,7 @@ impl Upstream {
     /// # Errors
     ///
     /// As [`UpstreamBuilder::build`].
-    pub fn new(uri: &str) -> Result<Self, ConfigError> {
+    pub fn new(uri: &str) -> Result<Self, UpstreamConfigError> {
         Self::builder(uri).build()
     }
 
