@@ -7,6 +7,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::Arc,
+    time::Duration,
 };
 
 use arc_swap::ArcSwap;
@@ -17,34 +18,36 @@ use tower::{util::BoxCloneSyncService, ServiceExt};
 
 use crate::{
     build::{build, builtins_used, Built, Builtins},
-    config::{parse, Builtin, Config, ConfigError},
+    config::{Builtin, Config, ConfigError, ConfigErrors},
     ops::Metrics,
 };
 
 /// Where the config comes from.
 #[derive(Clone, Debug)]
-pub(crate) enum Source {
-    /// The embedded demo.
+#[non_exhaustive]
+pub enum Source {
+    /// The embedded demo ([`crate::config::EMBEDDED`]).
     Embedded,
     /// A file.
     File(PathBuf),
 }
 
 impl Source {
-    pub(crate) fn read(&self) -> Result<String, Vec<ConfigError>> {
+    /// Reads and validates the config.
+    ///
+    /// # Errors
+    ///
+    /// Every problem in the config, or why the file cannot be read.
+    pub fn load(&self) -> Result<Config, ConfigErrors> {
         match self {
-            Self::Embedded => Ok(include_str!("default.toml").to_owned()),
-            Self::File(path) => std::fs::read_to_string(path).map_err(|e| {
-                vec![ConfigError {
-                    line: None,
-                    path: String::new(),
-                    message: format!("cannot read {}: {e}", path.display()),
-                }]
-            }),
+            Self::Embedded => Config::embedded(),
+            Self::File(path) => Config::load(path),
         }
     }
 
-    pub(crate) fn path(&self) -> Option<&Path> {
+    /// The file, if the config comes from one.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
         match self {
             Self::Embedded => None,
             Self::File(p) => Some(p),
@@ -54,13 +57,18 @@ impl Source {
 
 /// The built-in backends, started on first use and kept across reloads.
 #[derive(Debug, Default)]
-pub(crate) struct Backends {
+pub struct Backends {
     started: Mutex<BTreeMap<Builtin, SocketAddr>>,
 }
 
 impl Backends {
-    /// Starts whatever `config` needs that is not running yet.
-    pub(crate) async fn ensure(&self, config: &Config) -> std::io::Result<Builtins> {
+    /// Starts whatever `config` needs that is not running yet (on the current tokio
+    /// runtime), and returns where every started backend listens.
+    ///
+    /// # Errors
+    ///
+    /// When a backend cannot bind a loopback port.
+    pub async fn ensure(&self, config: &Config) -> std::io::Result<Builtins> {
         for builtin in builtins_used(config) {
             if self.started.lock().contains_key(&builtin) {
                 continue;
@@ -85,21 +93,34 @@ impl Backends {
 /// The live stacks, one per worker (so each worker has its own upstream pools):
 /// requests load the current one; reloads swap them all.
 #[derive(Clone)]
-pub(crate) struct Live {
+pub struct Live {
     stacks: Arc<[ArcSwap<Built>]>,
     config: Arc<ArcSwap<Config>>,
     backends: Arc<Backends>,
     metrics: Metrics,
 }
 
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("workers", &self.stacks.len())
+            .field("backends", &self.backends)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Live {
     /// Loads, validates and builds the first config, once per worker: `workers`
     /// (the command line) wins over `[server] workers`, which wins over one per core.
-    pub(crate) async fn start(
+    ///
+    /// # Errors
+    ///
+    /// Every problem in the config, or why the built-in backends cannot start.
+    pub async fn start(
         source: &Source,
         metrics: Metrics,
         workers: Option<usize>,
-    ) -> Result<Self, Vec<ConfigError>> {
+    ) -> Result<Self, ConfigErrors> {
         let backends = Arc::new(Backends::default());
         let count = |config: &Config| {
             workers
@@ -119,17 +140,17 @@ impl Live {
     }
 
     /// The number of workers (one stack each).
-    pub(crate) fn workers(&self) -> usize {
+    pub fn workers(&self) -> usize {
         self.stacks.len()
     }
 
     /// The config in force.
-    pub(crate) fn config(&self) -> Arc<Config> {
+    pub fn config(&self) -> Arc<Config> {
         self.config.load_full()
     }
 
     /// The route table in force.
-    pub(crate) fn table(&self) -> String {
+    pub fn table(&self) -> String {
         self.stacks
             .first()
             .map(|s| s.load().table())
@@ -138,7 +159,7 @@ impl Live {
 
     /// Worker `worker`'s front door service: each request runs on the stack current
     /// when it arrived, so a reload never disturbs requests in flight.
-    pub(crate) fn service(
+    pub fn service(
         &self,
         worker: usize,
     ) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
@@ -151,7 +172,7 @@ impl Live {
     }
 
     /// Re-reads and rebuilds the config; on any error the old stack keeps serving.
-    pub(crate) async fn reload(&self, source: &Source) -> bool {
+    pub async fn reload(&self, source: &Source) -> bool {
         let workers = self.stacks.len();
         match load(source, &self.backends, &self.metrics, |_| workers).await {
             Ok((config, built)) => {
@@ -166,17 +187,62 @@ impl Live {
                     slot.store(Arc::new(built));
                 }
                 self.config.store(Arc::new(config));
-                self.metrics.reload(true);
+                self.metrics.reload_applied();
                 tracing::info!(routes, "config reloaded");
                 true
             }
             Err(errors) => {
-                self.metrics.reload(false);
+                self.metrics.reload_rejected();
                 for e in &errors {
                     tracing::error!(error = %e, "config reload rejected; the previous config keeps serving");
                 }
                 false
             }
+        }
+    }
+}
+
+// === reload triggers ===
+
+/// Reloads `source` on every SIGHUP (on Unix; elsewhere returns at once).
+pub async fn reload_on_hangup(live: Live, source: Source) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: reload by signal is off");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading");
+            live.reload(&source).await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (live, source);
+}
+
+/// Reloads `source` when the modification time or length of its file changes (polled
+/// every second, which needs no platform watcher). Returns at once for the embedded
+/// config.
+pub async fn reload_on_change(live: Live, source: Source) {
+    let Some(path) = source.path().map(Path::to_owned) else {
+        return;
+    };
+    let stamp = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    let mut last = stamp(&path);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = stamp(&path);
+        if now != last {
+            last = now;
+            tracing::info!(file = %path.display(), "config file changed: reloading");
+            live.reload(&source).await;
         }
     }
 }
@@ -187,16 +253,12 @@ async fn load(
     backends: &Backends,
     metrics: &Metrics,
     copies: impl FnOnce(&Config) -> usize,
-) -> Result<(Config, Vec<Built>), Vec<ConfigError>> {
-    let text = source.read()?;
-    let config = parse(&text)?;
-    let builtins = backends.ensure(&config).await.map_err(|e| {
-        vec![ConfigError {
-            line: None,
-            path: String::new(),
-            message: format!("cannot start built-in backends: {e}"),
-        }]
-    })?;
+) -> Result<(Config, Vec<Built>), ConfigErrors> {
+    let config = source.load()?;
+    let builtins = backends
+        .ensure(&config)
+        .await
+        .map_err(|e| ConfigError::file(format!("cannot start built-in backends: {e}")))?;
     let built = (0..copies(&config))
         .map(|_| build(&config, &builtins, metrics))
         .collect::<Result<_, _>>()?;

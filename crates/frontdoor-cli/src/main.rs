@@ -10,31 +10,19 @@
 //! * `frontdoor check -c FILE`: validates; exits 0, or 1 printing every error with
 //!   its line and key path.
 //! * `frontdoor routes -c FILE`: prints the compiled route table in match order.
+//!
+//! The work is done by the `frontdoor_cli` library; this file parses the command
+//! line and sets up logging.
 #![forbid(unsafe_code)]
 
-mod build;
-mod config;
-mod live;
-mod ops;
-
-use std::{
-    io::Write,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::ExitCode,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use frontdoor::serve::{shutdown_signal, Server, Workers};
-use tracing_subscriber::EnvFilter;
-
-use crate::{
-    build::{build, Builtins},
-    config::{parse, ConfigError},
-    live::{Live, Source},
-    ops::Metrics,
+use frontdoor_cli::{
+    commands::{self, ServeOptions, Watch},
+    live::Source,
 };
+use tracing_subscriber::EnvFilter;
 
 /// The global allocator: see the `mimalloc` feature in `Cargo.toml`.
 #[cfg(feature = "mimalloc")]
@@ -92,13 +80,36 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Check { config } => commands::check(&config),
+        Command::Routes { config } => commands::routes(&config),
+        Command::Serve {
+            config,
+            listen,
+            watch,
+            workers,
+        } => {
+            let source = config.map_or(Source::Embedded, Source::File);
+            let watch = if watch { Watch::File } else { Watch::Off };
+            serve(
+                ServeOptions::new(source)
+                    .listen(listen)
+                    .watch(watch)
+                    .workers(workers),
+            )
+        }
+    }
+}
+
+/// Logs to stderr in `format`, at the level `RUST_LOG` sets (default info).
+fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    match cli.log_format {
+    match format {
         LogFormat::Text => tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
-            .with_ansi(ansi)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
         LogFormat::Json => tracing_subscriber::fmt()
             .json()
@@ -106,200 +117,25 @@ fn main() -> ExitCode {
             .with_writer(std::io::stderr)
             .init(),
     }
-    match cli.command {
-        Command::Check { config } => check(&config),
-        Command::Routes { config } => routes(&config),
-        Command::Serve {
-            config,
-            listen,
-            watch,
-            workers,
-        } => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot start the runtime");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let source = config.map_or(Source::Embedded, Source::File);
-            match runtime.block_on(serve(source, listen, watch, workers)) {
-                Ok(code) => code,
-                Err(e) => {
-                    tracing::error!(error = %e, "frontdoor failed");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-    }
 }
 
-/// Prints errors as `FILE: line N: key.path: message`, one per line, to stderr.
-fn print_errors(file: &Path, errors: &[ConfigError]) {
-    let mut err = std::io::stderr().lock();
-    for e in errors {
-        let _ = writeln!(err, "{}: {e}", file.display());
-    }
-}
-
-/// Parses and builds without binding anything.
-fn compile(file: &Path) -> Result<build::Built, Vec<ConfigError>> {
-    let text = Source::File(file.to_owned()).read()?;
-    let config = parse(&text)?;
-    build(&config, &Builtins::new(), &Metrics::new())
-}
-
-fn check(file: &Path) -> ExitCode {
-    match compile(file) {
-        Ok(built) => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}: ok ({} routes)", file.display(), built.rows.len());
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            print_errors(file, &errors);
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn routes(file: &Path) -> ExitCode {
-    match compile(file) {
-        Ok(built) => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", built.table());
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            print_errors(file, &errors);
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn serve(
-    source: Source,
-    listen: Vec<SocketAddr>,
-    watch: bool,
-    workers: Option<usize>,
-) -> Result<ExitCode, frontdoor::BoxError> {
-    let metrics = Metrics::new();
-    let live = match Live::start(&source, metrics.clone(), workers).await {
-        Ok(live) => live,
-        Err(errors) => {
-            print_errors(source.path().unwrap_or(Path::new("(embedded)")), &errors);
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let config = live.config();
-    let listen = if listen.is_empty() {
-        config.server.listen.clone()
-    } else {
-        listen
-    };
-    let mut server = Workers::bind(&listen, live.workers())?;
-    if let Some(t) = config.server.header_timeout {
-        server = server.header_read_timeout(t);
-    }
-    if let Some(t) = config.server.body_timeout {
-        server = server.body_read_timeout(t);
-    }
-    if let Some(t) = config.server.drain_timeout {
-        server = server.drain_timeout(t);
-    }
-    if let Some(n) = config.server.max_connections {
-        server = server.max_connections(n);
-    }
-    let addrs = server.local_addrs().to_vec();
-
-    let admin_addr = match config.server.admin {
-        Some(addr) => {
-            let admin = Server::bind(&[addr]).await?;
-            let bound = admin.local_addrs()?.first().copied();
-            let table = live.clone();
-            tokio::spawn(admin.serve(ops::admin(metrics.clone(), move || table.table())));
-            bound
-        }
-        None => None,
-    };
-
+/// Runs `serve` on a multi-threaded runtime.
+fn serve(options: ServeOptions) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
     {
-        let mut out = std::io::stdout().lock();
-        for addr in &addrs {
-            writeln!(out, "frontdoor listening on http://{addr}")?;
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return ExitCode::FAILURE;
         }
-        if let Some(addr) = admin_addr {
-            writeln!(
-                out,
-                "admin listening on http://{addr} (/metrics, /routes, /healthz)"
-            )?;
-        }
-        writeln!(out)?;
-        writeln!(out, "routes (first match wins):")?;
-        for line in live.table().lines() {
-            writeln!(out, "  {line}")?;
-        }
-        if let (Source::Embedded, Some(addr)) = (&source, addrs.first()) {
-            writeln!(out)?;
-            writeln!(out, "try:")?;
-            writeln!(out, "  curl -s 'http://{addr}/hello?name=frontdoor'")?;
-            writeln!(out, "  curl -si http://{addr}/redirect/somewhere")?;
-        }
-        writeln!(out, "ready")?;
-        out.flush()?;
-    }
-
-    tokio::spawn(reload_on_signal(live.clone(), source.clone()));
-    if watch {
-        if let Some(path) = source.path() {
-            tokio::spawn(watch_file(live.clone(), source.clone(), path.to_owned()));
-        }
-    }
-    let front = live.clone();
-    server
-        .serve_with_shutdown(move |worker| front.service(worker), shutdown_signal())
-        .await?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Reloads on SIGHUP.
-async fn reload_on_signal(live: Live, source: Source) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: reload by signal is off");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading");
-            live.reload(&source).await;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (live, source);
-}
-
-/// Reloads when the file's modification time or length changes (polled every
-/// second, which needs no platform watcher).
-async fn watch_file(live: Live, source: Source, path: PathBuf) {
-    let stamp = |p: &Path| {
-        std::fs::metadata(p)
-            .ok()
-            .map(|m| (m.modified().ok(), m.len()))
     };
-    let mut last = stamp(&path);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        let now = stamp(&path);
-        if now != last {
-            last = now;
-            tracing::info!(file = %path.display(), "config file changed: reloading");
-            live.reload(&source).await;
+    match runtime.block_on(commands::serve(options)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = %e, "frontdoor failed");
+            ExitCode::FAILURE
         }
     }
 }

@@ -8,13 +8,15 @@
 use std::{
     convert::Infallible,
     fmt,
+    future::Future,
+    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
 
 use frontdoor::Body;
-use frontdoor_core::text_response;
+use frontdoor_core::{text_response, Resolved};
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body as _;
 use prometheus_client::{
@@ -27,20 +29,42 @@ use tower::{util::BoxCloneSyncService, Layer, Service};
 
 /// What served a request; inserted into the response extensions by route services.
 #[derive(Clone, Debug)]
-pub(crate) struct Served {
+#[non_exhaustive]
+pub struct Served {
     /// `route[N]`, `default` or `not_found`.
-    pub(crate) route: Arc<str>,
+    pub route: Arc<str>,
     /// The upstream (or builtin) that answered, if any.
-    pub(crate) upstream: Arc<str>,
+    pub upstream: Arc<str>,
     /// The resolved `host:port:path`, when the resolver stamped one.
-    pub(crate) resolved: Option<String>,
+    pub resolved: Option<String>,
+}
+
+impl Served {
+    /// A tag for `route` served by `upstream`.
+    #[must_use]
+    pub fn new(route: impl Into<Arc<str>>, upstream: impl Into<Arc<str>>) -> Self {
+        Self {
+            route: route.into(),
+            upstream: upstream.into(),
+            resolved: None,
+        }
+    }
+
+    /// This tag with `req`'s resolved `host:port:path`.
+    #[must_use]
+    pub fn for_request<B>(&self, req: &Request<B>) -> Self {
+        Self {
+            resolved: req.extensions().get::<Resolved>().map(ToString::to_string),
+            ..self.clone()
+        }
+    }
 }
 
 type Labels = Vec<(&'static str, String)>;
 
-/// The metric families of a running front door.
+/// The metric families of a running front door, shared by its clones.
 #[derive(Clone)]
-pub(crate) struct Metrics {
+pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<Labels, Counter>,
     upstream_errors: Family<Labels, Counter>,
@@ -63,8 +87,16 @@ fn latency_histogram() -> Histogram {
     ))
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Metrics {
-    pub(crate) fn new() -> Self {
+    /// Fresh metrics, all zero, registered under the `frontdoor` prefix.
+    #[must_use]
+    pub fn new() -> Self {
         let mut registry = Registry::with_prefix("frontdoor");
         let requests = Family::<Labels, Counter>::default();
         registry.register(
@@ -115,23 +147,33 @@ impl Metrics {
         }
     }
 
-    /// Counts an upstream failure of `kind`.
-    pub(crate) fn upstream_error(&self, kind: &str) {
+    /// Counts an upstream failure of `kind` (a
+    /// [`ProxyErrorKind`](frontdoor_upstream::ProxyErrorKind) name).
+    pub fn upstream_error(&self, kind: &str) {
         self.upstream_errors
             .get_or_create(&vec![("kind", kind.to_owned())])
             .inc();
     }
 
-    /// Counts a reload attempt.
-    pub(crate) fn reload(&self, ok: bool) {
-        let result = if ok { "ok" } else { "error" };
+    /// Counts a reload that was applied.
+    pub fn reload_applied(&self) {
+        self.count_reload("ok");
+    }
+
+    /// Counts a reload that was rejected (the old config keeps serving).
+    pub fn reload_rejected(&self) {
+        self.count_reload("error");
+    }
+
+    fn count_reload(&self, result: &str) {
         self.reloads
             .get_or_create(&vec![("result", result.to_owned())])
             .inc();
     }
 
-    /// The Prometheus text exposition.
-    pub(crate) fn render(&self) -> String {
+    /// The Prometheus (OpenMetrics) text exposition.
+    #[must_use]
+    pub fn render(&self) -> String {
         let _ = &self.mirror_requests;
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
@@ -145,12 +187,14 @@ impl Metrics {
 
 /// The outermost layer: access log, request metrics, in-flight gauge.
 #[derive(Clone, Debug)]
-pub(crate) struct ObserveLayer {
+#[must_use]
+pub struct ObserveLayer {
     metrics: Metrics,
 }
 
 impl ObserveLayer {
-    pub(crate) const fn new(metrics: Metrics) -> Self {
+    /// The layer, counting into `metrics`.
+    pub const fn new(metrics: Metrics) -> Self {
         Self { metrics }
     }
 }
@@ -166,9 +210,9 @@ impl<S> Layer<S> for ObserveLayer {
     }
 }
 
-/// See [`ObserveLayer`].
+/// Writes the access log and counts requests. See [`ObserveLayer`].
 #[derive(Clone, Debug)]
-pub(crate) struct Observe<S> {
+pub struct Observe<S> {
     inner: S,
     metrics: Metrics,
 }
@@ -183,9 +227,7 @@ where
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Response<Body>, Infallible>> + Send>,
-    >;
+    type Future = ObserveFuture;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -199,13 +241,30 @@ where
         let metrics = self.metrics.clone();
         metrics.in_flight.inc();
         let fut = self.inner.call(req);
-        Box::pin(async move {
+        ObserveFuture(Box::pin(async move {
             let res = fut.await;
             metrics.in_flight.dec();
             let Ok(res) = res;
             record(&metrics, &method, &target, &res, start.elapsed());
             Ok(res)
-        })
+        }))
+    }
+}
+
+/// Response future of [`Observe`].
+pub struct ObserveFuture(Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>);
+
+impl Future for ObserveFuture {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for ObserveFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObserveFuture").finish_non_exhaustive()
     }
 }
 
@@ -241,8 +300,8 @@ fn record(metrics: &Metrics, method: &Method, target: &str, res: &Response<Body>
 
 // === admin ===
 
-/// The admin service: `/metrics`, `/routes`, `/healthz`.
-pub(crate) fn admin(
+/// The admin service: `/metrics`, `/routes` (the table `routes` returns), `/healthz`.
+pub fn admin(
     metrics: Metrics,
     routes: impl Fn() -> String + Clone + Send + Sync + 'static,
 ) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
@@ -289,9 +348,8 @@ mod tests {
                 "x",
             );
             res.extensions_mut().insert(Served {
-                route: "route[0]".into(),
-                upstream: "builtin:echo".into(),
                 resolved: Some("h:80:/".into()),
+                ..Served::new("route[0]", "builtin:echo")
             });
             Ok::<_, Infallible>(res)
         });

@@ -270,7 +270,7 @@ timeouts = { connect = "soon" }
     );
     assert!(
         lines[1].starts_with(&format!(
-            "{name}: line 10: route[1].upstream: unsupported upstream scheme"
+            "{name}: line 10: route[1].upstream: scheme `ftp` is not supported"
         )),
         "{stderr}"
     );

@@ -1,0 +1,191 @@
+//! The service of one target (a route's or the default's): tag -> [cleanup filter] ->
+//! gateway errors -> `Upstream` | `Balanced`.
+
+use std::{convert::Infallible, sync::Arc};
+
+use frontdoor::Body;
+use frontdoor_cleanup::{CleanupLayer, Rules, Syntax};
+use frontdoor_core::text_response;
+use frontdoor_route::Filter;
+use frontdoor_upstream::{Balanced, GatewayErrorLayer, GatewayFailure, Upstream};
+use futures_util::FutureExt;
+use http::{Request, Response};
+use tower::{util::BoxCloneSyncService, Layer, Service, ServiceExt};
+
+use super::{Builtins, Svc};
+use crate::{
+    config::{Config, Target, UpstreamAddr},
+    ops::{Metrics, Served},
+};
+
+/// A built target: its service, its optional cleanup filter, and its upstreams as text.
+pub(super) struct Built {
+    pub(super) service: Svc,
+    pub(super) filter: Option<Filter>,
+    pub(super) upstream: String,
+}
+
+/// A target problem: the key under the target's path, and the message.
+pub(super) type Problem = (&'static str, String);
+
+/// Builds `target`, labelled `label` (`route[N]` or `default`) in logs and metrics.
+pub(super) fn build(
+    target: &Target,
+    label: Arc<str>,
+    config: &Config,
+    builtins: &Builtins,
+    metrics: &Metrics,
+) -> Result<Built, Problem> {
+    let filter = cleanup_filter(target, config)?;
+    let upstream: Arc<str> = target
+        .upstreams
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+        .into();
+    let service = upstream_service(target, builtins, metrics)?;
+    let tag = TagLayer {
+        served: Served::new(label, upstream.clone()),
+    };
+    Ok(Built {
+        service: tag.layer(service),
+        filter,
+        upstream: upstream.to_string(),
+    })
+}
+
+/// The target's cleanup rules as a route filter, or `None` without rules.
+fn cleanup_filter(target: &Target, config: &Config) -> Result<Option<Filter>, Problem> {
+    if target.cleanup.is_empty() {
+        return Ok(None);
+    }
+    let pairs = target
+        .cleanup
+        .iter()
+        .map(|(k, v)| (k.as_str(), (v != "None").then_some(v.as_str())));
+    let rules = Rules::builder()
+        .pairs(Syntax::Shortcut, pairs)
+        .mode(config.compat.mode())
+        .build()
+        .map_err(|e| ("cleanup", e.to_string()))?;
+    Ok(Some(Filter::new(CleanupLayer::new(rules))))
+}
+
+/// The cleanup rules as `frontdoor routes` shows them.
+pub(super) fn filter_text(target: &Target) -> String {
+    if target.cleanup.is_empty() {
+        return "-".into();
+    }
+    target
+        .cleanup
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One upstream client per address (balanced when several), behind the gateway-error
+/// layer, whose hook counts failures by kind.
+fn upstream_service(
+    target: &Target,
+    builtins: &Builtins,
+    metrics: &Metrics,
+) -> Result<Svc, Problem> {
+    let mut upstreams = target
+        .upstreams
+        .iter()
+        .map(|addr| upstream(target, addr, builtins))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ("upstream", e.message().to_owned()))?;
+    let metrics = metrics.clone();
+    let gateway = GatewayErrorLayer::new().on_error(move |failure: &GatewayFailure<'_>| {
+        if let Some(err) = failure.proxy_error() {
+            metrics.upstream_error(err.kind().as_str());
+        }
+    });
+    if upstreams.len() == 1 {
+        if let Some(one) = upstreams.pop() {
+            return Ok(boxed(gateway.layer(one)));
+        }
+    }
+    let balanced = Balanced::builder(upstreams)
+        .build()
+        .map_err(|e| ("upstream", e.message().to_owned()))?;
+    Ok(boxed(gateway.layer(balanced)))
+}
+
+/// The upstream client for one address.
+fn upstream(
+    target: &Target,
+    addr: &UpstreamAddr,
+    builtins: &Builtins,
+) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
+    let base = match addr {
+        UpstreamAddr::Url(uri) => uri.to_string(),
+        UpstreamAddr::Builtin(b) => match builtins.get(b) {
+            Some(addr) => format!("http://{addr}"),
+            // `check` builds without starting backends.
+            None => "http://127.0.0.1:9".to_owned(),
+        },
+    };
+    let timeouts = target.timeouts;
+    let mut builder = Upstream::builder(&base).host(target.host.clone());
+    if let Some(t) = timeouts.connect {
+        builder = builder.connect_timeout(Some(t));
+    }
+    if let Some(t) = timeouts.response {
+        builder = builder.head_timeout(Some(t));
+    }
+    if let Some(t) = timeouts.idle {
+        builder = builder.body_idle_timeout(Some(t));
+    }
+    builder.build()
+}
+
+fn boxed<S>(svc: S) -> Svc
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    BoxCloneSyncService::new(svc)
+}
+
+/// The `[not_found]` answer, tagged `not_found`.
+pub(super) fn not_found(config: &Config) -> Svc {
+    let status = config.not_found.status;
+    let body = config.not_found.body.clone();
+    let served = Served::new("not_found", "-");
+    BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
+        let mut res = text_response(status, body.clone());
+        res.extensions_mut().insert(served.for_request(&req));
+        std::future::ready(Ok::<_, Infallible>(res))
+    }))
+}
+
+/// Tags responses with what served them, for the access log and metrics.
+#[derive(Clone)]
+struct TagLayer {
+    served: Served,
+}
+
+impl Layer<Svc> for TagLayer {
+    type Service = Svc;
+
+    fn layer(&self, inner: Svc) -> Svc {
+        let served = self.served.clone();
+        BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
+            let served = served.for_request(&req);
+            inner.clone().oneshot(req).map(move |result| {
+                result.map(|mut res| {
+                    res.extensions_mut().insert(served);
+                    res
+                })
+            })
+        }))
+    }
+}

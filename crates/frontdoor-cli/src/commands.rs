@@ -1,0 +1,227 @@
+//! What the `frontdoor` subcommands run: [`check`], [`routes`] and [`serve`].
+//!
+//! Each prints what a user reads (stdout) and every config error as
+//! `FILE: line N: key.path: message` (stderr), and returns the process's exit code.
+
+use std::{io::Write, net::SocketAddr, path::Path, process::ExitCode};
+
+use frontdoor::{
+    serve::{shutdown_signal, Server, Workers},
+    BoxError,
+};
+
+use crate::{
+    build::Built,
+    compile,
+    config::{Config, ConfigErrors},
+    live::{reload_on_change, reload_on_hangup, Live, Source},
+    ops::{self, Metrics},
+};
+
+/// `frontdoor check -c FILE`: 0 when the file builds, else 1 with every error.
+#[must_use]
+pub fn check(file: &Path) -> ExitCode {
+    report(file, compile(file), |out, built| {
+        writeln!(out, "{}: ok ({} routes)", file.display(), built.rows.len())
+    })
+}
+
+/// `frontdoor routes -c FILE`: the compiled route table, in match order.
+#[must_use]
+pub fn routes(file: &Path) -> ExitCode {
+    report(file, compile(file), |out, built| {
+        writeln!(out, "{}", built.table())
+    })
+}
+
+/// Prints a built stack with `show`, or the errors.
+fn report(
+    file: &Path,
+    result: Result<Built, ConfigErrors>,
+    show: impl FnOnce(&mut std::io::StdoutLock<'static>, &Built) -> std::io::Result<()>,
+) -> ExitCode {
+    match result {
+        Ok(built) => {
+            let _ = show(&mut std::io::stdout().lock(), &built);
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            print_errors(file, &errors);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints errors as `FILE: line N: key.path: message`, one per line, to stderr.
+fn print_errors(file: &Path, errors: &ConfigErrors) {
+    let mut err = std::io::stderr().lock();
+    for e in errors {
+        let _ = writeln!(err, "{}: {e}", file.display());
+    }
+}
+
+// === serve ===
+
+/// Whether `serve` also reloads when the config file changes (SIGHUP always
+/// reloads).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Watch {
+    /// Reload on SIGHUP only (the default).
+    #[default]
+    Off,
+    /// Also reload when the file's modification time or length changes.
+    File,
+}
+
+/// What `frontdoor serve` runs: a config source and the command line's overrides.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ServeOptions {
+    source: Source,
+    listen: Vec<SocketAddr>,
+    watch: Watch,
+    workers: Option<usize>,
+}
+
+impl ServeOptions {
+    /// Serves the config from `source`, listening where it says.
+    pub const fn new(source: Source) -> Self {
+        Self {
+            source,
+            listen: Vec::new(),
+            watch: Watch::Off,
+            workers: None,
+        }
+    }
+
+    /// Listen addresses overriding `[server] listen`. Default: none (the config's).
+    pub fn listen(mut self, addrs: Vec<SocketAddr>) -> Self {
+        self.listen = addrs;
+        self
+    }
+
+    /// Whether to reload on file changes. Default: [`Watch::Off`].
+    pub const fn watch(mut self, watch: Watch) -> Self {
+        self.watch = watch;
+        self
+    }
+
+    /// Worker threads, overriding `[server] workers`. Default: `None` (the config's,
+    /// else one per core).
+    pub const fn workers(mut self, workers: Option<usize>) -> Self {
+        self.workers = workers;
+        self
+    }
+}
+
+/// `frontdoor serve`: builds the config, binds, prints the listen addresses and the
+/// route table, then serves until SIGINT/SIGTERM (draining requests in flight),
+/// reloading on SIGHUP (and file changes with [`Watch::File`]).
+///
+/// # Errors
+///
+/// When a listener cannot be bound or served. Config errors are printed and give
+/// [`ExitCode::FAILURE`].
+pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
+    let ServeOptions {
+        source,
+        listen,
+        watch,
+        workers,
+    } = options;
+    let metrics = Metrics::new();
+    let live = match Live::start(&source, metrics.clone(), workers).await {
+        Ok(live) => live,
+        Err(errors) => {
+            print_errors(source.path().unwrap_or(Path::new("(embedded)")), &errors);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let config = live.config();
+    let server = bind(&config, listen, live.workers())?;
+    let addrs = server.local_addrs().to_vec();
+    let admin = start_admin(&config, &metrics, &live).await?;
+    print_banner(&source, &addrs, admin, &live)?;
+
+    tokio::spawn(reload_on_hangup(live.clone(), source.clone()));
+    if watch == Watch::File {
+        tokio::spawn(reload_on_change(live.clone(), source));
+    }
+    server
+        .serve_with_shutdown(move |worker| live.service(worker), shutdown_signal())
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Binds the front listeners (`listen`, else the config's) with the config's limits.
+fn bind(config: &Config, listen: Vec<SocketAddr>, workers: usize) -> std::io::Result<Workers> {
+    let listen = if listen.is_empty() {
+        config.server.listen.clone()
+    } else {
+        listen
+    };
+    let mut server = Workers::bind(&listen, workers)?;
+    if let Some(t) = config.server.header_timeout {
+        server = server.header_read_timeout(t);
+    }
+    if let Some(t) = config.server.body_timeout {
+        server = server.body_read_timeout(t);
+    }
+    if let Some(t) = config.server.drain_timeout {
+        server = server.drain_timeout(t);
+    }
+    if let Some(n) = config.server.max_connections {
+        server = server.max_connections(n);
+    }
+    Ok(server)
+}
+
+/// Starts the admin listener, if configured; returns its bound address.
+async fn start_admin(
+    config: &Config,
+    metrics: &Metrics,
+    live: &Live,
+) -> std::io::Result<Option<SocketAddr>> {
+    let Some(addr) = config.server.admin else {
+        return Ok(None);
+    };
+    let admin = Server::bind(&[addr]).await?;
+    let bound = admin.local_addrs()?.first().copied();
+    let table = live.clone();
+    tokio::spawn(admin.serve(ops::admin(metrics.clone(), move || table.table())));
+    Ok(bound)
+}
+
+/// Prints where the front door listens, the route table, what to try (for the demo),
+/// and `ready`.
+fn print_banner(
+    source: &Source,
+    addrs: &[SocketAddr],
+    admin: Option<SocketAddr>,
+    live: &Live,
+) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for addr in addrs {
+        writeln!(out, "frontdoor listening on http://{addr}")?;
+    }
+    if let Some(addr) = admin {
+        writeln!(
+            out,
+            "admin listening on http://{addr} (/metrics, /routes, /healthz)"
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "routes (first match wins):")?;
+    for line in live.table().lines() {
+        writeln!(out, "  {line}")?;
+    }
+    if let (Source::Embedded, Some(addr)) = (source, addrs.first()) {
+        writeln!(out)?;
+        writeln!(out, "try:")?;
+        writeln!(out, "  curl -s 'http://{addr}/hello?name=frontdoor'")?;
+        writeln!(out, "  curl -si http://{addr}/redirect/somewhere")?;
+    }
+    writeln!(out, "ready")?;
+    out.flush()
+}

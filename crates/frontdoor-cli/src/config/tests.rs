@@ -1,0 +1,219 @@
+//! Tests of parsing and validation.
+
+use std::{net::SocketAddr, time::Duration};
+
+use frontdoor_upstream::HostPolicy;
+
+use super::*;
+
+fn parse(src: &str) -> Result<Config, ConfigErrors> {
+    src.parse()
+}
+
+fn errors(src: &str) -> Vec<String> {
+    parse(src)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn full_example_parses() {
+    let src = r#"
+[server]
+listen = ["127.0.0.1:8080", "127.0.0.1:8443"]
+server_name = "localhost"
+admin = "127.0.0.1:9901"
+workers = 3
+header_timeout = "5s"
+body_timeout = "20s"
+drain_timeout = "1m"
+max_connections = 500
+
+[resolve]
+trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]
+schemes = { http = [80, 8080], https = [443, 8443] }
+
+[[route]]
+spec = "www.example.com:http:/svn"
+upstream = "http://127.0.0.1:8081/repos"
+relocate = "none"
+host = "upstream"
+cleanup = { "-/" = "/x", "HTTP_X_DEBUG" = "None" }
+timeouts = { connect = "2s", response = "30s", idle = "60s" }
+
+[[route]]
+regex = '^[^:]*:[0-9]+:(?P<pathinfo>/api)'
+upstream = ["http://127.0.0.1:9001", "http://127.0.0.1:9002"]
+host = "preserve"
+
+[default]
+upstream = "builtin:echo"
+
+[not_found]
+status = 410
+body = "Gone"
+
+[compat]
+wfront04 = true
+"#;
+    let c = parse(src).unwrap();
+    assert_eq!(c.server.listen.len(), 2);
+    assert_eq!(c.server.server_name.as_deref(), Some("localhost"));
+    assert_eq!(c.server.admin, Some("127.0.0.1:9901".parse().unwrap()));
+    assert_eq!(c.server.workers, Some(3));
+    assert_eq!(c.server.header_timeout, Some(Duration::from_secs(5)));
+    assert_eq!(c.server.body_timeout, Some(Duration::from_secs(20)));
+    assert_eq!(c.server.drain_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(c.server.max_connections, Some(500));
+    assert_eq!(c.resolve.trusted_proxies.len(), 2);
+    assert_eq!(c.resolve.schemes.ports("https"), Some(&[443, 8443][..]));
+    assert_eq!(c.routes.len(), 2);
+    let r0 = &c.routes[0];
+    assert_eq!(
+        r0.matcher,
+        Matcher::Spec("www.example.com:http:/svn".into())
+    );
+    assert_eq!(r0.line, 17);
+    assert_eq!(
+        r0.target.cleanup,
+        vec![
+            ("-/".into(), "/x".into()),
+            ("HTTP_X_DEBUG".into(), "None".into())
+        ]
+    );
+    assert_eq!(r0.target.timeouts.connect, Some(Duration::from_secs(2)));
+    assert_eq!(r0.target.timeouts.idle, Some(Duration::from_secs(60)));
+    let r1 = &c.routes[1];
+    assert!(matches!(r1.matcher, Matcher::Regex(_)));
+    assert_eq!(r1.target.upstreams.len(), 2);
+    assert_eq!(r1.target.host, HostPolicy::Preserve);
+    assert_eq!(
+        c.default.unwrap().upstreams,
+        vec![UpstreamAddr::Builtin(Builtin::Echo)]
+    );
+    assert_eq!(c.not_found.status, 410);
+    assert_eq!(c.not_found.body, "Gone");
+    assert!(c.compat.wfront04);
+}
+
+#[test]
+fn empty_file_is_the_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(
+        c.server.listen,
+        vec!["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]
+    );
+    assert!(c.routes.is_empty());
+    assert!(c.default.is_none());
+    assert_eq!(c.not_found.status, 404);
+    assert!(!c.compat.wfront04);
+    assert!(c.resolve.trusted_proxies.is_empty());
+}
+
+#[test]
+fn unknown_keys_are_errors_with_lines() {
+    let e = errors("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("line 3: unknown field `lisen`"), "{e:?}");
+    let e = errors("[[route]]\nspec = \"::/\"\nupstream = \"http://h\"\ncolour = 1\n");
+    assert!(e[0].starts_with("line 4: unknown field `colour`"), "{e:?}");
+    let e = errors("[bogus]\n");
+    assert!(e[0].contains("unknown field `bogus`"), "{e:?}");
+}
+
+#[test]
+fn every_value_error_is_reported_with_path_and_line() {
+    let src = r#"[server]
+listen = ["127.0.0.1:8080", "nope"]
+admin = "x"
+server_name = "bad host"
+
+[resolve]
+trusted_proxies = ["10.0.0.0/33"]
+
+[[route]]
+spec = "::/a"
+upstream = "ftp://h"
+relocate = "svn"
+host = "a b"
+timeouts = { connect = "soon", idle = "0s" }
+mirror = { upstream = "http://127.0.0.1:9000", sample = 0.1 }
+
+[[route]]
+upstream = "http://h"
+
+[[route]]
+spec = "::/b"
+upstream = "builtin:nope"
+
+[not_found]
+status = 99
+"#;
+    let e = errors(src);
+    let want = [
+        "line 2: server.listen[1]: not an ip:port address: \"nope\"",
+        "line 4: server.server_name: not a host name: \"bad host\"",
+        "line 3: server.admin: not an ip:port address: \"x\"",
+        "line 7: resolve.trusted_proxies[0]: not a CIDR or IP address: \"10.0.0.0/33\"",
+        "line 11: route[0].upstream: scheme `ftp` is not supported (http",
+        "line 12: route[0].relocate: relocation profile \"svn\" is not supported yet (the relocation layer has not landed); use \"none\"",
+        "line 13: route[0].host: expected \"upstream\", \"preserve\" or a host[:port], got \"a b\"",
+        "line 14: route[0].timeouts.connect: not a duration \"soon\"",
+        "line 14: route[0].timeouts.idle: must be greater than zero",
+        "line 15: route[0].mirror: mirroring is not supported yet (the mirror layer has not landed)",
+        "line 18: route[1]: missing `spec` (or `regex`)",
+        "line 22: route[2].upstream: unknown built-in backend \"nope\": expected builtin:echo or builtin:redirect",
+        "line 25: not_found.status: not a final HTTP status: 99",
+    ];
+    assert_eq!(e.len(), want.len(), "{e:#?}");
+    for (got, want) in e.iter().zip(want) {
+        assert!(got.starts_with(want), "got {got:?}\nwant {want:?}");
+    }
+}
+
+#[test]
+fn upstream_urls_are_checked_by_the_upstream_client() {
+    let upstream = |url: &str| format!("[default]\nupstream = \"{url}\"\n").parse::<Config>();
+    assert!(upstream("http://127.0.0.1:8081/repos").is_ok());
+    for (bad, why) in [
+        ("127.0.0.1:8081", "has no scheme"),
+        ("http://u:p@h/", "must not contain userinfo"),
+        ("http://h/?q", "must not have a query"),
+        ("http:///x", "is not a uri"),
+        ("http://:80/x", "has no host"),
+        ("gopher://h", "scheme `gopher` is not supported"),
+    ] {
+        let errors = upstream(bad).unwrap_err().to_string();
+        assert!(
+            errors.starts_with("line 2: default.upstream: ") && errors.contains(why),
+            "{bad}: {errors}"
+        );
+    }
+}
+
+#[test]
+fn a_default_has_no_matcher() {
+    let e = errors("[default]\nspec = \"::/\"\nupstream = \"builtin:echo\"\n");
+    assert_eq!(
+        e,
+        ["line 2: default.spec: unknown field `spec`: [default] takes what no route matches"]
+    );
+}
+
+#[test]
+fn the_embedded_demo_parses() {
+    let demo = Config::embedded().unwrap();
+    assert_eq!(demo.routes.len(), 1);
+    assert!(demo.default.is_some());
+}
+
+#[test]
+fn spec_and_regex_together_is_an_error() {
+    let e = errors("[[route]]\nspec = \"::/\"\nregex = \"^\"\nupstream = \"http://h\"\n");
+    assert_eq!(
+        e,
+        ["line 2: route[0]: give either `spec` or `regex`, not both"]
+    );
+}

@@ -1,0 +1,239 @@
+//! The validated config: what [`Config::from_str`](std::str::FromStr) returns, in
+//! typed form (addresses, URIs, durations, statuses).
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use frontdoor_core::Schemes;
+use frontdoor_route::{Mode, RouteSpec};
+use frontdoor_upstream::HostPolicy;
+use http::{StatusCode, Uri};
+use ipnet::IpNet;
+
+/// A validated config file. See the [module docs](super).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// `[server]`.
+    pub server: Server,
+    /// `[resolve]`.
+    pub resolve: Resolve,
+    /// The `[[route]]`s, in file (and match) order.
+    pub routes: Vec<Route>,
+    /// `[default]`: where a miss goes, if anywhere.
+    pub default: Option<Target>,
+    /// `[not_found]`: the answer to a miss when there is no default.
+    pub not_found: NotFound,
+    /// `[compat]`.
+    pub compat: Compat,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Server {
+    /// The listen addresses (default `127.0.0.1:8080`).
+    pub listen: Vec<SocketAddr>,
+    /// The host used when a request has none (HTTP/1.0), lowercased.
+    pub server_name: Option<String>,
+    /// The admin listener (`/metrics`, `/routes`, `/healthz`).
+    pub admin: Option<SocketAddr>,
+    /// Worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// How long a request head may take.
+    pub header_timeout: Option<Duration>,
+    /// How long a request body may stay idle.
+    pub body_timeout: Option<Duration>,
+    /// How long shutdown waits for requests in flight.
+    pub drain_timeout: Option<Duration>,
+    /// The connection limit over all workers.
+    pub max_connections: Option<usize>,
+}
+
+/// `[resolve]`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Resolve {
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Scheme labels for the port field of specs (`http`, `https` by default).
+    pub schemes: Schemes,
+    /// Whether `schemes` was configured: then the resolver stamps scheme labels, so
+    /// regex specs see `host:label:path`.
+    pub by_scheme: bool,
+}
+
+/// One `[[route]]`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Route {
+    /// Position in the file (0-based), for error paths (`route[N]`).
+    pub index: usize,
+    /// Line of the route's spec or regex.
+    pub line: usize,
+    /// What the route matches.
+    pub matcher: Matcher,
+    /// Where it sends requests.
+    pub target: Target,
+}
+
+/// How a route matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Matcher {
+    /// A `host:port:path` spec.
+    Spec(String),
+    /// A regex over `host:port:path`.
+    Regex(String),
+}
+
+impl Matcher {
+    /// The route crate's spec for this matcher.
+    #[must_use]
+    pub fn route_spec(&self) -> RouteSpec {
+        match self {
+            Self::Spec(s) => RouteSpec::from(s.as_str()),
+            Self::Regex(r) => RouteSpec::regex(r.as_str()),
+        }
+    }
+
+    /// The config key the matcher came from: `spec` or `regex`.
+    #[must_use]
+    pub const fn key(&self) -> &'static str {
+        match self {
+            Self::Spec(_) => "spec",
+            Self::Regex(_) => "regex",
+        }
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Spec(s) => f.write_str(s),
+            Self::Regex(r) => write!(f, "regex {r}"),
+        }
+    }
+}
+
+/// Where a route (or the default) sends requests, and how.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Target {
+    /// One or more upstreams (several are balanced).
+    pub upstreams: Vec<UpstreamAddr>,
+    /// The relocation profile.
+    pub relocate: Relocate,
+    /// The `Host` the upstream receives.
+    pub host: HostPolicy,
+    /// Cleanup rules in shortcut syntax, in file order (`None` is the value `None`).
+    pub cleanup: Vec<(String, String)>,
+    /// Upstream timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpstreamAddr {
+    /// A built-in demo backend, started on a loopback port.
+    Builtin(Builtin),
+    /// An `http://` (or, with TLS, `https://`) base URI.
+    Url(Uri),
+}
+
+impl fmt::Display for UpstreamAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Builtin(b) => write!(f, "builtin:{}", b.name()),
+            Self::Url(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+/// The built-in demo backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Builtin {
+    /// `builtin:echo`: answers with a JSON description of the request.
+    Echo,
+    /// `builtin:redirect`: answers 302 with an absolute `Location` and a cookie.
+    Redirect,
+}
+
+impl Builtin {
+    /// The name after `builtin:`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Echo => "echo",
+            Self::Redirect => "redirect",
+        }
+    }
+}
+
+/// The relocation profile of a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Relocate {
+    /// No relocation (the only profile supported so far).
+    None,
+}
+
+impl fmt::Display for Relocate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("none"),
+        }
+    }
+}
+
+/// Per-route upstream timeouts; `None` keeps the upstream client's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// TCP connect.
+    pub connect: Option<Duration>,
+    /// Request sent to response head.
+    pub response: Option<Duration>,
+    /// Longest pause in the upstream body.
+    pub idle: Option<Duration>,
+}
+
+/// `[not_found]`: the abort404 answer.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NotFound {
+    /// The status (404 by default).
+    pub status: StatusCode,
+    /// The `text/plain` body (`Not Found` by default).
+    pub body: String,
+}
+
+impl Default for NotFound {
+    fn default() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            body: "Not Found".to_owned(),
+        }
+    }
+}
+
+/// `[compat]`.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct Compat {
+    /// WFront 0.4 matching quirks.
+    pub wfront04: bool,
+}
+
+impl Compat {
+    /// The matching mode of routes and cleanup rules.
+    #[must_use]
+    pub const fn mode(self) -> Mode {
+        if self.wfront04 {
+            Mode::Wfront04
+        } else {
+            Mode::Strict
+        }
+    }
+}

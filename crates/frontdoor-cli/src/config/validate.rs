@@ -1,0 +1,452 @@
+//! The second parsing step: every raw value into typed form, collecting every error
+//! with its line and key path.
+
+use std::{net::SocketAddr, ops::Range, time::Duration};
+
+use frontdoor_core::Schemes;
+use frontdoor_upstream::{HostPolicy, Upstream};
+use http::{HeaderValue, StatusCode, Uri};
+use ipnet::IpNet;
+use toml::Spanned;
+
+use super::{
+    error::{ConfigErrors, Errors},
+    raw::{
+        strings, OneOrMany, RawCompat, RawConfig, RawNotFound, RawResolve, RawServer, RawTarget,
+        RawTimeouts,
+    },
+    Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, Server, Target, Timeouts,
+    UpstreamAddr,
+};
+
+/// The default listen address.
+pub(super) const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+
+/// Parses and validates a config file, returning every error found.
+pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
+    let mut errors = Errors::new(src);
+    let raw: RawConfig = match toml::from_str(src) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errors.push(e.span().as_ref(), "", e.message().trim_end().to_owned());
+            return Err(errors.into_errors());
+        }
+    };
+    let server = server(raw.server, &mut errors);
+    let resolve = resolve(raw.resolve, &mut errors);
+    let routes = raw
+        .routes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, route)| self::route(index, route, &mut errors))
+        .collect();
+    let default = raw.default.and_then(|t| default(t, &mut errors));
+    let not_found = raw
+        .not_found
+        .map_or_else(NotFound::default, |nf| not_found(nf, &mut errors));
+    let RawCompat { wfront04 } = raw.compat;
+    errors.finish(Config {
+        server,
+        resolve,
+        routes,
+        default,
+        not_found,
+        compat: Compat { wfront04 },
+    })
+}
+
+// === [server] ===
+
+fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
+    Server {
+        listen: raw
+            .listen
+            .map_or_else(|| vec![DEFAULT_LISTEN], |l| listen(&l, errors)),
+        server_name: raw.server_name.and_then(|n| server_name(&n, errors)),
+        admin: raw
+            .admin
+            .and_then(|a| socket_addr("server.admin", &a, errors)),
+        workers: count("workers", raw.workers, errors),
+        header_timeout: duration("server.header_timeout", raw.header_timeout, errors),
+        body_timeout: duration("server.body_timeout", raw.body_timeout, errors),
+        drain_timeout: duration("server.drain_timeout", raw.drain_timeout, errors),
+        max_connections: count("max_connections", raw.max_connections, errors),
+    }
+}
+
+fn listen(listen: &Spanned<OneOrMany>, errors: &mut Errors<'_>) -> Vec<SocketAddr> {
+    let span = listen.span();
+    let Some(addrs) = strings(listen.get_ref()) else {
+        errors.push(
+            Some(&span),
+            "server.listen",
+            "expected an address or a list of addresses",
+        );
+        return Vec::new();
+    };
+    if addrs.is_empty() {
+        errors.push(Some(&span), "server.listen", "needs at least one address");
+    }
+    addrs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            a.parse::<SocketAddr>()
+                .map_err(|_| {
+                    errors.push(
+                        Some(&span),
+                        format!("server.listen[{i}]"),
+                        format!("not an ip:port address: {a:?}"),
+                    );
+                })
+                .ok()
+        })
+        .collect()
+}
+
+fn server_name(name: &Spanned<String>, errors: &mut Errors<'_>) -> Option<String> {
+    let lower = name.get_ref().trim().to_ascii_lowercase();
+    if lower.is_empty() || HeaderValue::from_str(&lower).is_err() || lower.contains(['/', ' ']) {
+        errors.push(
+            Some(&name.span()),
+            "server.server_name",
+            format!("not a host name: {:?}", name.get_ref()),
+        );
+        return None;
+    }
+    Some(lower)
+}
+
+fn socket_addr(key: &str, value: &Spanned<String>, errors: &mut Errors<'_>) -> Option<SocketAddr> {
+    let parsed = value.get_ref().parse::<SocketAddr>();
+    if parsed.is_err() {
+        errors.push(
+            Some(&value.span()),
+            key,
+            format!("not an ip:port address: {:?}", value.get_ref()),
+        );
+    }
+    parsed.ok()
+}
+
+/// A positive count at `server.{key}`.
+fn count(key: &str, value: Option<Spanned<i64>>, errors: &mut Errors<'_>) -> Option<usize> {
+    let value = value?;
+    match usize::try_from(*value.get_ref()) {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            errors.push(
+                Some(&value.span()),
+                format!("server.{key}"),
+                format!("must be a positive number, got {}", value.get_ref()),
+            );
+            None
+        }
+    }
+}
+
+/// A positive `humantime` duration (`"2s"`, `"500ms"`), or an error at `key`.
+fn duration(
+    key: &str,
+    value: Option<Spanned<String>>,
+    errors: &mut Errors<'_>,
+) -> Option<Duration> {
+    let value = value?;
+    match humantime::parse_duration(value.get_ref()) {
+        Ok(d) if !d.is_zero() => Some(d),
+        Ok(_) => {
+            errors.push(Some(&value.span()), key, "must be greater than zero");
+            None
+        }
+        Err(e) => {
+            errors.push(
+                Some(&value.span()),
+                key,
+                format!(
+                    "not a duration {:?} ({e}); write e.g. \"2s\" or \"500ms\"",
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+// === [resolve] ===
+
+fn resolve(raw: RawResolve, errors: &mut Errors<'_>) -> Resolve {
+    Resolve {
+        trusted_proxies: trusted_proxies(&raw.trusted_proxies, errors),
+        by_scheme: raw.schemes.is_some(),
+        schemes: raw
+            .schemes
+            .map_or_else(Schemes::new, |table| schemes(table, errors)),
+    }
+}
+
+fn trusted_proxies(raw: &[Spanned<String>], errors: &mut Errors<'_>) -> Vec<IpNet> {
+    let mut nets = Vec::with_capacity(raw.len());
+    for (i, cidr) in raw.iter().enumerate() {
+        let text = cidr.get_ref().trim();
+        // A bare address means a /32 (or /128).
+        let parsed = text
+            .parse::<IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(net) => nets.push(net),
+            Err(_) => errors.push(
+                Some(&cidr.span()),
+                format!("resolve.trusted_proxies[{i}]"),
+                format!("not a CIDR or IP address: {:?}", cidr.get_ref()),
+            ),
+        }
+    }
+    nets
+}
+
+fn schemes(
+    table: Spanned<std::collections::BTreeMap<String, Vec<u16>>>,
+    errors: &mut Errors<'_>,
+) -> Schemes {
+    let span = table.span();
+    let mut schemes = Schemes::new();
+    for (label, ports) in table.into_inner() {
+        let valid_label = !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'.'))
+            && !label.bytes().all(|b| b.is_ascii_digit());
+        if !valid_label {
+            errors.push(
+                Some(&span),
+                format!("resolve.schemes.{label}"),
+                "a scheme label is letters, digits, '-', '_', '+', '.' and not only digits",
+            );
+        } else if ports.is_empty() || ports.contains(&0) {
+            errors.push(
+                Some(&span),
+                format!("resolve.schemes.{label}"),
+                "needs one or more ports in 1..=65535",
+            );
+        } else {
+            schemes = schemes.with(&label, ports);
+        }
+    }
+    schemes
+}
+
+// === [[route]] and [default] ===
+
+fn route(index: usize, mut raw: RawTarget, errors: &mut Errors<'_>) -> Option<Route> {
+    let path = format!("route[{index}]");
+    let (matcher, span) = match (raw.spec.take(), raw.regex.take()) {
+        (Some(spec), None) => (Matcher::Spec(spec.get_ref().clone()), spec.span()),
+        (None, Some(re)) => (Matcher::Regex(re.get_ref().clone()), re.span()),
+        (Some(spec), Some(_)) => {
+            errors.push(
+                Some(&spec.span()),
+                path,
+                "give either `spec` or `regex`, not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            let span = raw.upstream.as_ref().map(Spanned::span);
+            errors.push(span.as_ref(), path, "missing `spec` (or `regex`)");
+            return None;
+        }
+    };
+    let line = errors.line_of(&span);
+    let target = target(&path, raw, Some(&span), errors)?;
+    Some(Route {
+        index,
+        line,
+        matcher,
+        target,
+    })
+}
+
+fn default(mut raw: RawTarget, errors: &mut Errors<'_>) -> Option<Target> {
+    for (key, value) in [("spec", raw.spec.take()), ("regex", raw.regex.take())] {
+        if let Some(value) = value {
+            errors.push(
+                Some(&value.span()),
+                format!("default.{key}"),
+                format!("unknown field `{key}`: [default] takes what no route matches"),
+            );
+        }
+    }
+    target("default", raw, None, errors)
+}
+
+/// The target keys at `path`; `fallback_span` locates a missing `upstream`.
+fn target(
+    path: &str,
+    raw: RawTarget,
+    fallback_span: Option<&Range<usize>>,
+    errors: &mut Errors<'_>,
+) -> Option<Target> {
+    let before = errors.count();
+    let upstreams = match raw.upstream {
+        Some(up) => upstreams(path, &up, errors),
+        None => {
+            errors.push(
+                fallback_span,
+                format!("{path}.upstream"),
+                "missing `upstream`",
+            );
+            Vec::new()
+        }
+    };
+    let relocate = raw
+        .relocate
+        .map_or(Relocate::None, |r| relocate(path, &r, errors));
+    let host = raw.host.map_or_else(HostPolicy::default, |h| {
+        h.get_ref()
+            .parse()
+            .unwrap_or_else(|e: frontdoor_upstream::UpstreamConfigError| {
+                errors.push(Some(&h.span()), format!("{path}.host"), e.message());
+                HostPolicy::default()
+            })
+    });
+    let cleanup = raw.cleanup.map(|c| cleanup(path, c, errors));
+    let timeouts = raw.timeouts.map_or_else(Timeouts::default, |t| {
+        timeouts(path, t.into_inner(), errors)
+    });
+    if let Some(m) = raw.mirror {
+        errors.push(
+            Some(&m.span()),
+            format!("{path}.mirror"),
+            "mirroring is not supported yet (the mirror layer has not landed)",
+        );
+    }
+    (errors.count() == before).then(|| Target {
+        upstreams,
+        relocate,
+        host,
+        cleanup: cleanup.unwrap_or_default(),
+        timeouts,
+    })
+}
+
+fn upstreams(path: &str, up: &Spanned<OneOrMany>, errors: &mut Errors<'_>) -> Vec<UpstreamAddr> {
+    let span = up.span();
+    let list = strings(up.get_ref()).unwrap_or_else(|| {
+        errors.push(
+            Some(&span),
+            format!("{path}.upstream"),
+            "expected a URL or a list of URLs",
+        );
+        Vec::new()
+    });
+    if list.is_empty() {
+        errors.push(
+            Some(&span),
+            format!("{path}.upstream"),
+            "needs at least one upstream",
+        );
+    }
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, text)| {
+            upstream_addr(text)
+                .map_err(|message| {
+                    let key = if list.len() == 1 {
+                        format!("{path}.upstream")
+                    } else {
+                        format!("{path}.upstream[{i}]")
+                    };
+                    errors.push(Some(&span), key, message);
+                })
+                .ok()
+        })
+        .collect()
+}
+
+/// A `builtin:` name, or a URL the upstream client accepts (its checks, its message).
+fn upstream_addr(text: &str) -> Result<UpstreamAddr, String> {
+    if let Some(name) = text.strip_prefix("builtin:") {
+        return match name {
+            "echo" => Ok(UpstreamAddr::Builtin(Builtin::Echo)),
+            "redirect" => Ok(UpstreamAddr::Builtin(Builtin::Redirect)),
+            other => Err(format!(
+                "unknown built-in backend {other:?}: expected builtin:echo or builtin:redirect"
+            )),
+        };
+    }
+    Upstream::new(text).map_err(|e| e.message().to_owned())?;
+    text.parse::<Uri>()
+        .map(UpstreamAddr::Url)
+        .map_err(|e| format!("not a URL {text:?}: {e}"))
+}
+
+fn relocate(path: &str, r: &Spanned<String>, errors: &mut Errors<'_>) -> Relocate {
+    let message = match r.get_ref().as_str() {
+        "none" => return Relocate::None,
+        profile @ ("plain" | "webdav" | "svn" | "html") => format!(
+            "relocation profile {profile:?} is not supported yet (the relocation layer has not landed); use \"none\""
+        ),
+        other => format!(
+            "unknown relocation profile {other:?}: expected none, plain, webdav, svn or html"
+        ),
+    };
+    errors.push(Some(&r.span()), format!("{path}.relocate"), message);
+    Relocate::None
+}
+
+/// Cleanup rules in file order: rules of one category run in the order given, and the
+/// table keeps it (toml's `preserve_order`).
+fn cleanup(
+    path: &str,
+    table: Spanned<toml::Table>,
+    errors: &mut Errors<'_>,
+) -> Vec<(String, String)> {
+    let span = table.span();
+    let mut rules = Vec::new();
+    for (key, value) in table.into_inner() {
+        match value {
+            toml::Value::String(v) => rules.push((key, v)),
+            other => errors.push(
+                Some(&span),
+                format!("{path}.cleanup.{key}"),
+                format!(
+                    "expected a string (\"None\" removes), got {}",
+                    other.type_str()
+                ),
+            ),
+        }
+    }
+    rules
+}
+
+fn timeouts(path: &str, raw: RawTimeouts, errors: &mut Errors<'_>) -> Timeouts {
+    let key = |name: &str| format!("{path}.timeouts.{name}");
+    Timeouts {
+        connect: duration(&key("connect"), raw.connect, errors),
+        response: duration(&key("response"), raw.response, errors),
+        idle: duration(&key("idle"), raw.idle, errors),
+    }
+}
+
+// === [not_found] ===
+
+fn not_found(raw: RawNotFound, errors: &mut Errors<'_>) -> NotFound {
+    let status = raw.status.map_or(StatusCode::NOT_FOUND, |s| {
+        match StatusCode::from_u16(*s.get_ref()) {
+            Ok(code) if !code.is_informational() => code,
+            _ => {
+                errors.push(
+                    Some(&s.span()),
+                    "not_found.status",
+                    format!("not a final HTTP status: {}", s.get_ref()),
+                );
+                StatusCode::NOT_FOUND
+            }
+        }
+    });
+    NotFound {
+        status,
+        body: raw.body.unwrap_or_else(|| NotFound::default().body),
+    }
+}
