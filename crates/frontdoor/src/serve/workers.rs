@@ -6,12 +6,11 @@ use bytes::Bytes;
 use frontdoor_core::{Body, BoxError};
 use http::{Request, Response};
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::{net::TcpListener, sync::Semaphore};
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tokio::{net::TcpListener, sync::mpsc};
 use tower::Service;
 use tracing::{info, warn};
 
-use super::{accept_loop, Config, Shared};
+use super::{accept::accept_loop, Config, ConnService, ResponseBody, Shared};
 
 /// A server with one worker thread per core, in nginx's shape.
 ///
@@ -126,77 +125,111 @@ impl Workers {
         B::Error: Into<BoxError>,
         F: Future<Output = ()> + Send,
     {
-        let make_service = Arc::new(make_service);
-        let shutdown = CancellationToken::new();
-        let force = CancellationToken::new();
-        let limit = Arc::new(Semaphore::new(self.config.max_connections));
-        let workers = self.listeners.len();
-        // Each worker reports once, when it has finished (or failed to start).
-        let (done_tx, mut done) = tokio::sync::mpsc::channel(workers);
         for addr in &self.addrs {
-            info!(%addr, workers, "listening");
+            info!(%addr, workers = self.listeners.len(), "listening");
         }
-        let mut started = 0;
-        let mut first_error = None;
-        for (index, listeners) in self.listeners.into_iter().enumerate() {
-            let shared = Shared {
-                config: self.config,
-                shutdown: shutdown.clone(),
-                force: force.clone(),
-                tracker: TaskTracker::new(),
-                limit: limit.clone(),
-            };
-            let make_service = make_service.clone();
-            let done_tx = done_tx.clone();
+        let shared = Shared::new(self.config);
+        let mut started = Started::spawn(self.listeners, make_service, &shared);
+        started.until_signal_or_failure(signal).await;
+        shared.shutdown.cancel();
+        started.join().await
+    }
+}
+
+// === impl Started ===
+
+/// The worker threads, as seen from the task that started them.
+struct Started {
+    /// Each worker reports here once, when it has finished (or failed to start).
+    reports: mpsc::Receiver<io::Result<()>>,
+    /// Workers started that have not reported yet.
+    running: usize,
+    /// The first error: a thread that could not be spawned, or a worker that failed.
+    first_error: Option<io::Error>,
+}
+
+impl Started {
+    /// Starts a thread for each worker's `listeners`, sharing `shared`'s settings,
+    /// tokens and connection limit; stops at the first thread that cannot be spawned.
+    fn spawn<M, S, B>(
+        listeners: Vec<Vec<std::net::TcpListener>>,
+        make_service: M,
+        shared: &Shared,
+    ) -> Self
+    where
+        M: Fn(usize) -> S + Send + Sync + 'static,
+        S: ConnService<B>,
+        B: ResponseBody,
+    {
+        let make_service = Arc::new(make_service);
+        let (report, reports) = mpsc::channel(listeners.len().max(1));
+        let mut started = Self {
+            reports,
+            running: 0,
+            first_error: None,
+        };
+        for (index, listeners) in listeners.into_iter().enumerate() {
+            let shared = shared.with_own_tracker();
+            let make_service = Arc::clone(&make_service);
+            let report = report.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("frontdoor-worker-{index}"))
                 .spawn(move || {
                     let result = run_worker(index, listeners, &*make_service, shared);
-                    let _ = done_tx.blocking_send(result);
+                    let _ = report.blocking_send(result);
                 });
             match spawned {
-                Ok(_) => started += 1,
+                Ok(_) => started.running += 1,
                 Err(e) => {
-                    first_error = Some(e);
+                    started.first_error = Some(e);
                     break;
                 }
             }
         }
-        drop(done_tx);
+        started
+    }
 
-        let mut finished = 0;
-        if first_error.is_none() {
-            // Until the signal, a worker only reports when it failed to start.
-            tokio::select! {
-                () = signal => {}
-                Some(result) = done.recv() => {
-                    finished += 1;
-                    if let Err(error) = result {
-                        warn!(%error, "a worker failed: shutting down");
-                        first_error = Some(error);
-                    }
+    /// Waits for `signal`, unless a worker fails first (until the signal, a worker
+    /// only reports when it failed to start), or one already did.
+    async fn until_signal_or_failure<F: Future<Output = ()>>(&mut self, signal: F) {
+        if self.first_error.is_some() {
+            return;
+        }
+        tokio::select! {
+            () = signal => {}
+            Some(result) = self.reports.recv() => {
+                self.running -= 1;
+                if let Err(error) = result {
+                    warn!(%error, "a worker failed: shutting down");
+                    self.first_error = Some(error);
                 }
             }
         }
-        shutdown.cancel();
-        while finished < started {
-            match done.recv().await {
+    }
+
+    /// Waits for every running worker to report; the first error, if any.
+    async fn join(mut self) -> io::Result<()> {
+        while self.running > 0 {
+            match self.reports.recv().await {
                 Some(Ok(())) => {}
                 Some(Err(e)) => {
-                    first_error.get_or_insert(e);
+                    self.first_error.get_or_insert(e);
                 }
                 // A worker thread that panicked dropped its sender.
                 None => {
-                    first_error.get_or_insert_with(|| io::Error::other("a worker thread panicked"));
+                    self.first_error
+                        .get_or_insert_with(|| io::Error::other("a worker thread panicked"));
                     break;
                 }
             }
-            finished += 1;
+            self.running -= 1;
         }
-        first_error.map_or(Ok(()), Err)
+        self.first_error.map_or(Ok(()), Err)
     }
 }
 
+/// One worker thread: a current-thread runtime serving `make_service(index)` on
+/// `listeners` until shutdown, then draining.
 fn run_worker<M, S, B>(
     index: usize,
     listeners: Vec<std::net::TcpListener>,
@@ -205,11 +238,8 @@ fn run_worker<M, S, B>(
 ) -> io::Result<()>
 where
     M: Fn(usize) -> S,
-    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: ConnService<B>,
+    B: ResponseBody,
 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -223,22 +253,12 @@ where
                 .spawn(accept_loop(listener, service.clone(), shared.clone()));
         }
         shared.shutdown.cancelled().await;
-        shared.tracker.close();
-        if tokio::time::timeout(shared.config.drain_timeout, shared.tracker.wait())
-            .await
-            .is_err()
-        {
-            warn!(
-                worker = index,
-                "drain timeout elapsed: closing remaining connections"
-            );
-            shared.force.cancel();
-            shared.tracker.wait().await;
-        }
+        shared.drain(Some(index)).await;
         Ok(())
     })
 }
 
+/// A listener socket on `addr` that other workers can bind too (`SO_REUSEPORT`).
 fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;

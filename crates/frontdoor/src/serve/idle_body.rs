@@ -1,0 +1,79 @@
+//! [`IdleBody`]: the request-body read timeout.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use frontdoor_core::BoxError;
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+
+pin_project! {
+    /// A request body that fails when it delivers nothing for `timeout`.
+    pub(super) struct IdleBody {
+        #[pin]
+        inner: Incoming,
+        #[pin]
+        sleep: tokio::time::Sleep,
+        timeout: Duration,
+        armed: bool,
+    }
+}
+
+// === impl IdleBody ===
+
+impl IdleBody {
+    pub(super) fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self {
+            inner,
+            sleep: tokio::time::sleep(timeout),
+            timeout,
+            armed: false,
+        }
+    }
+}
+
+impl http_body::Body for IdleBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(frame) => {
+                *this.armed = false;
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                if !*this.armed {
+                    // The timer runs from the first time the body has nothing to give.
+                    let deadline = tokio::time::Instant::now() + *this.timeout;
+                    this.sleep.as_mut().reset(deadline);
+                    *this.armed = true;
+                }
+                match this.sleep.poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(frontdoor_core::Error::bad_request(
+                        "request body read timeout",
+                    )
+                    .into()))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,165 @@
+//! [`Server`]: the listeners of one runtime, serving one service.
+
+use std::{
+    fmt,
+    future::{pending, Future},
+    io,
+    net::SocketAddr,
+    time::Duration,
+};
+
+use bytes::Bytes;
+use frontdoor_core::{Body, BoxError};
+use http::{Request, Response};
+use tokio::net::TcpListener;
+use tower::Service;
+use tracing::info;
+
+use super::{accept::accept_loop, Config, Shared};
+#[cfg(doc)]
+use super::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+};
+
+/// A set of bound listeners and the connection settings to serve them with.
+///
+/// See the [module docs](super).
+#[must_use]
+pub struct Server {
+    listeners: Vec<TcpListener>,
+    config: Config,
+}
+
+// === impl Server ===
+
+impl Server {
+    /// Binds every address in `addrs` (port 0 picks a free port).
+    ///
+    /// # Errors
+    ///
+    /// The first bind error, with the address in its message.
+    pub async fn bind(addrs: &[SocketAddr]) -> io::Result<Self> {
+        let mut listeners = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            listeners.push(listener);
+        }
+        Ok(Self::from_listeners(listeners))
+    }
+
+    /// Serves already bound listeners.
+    pub fn from_listeners(listeners: Vec<TcpListener>) -> Self {
+        Self {
+            listeners,
+            config: Config::default(),
+        }
+    }
+
+    /// The addresses actually bound, in the order given.
+    ///
+    /// # Errors
+    ///
+    /// When the OS cannot report a listener's address.
+    pub fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        self.listeners.iter().map(TcpListener::local_addr).collect()
+    }
+
+    /// How long a client may take to send a complete request head, counted from the
+    /// connection's start or the end of the previous response; so it is also the
+    /// idle timeout of an HTTP/1 keep-alive connection. HTTP/2 (h2c) connections are
+    /// exempt from their first request on. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may go without delivering a byte (nginx's
+    /// `client_body_timeout`). Past it the body fails with a
+    /// [`BadRequest`](frontdoor_core::ErrorKind::BadRequest) error, so a proxied
+    /// request is abandoned (answered 400 if no response has started) instead of
+    /// holding an upstream connection. Default [`DEFAULT_BODY_READ_TIMEOUT`].
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_read_timeout = timeout;
+        self
+    }
+
+    /// The most connections open at once, over all listeners (at least 1). Default
+    /// [`DEFAULT_MAX_CONNECTIONS`].
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max.max(1);
+        self
+    }
+
+    /// How long graceful shutdown waits for in-flight requests. Default
+    /// [`DEFAULT_DRAIN_TIMEOUT`].
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.config.drain_timeout = timeout;
+        self
+    }
+
+    /// Serves `service` until the process ends.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for fatal listener errors.
+    pub async fn serve<S, B>(self, service: S) -> io::Result<()>
+    where
+        S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.serve_with_shutdown(service, pending()).await
+    }
+
+    /// Serves `service` until `signal` completes, then shuts down gracefully: stop
+    /// accepting, let in-flight requests finish within the drain timeout, drop the
+    /// rest. Returns when every connection is closed.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for fatal listener errors.
+    pub async fn serve_with_shutdown<S, B, F>(self, service: S, signal: F) -> io::Result<()>
+    where
+        S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        F: Future<Output = ()> + Send,
+    {
+        let shared = Shared::new(self.config);
+        for listener in self.listeners {
+            if let Ok(addr) = listener.local_addr() {
+                info!(%addr, "listening");
+            }
+            shared
+                .tracker
+                .spawn(accept_loop(listener, service.clone(), shared.clone()));
+        }
+        signal.await;
+        info!(
+            drain_timeout = ?self.config.drain_timeout,
+            "shutting down: draining connections"
+        );
+        shared.shutdown.cancel();
+        shared.drain(None).await;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addrs", &self.local_addrs().ok())
+            .field("header_read_timeout", &self.config.header_read_timeout)
+            .field("body_read_timeout", &self.config.body_read_timeout)
+            .field("max_connections", &self.config.max_connections)
+            .field("drain_timeout", &self.config.drain_timeout)
+            .finish()
+    }
+}
