@@ -300,6 +300,33 @@ timeouts = { connect = "soon" }
 }
 
 #[test]
+fn the_library_builds_what_the_binary_prints() {
+    let file = ConfigFile::new(
+        "[[route]]\nspec = \"::/a\"\nupstream = [\"http://127.0.0.1:1\", \"http://127.0.0.1:2\"]\n\n[default]\nupstream = \"builtin:echo\"\n",
+    );
+    let built = frontdoor_cli::compile(&file.0).unwrap();
+    let out = bin().args(["routes", "-c"]).arg(&file.0).output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{}\n", built.table())
+    );
+
+    file.rewrite("[[route]]\nspec = \"::/a\"\nupstream = \"http://127.0.0.1:1\"\nhost = \"a b\"\n");
+    let errors = frontdoor_cli::compile(&file.0).unwrap_err();
+    let out = bin().args(["check", "-c"]).arg(&file.0).output().unwrap();
+    let name = file.0.display();
+    let printed: Vec<String> = errors.iter().map(|e| format!("{name}: {e}")).collect();
+    assert_eq!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
+        printed
+    );
+    assert_eq!(errors.iter().next().unwrap().path(), "route[0].host");
+}
+
+#[test]
 fn routes_prints_the_table_in_match_order() {
     let file = ConfigFile::new(
         r#"[[route]]
