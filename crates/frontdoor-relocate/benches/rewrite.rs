@@ -1,0 +1,2 @@
+//! Placeholder: the rewriter benches land with the body rewriters.
+fn main() {}
