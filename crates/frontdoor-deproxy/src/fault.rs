@@ -1,10 +1,13 @@
-//! Fault injection on the origin side, over the harness's own raw HTTP/1 layer.
+//! The ways the harness misbehaves on purpose: per response ([`Fault`]), per
+//! accepted connection ([`ServerConnector`]) and on the client side
+//! ([`ClientFault`], coordinated with the origin through a [`Signal`]).
+//!
+//! These are plain data; the connection code that executes them is internal.
 //!
 //! hyper will not send a malformed response, so endpoints built with
-//! [`ServerConnector::Raw`](crate::ServerConnector::Raw) read requests and
-//! write responses with a small lenient codec, and execute the [`Fault`] a
-//! handler attaches to its [`Reply`](crate::Reply). The handling is always
-//! recorded before the fault runs.
+//! [`ServerConnector::Raw`] read requests and write responses with a small
+//! lenient codec, and execute the [`Fault`] a handler attaches to its
+//! [`Reply`](crate::Reply). The handling is always recorded before the fault runs.
 //!
 //! | Fault | Bytes on the wire | What a good proxy does |
 //! | --- | --- | --- |
@@ -23,16 +26,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH};
-use http::{HeaderValue, Request, StatusCode, Version};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use tokio::sync::Notify;
 
-use crate::deproxy::{ConnSeq, EndpointCtx, MAX_HEAD};
-use crate::handler::Reply;
-use crate::record::ConnectionId;
-use crate::wire::{self, HeadError};
+// === Fault ===
 
 /// A way for an origin to misbehave while sending its response.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,178 +104,82 @@ impl Fault {
     }
 }
 
-fn wants_keep_alive(req: &Request<Bytes>) -> bool {
-    req.version() == Version::HTTP_11 && !has_close(req.headers())
+// === ServerConnector ===
+
+/// How an endpoint talks HTTP on its accepted connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ServerConnector {
+    /// A conformant hyper HTTP/1.1 server with upgrades (the default).
+    #[default]
+    Hyper,
+    /// The harness's own lenient HTTP/1.x reader and writer. Executes every
+    /// [`Fault`] a handler returns.
+    Raw,
+    /// Accepts, then closes at once (with an RST when `reset`); records nothing.
+    AcceptThenClose {
+        /// Close with `SO_LINGER 0`, which sends an RST.
+        reset: bool,
+    },
+    /// Accepts, then never reads nor writes; records nothing.
+    AcceptThenHang,
 }
 
-fn has_close(headers: &http::HeaderMap) -> bool {
-    headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("close"))
-}
+// === ClientFault, Signal ===
 
-/// Serves one connection with the raw codec.
-pub(crate) async fn serve_raw(mut stream: TcpStream, ctx: Arc<EndpointCtx>, conn: ConnectionId) {
-    let seq = ConnSeq::default();
-    let mut buf = BytesMut::new();
-    loop {
-        let req = match wire::read_request(&mut stream, &mut buf, MAX_HEAD, ctx.shared.max_body)
-            .await
-        {
-            Ok(Some(r)) => r,
-            Ok(None) | Err(HeadError::Eof | HeadError::Truncated | HeadError::Io(_)) => return,
-            Err(HeadError::Invalid(_) | HeadError::TooLarge) => {
-                let _ = stream
-                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                    .await;
-                return;
-            }
-        };
-        ctx.saw_head();
-        let keep_alive = wants_keep_alive(&req);
-        let reply = ctx.handle(req, conn, seq.next()).await;
-        if !write_reply(&mut stream, &mut buf, reply, &ctx).await || !keep_alive {
-            return;
-        }
+/// A one-shot, clonable signal: a handler fires it, a client fault waits on it.
+///
+/// This is Deproxy's latch pattern: coordinate a client-side fault with
+/// server-side progress, without sleeping. See [`handlers::latch`](crate::handlers::latch).
+#[derive(Clone, Debug, Default)]
+pub struct Signal(Arc<Notify>);
+
+impl Signal {
+    /// A signal not yet fired.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A signal that is already fired.
+    #[must_use]
+    pub fn fired() -> Self {
+        let s = Self::default();
+        s.fire();
+        s
+    }
+
+    /// Fires the signal (the permit is kept if nobody waits yet).
+    pub fn fire(&self) {
+        self.0.notify_one();
+    }
+
+    /// Waits until the signal fires.
+    pub async fn wait(&self) {
+        self.0.notified().await;
     }
 }
 
-/// Sends nothing more; returns once the peer closes its side, counting the
-/// close on the endpoint (so a test can see a proxy give up on the origin).
-async fn hang(stream: &mut TcpStream, ctx: &EndpointCtx) -> bool {
-    let mut scratch = [0u8; 1024];
-    loop {
-        match stream.read(&mut scratch).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-    }
-    ctx.peer_closed();
-    false
-}
-
-/// Writes `reply`, executing its fault; returns whether the connection may be reused.
-async fn write_reply(
-    stream: &mut TcpStream,
-    buf: &mut BytesMut,
-    reply: Reply,
-    ctx: &EndpointCtx,
-) -> bool {
-    let Reply {
-        mut response,
-        fault,
-        ..
-    } = reply;
-    // A response without framing is delimited by closing the connection.
-    let framed = response.headers().contains_key(CONTENT_LENGTH)
-        || response
-            .headers()
-            .contains_key(http::header::TRANSFER_ENCODING)
-        || response.status().is_informational()
-        || response.status() == StatusCode::NO_CONTENT
-        || response.status() == StatusCode::NOT_MODIFIED;
-    let reusable = framed && !has_close(response.headers());
-    let head = wire::response_head_bytes(&response, b"\r\n");
-    let body = response.body().clone();
-    let status_line_end = head
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(head.len(), |p| p + 1);
-    let result: std::io::Result<bool> = async {
-        match fault {
-            None => {}
-            Some(Fault::DelayHead(d)) => tokio::time::sleep(d).await,
-            Some(Fault::StallAfterStatusLine) => {
-                stream.write_all(&head[..status_line_end]).await?;
-                return Ok(hang(stream, ctx).await);
-            }
-            Some(Fault::StallMidHeaders) => {
-                let second = head[status_line_end..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(head.len(), |p| status_line_end + p + 1);
-                stream.write_all(&head[..second]).await?;
-                return Ok(hang(stream, ctx).await);
-            }
-            Some(Fault::StallAfterHeaders) => {
-                stream.write_all(&head).await?;
-                return Ok(hang(stream, ctx).await);
-            }
-            Some(Fault::StallMidBody { after }) => {
-                stream.write_all(&head).await?;
-                stream.write_all(&body[..after.min(body.len())]).await?;
-                return Ok(hang(stream, ctx).await);
-            }
-            Some(Fault::CloseMidBody { after, reset }) => {
-                stream.write_all(&head).await?;
-                stream.write_all(&body[..after.min(body.len())]).await?;
-                stream.flush().await?;
-                if reset {
-                    stream.set_zero_linger()?;
-                }
-                return Ok(false);
-            }
-            Some(Fault::CloseWithoutResponse { reset }) => {
-                if reset {
-                    stream.set_zero_linger()?;
-                }
-                return Ok(false);
-            }
-            Some(Fault::TrickleBody { every }) => {
-                stream.write_all(&head).await?;
-                for b in body.iter() {
-                    stream.write_all(&[*b]).await?;
-                    stream.flush().await?;
-                    tokio::time::sleep(every).await;
-                }
-                return Ok(reusable);
-            }
-            Some(Fault::Raw(bytes)) => {
-                stream.write_all(&bytes).await?;
-                stream.flush().await?;
-                return Ok(false);
-            }
-            Some(Fault::ContentLength { declared }) => {
-                response
-                    .headers_mut()
-                    .insert(CONTENT_LENGTH, HeaderValue::from(declared));
-                stream
-                    .write_all(&wire::response_head_bytes(&response, b"\r\n"))
-                    .await?;
-                stream.write_all(&body).await?;
-                stream.flush().await?;
-                return Ok(false);
-            }
-            Some(Fault::BareLf) => {
-                stream
-                    .write_all(&wire::response_head_bytes(&response, b"\n"))
-                    .await?;
-                stream.write_all(&body).await?;
-                return Ok(reusable);
-            }
-        }
-        stream.write_all(&head).await?;
-        stream.write_all(&body).await?;
-        stream.flush().await?;
-        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            echo(stream, buf).await?;
-            return Ok(false);
-        }
-        Ok(reusable)
-    }
-    .await;
-    result.unwrap_or(false)
-}
-
-/// After a 101 on a raw endpoint: echo every byte back until the peer closes.
-async fn echo(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<()> {
-    if !buf.is_empty() {
-        stream.write_all(&buf.split()).await?;
-    }
-    let (mut r, mut w) = stream.split();
-    tokio::io::copy(&mut r, &mut w).await?;
-    Ok(())
+/// A way for the client to misbehave.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ClientFault {
+    /// Send the whole request, wait for the signal, then close the connection
+    /// without reading the response (Deproxy's `DisconnectConnector`).
+    DisconnectAfterSend(Signal),
+    /// Send the head at once, then the body `chunk` bytes at a time with
+    /// `every` between chunks.
+    SlowUpload {
+        /// Bytes per write.
+        chunk: usize,
+        /// Pause between writes.
+        every: Duration,
+    },
+    /// Send only the first `bytes` bytes of the request, then wait for an answer.
+    Partial {
+        /// How many bytes to send.
+        bytes: usize,
+    },
+    /// Send the request, then shut down the write half, then read the answer.
+    HalfClose,
 }

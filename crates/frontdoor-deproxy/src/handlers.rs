@@ -24,9 +24,10 @@ use http::header::{
 };
 use http::{HeaderValue, Request};
 
-use crate::deproxy::DEFAULT_MAX_BODY;
+use crate::conn::client::forward;
+use crate::consts::DEFAULT_MAX_BODY;
+use crate::fault::Signal;
 use crate::handler::{BoxHandler, Handler, Reply};
-use crate::request::{forward, Signal};
 
 /// `200 OK` with an empty body.
 #[must_use]

@@ -103,26 +103,36 @@
 //! ```
 #![forbid(unsafe_code)]
 
+// Modules, top to bottom; each imports only modules below it.
+//
+// - public API: `deproxy` (Deproxy), `endpoint`, `request` (RequestBuilder),
+//   `chain` (MessageChain), `handlers` (canned handlers);
+// - `conn`: connection internals (registry, accept loops, hyper and raw
+//   servers, the client exchange);
+// - data: `handler` (Handler, Reply), `record` (Handling, ids, ClientError),
+//   `fault` (Fault, ServerConnector, ClientFault, Signal), `consts`, `wire`,
+//   `smuggling`.
+mod chain;
+mod conn;
+mod consts;
 mod deproxy;
+mod endpoint;
 mod fault;
 mod handler;
 pub mod handlers;
 mod record;
 mod request;
-mod server;
 pub mod smuggling;
 pub mod wire;
 
-pub use crate::deproxy::{
-    Deproxy, DeproxyBuilder, Endpoint, EndpointBuilder, ServerConnector, DEFAULT_MAX_BODY,
-    REQUEST_ID_HEADER, VERSION_STRING,
-};
-pub use crate::fault::Fault;
+pub use crate::chain::MessageChain;
+pub use crate::consts::{DEFAULT_MAX_BODY, REQUEST_ID_HEADER, VERSION_STRING};
+pub use crate::deproxy::{Deproxy, DeproxyBuilder};
+pub use crate::endpoint::{Endpoint, EndpointBuilder};
+pub use crate::fault::{ClientFault, Fault, ServerConnector, Signal};
 pub use crate::handler::{BoxFuture, BoxHandler, Handler, Reply};
-pub use crate::record::{
-    ClientError, ConnectionId, EndpointId, EndpointRef, Handling, MessageChain,
-};
-pub use crate::request::{ClientFault, RequestBuilder, Signal};
+pub use crate::record::{ClientError, ConnectionId, EndpointId, EndpointRef, Handling};
+pub use crate::request::RequestBuilder;
 
 #[cfg(test)]
 mod assertions {

@@ -1,85 +1,29 @@
-//! The client side: `make_request`, client faults and raw requests.
+//! The client side: [`RequestBuilder`], from `make_request` to the
+//! [`MessageChain`].
 
-use std::collections::HashMap;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, USER_AGENT};
-use http::{HeaderName, HeaderValue, Method, Request, Response, Uri};
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
-use tokio::sync::Notify;
+use http::{HeaderName, HeaderValue, Method, Request, Uri};
 
-use crate::deproxy::{ChainState, Deproxy, MAX_HEAD, VERSION_STRING};
+use crate::chain::MessageChain;
+use crate::conn::client::{Exchange, Outcome};
+use crate::conn::registry::{ChainState, Shared};
+use crate::consts::VERSION_STRING;
+use crate::endpoint::Endpoint;
+use crate::fault::ClientFault;
 use crate::handler::{BoxHandler, Handler};
-use crate::record::{ClientError, MessageChain};
-use crate::wire::{self, HeadError};
-use crate::Endpoint;
+use crate::record::{ClientError, EndpointId};
+use crate::wire;
 
-/// A one-shot, clonable signal: a handler fires it, a client fault waits on it.
-///
-/// This is Deproxy's latch pattern: coordinate a client-side fault with
-/// server-side progress, without sleeping. See [`handlers::latch`](crate::handlers::latch).
-#[derive(Clone, Debug, Default)]
-pub struct Signal(Arc<Notify>);
+type Headers = Vec<(HeaderName, HeaderValue)>;
 
-impl Signal {
-    /// A signal not yet fired.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A signal that is already fired.
-    #[must_use]
-    pub fn fired() -> Self {
-        let s = Self::default();
-        s.fire();
-        s
-    }
-
-    /// Fires the signal (the permit is kept if nobody waits yet).
-    pub fn fire(&self) {
-        self.0.notify_one();
-    }
-
-    /// Waits until the signal fires.
-    pub async fn wait(&self) {
-        self.0.notified().await;
-    }
-}
-
-/// A way for the client to misbehave.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum ClientFault {
-    /// Send the whole request, wait for the signal, then close the connection
-    /// without reading the response (Deproxy's `DisconnectConnector`).
-    DisconnectAfterSend(Signal),
-    /// Send the head at once, then the body `chunk` bytes at a time with
-    /// `every` between chunks.
-    SlowUpload {
-        /// Bytes per write.
-        chunk: usize,
-        /// Pause between writes.
-        every: Duration,
-    },
-    /// Send only the first `bytes` bytes of the request, then wait for an answer.
-    Partial {
-        /// How many bytes to send.
-        bytes: usize,
-    },
-    /// Send the request, then shut down the write half, then read the answer.
-    HalfClose,
-}
-
-/// Builds and sends one request through the proxy; see [`Deproxy::make_request`].
+/// Builds and sends one request through the proxy; see
+/// [`Deproxy::make_request`](crate::Deproxy::make_request).
 ///
 /// The request is tagged with a `Deproxy-Request-ID` header (unless it
 /// already carries one, in which case the chain is registered under that
@@ -87,16 +31,16 @@ pub enum ClientFault {
 /// that carries the ID is attached to it.
 #[must_use]
 pub struct RequestBuilder<'d> {
-    deproxy: &'d Deproxy,
+    shared: &'d Shared,
     url: String,
     method: Method,
     target: Option<String>,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    headers: Headers,
     body: Bytes,
     chunked: bool,
     add_default_headers: bool,
     default_handler: Option<BoxHandler>,
-    by_endpoint: Vec<(crate::EndpointId, BoxHandler)>,
+    by_endpoint: Vec<(EndpointId, BoxHandler)>,
     by_name: Vec<(String, BoxHandler)>,
     timeout: Option<Duration>,
     until: Option<(usize, Duration)>,
@@ -119,9 +63,9 @@ impl std::fmt::Debug for RequestBuilder<'_> {
 }
 
 impl<'d> RequestBuilder<'d> {
-    pub(crate) fn new(deproxy: &'d Deproxy, url: String) -> Self {
+    pub(crate) fn new(shared: &'d Shared, url: String) -> Self {
         Self {
-            deproxy,
+            shared,
             url,
             method: Method::GET,
             target: None,
@@ -246,141 +190,32 @@ impl<'d> RequestBuilder<'d> {
 
     /// Sends the request and returns the chain. Never panics: failures are in
     /// [`MessageChain::client_error`].
-    pub async fn send(self) -> MessageChain {
+    pub async fn send(mut self) -> MessageChain {
         let start = Instant::now();
-        let shared = Arc::clone(&self.deproxy.shared);
-        let id_header = shared.id_header.clone();
+        let shared = self.shared;
         let uri = self.url.parse::<Uri>().ok();
-        let authority = uri
-            .as_ref()
-            .and_then(|u| u.authority())
-            .map(|a| (a.host().to_owned(), a.port_u16().unwrap_or(80)));
-        let mut headers = self.headers;
-        let id = self
-            .request_id
-            .clone()
-            .or_else(|| {
-                headers
-                    .iter()
-                    .find(|(n, _)| *n == id_header)
-                    .and_then(|(_, v)| v.to_str().ok().map(str::to_owned))
-            })
-            .unwrap_or_else(|| shared.new_request_id());
-        if !headers.iter().any(|(n, _)| *n == id_header) {
-            if let Ok(v) = HeaderValue::from_str(&id) {
-                headers.push((id_header, v));
-            }
-        }
-        let target = self.target.unwrap_or_else(|| {
-            uri.as_ref()
-                .and_then(|u| u.path_and_query())
-                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
-        });
-        let has = |hs: &[(HeaderName, HeaderValue)], n: &HeaderName| hs.iter().any(|(k, _)| k == n);
-        if self.add_default_headers {
-            if !has(&headers, &HOST) {
-                if let Some(a) = uri.as_ref().and_then(|u| u.authority()) {
-                    if let Ok(v) = HeaderValue::from_str(a.as_str()) {
-                        headers.push((HOST, v));
-                    }
-                }
-            }
-            if !has(&headers, &ACCEPT) {
-                headers.push((ACCEPT, HeaderValue::from_static("*/*")));
-            }
-            if !has(&headers, &ACCEPT_ENCODING) {
-                headers.push((ACCEPT_ENCODING, HeaderValue::from_static("identity")));
-            }
-            if !has(&headers, &USER_AGENT) {
-                headers.push((USER_AGENT, HeaderValue::from_static(VERSION_STRING)));
-            }
-            if !self.body.is_empty()
-                && !self.chunked
-                && !has(&headers, &CONTENT_LENGTH)
-                && !has(&headers, &TRANSFER_ENCODING)
-            {
-                headers.push((CONTENT_LENGTH, HeaderValue::from(self.body.len())));
-            }
-        }
-        if self.chunked && !has(&headers, &TRANSFER_ENCODING) {
-            headers.push((TRANSFER_ENCODING, HeaderValue::from_static("chunked")));
-        }
+        let id = self.tag_with_id();
+        let wire = self.compose(uri.as_ref());
 
-        let (sent_bytes, head_len, sent_request) = if let Some(raw) = self.raw {
-            (raw.clone(), 0, wire::parse_request_lenient(&raw))
-        } else {
-            let head = wire::request_head_bytes(self.method.as_str(), &target, &headers);
-            let head_len = head.len();
-            let mut all = head;
-            if self.chunked {
-                all.extend_from_slice(&wire::chunk(&self.body));
-            } else {
-                all.extend_from_slice(&self.body);
-            }
-            let mut req = Request::new(self.body.clone());
-            *req.method_mut() = self.method.clone();
-            if let Ok(u) = target.parse() {
-                *req.uri_mut() = u;
-            }
-            for (n, v) in &headers {
-                req.headers_mut().append(n.clone(), v.clone());
-            }
-            (Bytes::from(all), head_len, Some(req))
-        };
-        let method = sent_request
-            .as_ref()
-            .map_or(Method::GET, |r| r.method().clone());
-
-        let chain = Arc::new(ChainState {
-            by_endpoint: self.by_endpoint.into_iter().collect(),
-            by_name: self.by_name.into_iter().collect::<HashMap<_, _>>(),
-            default: self.default_handler,
-            ..ChainState::default()
-        });
+        let chain = Arc::new(ChainState::new(
+            std::mem::take(&mut self.by_endpoint).into_iter().collect(),
+            std::mem::take(&mut self.by_name).into_iter().collect(),
+            self.default_handler.take(),
+        ));
         shared.open_chain(id.clone(), Arc::clone(&chain));
-
-        let mut out = Outcome::default();
-        match authority {
-            None => out.error = Some(ClientError::Connect(format!("invalid url {:?}", self.url))),
-            Some((host, port)) => {
-                let limit = self.timeout.unwrap_or(shared.request_timeout);
-                let fut = exchange(
-                    (host.as_str(), port),
-                    &sent_bytes,
-                    head_len,
-                    &method,
-                    self.fault.as_ref(),
-                    self.expect_responses,
-                    shared.max_body,
-                    &mut out,
-                );
-                if tokio::time::timeout(limit, fut).await.is_err() {
-                    out.error = Some(ClientError::Timeout);
-                }
-            }
-        }
+        let out = self.exchange(uri.as_ref(), &wire).await;
         let elapsed = start.elapsed();
-
         if let Some((n, max_wait)) = self.until {
-            let deadline = tokio::time::Instant::now() + max_wait;
-            loop {
-                let notified = chain.notify.notified();
-                if chain.handlings.lock().len() >= n {
-                    break;
-                }
-                if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                    break;
-                }
-            }
+            chain.wait_for_handlings(n, max_wait).await;
         }
         shared.close_chain(&id);
-        let handlings = std::mem::take(&mut *chain.handlings.lock());
-        let orphaned_handlings = std::mem::take(&mut *chain.orphans.lock());
+
+        let (handlings, orphaned_handlings) = chain.take_handlings();
         let mut responses = out.responses.into_iter();
         MessageChain {
             request_id: id,
-            sent_request,
-            sent_bytes,
+            sent_request: wire.request,
+            sent_bytes: wire.bytes,
             received_response: responses.next(),
             pipelined_responses: responses.collect(),
             raw_response: out.raw.freeze(),
@@ -390,161 +225,145 @@ impl<'d> RequestBuilder<'d> {
             elapsed,
         }
     }
-}
 
-#[derive(Default)]
-struct Outcome {
-    raw: BytesMut,
-    responses: Vec<Response<Bytes>>,
-    error: Option<ClientError>,
-}
+    // --- the steps of `send` ---
 
-/// A reader that keeps a copy of every byte it reads.
-struct Recording<'a, R> {
-    inner: R,
-    log: &'a mut BytesMut,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for Recording<'_, R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let this = &mut *self;
-        let res = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &res {
-            this.log.extend_from_slice(&buf.filled()[before..]);
+    /// The chain's ID: the one asked for, else the one the headers carry, else
+    /// a fresh one; added to the headers when they carry none.
+    fn tag_with_id(&mut self) -> String {
+        let id_header = &self.shared.id_header;
+        let carried = self.headers.iter().find(|(n, _)| n == id_header);
+        let id = self
+            .request_id
+            .clone()
+            .or_else(|| carried.and_then(|(_, v)| v.to_str().ok().map(str::to_owned)))
+            .unwrap_or_else(|| self.shared.new_request_id());
+        if carried.is_none() {
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                self.headers.push((id_header.clone(), v));
+            }
         }
-        res
+        id
+    }
+
+    /// The bytes to send and the request as recorded: the raw bytes as given,
+    /// or the request built from the builder with its default headers.
+    fn compose(&mut self, uri: Option<&Uri>) -> Wire {
+        if let Some(raw) = self.raw.take() {
+            return Wire {
+                request: wire::parse_request_lenient(&raw),
+                bytes: raw,
+                head_len: 0,
+            };
+        }
+        let target = self.target.take().unwrap_or_else(|| {
+            uri.and_then(Uri::path_and_query)
+                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
+        });
+        if self.add_default_headers {
+            self.add_defaults(uri);
+        }
+        if self.chunked && !has(&self.headers, &TRANSFER_ENCODING) {
+            self.headers
+                .push((TRANSFER_ENCODING, HeaderValue::from_static("chunked")));
+        }
+        let mut bytes = wire::request_head_bytes(self.method.as_str(), &target, &self.headers);
+        let head_len = bytes.len();
+        if self.chunked {
+            bytes.extend_from_slice(&wire::chunk(&self.body));
+        } else {
+            bytes.extend_from_slice(&self.body);
+        }
+        Wire {
+            bytes: Bytes::from(bytes),
+            head_len,
+            request: Some(self.as_sent(&target)),
+        }
+    }
+
+    /// Adds `Host`, `Accept`, `Accept-Encoding`, `User-Agent` and the body
+    /// length when missing.
+    fn add_defaults(&mut self, uri: Option<&Uri>) {
+        let headers = &mut self.headers;
+        if !has(headers, &HOST) {
+            if let Some(a) = uri.and_then(Uri::authority) {
+                if let Ok(v) = HeaderValue::from_str(a.as_str()) {
+                    headers.push((HOST, v));
+                }
+            }
+        }
+        if !has(headers, &ACCEPT) {
+            headers.push((ACCEPT, HeaderValue::from_static("*/*")));
+        }
+        if !has(headers, &ACCEPT_ENCODING) {
+            headers.push((ACCEPT_ENCODING, HeaderValue::from_static("identity")));
+        }
+        if !has(headers, &USER_AGENT) {
+            headers.push((USER_AGENT, HeaderValue::from_static(VERSION_STRING)));
+        }
+        if !self.body.is_empty()
+            && !self.chunked
+            && !has(headers, &CONTENT_LENGTH)
+            && !has(headers, &TRANSFER_ENCODING)
+        {
+            headers.push((CONTENT_LENGTH, HeaderValue::from(self.body.len())));
+        }
+    }
+
+    /// The built request as the record shows it.
+    fn as_sent(&self, target: &str) -> Request<Bytes> {
+        let mut req = Request::new(self.body.clone());
+        *req.method_mut() = self.method.clone();
+        if let Ok(u) = target.parse() {
+            *req.uri_mut() = u;
+        }
+        for (n, v) in &self.headers {
+            req.headers_mut().append(n.clone(), v.clone());
+        }
+        req
+    }
+
+    /// Runs the exchange with the URL's authority, bounded by the timeout.
+    async fn exchange(&self, uri: Option<&Uri>, wire: &Wire) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(authority) = uri.and_then(Uri::authority) else {
+            out.error = Some(ClientError::Connect(format!("invalid url {:?}", self.url)));
+            return out;
+        };
+        let method = wire
+            .request
+            .as_ref()
+            .map_or(Method::GET, |r| r.method().clone());
+        let exchange = Exchange {
+            bytes: &wire.bytes,
+            head_len: wire.head_len,
+            method: &method,
+            fault: self.fault.as_ref(),
+            expect: self.expect_responses,
+            max_body: self.shared.max_body,
+        };
+        let addr = (authority.host(), authority.port_u16().unwrap_or(80));
+        let limit = self.timeout.unwrap_or(self.shared.request_timeout);
+        if tokio::time::timeout(limit, exchange.run(addr, &mut out))
+            .await
+            .is_err()
+        {
+            out.error = Some(ClientError::Timeout);
+        }
+        out
     }
 }
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "internal plumbing between send() and the wire"
-)]
-async fn exchange(
-    addr: (&str, u16),
-    bytes: &Bytes,
+/// A request ready for the wire.
+struct Wire {
+    /// Head and body.
+    bytes: Bytes,
+    /// How many of `bytes` are the head (0 for raw bytes).
     head_len: usize,
-    method: &Method,
-    fault: Option<&ClientFault>,
-    expect: usize,
-    max_body: usize,
-    out: &mut Outcome,
-) {
-    let mut stream = match TcpStream::connect(addr).await {
-        Ok(s) => s,
-        Err(e) => {
-            out.error = Some(ClientError::Connect(e.to_string()));
-            return;
-        }
-    };
-    let write = async {
-        match fault {
-            Some(ClientFault::SlowUpload { chunk, every }) => {
-                stream.write_all(&bytes[..head_len]).await?;
-                stream.flush().await?;
-                for piece in bytes[head_len..].chunks((*chunk).max(1)) {
-                    tokio::time::sleep(*every).await;
-                    stream.write_all(piece).await?;
-                    stream.flush().await?;
-                }
-            }
-            Some(ClientFault::Partial { bytes: n }) => {
-                stream.write_all(&bytes[..(*n).min(bytes.len())]).await?;
-            }
-            _ => stream.write_all(bytes).await?,
-        }
-        stream.flush().await?;
-        if matches!(fault, Some(ClientFault::HalfClose)) {
-            stream.shutdown().await?;
-        }
-        Ok::<_, io::Error>(())
-    };
-    if let Err(e) = write.await {
-        out.error = Some(ClientError::Io(e.to_string()));
-        // The proxy may still have answered before resetting: fall through.
-    }
-    if let Some(ClientFault::DisconnectAfterSend(signal)) = fault {
-        signal.wait().await;
-        drop(stream);
-        out.error = Some(ClientError::Disconnected);
-        return;
-    }
-    let mut reader = Recording {
-        inner: &mut stream,
-        log: &mut out.raw,
-    };
-    let mut buf = BytesMut::new();
-    for i in 0..expect.max(1) {
-        match wire::read_response(&mut reader, &mut buf, method, MAX_HEAD, max_body).await {
-            Ok(Ok(resp)) => {
-                let upgraded = resp.status() == http::StatusCode::SWITCHING_PROTOCOLS;
-                out.responses.push(resp);
-                out.error = None;
-                if upgraded {
-                    return;
-                }
-            }
-            Ok(Err((resp, e))) => {
-                out.responses.push(resp);
-                out.error = Some(ClientError::BodyAborted(e.to_string()));
-                return;
-            }
-            Err(HeadError::Eof | HeadError::Truncated) => {
-                if i > 0 || out.error.is_none() {
-                    out.error = Some(ClientError::ClosedBeforeResponse);
-                }
-                return;
-            }
-            Err(HeadError::Io(e)) => {
-                out.error = Some(ClientError::Io(e.to_string()));
-                return;
-            }
-            Err(e @ (HeadError::Invalid(_) | HeadError::TooLarge)) => {
-                out.error = Some(ClientError::InvalidResponse(e.to_string()));
-                return;
-            }
-        }
-    }
+    /// The request as recorded (`None` for raw bytes that do not parse).
+    request: Option<Request<Bytes>>,
 }
 
-/// Sends `req` to `addr` with a fresh connection and reads one response:
-/// the plumbing behind [`handlers::route`](crate::handlers::route).
-pub(crate) async fn forward(
-    addr: (&str, u16),
-    req: &Request<Bytes>,
-    max_body: usize,
-) -> Result<Response<Bytes>, ClientError> {
-    let headers: Vec<_> = req
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.clone(), v.clone()))
-        .collect();
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or("/", http::uri::PathAndQuery::as_str);
-    let mut bytes = wire::request_head_bytes(req.method().as_str(), target, &headers);
-    bytes.extend_from_slice(req.body());
-    let mut out = Outcome::default();
-    exchange(
-        addr,
-        &Bytes::from(bytes),
-        0,
-        req.method(),
-        None,
-        1,
-        max_body,
-        &mut out,
-    )
-    .await;
-    match (out.responses.pop(), out.error) {
-        (Some(r), None) => Ok(r),
-        (_, Some(e)) => Err(e),
-        (None, None) => Err(ClientError::ClosedBeforeResponse),
-    }
+fn has(headers: &Headers, name: &HeaderName) -> bool {
+    headers.iter().any(|(k, _)| k == name)
 }

@@ -73,6 +73,14 @@ fn repairable(c: SmuggleCase) -> SmuggleCase {
     }
 }
 
+/// A case whose defect is in the body framing, after a valid head.
+fn body_level(c: SmuggleCase) -> SmuggleCase {
+    SmuggleCase {
+        body_level: true,
+        ..c
+    }
+}
+
 fn post(headers: &str, body: &str) -> String {
     format!("POST / HTTP/1.1\r\nHost: example\r\n{headers}\r\n{body}")
 }
@@ -86,9 +94,30 @@ const URI_TOO_LONG: &[u16] = &[400, 414, 431];
 /// The corpus, in a stable order.
 #[must_use]
 pub fn corpus() -> Vec<SmuggleCase> {
-    let chunked_smuggle = format!("0\r\n\r\n{SMUGGLED}");
-    let mut v = vec![
-        // --- Content-Length and Transfer-Encoding together
+    [
+        cl_and_te(),
+        content_length(),
+        transfer_encoding(),
+        header_syntax(),
+        request_line(),
+        sizes(),
+        chunked_framing(),
+        lenient_by_rfc(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A chunked body that ends at once and hides a request for `/smuggled`.
+fn chunked_smuggle() -> String {
+    format!("0\r\n\r\n{SMUGGLED}")
+}
+
+/// `Content-Length` and `Transfer-Encoding` together.
+fn cl_and_te() -> Vec<SmuggleCase> {
+    let chunked_smuggle = chunked_smuggle();
+    vec![
         repairable(case(
             "cl_then_te",
             post(
@@ -115,10 +144,18 @@ pub fn corpus() -> Vec<SmuggleCase> {
         )),
         repairable(case(
             "cl_te_zero_length",
-            post("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"),
+            post(
+                "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n",
+                "0\r\n\r\n",
+            ),
             BAD,
         )),
-        // --- duplicate and malformed Content-Length
+    ]
+}
+
+/// Duplicate and malformed `Content-Length`.
+fn content_length() -> Vec<SmuggleCase> {
+    vec![
         case(
             "cl_duplicate_conflicting",
             post("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!"),
@@ -130,76 +167,103 @@ pub fn corpus() -> Vec<SmuggleCase> {
             BAD,
         )),
         case("cl_list", post("Content-Length: 5, 5\r\n", "hello"), BAD),
-        case("cl_list_conflicting", post("Content-Length: 5, 6\r\n", "hello!"), BAD),
+        case(
+            "cl_list_conflicting",
+            post("Content-Length: 5, 6\r\n", "hello!"),
+            BAD,
+        ),
         case("cl_negative", post("Content-Length: -1\r\n", "x"), BAD),
         case("cl_plus_sign", post("Content-Length: +5\r\n", "hello"), BAD),
         case("cl_hex", post("Content-Length: 0x5\r\n", "hello"), BAD),
-        case("cl_inner_space", post("Content-Length: 1 2\r\n", "hello"), BAD),
-        case("cl_trailing_garbage", post("Content-Length: 5abc\r\n", "hello"), BAD),
+        case(
+            "cl_inner_space",
+            post("Content-Length: 1 2\r\n", "hello"),
+            BAD,
+        ),
+        case(
+            "cl_trailing_garbage",
+            post("Content-Length: 5abc\r\n", "hello"),
+            BAD,
+        ),
         case("cl_empty", post("Content-Length: \r\n", "hello"), BAD),
         case(
             "cl_overflow",
             post("Content-Length: 99999999999999999999999\r\n", "hello"),
             BAD,
         ),
-        case("cl_space_before_colon", post("Content-Length : 5\r\n", "hello"), BAD),
-        // --- obfuscated Transfer-Encoding
         case(
-            "te_space_before_colon",
-            post("Transfer-Encoding : chunked\r\n", &chunked_smuggle),
+            "cl_space_before_colon",
+            post("Content-Length : 5\r\n", "hello"),
             BAD,
         ),
-        case(
-            "te_not_last_chunked",
-            post("Transfer-Encoding: chunked, identity\r\n", &chunked_smuggle),
-            BAD_OR_NOT_IMPL,
+    ]
+}
+
+/// Obfuscated `Transfer-Encoding`.
+fn transfer_encoding() -> Vec<SmuggleCase> {
+    let chunked_smuggle = chunked_smuggle();
+    vec![
+    case(
+        "te_space_before_colon",
+        post("Transfer-Encoding : chunked\r\n", &chunked_smuggle),
+        BAD,
+    ),
+    case(
+        "te_not_last_chunked",
+        post("Transfer-Encoding: chunked, identity\r\n", &chunked_smuggle),
+        BAD_OR_NOT_IMPL,
+    ),
+    case(
+        "te_unknown_coding",
+        post("Transfer-Encoding: xchunked\r\n", &chunked_smuggle),
+        BAD_OR_NOT_IMPL,
+    ),
+    case(
+        "te_gzip_only",
+        post("Transfer-Encoding: gzip\r\n", &chunked_smuggle),
+        BAD_OR_NOT_IMPL,
+    ),
+    case(
+        "te_quoted",
+        post("Transfer-Encoding: \"chunked\"\r\n", &chunked_smuggle),
+        BAD_OR_NOT_IMPL,
+    ),
+    case(
+        "te_chunked_twice_list",
+        post("Transfer-Encoding: chunked, chunked\r\n", &chunked_smuggle),
+        BAD,
+    ),
+    case(
+        "te_chunked_twice_lines",
+        post(
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+            &chunked_smuggle,
         ),
-        case(
-            "te_unknown_coding",
-            post("Transfer-Encoding: xchunked\r\n", &chunked_smuggle),
-            BAD_OR_NOT_IMPL,
+        BAD,
+    ),
+    case(
+        "te_vertical_tab",
+        post("Transfer-Encoding: chunked\x0b\r\n", &chunked_smuggle),
+        BAD,
+    ),
+    case(
+        "te_obs_fold",
+        post("Transfer-Encoding: identity\r\n chunked\r\n", &chunked_smuggle),
+        BAD,
+    ),
+    case(
+        "http10_with_te",
+        format!(
+            "POST / HTTP/1.0\r\nHost: example\r\nTransfer-Encoding: chunked\r\n\r\n{chunked_smuggle}"
         ),
-        case(
-            "te_gzip_only",
-            post("Transfer-Encoding: gzip\r\n", &chunked_smuggle),
-            BAD_OR_NOT_IMPL,
-        ),
-        case(
-            "te_quoted",
-            post("Transfer-Encoding: \"chunked\"\r\n", &chunked_smuggle),
-            BAD_OR_NOT_IMPL,
-        ),
-        case(
-            "te_chunked_twice_list",
-            post("Transfer-Encoding: chunked, chunked\r\n", &chunked_smuggle),
-            BAD,
-        ),
-        case(
-            "te_chunked_twice_lines",
-            post(
-                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
-                &chunked_smuggle,
-            ),
-            BAD,
-        ),
-        case(
-            "te_vertical_tab",
-            post("Transfer-Encoding: chunked\x0b\r\n", &chunked_smuggle),
-            BAD,
-        ),
-        case(
-            "te_obs_fold",
-            post("Transfer-Encoding: identity\r\n chunked\r\n", &chunked_smuggle),
-            BAD,
-        ),
-        case(
-            "http10_with_te",
-            format!(
-                "POST / HTTP/1.0\r\nHost: example\r\nTransfer-Encoding: chunked\r\n\r\n{chunked_smuggle}"
-            ),
-            BAD,
-        ),
-        // --- other header syntax
+        BAD,
+    ),
+    ]
+}
+
+/// Other header syntax.
+fn header_syntax() -> Vec<SmuggleCase> {
+    vec![
         case(
             "obs_fold_header",
             "GET / HTTP/1.1\r\nHost: example\r\nX-Folded: a\r\n b\r\n\r\n",
@@ -251,20 +315,70 @@ pub fn corpus() -> Vec<SmuggleCase> {
             "GET http://other.example/ HTTP/1.1\r\nHost: example\r\n\r\n",
             BAD,
         ),
-        // --- request line
-        case("method_invalid_char", "GE(T / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
-        case("method_with_space", "G ET / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ]
+}
+
+/// The request line.
+fn request_line() -> Vec<SmuggleCase> {
+    vec![
+        case(
+            "method_invalid_char",
+            "GE(T / HTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "method_with_space",
+            "G ET / HTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
         case("method_empty", " / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
-        case("nul_in_target", "GET /a\0b HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
-        case("space_in_target", "GET /a b HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
-        case("del_in_target", "GET /a\x7fb HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
-        case("tab_separators", "GET\t/\tHTTP/1.1\r\nHost: example\r\n\r\n", BAD),
-        case("double_space_separator", "GET  / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
-        case("version_1_2", "GET / HTTP/1.2\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
-        case("version_2_0_text", "GET / HTTP/2.0\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
-        case("version_lowercase", "GET / http/1.1\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
+        case(
+            "nul_in_target",
+            "GET /a\0b HTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "space_in_target",
+            "GET /a b HTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "del_in_target",
+            "GET /a\x7fb HTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "tab_separators",
+            "GET\t/\tHTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "double_space_separator",
+            "GET  / HTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "version_1_2",
+            "GET / HTTP/1.2\r\nHost: example\r\n\r\n",
+            BAD_OR_VERSION,
+        ),
+        case(
+            "version_2_0_text",
+            "GET / HTTP/2.0\r\nHost: example\r\n\r\n",
+            BAD_OR_VERSION,
+        ),
+        case(
+            "version_lowercase",
+            "GET / http/1.1\r\nHost: example\r\n\r\n",
+            BAD_OR_VERSION,
+        ),
         case("http09_request", "GET /\r\n\r\n", BAD_OR_VERSION),
-        // --- sizes
+    ]
+}
+
+/// Oversized heads.
+fn sizes() -> Vec<SmuggleCase> {
+    vec![
         case(
             "oversized_header",
             format!(
@@ -277,7 +391,9 @@ pub fn corpus() -> Vec<SmuggleCase> {
             "too_many_headers",
             format!(
                 "GET / HTTP/1.1\r\nHost: example\r\n{}\r\n",
-                (0..300).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
+                (0..300)
+                    .map(|i| format!("X-H{i}: v\r\n"))
+                    .collect::<String>()
             ),
             TOO_LARGE,
         ),
@@ -289,8 +405,12 @@ pub fn corpus() -> Vec<SmuggleCase> {
             ),
             URI_TOO_LONG,
         ),
-    ];
-    // --- chunked body framing (the head is valid)
+    ]
+}
+
+/// Chunked body framing (the head is valid).
+fn chunked_framing() -> Vec<SmuggleCase> {
+    let chunked_smuggle = chunked_smuggle();
     let body_cases: [(&'static str, String); 7] = [
         (
             "chunk_size_not_hex",
@@ -321,42 +441,44 @@ pub fn corpus() -> Vec<SmuggleCase> {
             format!("5;{}\r\nhello\r\n{chunked_smuggle}", "e".repeat(64 * 1024)),
         ),
     ];
-    for (name, body) in body_cases {
-        v.push(SmuggleCase {
-            body_level: true,
-            ..case(name, post("Transfer-Encoding: chunked\r\n", &body), BAD)
-        });
-    }
-    // --- lenient-by-RFC cases: reject, or accept only when re-serialising
-    v.push(SmuggleCase {
-        normalise_ok: true,
-        ..case("bare_lf_head", "GET / HTTP/1.1\nHost: example\n\n", BAD)
-    });
-    v.push(SmuggleCase {
-        normalise_ok: true,
-        body_level: true,
-        ..case(
+    body_cases
+        .into_iter()
+        .map(|(name, body)| {
+            body_level(case(
+                name,
+                post("Transfer-Encoding: chunked\r\n", &body),
+                BAD,
+            ))
+        })
+        .collect()
+}
+
+/// Lenient-by-RFC cases: reject, or accept only when re-serialising.
+fn lenient_by_rfc() -> Vec<SmuggleCase> {
+    let chunked_smuggle = chunked_smuggle();
+    vec![
+        repairable(case(
+            "bare_lf_head",
+            "GET / HTTP/1.1\nHost: example\n\n",
+            BAD,
+        )),
+        repairable(body_level(case(
             "chunk_size_bare_lf",
             post(
                 "Transfer-Encoding: chunked\r\n",
                 &format!("5\nhello\n0\n\n{SMUGGLED}"),
             ),
             BAD,
-        )
-    });
-    v.push(SmuggleCase {
-        normalise_ok: true,
-        body_level: true,
-        ..case(
+        ))),
+        repairable(body_level(case(
             "chunk_ext_empty_name",
             post(
                 "Transfer-Encoding: chunked\r\n",
                 &format!("5;\r\nhello\r\n{chunked_smuggle}"),
             ),
             BAD,
-        )
-    });
-    v
+        ))),
+    ]
 }
 
 #[cfg(test)]

@@ -13,30 +13,14 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+mod body;
+mod write;
+
+use body::{content_length, decode_chunked_buffered, is_chunked, read_body, Framing};
+pub(crate) use write::{chunk, request_head_bytes, response_head_bytes};
+
 /// Maximum number of header fields parsed in one head.
 const MAX_HEADERS: usize = 256;
-
-/// How the body of a message is delimited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Framing {
-    /// No body at all.
-    None,
-    /// `Content-Length` bytes.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`.
-    Chunked,
-    /// Read until the peer closes (responses only).
-    Close,
-}
-
-/// A body that stopped before its framing said it was complete.
-#[derive(Debug)]
-pub(crate) struct BodyError {
-    /// What was read before the failure.
-    pub(crate) partial: Bytes,
-    /// Why it stopped.
-    pub(crate) error: io::Error,
-}
 
 /// Errors while reading a head.
 #[derive(Debug)]
@@ -124,24 +108,6 @@ fn version_of(minor: Option<u8>) -> Version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     }
-}
-
-/// Whether the `Transfer-Encoding` header ends in `chunked`.
-pub(crate) fn is_chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(http::header::TRANSFER_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .next_back()
-        .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Reads one request (head and body) as an origin would.
@@ -308,222 +274,6 @@ pub fn parse_responses(bytes: &[u8]) -> Vec<Response<Bytes>> {
     out
 }
 
-fn decode_chunked_buffered(buf: &mut BytesMut) -> Option<Bytes> {
-    let mut body = BytesMut::new();
-    loop {
-        let Ok(httparse::Status::Complete((used, size))) = httparse::parse_chunk_size(buf) else {
-            return None;
-        };
-        let size = usize::try_from(size).ok()?;
-        if size == 0 {
-            buf.advance(used);
-            // trailers up to the empty line
-            loop {
-                let pos = buf.iter().position(|&b| b == b'\n')?;
-                let line = buf.split_to(pos + 1);
-                if line.len() <= 2 {
-                    return Some(body.freeze());
-                }
-            }
-        }
-        if buf.len() < used + size {
-            return None;
-        }
-        buf.advance(used);
-        body.extend_from_slice(&buf.split_to(size));
-        skip_line_end(buf)?;
-    }
-}
-
-fn skip_line_end(buf: &mut BytesMut) -> Option<()> {
-    if buf.starts_with(b"\r\n") {
-        buf.advance(2);
-    } else if buf.starts_with(b"\n") {
-        buf.advance(1);
-    } else {
-        return None;
-    }
-    Some(())
-}
-
-async fn more<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut) -> io::Result<()> {
-    let n = r.read_buf(buf).await?;
-    if n == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed before the end of the body",
-        ));
-    }
-    Ok(())
-}
-
-fn too_large() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        "body exceeds the configured cap",
-    )
-}
-
-/// Reads a body with the given framing; on failure returns what was read.
-pub(crate) async fn read_body<R: AsyncRead + Unpin>(
-    r: &mut R,
-    buf: &mut BytesMut,
-    framing: Framing,
-    cap: usize,
-) -> Result<Bytes, BodyError> {
-    let mut body = BytesMut::new();
-    let result = read_body_into(r, buf, framing, cap, &mut body).await;
-    match result {
-        Ok(()) => Ok(body.freeze()),
-        Err(error) => Err(BodyError {
-            partial: body.freeze(),
-            error,
-        }),
-    }
-}
-
-async fn read_body_into<R: AsyncRead + Unpin>(
-    r: &mut R,
-    buf: &mut BytesMut,
-    framing: Framing,
-    cap: usize,
-    body: &mut BytesMut,
-) -> io::Result<()> {
-    match framing {
-        Framing::None => Ok(()),
-        Framing::Length(n) => {
-            let n = usize::try_from(n).map_err(|_| too_large())?;
-            if n > cap {
-                return Err(too_large());
-            }
-            while body.len() < n {
-                if buf.is_empty() {
-                    more(r, buf).await?;
-                }
-                let take = (n - body.len()).min(buf.len());
-                body.extend_from_slice(&buf.split_to(take));
-            }
-            Ok(())
-        }
-        Framing::Close => loop {
-            body.extend_from_slice(&buf.split());
-            if body.len() > cap {
-                return Err(too_large());
-            }
-            if r.read_buf(buf).await? == 0 {
-                return Ok(());
-            }
-        },
-        Framing::Chunked => loop {
-            let (used, size) = loop {
-                match httparse::parse_chunk_size(buf) {
-                    Ok(httparse::Status::Complete(x)) => break x,
-                    Ok(httparse::Status::Partial) => more(r, buf).await?,
-                    Err(_) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "invalid chunk size line",
-                        ))
-                    }
-                }
-            };
-            buf.advance(used);
-            let size = usize::try_from(size).map_err(|_| too_large())?;
-            if size == 0 {
-                loop {
-                    let pos = loop {
-                        if let Some(p) = buf.iter().position(|&b| b == b'\n') {
-                            break p;
-                        }
-                        more(r, buf).await?;
-                    };
-                    let line = buf.split_to(pos + 1);
-                    if line.len() <= 2 {
-                        return Ok(());
-                    }
-                }
-            }
-            if body.len() + size > cap {
-                return Err(too_large());
-            }
-            let mut left = size;
-            while left > 0 {
-                if buf.is_empty() {
-                    more(r, buf).await?;
-                }
-                let take = left.min(buf.len());
-                body.extend_from_slice(&buf.split_to(take));
-                left -= take;
-            }
-            while buf.len() < 2 && !buf.starts_with(b"\n") {
-                more(r, buf).await?;
-            }
-            if skip_line_end(buf).is_none() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "chunk data not followed by a line end",
-                ));
-            }
-        },
-    }
-}
-
-/// Serialises a response head exactly as given (status line plus headers).
-pub(crate) fn response_head_bytes(resp: &Response<Bytes>, line_end: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(resp.status().as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(
-        resp.status()
-            .canonical_reason()
-            .unwrap_or("Unknown")
-            .as_bytes(),
-    );
-    out.extend_from_slice(line_end);
-    for (name, value) in resp.headers() {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(line_end);
-    }
-    out.extend_from_slice(line_end);
-    out
-}
-
-/// Serialises a request head for the client side.
-pub(crate) fn request_head_bytes(
-    method: &str,
-    target: &str,
-    headers: &[(HeaderName, HeaderValue)],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(method.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
-/// Encodes `body` as a single chunk followed by the last chunk.
-pub(crate) fn chunk(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 16);
-    if !body.is_empty() {
-        out.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"0\r\n\r\n");
-    out
-}
-
 /// Best-effort parse of raw request bytes into a request, for the record.
 pub(crate) fn parse_request_lenient(bytes: &[u8]) -> Option<Request<Bytes>> {
     let end = find_head_end(bytes)?;
@@ -558,27 +308,5 @@ mod tests {
         let all = parse_responses(b"HTTP/1.1 204 No Content\nx: y\n\n");
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].headers()["x"], "y");
-    }
-
-    #[tokio::test]
-    async fn chunked_body_with_extensions_and_trailers() {
-        let mut r: &[u8] = b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nT: v\r\n\r\nrest";
-        let mut buf = BytesMut::new();
-        let body = read_body(&mut r, &mut buf, Framing::Chunked, 1024)
-            .await
-            .unwrap();
-        assert_eq!(body, "Wikipedia");
-        assert_eq!(&buf[..], b"rest");
-    }
-
-    #[tokio::test]
-    async fn truncated_length_body_keeps_partial() {
-        let mut r: &[u8] = b"abc";
-        let mut buf = BytesMut::new();
-        let err = read_body(&mut r, &mut buf, Framing::Length(10), 1024)
-            .await
-            .unwrap_err();
-        assert_eq!(err.partial, "abc");
-        assert_eq!(err.error.kind(), io::ErrorKind::UnexpectedEof);
     }
 }

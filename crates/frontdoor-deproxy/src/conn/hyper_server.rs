@@ -9,11 +9,14 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::deproxy::{ConnSeq, EndpointCtx};
+use super::origin::{ConnSeq, EndpointCtx};
 use crate::fault::Fault;
 use crate::record::ConnectionId;
 
-pub(crate) async fn serve_hyper(stream: TcpStream, ctx: Arc<EndpointCtx>, conn: ConnectionId) {
+/// Serves one connection with hyper's HTTP/1.1 server, upgrades enabled. Only
+/// [`Fault::DelayHead`] can be honoured here; any other fault closes the
+/// connection without a response.
+pub(super) async fn serve(stream: TcpStream, ctx: Arc<EndpointCtx>, conn: ConnectionId) {
     let seq = Arc::new(ConnSeq::default());
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let ctx = Arc::clone(&ctx);
