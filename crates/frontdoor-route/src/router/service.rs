@@ -20,7 +20,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{boxed, Filter, IntoRouteService, ResponseFuture, RouteService, RouterBuilder};
-use crate::{Consume, Mode, Table, Target};
+use crate::{Consume, Match, Mode, Table, Target};
 
 /// The compiled table and its services, shared by every clone.
 pub(crate) struct Shared {
@@ -69,63 +69,16 @@ impl Router {
     /// answer (400).
     fn dispatch(&self, req: &mut Request<Body>) -> Result<RouteService, Box<Response<Body>>> {
         let table = &self.shared.table;
-        let mode = table.mode();
-        let current = req.uri().path();
-        let mount = match req.extensions().get::<Mount>() {
-            Some(m) if m.uri_path() == current => m.clone(),
-            Some(m) => Mount::new(m.script_name(), current),
-            None => Mount::from_path(current),
-        };
-        let resolved = req.extensions().get::<Resolved>();
-        let path: Cow<'_, str> = match (mode, resolved) {
-            // The resolver canonicalised the URI with the options it records in
-            // `Resolved::canonical`; matching trusts that and never redoes it.
-            (Mode::Strict, Some(_)) | (Mode::Wfront04, _) => Cow::Borrowed(mount.path_info()),
-            (Mode::Strict, None) => {
-                canonicalize(mount.path_info()).map_err(|e| Error::from(e).into_response())?
-            }
-        };
-        let found = {
-            let (host, port, label) = match resolved {
-                Some(r) => (Cow::Borrowed(r.host.as_str()), r.port, r.label.as_deref()),
-                None => {
-                    let (h, p) = fallback_resolution(req, mode).map_err(|e| e.into_response())?;
-                    (Cow::Owned(h), p, None)
-                }
-            };
-            let label = if mode == Mode::Strict { label } else { None };
-            let target = Target::new(&host, port, &path)
-                .with_label(label)
-                .with_script_name(mount.script_name());
-            table.find(&target)
-        };
+        let mount = current_mount(req);
+        let path = match_path(req, &mount, table.mode())?;
+        let found = find(table, req, &mount, &path)?;
         let Some(found) = found else {
             tracing::debug!(route = "fallback", "no route matched");
             return Ok(self.fallback.clone());
         };
         let spec = table.spec(found.index).cloned().unwrap_or_default();
         tracing::debug!(route = %spec, index = found.index, "route matched");
-        let next = match &found.consume {
-            // Forward the string that was matched: a path the router had to
-            // canonicalise is rewritten even when nothing is consumed.
-            Consume::Nothing if matches!(path, Cow::Owned(_)) => {
-                Some(Mount::new(mount.script_name(), path.as_ref()))
-            }
-            Consume::Nothing => None,
-            Consume::Prefix(n) => {
-                let (consumed, rest) = path.split_at(*n);
-                let mut script = mount.script_name().to_owned();
-                script.push_str(consumed);
-                Some(Mount::new(script, rest))
-            }
-            Consume::Legacy(p) => {
-                let mut script = mount.script_name().to_owned();
-                script.push_str(p);
-                let rest = mount.path_info().get(p.len()..).unwrap_or("");
-                Some(Mount::new(script, rest))
-            }
-        };
-        if let Some(next) = next {
+        if let Some(next) = consumed(&mount, path, &found.consume) {
             apply_mount(next, req).map_err(|e| Box::new(e.into_response()))?;
         }
         req.extensions_mut()
@@ -135,6 +88,79 @@ impl Router {
             .get(found.index)
             .cloned()
             .ok_or_else(|| Box::new(Error::internal("route without a service").into_response()))
+    }
+}
+
+/// The request's mount, with the path info taken from the current URI (a layer
+/// between two routers may have rewritten it).
+fn current_mount(req: &Request<Body>) -> Mount {
+    let current = req.uri().path();
+    match req.extensions().get::<Mount>() {
+        Some(m) if m.uri_path() == current => m.clone(),
+        Some(m) => Mount::new(m.script_name(), current),
+        None => Mount::from_path(current),
+    }
+}
+
+/// The path matched on: the path info as the resolver left it (already canonical,
+/// with the options in `Resolved::canonical`; never redone), or, without a resolver
+/// in strict mode, canonicalised here with the defaults.
+fn match_path<'a>(
+    req: &Request<Body>,
+    mount: &'a Mount,
+    mode: Mode,
+) -> Result<Cow<'a, str>, Box<Response<Body>>> {
+    let resolved = req.extensions().get::<Resolved>().is_some();
+    match (mode, resolved) {
+        (Mode::Strict, true) | (Mode::Wfront04, _) => Ok(Cow::Borrowed(mount.path_info())),
+        (Mode::Strict, false) => {
+            canonicalize(mount.path_info()).map_err(|e| Box::new(Error::from(e).into_response()))
+        }
+    }
+}
+
+/// Looks `path` up with the host, port and label of the resolution (or the fallback
+/// resolution when no resolver ran).
+fn find(
+    table: &Table,
+    req: &Request<Body>,
+    mount: &Mount,
+    path: &str,
+) -> Result<Option<Match>, Box<Response<Body>>> {
+    let mode = table.mode();
+    let (host, port, label) = match req.extensions().get::<Resolved>() {
+        Some(r) => (Cow::Borrowed(r.host.as_str()), r.port, r.label.as_deref()),
+        None => {
+            let (h, p) = fallback_resolution(req, mode).map_err(|e| Box::new(e.into_response()))?;
+            (Cow::Owned(h), p, None)
+        }
+    };
+    let label = if mode == Mode::Strict { label } else { None };
+    let target = Target::new(&host, port, path)
+        .with_label(label)
+        .with_script_name(mount.script_name());
+    Ok(table.find(&target))
+}
+
+/// The mount after a match: the matched prefix moved to the script name. Forwards the
+/// string that was matched: a path the router had to canonicalise is rewritten even
+/// when nothing is consumed. `None` when the request stays as it is.
+fn consumed(mount: &Mount, path: Cow<'_, str>, consume: &Consume) -> Option<Mount> {
+    match (consume, path) {
+        (Consume::Nothing, Cow::Owned(path)) => Some(Mount::new(mount.script_name(), path)),
+        (Consume::Nothing, Cow::Borrowed(_)) => None,
+        (Consume::Prefix(n), path) => {
+            let (consumed, rest) = path.split_at(*n);
+            let mut script = mount.script_name().to_owned();
+            script.push_str(consumed);
+            Some(Mount::new(script, rest))
+        }
+        (Consume::Legacy(p), _) => {
+            let mut script = mount.script_name().to_owned();
+            script.push_str(p);
+            let rest = mount.path_info().get(p.len()..).unwrap_or("");
+            Some(Mount::new(script, rest))
+        }
     }
 }
 
