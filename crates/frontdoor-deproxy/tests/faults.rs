@@ -1,6 +1,8 @@
 //! Origin and client faults, observed by the harness's own client.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -221,12 +223,7 @@ async fn disconnect_after_send_is_coordinated_by_a_latch() {
 #[tokio::test]
 async fn slow_upload_arrives_whole() {
     let d = Deproxy::new();
-    let ep = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
+    let ep = support::echo_endpoint(&d).await;
     let mc = d
         .make_request(ep.url())
         .method(Method::PUT)

@@ -1,6 +1,8 @@
 //! Tests of the harness itself: client talks to endpoints directly.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -43,12 +45,7 @@ async fn default_handler_is_simple_200_with_default_headers_and_id_echo() {
 #[tokio::test]
 async fn echo_copies_headers_and_body_including_all_byte_values() {
     let d = Deproxy::new();
-    let ep = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
+    let ep = support::echo_endpoint(&d).await;
     let body: Vec<u8> = (0..=255u8).collect();
     let mc = d
         .make_request(ep.url())
@@ -69,12 +66,7 @@ async fn echo_copies_headers_and_body_including_all_byte_values() {
 #[tokio::test]
 async fn chunked_request_body_is_recorded_dechunked() {
     let d = Deproxy::new();
-    let ep = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
+    let ep = support::echo_endpoint(&d).await;
     let mc = d
         .make_request(ep.url())
         .method(Method::POST)
@@ -198,12 +190,7 @@ async fn untracked_requests_are_orphans_of_every_open_chain() {
 #[tokio::test]
 async fn pipelined_requests_on_one_connection_share_the_connection_id() {
     let d = Deproxy::new();
-    let ep = d
-        .endpoint()
-        .handler(handlers::echo())
-        .start()
-        .await
-        .unwrap();
+    let ep = support::echo_endpoint(&d).await;
     let id = d.new_request_id();
     let raw = format!(
         "GET /1 HTTP/1.1\r\nHost: a\r\n{REQUEST_ID_HEADER}: {id}\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n{REQUEST_ID_HEADER}: {id}\r\n\r\n"
