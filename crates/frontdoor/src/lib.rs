@@ -3,7 +3,7 @@
 //! frontdoor puts a front door in front of your services: resolve which virtual
 //! host, port and path a request is for, route it through an ordered table of
 //! WFront-style `host:port:path` specs, clean it up with declarative rules, relocate
-//! it from the local root to the remote one (not written yet), and forward it to an
+//! it from the local root to the remote one (in progress), and forward it to an
 //! upstream, each step a tower layer usable on its own. This crate is the facade:
 //! it re-exports every layer crate behind a cargo feature, adds
 //! [`ServiceBuilderExt`], the multi-listener [`serve`] module, the [`demo`] backends
@@ -40,12 +40,12 @@
 //! | `upstream` | re-export `frontdoor-upstream` as [`upstream`] | yes |
 //! | `upstream-tls` | `https://` upstreams with rustls (`ring`, webpki roots) | no |
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
-//! | `relocate` | re-export `frontdoor-relocate` as `relocate`: a placeholder, empty for now | no |
+//! | `relocate` | re-export `frontdoor-relocate` as `relocate`: in progress (the root mapping, no layer yet) | no |
 //! | `mirror` | re-export `frontdoor-mirror` as `mirror`: a placeholder, empty for now | no |
 //! | `gor` | re-export `frontdoor-gor` as `gor`: a placeholder, empty for now | no |
 //!
-//! `relocate`, `mirror` and `gor` compile nothing yet; they become default features
-//! when their crates hold code.
+//! `mirror` and `gor` compile nothing yet, and `relocate` has no layer yet; they
+//! become default features when their crates hold layers.
 //!
 //! More examples live in the workspace's `examples/` folder.
 #![forbid(unsafe_code)]
