@@ -177,97 +177,113 @@ impl ForwardedResolver {
     }
 
     fn resolve_trusted(&self, parts: &Parts, peer: IpAddr) -> Result<Resolution, Error> {
-        let mut client: Option<IpAddr> = None;
-        let mut host: Option<(HostPort<'_>, HostSource)> = None;
-        let mut proto: Option<Scheme> = None;
-        let mut port: Option<u16> = None;
-        let mut server: Option<HostPort<'_>> = None;
+        let mut claims = Claims::default();
         for source in self.sources.iter() {
-            match source {
-                ForwardedSource::Forwarded => {
-                    if parts.headers.contains_key(header::FORWARDED) {
-                        let walk = self.walk_forwarded(parts, peer)?;
-                        client = client.or(walk.client);
-                        if host.is_none() {
-                            if let Some(h) = walk.host {
-                                host = forwarded_host(h, "invalid forwarded host")?
-                                    .map(|hp| (hp, HostSource::Forwarded));
-                            }
-                        }
-                        proto = proto.or_else(|| walk.proto.as_deref().and_then(scheme_of));
+            self.gather(&mut claims, *source, parts, peer)?;
+        }
+        let trust = Some(PeerTrust::new(true, claims.client.unwrap_or(peer)));
+        let resolved = self.settle(parts, claims)?;
+        Ok(Resolution::new(resolved, trust))
+    }
+
+    /// Adds what `source` says to `claims`, unless an earlier source said it.
+    fn gather<'a>(
+        &self,
+        claims: &mut Claims<'a>,
+        source: ForwardedSource,
+        parts: &'a Parts,
+        peer: IpAddr,
+    ) -> Result<(), Error> {
+        match source {
+            ForwardedSource::Forwarded => {
+                if parts.headers.contains_key(header::FORWARDED) {
+                    let walk = self.walk_forwarded(parts, peer)?;
+                    claims.client = claims.client.or(walk.client);
+                    if let (None, Some(h)) = (&claims.host, walk.host) {
+                        claims.host = forwarded_host(h, "invalid forwarded host")?
+                            .map(|hp| (hp, HostSource::Forwarded));
+                    }
+                    if claims.proto.is_none() {
+                        claims.proto = walk.proto.as_deref().and_then(scheme_of);
                     }
                 }
-                ForwardedSource::XForwardedFor => {
-                    if client.is_none() && parts.headers.contains_key(&X_FORWARDED_FOR) {
-                        client = Some(self.walk_xff(parts, peer)?);
-                    }
+            }
+            ForwardedSource::XForwardedFor => {
+                if claims.client.is_none() && parts.headers.contains_key(&X_FORWARDED_FOR) {
+                    claims.client = Some(self.walk_xff(parts, peer)?);
                 }
-                ForwardedSource::XForwardedHost => {
-                    if host.is_none() {
-                        if let Some(v) = rightmost(parts, &X_FORWARDED_HOST)? {
-                            host = host_from(v, "invalid x-forwarded-host")?
-                                .map(|hp| (hp, HostSource::XForwardedHost));
-                        }
-                    }
+            }
+            ForwardedSource::XForwardedHost => {
+                if let (None, Some(v)) = (&claims.host, rightmost(parts, &X_FORWARDED_HOST)?) {
+                    claims.host = host_from(v, "invalid x-forwarded-host")?
+                        .map(|hp| (hp, HostSource::XForwardedHost));
                 }
-                ForwardedSource::XForwardedProto => {
-                    if proto.is_none() {
-                        proto = rightmost(parts, &X_FORWARDED_PROTO)?.and_then(scheme_of);
-                    }
+            }
+            ForwardedSource::XForwardedProto => {
+                if claims.proto.is_none() {
+                    claims.proto = rightmost(parts, &X_FORWARDED_PROTO)?.and_then(scheme_of);
                 }
-                ForwardedSource::XForwardedPort => {
-                    if port.is_none() {
-                        if let Some(v) = rightmost(parts, &X_FORWARDED_PORT)? {
-                            port = Some(v.parse().map_err(|e| {
-                                Error::bad_request("invalid x-forwarded-port").with_source(e)
-                            })?);
-                        }
-                    }
+            }
+            ForwardedSource::XForwardedPort => {
+                if let (None, Some(v)) = (claims.port, rightmost(parts, &X_FORWARDED_PORT)?) {
+                    claims.port = Some(v.parse().map_err(|e| {
+                        Error::bad_request("invalid x-forwarded-port").with_source(e)
+                    })?);
                 }
-                ForwardedSource::XForwardedServer => {
-                    if server.is_none() {
-                        if let Some(v) = rightmost(parts, &X_FORWARDED_SERVER)? {
-                            server = host_from(v, "invalid x-forwarded-server")?;
-                        }
-                    }
+            }
+            ForwardedSource::XForwardedServer => {
+                if let (None, Some(v)) = (&claims.server, rightmost(parts, &X_FORWARDED_SERVER)?) {
+                    claims.server = host_from(v, "invalid x-forwarded-server")?;
                 }
             }
         }
-        let trust = Some(PeerTrust::new(true, client.unwrap_or(peer)));
+        Ok(())
+    }
+
+    /// The verdict from the claims: a forwarded host (its own port, else the
+    /// forwarded port), else the request's own host (the forwarded port, else its
+    /// own), else `X-Forwarded-Server`, else the direct resolver's server name.
+    fn settle(&self, parts: &Parts, claims: Claims<'_>) -> Result<Resolved, Error> {
+        let Claims {
+            host,
+            proto,
+            port,
+            server,
+            ..
+        } = claims;
         let proto_default = proto.as_ref().map(default_port);
         let scheme = proto.unwrap_or_else(|| connection_scheme(parts));
-        let (hp, source, own_port) = match host {
-            Some((hp, source)) => {
+        // The request's own host is looked at (and validated) only when no trusted
+        // header named one.
+        let own = match host {
+            Some(_) => None,
+            None => request_host(parts, &scheme)?,
+        };
+        let (hp, source, own_port) = match (host, own, server) {
+            (Some((hp, source)), _, _) => {
                 let explicit = hp.port;
                 (hp, source, explicit.or(port))
             }
-            None => match request_host(parts, &scheme)? {
-                Some((hp, source)) => {
-                    let explicit = hp.port;
-                    (hp, source, port.or(explicit))
-                }
-                None => match server {
-                    Some(hp) => {
-                        let explicit = hp.port;
-                        (hp, HostSource::XForwardedServer, explicit.or(port))
-                    }
-                    None => {
-                        let port = port.or(proto_default);
-                        let resolved = self.direct.fallback(parts, scheme, port)?;
-                        return Ok(Resolution::new(resolved, trust));
-                    }
-                },
-            },
+            (None, Some((hp, source)), _) => {
+                let explicit = hp.port;
+                (hp, source, port.or(explicit))
+            }
+            (None, None, Some(hp)) => {
+                let explicit = hp.port;
+                (hp, HostSource::XForwardedServer, explicit.or(port))
+            }
+            (None, None, None) => {
+                return self.direct.fallback(parts, scheme, port.or(proto_default));
+            }
         };
         let port = own_port.unwrap_or_else(|| default_port(&scheme));
-        let resolved = Resolved::new(
+        Ok(Resolved::new(
             scheme,
             hp.host.into_owned(),
             port,
             resolution_path(parts),
             source,
-        );
-        Ok(Resolution::new(resolved, trust))
+        ))
     }
 
     /// Walks the `Forwarded` elements of every field line (in order) in one forward
@@ -357,6 +373,16 @@ impl Resolver for ForwardedResolver {
             }
         }
     }
+}
+
+/// What the trusted forwarding headers claim; for each datum the first source wins.
+#[derive(Default)]
+struct Claims<'a> {
+    client: Option<IpAddr>,
+    host: Option<(HostPort<'a>, HostSource)>,
+    proto: Option<Scheme>,
+    port: Option<u16>,
+    server: Option<HostPort<'a>>,
 }
 
 /// The outcome of walking the `Forwarded` chain.
