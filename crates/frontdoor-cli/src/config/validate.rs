@@ -20,7 +20,7 @@ use super::{
 };
 
 /// The default listen address.
-pub(super) const DEFAULT_LISTEN: SocketAddr =
+const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
 
 /// Parses and validates a config file, returning every error found.
