@@ -3,7 +3,10 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use frontdoor_core::Body;
-use http::{uri::Scheme, HeaderValue, Uri, Version};
+use http::{
+    uri::{Authority, Scheme},
+    HeaderValue, Uri, Version,
+};
 use hyper_util::{
     client::legacy::Client,
     rt::{TokioExecutor, TokioTimer},
@@ -167,73 +170,22 @@ impl UpstreamBuilder {
     /// `https` with the `tls` feature) with a host, no userinfo and no query, `tls` when
     /// the TLS configuration cannot be built.
     pub fn build(self) -> Result<Upstream, UpstreamConfigError> {
-        let uri: Uri = self.uri.parse().map_err(|e| {
-            UpstreamConfigError::new("uri", format!("`{}` is not a uri", self.uri)).with_source(e)
-        })?;
-        let scheme = uri.scheme().cloned().ok_or_else(|| {
-            UpstreamConfigError::new("uri", format!("`{}` has no scheme", self.uri))
-        })?;
-        let https = scheme == Scheme::HTTPS;
-        if scheme != Scheme::HTTP && !(https && cfg!(feature = "tls")) {
-            return Err(UpstreamConfigError::new(
-                "uri",
-                format!(
-                    "scheme `{scheme}` is not supported (http{})",
-                    if cfg!(feature = "tls") {
-                        ", https"
-                    } else {
-                        "; https needs the `tls` feature"
-                    }
-                ),
-            ));
-        }
-        let authority = uri
-            .authority()
-            .filter(|a| !a.host().is_empty())
-            .cloned()
-            .ok_or_else(|| {
-                UpstreamConfigError::new("uri", format!("`{}` has no host", self.uri))
-            })?;
-        if authority.as_str().contains('@') {
-            return Err(UpstreamConfigError::new(
-                "uri",
-                format!("`{}` must not contain userinfo", self.uri),
-            ));
-        }
-        if uri.query().is_some() {
-            return Err(UpstreamConfigError::new(
-                "uri",
-                format!("`{}` must not have a query", self.uri),
-            ));
-        }
-        let authority_value = HeaderValue::from_str(authority.as_str()).map_err(|e| {
-            UpstreamConfigError::new("uri", "authority is not a header value").with_source(e)
-        })?;
-        let base_path = uri.path().trim_end_matches('/').to_owned();
-
-        let transport = if scheme == Scheme::HTTP && !self.http2_only {
-            let dial = Uri::builder()
-                .scheme(Scheme::HTTP)
-                .authority(authority.clone())
-                .path_and_query("/")
-                .build()
-                .map_err(|e| UpstreamConfigError::new("uri", "bad authority").with_source(e))?;
-            Transport::Http1(Arc::new(Http1Pool::new(
-                dial,
-                self.connect_timeout,
-                self.pool_max_idle_per_host,
-                self.pool_idle_timeout,
-            )))
+        let target = Target::parse(&self.uri)?;
+        let transport = if target.scheme == Scheme::HTTP && !self.http2_only {
+            self.http1_pool(&target.authority)?
         } else {
             Transport::Legacy(Box::new(self.legacy_client()?))
         };
+        let authority_value = HeaderValue::from_str(target.authority.as_str()).map_err(|e| {
+            UpstreamConfigError::new("uri", "authority is not a header value").with_source(e)
+        })?;
         Ok(Upstream {
             shared: Arc::new(Shared {
                 transport,
-                scheme,
-                authority,
+                scheme: target.scheme,
+                authority: target.authority,
                 authority_value,
-                base_path,
+                base_path: target.base_path,
                 host: self.host,
                 forwarding: self.forwarding,
                 head_timeout: self.head_timeout,
@@ -246,6 +198,22 @@ impl UpstreamBuilder {
                 },
             }),
         })
+    }
+
+    /// The lean HTTP/1 pool, for plain `http`.
+    fn http1_pool(&self, authority: &Authority) -> Result<Transport, UpstreamConfigError> {
+        let dial = Uri::builder()
+            .scheme(Scheme::HTTP)
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|e| UpstreamConfigError::new("uri", "bad authority").with_source(e))?;
+        Ok(Transport::Http1(Arc::new(Http1Pool::new(
+            dial,
+            self.connect_timeout,
+            self.pool_max_idle_per_host,
+            self.pool_idle_timeout,
+        ))))
     }
 
     /// hyper-util's pooled client, for `https` (ALPN may pick HTTP/2) and h2c.
@@ -277,5 +245,53 @@ impl UpstreamBuilder {
             }
         };
         Ok(builder.build(connector))
+    }
+}
+
+/// The upstream URL, checked: `http` (or `https` with the `tls` feature), a host, no
+/// userinfo, no query; the base path without its trailing `/`.
+struct Target {
+    scheme: Scheme,
+    authority: Authority,
+    base_path: String,
+}
+
+impl Target {
+    fn parse(text: &str) -> Result<Self, UpstreamConfigError> {
+        let bad = |what: &str| UpstreamConfigError::new("uri", format!("`{text}` {what}"));
+        let uri: Uri = text
+            .parse()
+            .map_err(|e| bad("is not a uri").with_source(e))?;
+        let scheme = uri.scheme().cloned().ok_or_else(|| bad("has no scheme"))?;
+        let https = scheme == Scheme::HTTPS;
+        if scheme != Scheme::HTTP && !(https && cfg!(feature = "tls")) {
+            return Err(UpstreamConfigError::new(
+                "uri",
+                format!(
+                    "scheme `{scheme}` is not supported (http{})",
+                    if cfg!(feature = "tls") {
+                        ", https"
+                    } else {
+                        "; https needs the `tls` feature"
+                    }
+                ),
+            ));
+        }
+        let authority = uri
+            .authority()
+            .filter(|a| !a.host().is_empty())
+            .cloned()
+            .ok_or_else(|| bad("has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("must not contain userinfo"));
+        }
+        if uri.query().is_some() {
+            return Err(bad("must not have a query"));
+        }
+        Ok(Self {
+            scheme,
+            authority,
+            base_path: uri.path().trim_end_matches('/').to_owned(),
+        })
     }
 }
