@@ -22,25 +22,25 @@ mod sealed {
 /// use std::convert::Infallible;
 ///
 /// use frontdoor::{demo, Body, ServiceBuilderExt};
-/// use frontdoor::cleanup::{Rules, Syntax};
+/// use frontdoor::cleanup::Rules;
 /// use frontdoor::resolve::DirectResolver;
 /// use frontdoor::route::Router;
 /// use http::Request;
 /// use http_body_util::BodyExt;
-/// use tower::{util::BoxCloneSyncService, ServiceBuilder, ServiceExt};
+/// use tower::{ServiceBuilder, ServiceExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), frontdoor::BoxError> {
-/// let echo = BoxCloneSyncService::new(ServiceBuilder::new()
-///     .cleanup(Rules::parse(Syntax::Shortcut, "HTTP_X_VIA_FRONTDOOR: yes")?)
-///     .service(demo::echo()));
+/// let echo = ServiceBuilder::new()
+///     .cleanup(Rules::builder().set(http::HeaderName::from_static("x-via-frontdoor"), "yes").build()?)
+///     .service(demo::echo());
 /// let routes = Router::builder().route("::/app", echo).into_layer()?;
 /// let svc = ServiceBuilder::new()
 ///     .resolve(DirectResolver::new())
 ///     .routes(routes)
-///     .service(BoxCloneSyncService::new(tower::service_fn(|_req: Request<Body>| async {
+///     .service(tower::service_fn(|_req: Request<Body>| async {
 ///         Ok::<_, Infallible>(frontdoor::core::text_response(http::StatusCode::NOT_FOUND, "none"))
-///     })));
+///     }));
 ///
 /// let req = Request::get("/app/page?x=1").header("host", "example.com").body(Body::empty())?;
 /// let res = svc.oneshot(req).await?;
