@@ -14,7 +14,7 @@ pub(crate) const SUITES: [&str; 5] = ["basic", "copymove", "props", "locks", "ht
 
 const PROGRAMS: &str = "/usr/libexec/litmus";
 const HTDOCS: &str = "/usr/share/litmus/htdocs";
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_secs(30);
 
 /// What the litmus tests need installed.
 pub(crate) const NEEDS: [&str; 1] = ["/usr/libexec/litmus/basic"];
@@ -134,6 +134,13 @@ pub(crate) fn parse(suite: &'static str, output: &str) -> Vec<Test> {
         } else if text.starts_with("...") {
             text.trim_start_matches('.').trim_start()
         } else {
+            // A failure reason can run on over several lines.
+            if let Some(t) = tests.last_mut().filter(|t| t.outcome == Outcome::Fail) {
+                if !text.is_empty() && !text.starts_with(['<', '-']) && t.detail.len() < 300 {
+                    t.detail.push(' ');
+                    t.detail.push_str(text.trim_end());
+                }
+            }
             continue;
         };
         let Some((number, name)) = &current else {
@@ -189,7 +196,8 @@ mod tests {
             \r 0. init.................. \r 0. init.................. pass\n\
             \r18. cond_put_corrupt_token WARNING: PUT failed with 400 not 423\n    \
             ...................... pass (with 1 warning)\n    \
-            ...................... \r19. complex_cond_put...... FAIL (PUT failed: 405 Method Not Allowed)\n\
+            ...................... \r19. complex_cond_put...... FAIL (PUT failed:\n\
+            405 Method Not Allowed)\n\
             \r20. notowner_modify....... SKIPPED\n\
             \r21. unlock................ \r21. unlock................ pass\n\
             <- summary for `locks': of 22 tests run: 20 passed, 1 failed. 95.2%\n";

@@ -12,7 +12,7 @@ use super::{tools, Check};
 /// What the svn tests need installed.
 pub(crate) const NEEDS: [&str; 1] = ["svn"];
 
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_secs(30);
 
 /// The client, isolated from the machine: no prompts, no cached credentials, a private
 /// config directory; `cwd` is the directory the command runs in.
