@@ -40,7 +40,7 @@ pub enum HostPolicy {
 
 // === UpstreamBuilder ===
 
-/// Configures an [`Upstream`]. See the [module docs](self). Every setter states its
+/// Configures an [`Upstream`]. See the [crate docs](crate). Every setter states its
 /// default; [`build`](Self::build) validates everything once.
 #[must_use]
 pub struct UpstreamBuilder {
