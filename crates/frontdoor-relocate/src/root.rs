@@ -221,6 +221,16 @@ impl Root {
     }
 }
 
+impl Default for Root {
+    /// The path root `/`, without an origin.
+    fn default() -> Self {
+        Self {
+            origin: None,
+            path: String::new(),
+        }
+    }
+}
+
 impl fmt::Display for Root {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.origin {

@@ -265,7 +265,7 @@ proptest! {
         let path = format!("{local}{rest}{query}");
         prop_assume!(!path.contains("//") && path.starts_with('/'));
         prop_assume!(!crate::url::has_dot_segment(&path));
-        let url = if absolute { format!("http://public:8080{path}") } else { path.clone() };
+        let url = if absolute { format!("http://public:8080{path}") } else { path };
         let there = r.to_remote(&url).unwrap();
         let back = r.to_local(&there).unwrap();
         let norm = |s: &str| s.replace("/?", "?").trim_end_matches('/').to_owned();

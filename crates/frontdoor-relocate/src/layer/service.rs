@@ -1,0 +1,147 @@
+//! [`Relocate`]: the service.
+
+use std::{
+    fmt,
+    task::{Context, Poll},
+};
+
+use bytes::Bytes;
+use frontdoor_core::{Body, BoxError, Error, ErrorKind};
+use http::{request, Request, Response, StatusCode};
+use http_body::Body as _;
+use tower_service::Service;
+
+use super::{future::ResponseFuture, plan::Ctx, RelocateLayer};
+use crate::{
+    body::Prefetch,
+    headers::request::{destination, identity_only, if_tagged_lists, referer_and_origin},
+    Profile,
+};
+
+/// Middleware that relocates requests to an upstream root and responses back to the
+/// public one. See the [module docs](crate::layer).
+///
+/// Readiness: when a request body is to be rewritten, the ready inner service is
+/// taken (and a clone left in its place) so that it is called only once the body's
+/// first bytes have decided its `Content-Length`; this is why `S: Clone`.
+pub struct Relocate<S> {
+    inner: S,
+    layer: RelocateLayer,
+}
+
+impl<S> Relocate<S> {
+    /// Wraps `inner` with `layer`'s configuration.
+    pub const fn new(inner: S, layer: RelocateLayer) -> Self {
+        Self { inner, layer }
+    }
+
+    /// A [`RelocateLayer`] for `profile`.
+    pub fn layer(profile: Profile) -> RelocateLayer {
+        RelocateLayer::new(profile)
+    }
+
+    /// The inner service.
+    pub const fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone> Clone for Relocate<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for Relocate<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Relocate")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Relocate<S>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>> + Clone,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let config = &self.layer.config;
+        let (mut parts, body) = req.into_parts();
+        let body = Body::new(body);
+        let ctx = if config.profile.is_active() {
+            Ctx::new(config, &parts)
+        } else {
+            None
+        };
+        let Some(ctx) = ctx else {
+            return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), None);
+        };
+        if let Err(e) = prepare(&ctx, &mut parts) {
+            return ResponseFuture::answer(e.into_response());
+        }
+        match ctx.request_transform(&parts.headers, body.is_end_stream()) {
+            Some(transform) => {
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                let prefetch = Prefetch::new(body, config.buffer_limit);
+                ResponseFuture::request(ready, parts, prefetch, transform, ctx)
+            }
+            None => {
+                let fut = self.inner.call(Request::from_parts(parts, body));
+                ResponseFuture::inner(fut, Some(ctx))
+            }
+        }
+    }
+}
+
+/// The request headers: `Referer`/`Origin` (when on), `Destination` and `If` (DAV),
+/// and `Accept-Encoding` when the response body may be rewritten.
+fn prepare(ctx: &Ctx, parts: &mut request::Parts) -> Result<(), Error> {
+    let headers = &mut parts.headers;
+    if ctx.config.map_referer {
+        referer_and_origin(headers, &ctx.relocation);
+    }
+    if ctx.config.profile.is_dav() {
+        destination(headers, &ctx.relocation).map_err(|refusal| {
+            let kind = if refusal.status == StatusCode::BAD_GATEWAY {
+                ErrorKind::BadGateway
+            } else {
+                ErrorKind::BadRequest
+            };
+            tracing::debug!(error = %refusal.error, status = %refusal.status, "request refused by relocation");
+            Error::new(kind, refusal.error.to_string())
+        })?;
+        if_tagged_lists(headers, &ctx.relocation);
+    }
+    if ctx.response_may_be_rewritten() {
+        identity_only(headers);
+    }
+    Ok(())
+}
