@@ -3,11 +3,11 @@
 //! frontdoor puts a front door in front of your services: resolve which virtual
 //! host, port and path a request is for, route it through an ordered table of
 //! WFront-style `host:port:path` specs, clean it up with declarative rules, relocate
-//! it from the local root to the remote one (in progress), and forward it to an
-//! upstream, each step a tower layer usable on its own. This crate is the facade:
-//! it re-exports every layer crate behind a cargo feature, adds
-//! [`ServiceBuilderExt`], the multi-listener [`serve`] module, the [`demo`] backends
-//! and [`by_scheme`] (the by-scheme resolver combined with the router).
+//! it from the local root to the remote one, and forward it to an upstream, each
+//! step a tower layer usable on its own. This crate is the facade: it re-exports
+//! every layer crate behind a cargo feature, adds [`ServiceBuilderExt`], the
+//! multi-listener [`serve`] module, the [`demo`] backends and [`by_scheme`] (the
+//! by-scheme resolver combined with the router).
 //!
 //! A request flows resolve → route (→ the route's cleanup filter) → relocate →
 //! upstream; each layer reads only the typed extensions (from [`core`]) stamped
@@ -37,15 +37,15 @@
 //! | `resolve` | re-export `frontdoor-resolve` as [`resolve`] | yes |
 //! | `route` | re-export `frontdoor-route` as [`route`] | yes |
 //! | `cleanup` | re-export `frontdoor-cleanup` as [`cleanup`] | yes |
+//! | `relocate` | re-export `frontdoor-relocate` as [`relocate`] | yes |
 //! | `upstream` | re-export `frontdoor-upstream` as [`upstream`] | yes |
 //! | `upstream-tls` | `https://` upstreams with rustls (`ring`, webpki roots) | no |
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
-//! | `relocate` | re-export `frontdoor-relocate` as `relocate`: in progress (the root mapping, no layer yet) | no |
 //! | `mirror` | re-export `frontdoor-mirror` as `mirror`: a placeholder, empty for now | no |
 //! | `gor` | re-export `frontdoor-gor` as `gor`: a placeholder, empty for now | no |
 //!
-//! `mirror` and `gor` compile nothing yet, and `relocate` has no layer yet; they
-//! become default features when their crates hold layers.
+//! `mirror` and `gor` re-export placeholder crates that compile nothing yet; they
+//! become default features when their crates hold code.
 //!
 //! More examples live in the workspace's `examples/` folder.
 #![forbid(unsafe_code)]
