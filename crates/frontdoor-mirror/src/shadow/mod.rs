@@ -3,11 +3,12 @@
 
 mod http_client;
 
-use std::{fmt, str::FromStr, sync::Arc, time::Duration};
+use std::{fmt, panic::AssertUnwindSafe, str::FromStr, sync::Arc, time::Duration};
 
 use bytes::{Bytes, BytesMut};
 use frontdoor_core::{proto::parse_host, Body, BoxError};
 use frontdoor_upstream::hop_by_hop::{self, Message};
+use futures_util::FutureExt;
 use http::{header, request::Parts, HeaderName, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use tower::{util::BoxCloneSyncService, ServiceExt};
@@ -256,9 +257,13 @@ impl Shadow {
             let res = svc.oneshot(req).await.map_err(ShadowError::classify)?;
             Ok(capture(res, cap).await)
         };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .unwrap_or_else(|_| Err(ShadowError::new(ShadowErrorKind::Timeout)))
+        // A panicking shadow service is a failed shadow request, nothing more.
+        let exchange = AssertUnwindSafe(exchange).catch_unwind();
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_panic)) => Err(ShadowError::classify("shadow service panicked".into())),
+            Err(_elapsed) => Err(ShadowError::new(ShadowErrorKind::Timeout)),
+        }
     }
 }
 
