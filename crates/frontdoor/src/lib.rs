@@ -40,12 +40,12 @@
 //! | `relocate` | re-export `frontdoor-relocate` as [`relocate`] | yes |
 //! | `upstream` | re-export `frontdoor-upstream` as [`upstream`] | yes |
 //! | `upstream-tls` | `https://` upstreams with rustls (`ring`, webpki roots) | no |
+//! | `mirror` | re-export `frontdoor-mirror` as [`mirror`] | yes |
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
-//! | `mirror` | re-export `frontdoor-mirror` as `mirror`: a placeholder, empty for now | no |
 //! | `gor` | re-export `frontdoor-gor` as `gor`: a placeholder, empty for now | no |
 //!
-//! `mirror` and `gor` re-export placeholder crates that compile nothing yet; they
-//! become default features when their crates hold code.
+//! `gor` re-exports a placeholder crate that compiles nothing yet; it becomes a
+//! default feature when that crate holds code.
 //!
 //! More examples live in the workspace's `examples/` folder.
 #![forbid(unsafe_code)]
