@@ -63,7 +63,9 @@ fn is_http(scheme: &str) -> bool {
 
 /// `scheme` and what follows `scheme:`, when `s` starts with a scheme.
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let colon = s.find([':', '/', '?', '#'])?;
+    let colon = s
+        .bytes()
+        .position(|b| matches!(b, b':' | b'/' | b'?' | b'#'))?;
     if s.as_bytes().get(colon) != Some(&b':') {
         return None;
     }
@@ -76,29 +78,48 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
 
 /// Splits `authority` from the path, query and fragment that follow it.
 fn split_authority(hier: &str) -> (&str, &str) {
-    let end = hier.find(['/', '?', '#']).unwrap_or(hier.len());
+    let end = hier
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(hier.len());
     hier.split_at(end)
 }
 
 /// Splits a path from its query and fragment (`/a?b#c` into `/a` and `?b#c`).
 pub(crate) fn split_path(s: &str) -> (&str, &str) {
-    let end = s.find(['?', '#']).unwrap_or(s.len());
+    let end = s
+        .bytes()
+        .position(|b| matches!(b, b'?' | b'#'))
+        .unwrap_or(s.len());
     s.split_at(end)
 }
 
-/// Whether a segment is `.` or `..`, also when its dots are percent-encoded.
+/// Whether a segment is `.` or `..` (`Some(true)` for `..`), also when its dots are
+/// percent-encoded (`%2e`, `%2E`).
 fn dot_kind(segment: &str) -> Option<bool> {
-    let decoded = segment.replace("%2e", ".").replace("%2E", ".");
-    match decoded.as_str() {
-        "." => Some(false),
-        ".." => Some(true),
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] | [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => return None,
+        };
+        dots += 1;
+    }
+    match dots {
+        1 => Some(false),
+        2 => Some(true),
         _ => None,
     }
 }
 
 /// Whether `path` (without query) has a `.` or `..` segment, encoded or not.
 pub(crate) fn has_dot_segment(path: &str) -> bool {
-    (path.contains('.') || path.contains("%2")) && path.split('/').any(|s| dot_kind(s).is_some())
+    let b = path.as_bytes();
+    let maybe = b.first().is_some_and(|&c| c == b'.' || c == b'%')
+        || b.windows(2)
+            .any(|w| w[0] == b'/' && (w[1] == b'.' || w[1] == b'%'));
+    maybe && path.split('/').any(|s| dot_kind(s).is_some())
 }
 
 /// RFC 3986 section 5.2.4 on a path (without query), treating `%2e` as `.`; `..`

@@ -37,13 +37,23 @@ fn is_xml_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
-/// The text of a URL element being collected.
-#[derive(Debug)]
+/// The text of a URL element being collected (buffers reused between elements).
+#[derive(Debug, Default)]
 struct Collect {
+    /// Whether a URL element is open.
+    active: bool,
     /// The raw content, emitted as is when the URL is not moved.
     raw: Vec<u8>,
     /// The decoded content.
     text: Vec<u8>,
+}
+
+impl Collect {
+    fn start(&mut self) {
+        self.active = true;
+        self.raw.clear();
+        self.text.clear();
+    }
 }
 
 /// The qualified names of the open elements, for end-tag matching.
@@ -84,7 +94,7 @@ pub(crate) struct XmlRewriter {
     ns: NamespaceResolver,
     names: NameStack,
     pending: BytesMut,
-    collect: Option<Collect>,
+    collect: Collect,
     started: bool,
     passthrough: bool,
 }
@@ -108,7 +118,7 @@ impl XmlRewriter {
             ns: NamespaceResolver::default(),
             names: NameStack::default(),
             pending: BytesMut::new(),
-            collect: None,
+            collect: Collect::default(),
             started: false,
             passthrough: false,
         }
@@ -116,11 +126,7 @@ impl XmlRewriter {
 
     #[cfg(test)]
     pub(crate) fn held(&self) -> usize {
-        self.pending.len()
-            + self
-                .collect
-                .as_ref()
-                .map_or(0, |c| c.raw.len() + c.text.len())
+        self.pending.len() + self.collect.raw.len() + self.collect.text.len()
     }
 
     pub(crate) fn feed(&mut self, input: Bytes) -> Result<Bytes, RewriteError> {
@@ -194,7 +200,7 @@ impl XmlRewriter {
             Event::End(e) => self.on_end(e.name().as_ref(), start, splice),
             Event::Text(e) => self.on_content(&e, start, end, data, splice),
             Event::CData(e) => self.on_content(&e, start, end, data, splice),
-            Event::GeneralRef(_) if self.collect.is_none() => Ok(()),
+            Event::GeneralRef(_) if !self.collect.active => Ok(()),
             Event::GeneralRef(e) => match decode_ref(&e)? {
                 Some(decoded) => self.on_content(decoded.as_bytes(), start, end, data, splice),
                 None => Err(RewriteError::new(
@@ -212,9 +218,10 @@ impl XmlRewriter {
 
     /// Markup inside a URL element: that element is not a plain URL, leave it be.
     fn poison(&mut self, at: usize, splice: &mut Splicer<'_>) {
-        if let Some(c) = self.collect.take() {
+        if self.collect.active {
             tracing::debug!("url element with markup inside left unrewritten");
-            splice.replace(at..at, &c.raw);
+            splice.replace(at..at, &self.collect.raw);
+            self.collect.active = false;
         }
     }
 
@@ -235,14 +242,22 @@ impl XmlRewriter {
         }
         self.poison(start, splice);
         self.ns.push(e).map_err(RewriteError::malformed)?;
-        let (res, local) = self.ns.resolve_element(e.name());
-        let ns = match res {
-            ResolveResult::Bound(n) => Some(n.0),
-            _ => None,
-        };
-        let url_element = !empty && self.rules.is_url_element(ns, local.as_ref());
-        if self.rules.has_attributes(ns) {
-            self.rewrite_attributes(e, ns, data, splice)?;
+        // Resolve the namespace only for elements that could matter.
+        let name = e.name();
+        let maybe_url = !empty && self.rules.has_local(name.local_name().as_ref());
+        let maybe_attributes =
+            self.rules.any_attributes() && !e.attributes_raw().trim_ascii().is_empty();
+        let mut url_element = false;
+        if maybe_url || maybe_attributes {
+            let (res, local) = self.ns.resolve_element(name);
+            let ns = match res {
+                ResolveResult::Bound(n) => Some(n.0),
+                _ => None,
+            };
+            url_element = maybe_url && self.rules.is_url_element(ns, local.as_ref());
+            if maybe_attributes && self.rules.has_attributes(ns) {
+                self.rewrite_attributes(e, ns, data, splice)?;
+            }
         }
         if empty {
             self.ns.pop();
@@ -250,10 +265,7 @@ impl XmlRewriter {
             self.names.push(e.name().as_ref());
         }
         if url_element {
-            self.collect = Some(Collect {
-                raw: Vec::new(),
-                text: Vec::new(),
-            });
+            self.collect.start();
         }
         Ok(())
     }
@@ -299,8 +311,9 @@ impl XmlRewriter {
         start: usize,
         splice: &mut Splicer<'_>,
     ) -> Result<(), RewriteError> {
-        if let Some(c) = self.collect.take() {
-            self.finish_url(&c, start, splice)?;
+        if self.collect.active {
+            self.collect.active = false;
+            self.finish_url(start, splice)?;
         }
         if !self.names.pop(name) {
             return Err(RewriteError::malformed(format!(
@@ -320,9 +333,10 @@ impl XmlRewriter {
         data: &Bytes,
         splice: &mut Splicer<'_>,
     ) -> Result<(), RewriteError> {
-        let Some(c) = &mut self.collect else {
+        let c = &mut self.collect;
+        if !c.active {
             return Ok(());
-        };
+        }
         c.raw
             .extend_from_slice(data.get(start..end).unwrap_or_default());
         c.text.extend_from_slice(decoded);
@@ -337,18 +351,18 @@ impl XmlRewriter {
     }
 
     /// The end of a URL element: its moved URL, or its raw content, goes back in.
-    fn finish_url(
-        &self,
-        c: &Collect,
-        at: usize,
-        splice: &mut Splicer<'_>,
-    ) -> Result<(), RewriteError> {
+    fn finish_url(&self, at: usize, splice: &mut Splicer<'_>) -> Result<(), RewriteError> {
+        let c = &self.collect;
         let text = std::str::from_utf8(&c.text)
             .map_err(|e| RewriteError::new(RewriteErrorKind::Encoding, e.to_string()))?;
         match self.mapper.map(text.trim_matches(is_xml_ws)) {
             Some(new) => {
-                let padded = keep_padding(text, &partial_escape(new), is_xml_ws);
-                splice.replace(at..at, padded.as_bytes());
+                let trimmed_start = text.trim_start_matches(is_xml_ws);
+                let lead = &text[..text.len() - trimmed_start.len()];
+                let trail = &trimmed_start[trimmed_start.trim_end_matches(is_xml_ws).len()..];
+                splice.replace(at..at, lead.as_bytes());
+                splice.replace(at..at, partial_escape(new).as_bytes());
+                splice.replace(at..at, trail.as_bytes());
             }
             None => splice.replace(at..at, &c.raw),
         }

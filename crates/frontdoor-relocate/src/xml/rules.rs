@@ -29,6 +29,17 @@ impl XmlRules {
         attributes: &[(SVN, b"bc-url")],
     };
 
+    /// Whether some URL element has this local name (a cheap test before resolving
+    /// the namespace).
+    pub(crate) fn has_local(&self, local: &[u8]) -> bool {
+        self.elements.iter().any(|(_, l)| *l == local)
+    }
+
+    /// Whether any element may carry URL attributes.
+    pub(crate) fn any_attributes(&self) -> bool {
+        !self.attributes.is_empty()
+    }
+
     /// Whether the text of `{ns}local` is a URL.
     pub(crate) fn is_url_element(&self, ns: Option<&[u8]>, local: &[u8]) -> bool {
         ns.is_some_and(|ns| self.elements.iter().any(|(n, l)| *n == ns && *l == local))
