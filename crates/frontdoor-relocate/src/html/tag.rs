@@ -43,110 +43,98 @@ const fn is_ws(b: u8) -> bool {
 pub(crate) fn scan(
     data: &[u8],
     from: usize,
-    mut state: TagState,
-    mut attrs: Option<&mut Vec<Attr>>,
+    state: TagState,
+    attrs: Option<&mut Vec<Attr>>,
 ) -> Scan {
-    let mut name = 0..0;
-    let mut value_start = 0;
+    let mut scanner = Scanner {
+        attrs,
+        name: 0..0,
+        value_start: 0,
+    };
+    let mut state = state;
     let mut i = from;
     while let Some(&b) = data.get(i) {
-        let mut next = None;
-        state = match state {
-            TagState::Name
-            | TagState::Unquoted
-            | TagState::BeforeAttrName
-            | TagState::AfterQuoted
-                if b == b'>' =>
-            {
-                if state == TagState::Unquoted {
-                    push(&mut attrs, &name, value_start..i, None);
-                }
-                return Scan::End(i + 1);
-            }
-            TagState::AttrName | TagState::AfterAttrName | TagState::BeforeAttrValue
-                if b == b'>' =>
-            {
-                return Scan::End(i + 1);
-            }
-            TagState::Name => match b {
-                b'/' => TagState::BeforeAttrName,
-                _ if is_ws(b) => TagState::BeforeAttrName,
-                _ => TagState::Name,
-            },
-            TagState::BeforeAttrName | TagState::AfterQuoted => match b {
-                b'/' => TagState::BeforeAttrName,
-                _ if is_ws(b) => TagState::BeforeAttrName,
-                _ => {
-                    name = i..i + 1;
-                    TagState::AttrName
-                }
-            },
-            TagState::AttrName => match b {
-                b'=' => TagState::BeforeAttrValue,
-                b'/' => TagState::BeforeAttrName,
-                _ if is_ws(b) => TagState::AfterAttrName,
-                _ => {
-                    name.end = i + 1;
-                    TagState::AttrName
-                }
-            },
-            TagState::AfterAttrName => match b {
-                b'=' => TagState::BeforeAttrValue,
-                b'/' => TagState::BeforeAttrName,
-                _ if is_ws(b) => TagState::AfterAttrName,
-                _ => {
-                    name = i..i + 1;
-                    TagState::AttrName
-                }
-            },
-            TagState::BeforeAttrValue => match b {
-                b'"' | b'\'' => {
-                    value_start = i + 1;
-                    TagState::Quoted(b)
-                }
-                _ if is_ws(b) => TagState::BeforeAttrValue,
-                _ => {
-                    value_start = i;
-                    TagState::Unquoted
-                }
-            },
-            TagState::Quoted(q) => {
-                // The value runs to the closing quote: jump there.
-                match memchr::memchr(q, &data[i..]) {
-                    Some(off) => {
-                        push(&mut attrs, &name, value_start..i + off, Some(q));
-                        next = Some(i + off + 1);
-                        TagState::AfterQuoted
-                    }
-                    None => return Scan::More(TagState::Quoted(q)),
-                }
-            }
-            TagState::Unquoted => {
-                if is_ws(b) {
-                    push(&mut attrs, &name, value_start..i, None);
-                    TagState::BeforeAttrName
-                } else {
-                    TagState::Unquoted
-                }
-            }
-        };
-        i = next.unwrap_or(i + 1);
+        if let TagState::Quoted(q) = state {
+            // The value runs to the closing quote: jump there.
+            let Some(off) = memchr::memchr(q, &data[i..]) else {
+                return Scan::More(state);
+            };
+            scanner.push(i + off, Some(q));
+            state = TagState::AfterQuoted;
+            i += off + 1;
+            continue;
+        }
+        match scanner.step(state, b, i) {
+            Some(next) => state = next,
+            None => return Scan::End(i + 1),
+        }
+        i += 1;
     }
     Scan::More(state)
 }
 
-fn push(
-    attrs: &mut Option<&mut Vec<Attr>>,
-    name: &Range<usize>,
-    value: Range<usize>,
-    quote: Option<u8>,
-) {
-    if let Some(attrs) = attrs {
-        attrs.push(Attr {
-            name: name.clone(),
-            value,
-            quote,
-        });
+/// The attribute being scanned.
+struct Scanner<'a> {
+    attrs: Option<&'a mut Vec<Attr>>,
+    name: Range<usize>,
+    value_start: usize,
+}
+
+impl Scanner<'_> {
+    /// The state after byte `b` at `i`; `None` when it ends the tag.
+    #[inline(always)]
+    fn step(&mut self, state: TagState, b: u8, i: usize) -> Option<TagState> {
+        if b == b'>' && !matches!(state, TagState::Quoted(_)) {
+            if state == TagState::Unquoted {
+                self.push(i, None);
+            }
+            return None;
+        }
+        let ws = is_ws(b);
+        Some(match state {
+            TagState::Name | TagState::BeforeAttrName | TagState::AfterQuoted
+                if ws || b == b'/' =>
+            {
+                TagState::BeforeAttrName
+            }
+            TagState::Name => TagState::Name,
+            TagState::AttrName | TagState::AfterAttrName if b == b'=' => TagState::BeforeAttrValue,
+            TagState::AttrName | TagState::AfterAttrName if b == b'/' => TagState::BeforeAttrName,
+            TagState::AttrName | TagState::AfterAttrName if ws => TagState::AfterAttrName,
+            TagState::AttrName => {
+                self.name.end = i + 1;
+                TagState::AttrName
+            }
+            TagState::BeforeAttrName | TagState::AfterQuoted | TagState::AfterAttrName => {
+                self.name = i..i + 1;
+                TagState::AttrName
+            }
+            TagState::BeforeAttrValue if ws => TagState::BeforeAttrValue,
+            TagState::BeforeAttrValue if b == b'"' || b == b'\'' => {
+                self.value_start = i + 1;
+                TagState::Quoted(b)
+            }
+            TagState::BeforeAttrValue => {
+                self.value_start = i;
+                TagState::Unquoted
+            }
+            TagState::Unquoted if ws => {
+                self.push(i, None);
+                TagState::BeforeAttrName
+            }
+            TagState::Unquoted | TagState::Quoted(_) => state,
+        })
+    }
+
+    /// Records the attribute whose value ends at `end`.
+    fn push(&mut self, end: usize, quote: Option<u8>) {
+        if let Some(attrs) = &mut self.attrs {
+            attrs.push(Attr {
+                name: self.name.clone(),
+                value: self.value_start..end,
+                quote,
+            });
+        }
     }
 }
 
