@@ -183,3 +183,56 @@ fn public_types_are_send_sync_clone() {
     send::<ResponseFuture<Svc, <Svc as tower::Service<Request<Body>>>::Future>>();
     send::<crate::RewriteError>();
 }
+
+/// A service that refuses to be called unless this very instance was polled ready.
+#[derive(Debug, Default)]
+struct ReadyOnce {
+    ready: bool,
+}
+
+impl Clone for ReadyOnce {
+    fn clone(&self) -> Self {
+        Self { ready: false }
+    }
+}
+
+impl tower::Service<Request<Body>> for ReadyOnce {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.ready = true;
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _req: Request<Body>) -> Self::Future {
+        assert!(std::mem::take(&mut self.ready), "called without poll_ready");
+        std::future::ready(Ok(Response::new(Body::empty())))
+    }
+}
+
+/// R8: the instance that was polled ready is the one called, also when the call
+/// waits for the request body (the ready service is moved into the future).
+#[tokio::test(flavor = "current_thread")]
+async fn readiness_is_honoured() {
+    use tower::Service;
+
+    let layer =
+        RelocateLayer::new(crate::Profile::WebDav).remote_root("http://o/r".parse().unwrap());
+    let mut svc = layer.layer(ReadyOnce::default());
+    for with_body in [false, true, true] {
+        let mut req = routed("PROPFIND", "p:80:/l/x", "/l");
+        if with_body {
+            req = req.header("content-type", "text/xml");
+        }
+        let body = if with_body {
+            Body::from("<D:href xmlns:D=\"DAV:\">/l/y</D:href>")
+        } else {
+            Body::empty()
+        };
+        let svc = ServiceExt::<Request<Body>>::ready(&mut svc).await.unwrap();
+        let res = svc.call(req.body(body).unwrap()).await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}
