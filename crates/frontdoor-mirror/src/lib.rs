@@ -6,7 +6,8 @@
 //! relocation applied). For each request it:
 //!
 //! 1. **selects**: method in the set (`GET`, `HEAD` by default; deliberately not
-//!    `OPTIONS`), sampling fraction, a predicate hook, an announced body no larger
+//!    `OPTIONS`; upgrade requests never), sampling fraction, a predicate hook, an
+//!    announced body no larger
 //!    than the tee cap, and a free slot under the in-flight bound: a saturated shadow
 //!    means *skip and count*, never queue;
 //! 2. **tees** the request body as it streams to the primary, up to the cap (over it,

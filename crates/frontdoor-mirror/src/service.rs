@@ -147,10 +147,14 @@ fn start<B: HttpBody>(
     Some((tee, reporter))
 }
 
-/// The cheap checks, in order: method, sample, predicate, announced body length.
+/// The cheap checks, in order: method, upgrade, sample, predicate, announced body
+/// length.
 fn select<B: HttpBody>(cfg: &Config, parts: &Parts, body: &B) -> Result<(), SkipReason> {
     if !cfg.methods.contains(&parts.method) {
         return Err(SkipReason::Method);
+    }
+    if parts.headers.contains_key(header::UPGRADE) {
+        return Err(SkipReason::Upgrade);
     }
     if !cfg.sample.pick(&cfg.entropy) {
         return Err(SkipReason::Sampled);

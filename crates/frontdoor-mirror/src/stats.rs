@@ -19,6 +19,9 @@ use crate::{compare::DiffKind, Exchange, ShadowErrorKind};
 pub enum SkipReason {
     /// Its method is not in the mirrored set.
     Method,
+    /// It asks for a protocol upgrade (WebSocket and the like), which a copy cannot
+    /// follow.
+    Upgrade,
     /// It fell outside the sampling fraction.
     Sampled,
     /// The predicate hook ([`MirrorLayer::filter`](crate::MirrorLayer::filter))
@@ -39,8 +42,9 @@ pub enum SkipReason {
 
 impl SkipReason {
     /// Every reason, in a fixed order (for exporting counters).
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Method,
+        Self::Upgrade,
         Self::Sampled,
         Self::Filtered,
         Self::BodyTooLarge,
@@ -55,6 +59,7 @@ impl SkipReason {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Method => "method",
+            Self::Upgrade => "upgrade",
             Self::Sampled => "sampled",
             Self::Filtered => "filtered",
             Self::BodyTooLarge => "body_too_large",

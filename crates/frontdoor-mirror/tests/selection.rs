@@ -161,7 +161,13 @@ async fn only_get_and_head_by_default_and_the_predicate_decides() {
             .unwrap();
         svc.clone().oneshot(req).await.unwrap();
     }
-    svc.oneshot(get("/health")).await.unwrap();
+    svc.clone().oneshot(get("/health")).await.unwrap();
+    let ws = Request::get("/ws")
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .body(Body::empty())
+        .unwrap();
+    svc.oneshot(ws).await.unwrap();
     rx.recv().await.unwrap();
     rx.recv().await.unwrap();
     let methods: Vec<Method> = seen.lock().iter().map(|s| s.head.method.clone()).collect();
@@ -170,7 +176,8 @@ async fn only_get_and_head_by_default_and_the_predicate_decides() {
     let snap = stats.snapshot();
     assert_eq!(snap.skipped(SkipReason::Method), 3);
     assert_eq!(snap.skipped(SkipReason::Filtered), 1);
-    assert_eq!(snap.considered(), 6);
+    assert_eq!(snap.skipped(SkipReason::Upgrade), 1);
+    assert_eq!(snap.considered(), 7);
 }
 
 /// 4000 requests at 25 %: mean 1000, sigma 27.4; the band is ±6 sigma.

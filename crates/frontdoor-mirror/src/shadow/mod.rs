@@ -189,6 +189,8 @@ impl CopyRules {
             head.headers.remove(name);
         }
         hop_by_hop::strip(&mut head.headers, Message::Request);
+        // The copy's body is complete before it is sent: nothing to wait for.
+        head.headers.remove(header::EXPECT);
         self.host.apply(&mut head);
         if let Some(name) = &self.id_header {
             if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
@@ -316,6 +318,7 @@ mod tests {
             .header(header::CONNECTION, "x-hop")
             .header("x-hop", "1")
             .header("x-kept", "1")
+            .header(header::EXPECT, "100-continue")
             .body(())
             .unwrap()
             .into_parts()
