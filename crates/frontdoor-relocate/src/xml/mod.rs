@@ -10,7 +10,9 @@
 //! the token limit, and parsed again with the next input. Namespaces are resolved
 //! with quick-xml's `NamespaceResolver`, pushed and popped per element, so
 //! `{DAV:}href` is found under any prefix or the default namespace. End tags are
-//! matched against a stack of open names (capped by the depth limit). DTDs are
+//! matched against a stack of open names; the depth cap bounds that stack, and the
+//! token cap bounds the bytes the open elements' names and namespace declarations
+//! hold together. DTDs are
 //! passed through, never processed; only the five predefined entities and character
 //! references are decoded, and only inside URL text.
 
@@ -56,11 +58,14 @@ impl Collect {
     }
 }
 
-/// The qualified names of the open elements, for end-tag matching.
+/// The qualified names of the open elements, for end-tag matching, and a bound on
+/// the bytes their namespace declarations hold in the resolver.
 #[derive(Debug, Default)]
 struct NameStack {
     buf: Vec<u8>,
-    starts: Vec<usize>,
+    /// Where each name starts in `buf`, and its element's declaration bytes.
+    starts: Vec<(usize, usize)>,
+    declarations: usize,
 }
 
 impl NameStack {
@@ -68,17 +73,24 @@ impl NameStack {
         self.starts.len()
     }
 
-    fn push(&mut self, name: &[u8]) {
-        self.starts.push(self.buf.len());
+    /// What the open elements hold: names and (at most) namespace declarations.
+    fn held(&self) -> usize {
+        self.buf.len() + self.declarations
+    }
+
+    fn push(&mut self, name: &[u8], declarations: usize) {
+        self.starts.push((self.buf.len(), declarations));
         self.buf.extend_from_slice(name);
+        self.declarations += declarations;
     }
 
     /// Pops the top name; `false` when it is not `name` or nothing is open.
     fn pop(&mut self, name: &[u8]) -> bool {
         match self.starts.pop() {
-            Some(start) => {
+            Some((start, declarations)) => {
                 let ok = self.buf.get(start..) == Some(name);
                 self.buf.truncate(start);
+                self.declarations -= declarations;
                 ok
             }
             None => false,
@@ -262,7 +274,19 @@ impl XmlRewriter {
         if empty {
             self.ns.pop();
         } else {
-            self.names.push(e.name().as_ref());
+            // An upper bound on what this element's declarations add to the resolver.
+            let raw = e.attributes_raw();
+            let declarations = memchr::memmem::find(raw, b"xmlns").map_or(0, |_| raw.len());
+            self.names.push(e.name().as_ref(), declarations);
+            if self.names.held() > self.limits.max_token {
+                return Err(RewriteError::new(
+                    RewriteErrorKind::TooLarge,
+                    format!(
+                        "open elements hold more than {} bytes",
+                        self.limits.max_token
+                    ),
+                ));
+            }
         }
         if url_element {
             self.collect.start();

@@ -251,6 +251,17 @@ fn caps_are_enforced() {
     let x = rewriter(&XmlRules::WEBDAV, d(), Direction::ToLocal);
     let err = run(x, &[&long.as_bytes()[..4500], &long.as_bytes()[4500..]]).unwrap_err();
     assert_eq!(err.kind(), RewriteErrorKind::TooLarge);
+    // Open elements whose names and declarations together pass the cap.
+    let long_name = format!(
+        "<{} xmlns:p=\"urn:{}\">",
+        "n".repeat(1000),
+        "u".repeat(1000)
+    );
+    let nested = long_name.repeat(3);
+    assert_eq!(
+        response(&nested).unwrap_err().kind(),
+        RewriteErrorKind::TooLarge
+    );
     // URL text longer than the cap.
     let href = format!(
         r#"<D:href xmlns:D="DAV:">/webdav/{}</D:href>"#,
