@@ -1,11 +1,12 @@
 //! The service of one target (a route's or the default's): tag -> [cleanup filter] ->
-//! gateway errors -> `Upstream` | `Balanced`.
+//! gateway errors -> [relocation] -> `Upstream` | `Balanced`.
 
 use std::{convert::Infallible, sync::Arc};
 
 use frontdoor::Body;
 use frontdoor_cleanup::{CleanupLayer, Rules, Syntax};
 use frontdoor_core::text_response;
+use frontdoor_relocate::{RelocateLayer, Root};
 use frontdoor_route::Filter;
 use frontdoor_upstream::{Balanced, GatewayErrorLayer, GatewayFailure, Upstream};
 use futures_util::FutureExt;
@@ -14,7 +15,7 @@ use tower::{util::BoxCloneSyncService, Layer, Service, ServiceExt};
 
 use super::{Builtins, Svc};
 use crate::{
-    config::{Config, Target, UpstreamAddr},
+    config::{Config, Relocate, Target, UpstreamAddr},
     ops::{Metrics, Served},
 };
 
@@ -85,19 +86,25 @@ pub(super) fn filter_text(target: &Target) -> String {
         .join(", ")
 }
 
-/// One upstream client per address (balanced when several), behind the gateway-error
-/// layer, whose hook counts failures by kind.
+/// One upstream client per address (balanced when several), behind the relocation
+/// layer when the target has a profile, and the gateway-error layer, whose hook
+/// counts failures by kind.
 fn upstream_service(
     target: &Target,
     builtins: &Builtins,
     metrics: &Metrics,
 ) -> Result<Svc, Problem> {
-    let mut upstreams = target
+    let bases = target
         .upstreams
         .iter()
-        .map(|addr| upstream(target, addr, builtins))
+        .map(|addr| base_url(addr, builtins))
+        .collect::<Vec<_>>();
+    let mut upstreams = bases
+        .iter()
+        .map(|base| upstream(target, base))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ("upstream", e.message().to_owned()))?;
+    let relocation = relocation(target.relocate, &bases)?;
     let metrics = metrics.clone();
     let gateway = GatewayErrorLayer::new().on_error(move |failure: &GatewayFailure<'_>| {
         if let Some(err) = failure.proxy_error() {
@@ -106,31 +113,63 @@ fn upstream_service(
     });
     if upstreams.len() == 1 {
         if let Some(one) = upstreams.pop() {
-            return Ok(boxed(gateway.layer(one)));
+            return Ok(match relocation {
+                Some(r) => boxed(gateway.layer(r.layer(one))),
+                None => boxed(gateway.layer(one)),
+            });
         }
     }
     let balanced = Balanced::builder(upstreams)
         .build()
         .map_err(|e| ("upstream", e.message().to_owned()))?;
-    Ok(boxed(gateway.layer(balanced)))
+    Ok(match relocation {
+        Some(r) => boxed(gateway.layer(r.layer(balanced))),
+        None => boxed(gateway.layer(balanced)),
+    })
 }
 
-/// The upstream client for one address.
-fn upstream(
-    target: &Target,
-    addr: &UpstreamAddr,
-    builtins: &Builtins,
-) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
-    let base = match addr {
+/// The relocation layer of a target with a profile: the remote root is the first
+/// upstream's URL (the same base path the upstream joins request paths under, with
+/// the same `rebase`); the other upstreams' origins are aliases of it. The local root
+/// comes from each request (`Resolved` and the prefix the router consumed).
+fn relocation(profile: Relocate, bases: &[String]) -> Result<Option<RelocateLayer>, Problem> {
+    if profile == Relocate::None {
+        return Ok(None);
+    }
+    let mut roots = bases.iter().map(|b| {
+        Root::try_from(b.as_str()).map_err(|e| ("relocate", format!("upstream {b:?}: {e}")))
+    });
+    let Some(first) = roots.next().transpose()? else {
+        return Ok(None);
+    };
+    let mut layer = RelocateLayer::new(profile).remote_root(first);
+    for root in roots {
+        if let Some(origin) = root?.origin() {
+            layer = layer.remote_alias(origin.clone());
+        }
+    }
+    Ok(Some(layer))
+}
+
+/// The base URL of one upstream address (a built-in backend's loopback address).
+fn base_url(addr: &UpstreamAddr, builtins: &Builtins) -> String {
+    match addr {
         UpstreamAddr::Url(uri) => uri.to_string(),
         UpstreamAddr::Builtin(b) => match builtins.get(b) {
             Some(addr) => format!("http://{addr}"),
             // `check` builds without starting backends.
             None => "http://127.0.0.1:9".to_owned(),
         },
-    };
+    }
+}
+
+/// The upstream client for one base URL.
+fn upstream(
+    target: &Target,
+    base: &str,
+) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
     let timeouts = target.timeouts;
-    let mut builder = Upstream::builder(&base).host(target.host.clone());
+    let mut builder = Upstream::builder(base).host(target.host.clone());
     if let Some(t) = timeouts.connect {
         builder = builder.connect_timeout(Some(t));
     }

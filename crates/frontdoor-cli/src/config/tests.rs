@@ -136,7 +136,7 @@ trusted_proxies = ["10.0.0.0/33"]
 [[route]]
 spec = "::/a"
 upstream = "ftp://h"
-relocate = "svn"
+relocate = "dav"
 host = "a b"
 timeouts = { connect = "soon", idle = "0s" }
 mirror = { upstream = "http://127.0.0.1:9000", sample = 0.1 }
@@ -158,7 +158,7 @@ status = 99
         "line 3: server.admin: not an ip:port address: \"x\"",
         "line 7: resolve.trusted_proxies[0]: not a CIDR or IP address: \"10.0.0.0/33\"",
         "line 11: route[0].upstream: scheme `ftp` is not supported (http",
-        "line 12: route[0].relocate: relocation profile \"svn\" is not supported yet (the relocation layer has not landed); use \"none\"",
+        "line 12: route[0].relocate: unknown relocation profile",
         "line 13: route[0].host: expected \"upstream\", \"preserve\" or a host[:port], got \"a b\"",
         "line 14: route[0].timeouts.connect: not a duration \"soon\"",
         "line 14: route[0].timeouts.idle: must be greater than zero",

@@ -171,21 +171,9 @@ impl Builtin {
     }
 }
 
-/// The relocation profile of a route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Relocate {
-    /// No relocation (the only profile supported so far).
-    None,
-}
-
-impl fmt::Display for Relocate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::None => f.write_str("none"),
-        }
-    }
-}
+/// The relocation profile of a route (`relocate = "none" | "plain" | "webdav" | "svn"
+/// | "html"`): the relocation layer's own [`Profile`](frontdoor_relocate::Profile).
+pub use frontdoor_relocate::Profile as Relocate;
 
 /// Per-route upstream timeouts; `None` keeps the upstream client's default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

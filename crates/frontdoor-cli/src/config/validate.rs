@@ -382,17 +382,10 @@ fn upstream_addr(text: &str) -> Result<UpstreamAddr, String> {
 }
 
 fn relocate(path: &str, r: &Spanned<String>, errors: &mut Errors<'_>) -> Relocate {
-    let message = match r.get_ref().as_str() {
-        "none" => return Relocate::None,
-        profile @ ("plain" | "webdav" | "svn" | "html") => format!(
-            "relocation profile {profile:?} is not supported yet (the relocation layer has not landed); use \"none\""
-        ),
-        other => format!(
-            "unknown relocation profile {other:?}: expected none, plain, webdav, svn or html"
-        ),
-    };
-    errors.push(Some(&r.span()), format!("{path}.relocate"), message);
-    Relocate::None
+    r.get_ref().parse().unwrap_or_else(|e| {
+        errors.push(Some(&r.span()), format!("{path}.relocate"), format!("{e}"));
+        Relocate::None
+    })
 }
 
 /// Cleanup rules in file order: rules of one category run in the order given, and the
