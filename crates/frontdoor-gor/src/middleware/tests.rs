@@ -130,3 +130,13 @@ fn exchanges_in_the_1_3_2_order_and_missing_replays() {
         (2, 1, 1, 1)
     );
 }
+
+#[test]
+fn public_types_are_send() {
+    fn send<T: Send>() {}
+    fn send_sync_clone<T: Send + Sync + Clone>() {}
+    send::<Middleware>();
+    send::<crate::Correlator>();
+    send_sync_clone::<Message>();
+    send_sync_clone::<crate::GorExchange>();
+}
