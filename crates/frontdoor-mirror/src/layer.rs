@@ -131,6 +131,12 @@ impl MirrorLayer {
         Self::from_shadow(Shadow::service(shadow, "custom shadow service"))
     }
 
+    /// How the shadow is named in [`Display`](fmt::Display) (route tables). Default:
+    /// the base URL given to [`MirrorLayer::try_new`], or `custom shadow service`.
+    pub fn shadow_label(self, label: &str) -> Self {
+        self.edit(|c| c.shadow.set_label(label))
+    }
+
     fn from_shadow(shadow: Shadow) -> Self {
         Self {
             cfg: Arc::new(Config::new(shadow)),

@@ -258,4 +258,8 @@ fn display_summarises_the_config_for_route_tables() {
         "mirror http://127.0.0.1:8081/v2 sample=0.1 methods=GET,HEAD max_in_flight=100 timeout=5s compare=status,headers:etag"
     );
     assert!(MirrorLayer::try_new("https://x").is_err());
+    let custom = MirrorLayer::with_shadow(primary_like()).shadow_label("https://canary:8443");
+    assert!(custom
+        .to_string()
+        .starts_with("mirror https://canary:8443 sample=1 "));
 }

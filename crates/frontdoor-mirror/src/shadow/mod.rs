@@ -246,6 +246,10 @@ impl Shadow {
         &self.label
     }
 
+    pub(crate) fn set_label(&mut self, label: &str) {
+        self.label = Arc::from(label);
+    }
+
     /// Sends `req` and captures the answer (body up to `cap` bytes), all within
     /// `timeout`.
     pub(crate) async fn send(
