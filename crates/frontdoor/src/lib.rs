@@ -41,11 +41,11 @@
 //! | `upstream` | re-export `frontdoor-upstream` as [`upstream`] | yes |
 //! | `upstream-tls` | `https://` upstreams with rustls (`ring`, webpki roots) | no |
 //! | `mirror` | re-export `frontdoor-mirror` as [`mirror`] | yes |
+//! | `gor` | re-export `frontdoor-gor` (GoReplay middleware protocol) as [`gor`] | yes |
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
-//! | `gor` | re-export `frontdoor-gor` as `gor`: a placeholder, empty for now | no |
 //!
-//! `gor` re-exports a placeholder crate that compiles nothing yet; it becomes a
-//! default feature when that crate holds code.
+//! A layer crate's feature is default only once that crate holds code: a
+//! placeholder crate stays an optional feature until then.
 //!
 //! More examples live in the workspace's `examples/` folder.
 #![forbid(unsafe_code)]
