@@ -45,6 +45,7 @@ pub mod build;
 pub mod commands;
 pub mod config;
 pub mod live;
+mod mirror_metrics;
 pub mod ops;
 
 use std::path::Path;

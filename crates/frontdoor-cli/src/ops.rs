@@ -17,6 +17,7 @@ use std::{
 
 use frontdoor::Body;
 use frontdoor_core::{text_response, Resolved};
+use frontdoor_mirror::MirrorStats;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body as _;
 use prometheus_client::{
@@ -26,6 +27,8 @@ use prometheus_client::{
 };
 use tokio::time::Instant;
 use tower::{util::BoxCloneSyncService, Layer, Service};
+
+use crate::mirror_metrics::MirrorCounters;
 
 /// What served a request; inserted into the response extensions by route services.
 #[derive(Clone, Debug)]
@@ -71,7 +74,7 @@ pub struct Metrics {
     latency: Family<Labels, Histogram>,
     in_flight: Gauge,
     reloads: Family<Labels, Counter>,
-    mirror_requests: Counter,
+    mirrors: MirrorCounters,
 }
 
 impl fmt::Debug for Metrics {
@@ -130,12 +133,8 @@ impl Metrics {
             "Config reloads, by result",
             reloads.clone(),
         );
-        let mirror_requests = Counter::default();
-        registry.register(
-            "mirror_requests",
-            "Mirrored requests sent (mirroring is not available yet)",
-            mirror_requests.clone(),
-        );
+        let mirrors = MirrorCounters::default();
+        registry.register_collector(Box::new(mirrors.clone()));
         Self {
             registry: Arc::new(registry),
             requests,
@@ -143,7 +142,7 @@ impl Metrics {
             latency,
             in_flight,
             reloads,
-            mirror_requests,
+            mirrors,
         }
     }
 
@@ -153,6 +152,14 @@ impl Metrics {
         self.upstream_errors
             .get_or_create(&vec![("kind", kind.to_owned())])
             .inc();
+    }
+
+    /// The mirror counters of the target labelled `label` (`route[N]`, `default`),
+    /// shared by every build of that target so totals survive reloads; exposed as
+    /// `frontdoor_mirror_*` on `/metrics`.
+    #[must_use]
+    pub fn mirror_stats(&self, label: &str) -> MirrorStats {
+        self.mirrors.stats(label)
     }
 
     /// Counts a reload that was applied.
@@ -174,7 +181,6 @@ impl Metrics {
     /// The Prometheus (OpenMetrics) text exposition.
     #[must_use]
     pub fn render(&self) -> String {
-        let _ = &self.mirror_requests;
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();

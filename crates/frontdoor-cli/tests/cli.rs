@@ -354,7 +354,9 @@ body = "nothing here"
         "{stdout}"
     );
     assert!(
-        lines[1].contains("http://127.0.0.1:8081/repos") && lines[1].ends_with("-/=/x"),
+        lines[1].contains("http://127.0.0.1:8081/repos")
+            && lines[1].contains("-/=/x")
+            && lines[1].ends_with(" -"),
         "{stdout}"
     );
     assert!(
@@ -640,4 +642,87 @@ async fn server_timeouts_from_the_config_apply() {
         .expect("stalled body never given up on")
         .unwrap();
     assert!(got.starts_with("HTTP/1.1 400 "), "{got:?}");
+}
+
+/// `mirror = { .. }` sends a copy to the shadow (credentials stripped, Host marked,
+/// under the shadow's base URL) while the primary answers, and `/metrics` counts it.
+#[tokio::test]
+async fn mirror_shadows_requests_and_counts_them() {
+    let origin = echo_origin().await;
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    let shadow = Server::bind(&["127.0.0.1:0".parse().unwrap()])
+        .await
+        .unwrap();
+    let shadow_addr = shadow.local_addrs().unwrap()[0];
+    tokio::spawn(shadow.serve(tower::service_fn(move |req: Request<Body>| {
+        let _ = seen_tx.send((
+            req.uri().to_string(),
+            req.headers().get("host").cloned(),
+            req.headers().contains_key("authorization"),
+        ));
+        async { Ok::<_, Infallible>(Response::new(Body::from("shadow"))) }
+    })));
+    let file = ConfigFile::new(&format!(
+        r#"[server]
+admin = "127.0.0.1:0"
+
+[[route]]
+spec = "::/app"
+upstream = "http://{origin}/base"
+mirror = {{ upstream = "http://{shadow_addr}/shadow", sample = 1.0, compare = ["status"] }}
+"#
+    ));
+    let out = bin()
+        .args(["routes", "-c", file.0.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains(&format!("mirror http://{shadow_addr}/shadow sample=1")),
+        "{table}"
+    );
+    let fd = start(&["-c", file.0.to_str().unwrap()]);
+    let admin = fd.admin.clone().expect("admin address printed");
+
+    let (status, _, body) = get(
+        &fd.addr,
+        "/app/x?q=1",
+        "public.example",
+        "Authorization: Basic eDp5\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["path"], "/base/x");
+    let (uri, host, authorization) = tokio::time::timeout(Duration::from_secs(10), seen_rx.recv())
+        .await
+        .expect("the shadow got no copy")
+        .unwrap();
+    assert_eq!(uri, "/shadow/x?q=1");
+    assert!(!authorization, "credentials reached the shadow");
+    let host = host.unwrap();
+    assert!(host.to_str().unwrap().ends_with("-shadow"), "{host:?}");
+
+    // Counted before the copy is sent, so visible once the shadow has it.
+    let (_, _, metrics) = get(&admin, "/metrics", "admin", "").await;
+    assert!(
+        metrics.contains("frontdoor_mirror_requests_total{route=\"route[0]\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains("frontdoor_mirror_skipped_total{route=\"route[0]\",reason=\"saturated\"} 0"),
+        "{metrics}"
+    );
+    // A method that is not mirrored (POST) is skipped and counted by reason.
+    let (status, _, _) = exchange(
+        &fd.addr,
+        "POST /app/y HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, _, metrics) = get(&admin, "/metrics", "admin", "").await;
+    assert!(
+        metrics.contains("frontdoor_mirror_skipped_total{route=\"route[0]\",reason=\"method\"} 1"),
+        "{metrics}"
+    );
 }

@@ -188,6 +188,7 @@ impl<'a> RouteTable<'a> {
                     upstream: built.upstream,
                     relocate: route.target.relocate.to_string(),
                     filter: target::filter_text(&route.target),
+                    mirror: target::mirror_text(&route.target),
                 });
                 (built.service, built.filter)
             }
@@ -220,6 +221,7 @@ impl<'a> RouteTable<'a> {
                     upstream: built.upstream,
                     relocate: target.relocate.to_string(),
                     filter: target::filter_text(target),
+                    mirror: target::mirror_text(target),
                 });
                 let router = std::mem::take(&mut self.router).fallback(built.service);
                 self.router = match built.filter {
@@ -242,6 +244,7 @@ impl<'a> RouteTable<'a> {
             upstream: format!("{} {:?}", not_found.status.as_u16(), not_found.body),
             relocate: "none".into(),
             filter: "-".into(),
+            mirror: "-".into(),
         });
         let router = std::mem::take(&mut self.router);
         self.router = router.fallback(target::not_found(self.config));

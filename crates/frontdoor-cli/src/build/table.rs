@@ -16,23 +16,26 @@ pub struct Row {
     pub relocate: String,
     /// The cleanup filter's rules, or `-`.
     pub filter: String,
+    /// The mirror (shadow upstream and its settings), or `-`.
+    pub mirror: String,
 }
 
 impl Row {
-    fn cells(&self) -> [&str; 5] {
+    fn cells(&self) -> [&str; 6] {
         [
             &self.index,
             &self.matcher,
             &self.upstream,
             &self.relocate,
             &self.filter,
+            &self.mirror,
         ]
     }
 }
 
 /// The rows as aligned text under a header line, without a final newline.
 pub(super) fn render(rows: &[Row]) -> String {
-    const HEADER: [&str; 5] = ["index", "spec", "upstream", "relocate", "filter"];
+    const HEADER: [&str; 6] = ["index", "spec", "upstream", "relocate", "filter", "mirror"];
     let mut widths = HEADER.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row.cells()) {
@@ -42,10 +45,11 @@ pub(super) fn render(rows: &[Row]) -> String {
     let mut out = String::new();
     for cells in std::iter::once(HEADER).chain(rows.iter().map(Row::cells)) {
         // Every column but the last is padded to its width.
-        for (cell, width) in cells[..4].iter().zip(widths) {
+        let (last, padded) = cells.split_last().unwrap_or((&"", &[]));
+        for (cell, width) in padded.iter().zip(widths) {
             let _ = write!(out, "{cell:<width$}  ");
         }
-        out.push_str(cells[4]);
+        out.push_str(last);
         out.push('\n');
     }
     out.pop();

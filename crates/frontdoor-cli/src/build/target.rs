@@ -6,12 +6,13 @@ use std::{convert::Infallible, sync::Arc};
 use frontdoor::Body;
 use frontdoor_cleanup::{CleanupLayer, Rules, Syntax};
 use frontdoor_core::text_response;
+use frontdoor_mirror::{CaptureBody, MirrorLayer, TeeBody};
 use frontdoor_relocate::{RelocateLayer, Root};
 use frontdoor_route::Filter;
-use frontdoor_upstream::{Balanced, GatewayErrorLayer, GatewayFailure, Upstream};
+use frontdoor_upstream::{Balanced, GatewayErrorLayer, GatewayFailure, ProxyError, Upstream};
 use futures_util::FutureExt;
 use http::{Request, Response};
-use tower::{util::BoxCloneSyncService, Layer, Service, ServiceExt};
+use tower::{util::BoxCloneSyncService, Layer, Service, ServiceBuilder, ServiceExt};
 
 use super::{Builtins, Svc};
 use crate::{
@@ -45,7 +46,7 @@ pub(super) fn build(
         .collect::<Vec<_>>()
         .join(", ")
         .into();
-    let service = upstream_service(target, builtins, metrics)?;
+    let service = upstream_service(target, &label, builtins, metrics)?;
     let tag = TagLayer {
         served: Served::new(label, upstream.clone()),
     };
@@ -86,11 +87,20 @@ pub(super) fn filter_text(target: &Target) -> String {
         .join(", ")
 }
 
-/// One upstream client per address (balanced when several), behind the relocation
-/// layer when the target has a profile, and the gateway-error layer, whose hook
-/// counts failures by kind.
+/// The mirror as `frontdoor routes` shows it, or `-`.
+pub(super) fn mirror_text(target: &Target) -> String {
+    target
+        .mirror
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), ToString::to_string)
+}
+
+/// One upstream client per address (balanced when several), behind the mirror layer
+/// when the target has one, the relocation layer when it has a profile, and the
+/// gateway-error layer, whose hook counts failures by kind.
 fn upstream_service(
     target: &Target,
+    label: &str,
     builtins: &Builtins,
     metrics: &Metrics,
 ) -> Result<Svc, Problem> {
@@ -105,27 +115,80 @@ fn upstream_service(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ("upstream", e.message().to_owned()))?;
     let relocation = relocation(target.relocate, &bases)?;
-    let metrics = metrics.clone();
+    let counted = metrics.clone();
     let gateway = GatewayErrorLayer::new().on_error(move |failure: &GatewayFailure<'_>| {
         if let Some(err) = failure.proxy_error() {
-            metrics.upstream_error(err.kind().as_str());
+            counted.upstream_error(err.kind().as_str());
         }
     });
+    let mirror = target
+        .mirror
+        .clone()
+        .map(|m| m.stats(metrics.mirror_stats(label)).shadow_label(label));
+    let layers = Layers {
+        mirror,
+        relocation,
+        gateway,
+    };
     if upstreams.len() == 1 {
         if let Some(one) = upstreams.pop() {
-            return Ok(match relocation {
-                Some(r) => boxed(gateway.layer(r.layer(one))),
-                None => boxed(gateway.layer(one)),
-            });
+            return Ok(layers.wrap(one));
         }
     }
     let balanced = Balanced::builder(upstreams)
         .build()
         .map_err(|e| ("upstream", e.message().to_owned()))?;
-    Ok(match relocation {
-        Some(r) => boxed(gateway.layer(r.layer(balanced))),
-        None => boxed(gateway.layer(balanced)),
-    })
+    Ok(layers.wrap(balanced))
+}
+
+/// The layers between a target's cleanup filter and its upstream client, outermost
+/// first: gateway errors, relocation, mirroring. The shadow thus receives the request
+/// as the upstream does (prefix consumed, cleaned up, relocated).
+struct Layers<H> {
+    mirror: Option<MirrorLayer>,
+    relocation: Option<RelocateLayer>,
+    gateway: GatewayErrorLayer<H>,
+}
+
+impl<H> Layers<H>
+where
+    H: frontdoor_upstream::OnGatewayError + Clone + Send + Sync + 'static,
+{
+    fn wrap<S>(mut self, upstream: S) -> Svc
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        match self.mirror.take() {
+            None => self.relocated(upstream),
+            Some(mirror) => self.relocated(
+                ServiceBuilder::new()
+                    .map_response(|res: Response<CaptureBody<Body>>| res.map(Body::new))
+                    .layer(mirror)
+                    .map_request(|req: Request<TeeBody<Body>>| req.map(Body::new))
+                    .service(upstream),
+            ),
+        }
+    }
+
+    fn relocated<S>(&self, svc: S) -> Svc
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        match &self.relocation {
+            Some(r) => boxed(self.gateway.layer(r.layer(svc))),
+            None => boxed(self.gateway.layer(svc)),
+        }
+    }
 }
 
 /// The relocation layer of a target with a profile: the remote root is the first

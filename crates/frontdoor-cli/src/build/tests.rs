@@ -72,6 +72,7 @@ cleanup = { "HTTP_X_DEBUG" = "None" }
 [[route]]
 regex = '^[^:]+:[0-9]+:(?P<pathinfo>/api)'
 upstream = ["http://127.0.0.1:9001", "http://127.0.0.1:9002"]
+mirror = { upstream = "http://127.0.0.1:9100/shadow", sample = 0.25, max_in_flight = 7 }
 
 [default]
 upstream = "builtin:echo"
@@ -84,13 +85,19 @@ upstream = "builtin:echo"
     assert!(lines[1].starts_with("0 "), "{t}");
     assert!(lines[1].contains("www.example.com:http:/svn"), "{t}");
     assert!(lines[1].contains("http://127.0.0.1:8081/repos"), "{t}");
-    assert!(lines[1].ends_with("HTTP_X_DEBUG=None"), "{t}");
+    assert!(lines[1].contains("HTTP_X_DEBUG=None"), "{t}");
+    assert!(lines[1].ends_with(" -"), "{t}");
     assert!(
         lines[2].contains("regex ^[^:]+:[0-9]+:(?P<pathinfo>/api)"),
         "{t}"
     );
     assert!(
         lines[2].contains("http://127.0.0.1:9001/, http://127.0.0.1:9002/"),
+        "{t}"
+    );
+    assert!(
+        lines[2].contains("mirror http://127.0.0.1:9100/shadow sample=0.25")
+            && lines[2].contains("max_in_flight=7"),
         "{t}"
     );
     assert!(

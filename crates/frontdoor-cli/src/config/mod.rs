@@ -32,6 +32,7 @@
 //! ```
 
 mod error;
+mod mirror;
 mod raw;
 mod types;
 mod validate;

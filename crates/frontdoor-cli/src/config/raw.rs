@@ -59,7 +59,20 @@ pub(super) struct RawTarget {
     pub(super) host: Option<Spanned<String>>,
     pub(super) cleanup: Option<Spanned<toml::Table>>,
     pub(super) timeouts: Option<Spanned<RawTimeouts>>,
-    pub(super) mirror: Option<Spanned<toml::Value>>,
+    pub(super) mirror: Option<Spanned<RawMirror>>,
+}
+
+/// `mirror = { .. }` of a target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMirror {
+    pub(super) upstream: Spanned<String>,
+    pub(super) sample: Option<Spanned<f64>>,
+    pub(super) methods: Option<Spanned<Vec<String>>>,
+    pub(super) max_in_flight: Option<Spanned<i64>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) compare: Option<Spanned<Vec<String>>>,
+    pub(super) host: Option<Spanned<String>>,
 }
 
 /// `timeouts = { .. }` of a target.

@@ -139,7 +139,7 @@ upstream = "ftp://h"
 relocate = "dav"
 host = "a b"
 timeouts = { connect = "soon", idle = "0s" }
-mirror = { upstream = "http://127.0.0.1:9000", sample = 0.1 }
+mirror = { upstream = "http://127.0.0.1:9000", sample = 1.5 }
 
 [[route]]
 upstream = "http://h"
@@ -162,7 +162,7 @@ status = 99
         "line 13: route[0].host: expected \"upstream\", \"preserve\" or a host[:port], got \"a b\"",
         "line 14: route[0].timeouts.connect: not a duration \"soon\"",
         "line 14: route[0].timeouts.idle: must be greater than zero",
-        "line 15: route[0].mirror: mirroring is not supported yet (the mirror layer has not landed)",
+        "line 15: route[0].mirror.sample: ",
         "line 18: route[1]: missing `spec` (or `regex`)",
         "line 22: route[2].upstream: unknown built-in backend \"nope\": expected builtin:echo or builtin:redirect",
         "line 25: not_found.status: not a final HTTP status: 99",

@@ -129,6 +129,8 @@ pub struct Target {
     pub cleanup: Vec<(String, String)>,
     /// Upstream timeouts.
     pub timeouts: Timeouts,
+    /// Traffic shadowing to another upstream, when configured (`mirror = { .. }`).
+    pub mirror: Option<frontdoor_mirror::MirrorLayer>,
 }
 
 /// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].

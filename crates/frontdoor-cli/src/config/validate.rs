@@ -314,19 +314,16 @@ fn target(
     let timeouts = raw.timeouts.map_or_else(Timeouts::default, |t| {
         timeouts(path, t.into_inner(), errors)
     });
-    if let Some(m) = raw.mirror {
-        errors.push(
-            Some(&m.span()),
-            format!("{path}.mirror"),
-            "mirroring is not supported yet (the mirror layer has not landed)",
-        );
-    }
+    let mirror = raw
+        .mirror
+        .and_then(|m| super::mirror::mirror(path, m, errors));
     (errors.count() == before).then(|| Target {
         upstreams,
         relocate,
         host,
         cleanup: cleanup.unwrap_or_default(),
         timeouts,
+        mirror,
     })
 }
 

@@ -1,0 +1,117 @@
+//! `mirror = { upstream, sample, methods, max_in_flight, timeout, compare, host }` of a
+//! target, checked into a [`MirrorLayer`] at load, every error naming its key.
+
+use std::time::Duration;
+
+use frontdoor_mirror::{Comparator, HostMark, MirrorLayer};
+use http::Method;
+use toml::Spanned;
+
+use super::{error::Errors, raw::RawMirror};
+
+/// The mirror layer of the target at `path` (`route[N]` or `default`), or `None`
+/// with the errors recorded.
+pub(super) fn mirror(
+    path: &str,
+    raw: Spanned<RawMirror>,
+    errors: &mut Errors<'_>,
+) -> Option<MirrorLayer> {
+    let before = errors.count();
+    let raw = raw.into_inner();
+    let key = |k: &str| format!("{path}.mirror.{k}");
+    let mut layer = MirrorLayer::try_new(raw.upstream.get_ref())
+        .map_err(|e| errors.push(Some(&raw.upstream.span()), key("upstream"), e.to_string()))
+        .ok();
+    if let (Some(l), Some(s)) = (layer.take(), &raw.sample) {
+        layer = l
+            .sample(*s.get_ref())
+            .map_err(|e| errors.push(Some(&s.span()), key("sample"), e.to_string()))
+            .ok();
+    }
+    let methods = raw.methods.as_ref().map(|m| {
+        parse_each(m, errors, &key("methods"), |t| {
+            Method::from_bytes(t.as_bytes()).map_err(|e| e.to_string())
+        })
+    });
+    let compare = raw.compare.as_ref().map(|c| {
+        parse_each(c, errors, &key("compare"), |t| {
+            t.parse::<Comparator>().map_err(|e| e.to_string())
+        })
+    });
+    let host = raw.host.as_ref().and_then(|h| {
+        h.get_ref()
+            .parse::<HostMark>()
+            .map_err(|e| errors.push(Some(&h.span()), key("host"), e.to_string()))
+            .ok()
+    });
+    let max_in_flight = raw.max_in_flight.as_ref().and_then(|n| {
+        usize::try_from(*n.get_ref())
+            .ok()
+            .filter(|n| *n > 0)
+            .or_else(|| {
+                errors.push(
+                    Some(&n.span()),
+                    key("max_in_flight"),
+                    "must be a positive count",
+                );
+                None
+            })
+    });
+    let timeout = raw
+        .timeout
+        .as_ref()
+        .and_then(|t| timeout(t, &key("timeout"), errors));
+    let mut layer = layer.filter(|_| errors.count() == before)?;
+    if let Some(m) = methods {
+        layer = layer.methods(m);
+    }
+    if let Some(c) = compare {
+        layer = layer.compare(c);
+    }
+    if let Some(h) = host {
+        layer = layer.host(h);
+    }
+    if let Some(n) = max_in_flight {
+        layer = layer.max_in_flight(n);
+    }
+    if let Some(t) = timeout {
+        layer = layer.timeout(t);
+    }
+    Some(layer)
+}
+
+/// Parses every string of a list, recording each failure at the list's line.
+fn parse_each<T>(
+    list: &Spanned<Vec<String>>,
+    errors: &mut Errors<'_>,
+    key: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    list.get_ref()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, text)| {
+            parse(text)
+                .map_err(|e| errors.push(Some(&list.span()), format!("{key}[{i}]"), e))
+                .ok()
+        })
+        .collect()
+}
+
+/// A positive duration.
+fn timeout(value: &Spanned<String>, key: &str, errors: &mut Errors<'_>) -> Option<Duration> {
+    match humantime::parse_duration(value.get_ref()) {
+        Ok(d) if !d.is_zero() => Some(d),
+        _ => {
+            errors.push(
+                Some(&value.span()),
+                key,
+                format!(
+                    "not a positive duration {:?}; write e.g. \"5s\"",
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
