@@ -53,74 +53,79 @@ fn family(
     Ok(())
 }
 
+/// The rows of each family, over every target.
+#[derive(Default)]
+struct Rows {
+    sent: Vec<(Labels, u64)>,
+    skipped: Vec<(Labels, u64)>,
+    failed: Vec<(Labels, u64)>,
+    differing: Vec<(Labels, u64)>,
+    exchanges: Vec<(Labels, u64)>,
+}
+
+impl Rows {
+    fn add(&mut self, label: &str, s: &StatsSnapshot) {
+        let with = |k: &'static str, v: &str| vec![("route", label.to_owned()), (k, v.to_owned())];
+        self.sent
+            .push((vec![("route", label.to_owned())], s.mirrored()));
+        for reason in SkipReason::ALL {
+            self.skipped
+                .push((with("reason", reason.as_str()), s.skipped(reason)));
+        }
+        for kind in ShadowErrorKind::ALL {
+            self.failed
+                .push((with("kind", kind.as_str()), s.failed(kind)));
+        }
+        for kind in DiffKind::ALL {
+            self.differing
+                .push((with("kind", kind.as_str()), s.diffs(kind)));
+        }
+        for (outcome, n) in [
+            ("matched", s.matched()),
+            ("differing", s.differing()),
+            ("missing_primary", s.missing_primary()),
+            ("missing_replay", s.missing_replay()),
+        ] {
+            self.exchanges.push((with("outcome", outcome), n));
+        }
+    }
+}
+
 impl Collector for MirrorCounters {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
-        let snaps = self.snapshots();
-        let route = |l: &str| ("route", l.to_owned());
-        let mut sent = Vec::new();
-        let mut skipped = Vec::new();
-        let mut failed = Vec::new();
-        let mut differing = Vec::new();
-        let mut exchanges = Vec::new();
-        for (label, s) in &snaps {
-            sent.push((vec![route(label)], s.mirrored()));
-            for reason in SkipReason::ALL {
-                skipped.push((
-                    vec![route(label), ("reason", reason.as_str().to_owned())],
-                    s.skipped(reason),
-                ));
-            }
-            for kind in ShadowErrorKind::ALL {
-                failed.push((
-                    vec![route(label), ("kind", kind.as_str().to_owned())],
-                    s.failed(kind),
-                ));
-            }
-            for kind in DiffKind::ALL {
-                differing.push((
-                    vec![route(label), ("kind", kind.as_str().to_owned())],
-                    s.diffs(kind),
-                ));
-            }
-            for (outcome, n) in [
-                ("matched", s.matched()),
-                ("differing", s.differing()),
-                ("missing_primary", s.missing_primary()),
-                ("missing_replay", s.missing_replay()),
-            ] {
-                exchanges.push((vec![route(label), ("outcome", outcome.to_owned())], n));
-            }
+        let mut rows = Rows::default();
+        for (label, snapshot) in self.snapshots() {
+            rows.add(&label, &snapshot);
         }
         family(
             &mut encoder,
             "mirror_requests",
             "Shadow requests sent, by route",
-            &sent,
+            &rows.sent,
         )?;
         family(
             &mut encoder,
             "mirror_skipped",
             "Requests not mirrored, by route and reason",
-            &skipped,
+            &rows.skipped,
         )?;
         family(
             &mut encoder,
             "mirror_failed",
             "Shadow requests that failed, by route and error kind",
-            &failed,
+            &rows.failed,
         )?;
         family(
             &mut encoder,
             "mirror_differences",
             "Differences between primary and shadow answers, by route and kind",
-            &differing,
+            &rows.differing,
         )?;
         family(
             &mut encoder,
             "mirror_exchanges",
             "Compared exchanges, by route and outcome",
-            &exchanges,
-        )?;
-        Ok(())
+            &rows.exchanges,
+        )
     }
 }

@@ -28,56 +28,80 @@ pub(super) fn mirror(
             .map_err(|e| errors.push(Some(&s.span()), key("sample"), e.to_string()))
             .ok();
     }
-    let methods = raw.methods.as_ref().map(|m| {
-        parse_each(m, errors, &key("methods"), |t| {
-            Method::from_bytes(t.as_bytes()).map_err(|e| e.to_string())
-        })
-    });
-    let compare = raw.compare.as_ref().map(|c| {
-        parse_each(c, errors, &key("compare"), |t| {
-            t.parse::<Comparator>().map_err(|e| e.to_string())
-        })
-    });
-    let host = raw.host.as_ref().and_then(|h| {
-        h.get_ref()
-            .parse::<HostMark>()
-            .map_err(|e| errors.push(Some(&h.span()), key("host"), e.to_string()))
-            .ok()
-    });
-    let max_in_flight = raw.max_in_flight.as_ref().and_then(|n| {
-        usize::try_from(*n.get_ref())
-            .ok()
-            .filter(|n| *n > 0)
-            .or_else(|| {
+    let settings = Settings::check(&raw, &key, errors);
+    let layer = layer.filter(|_| errors.count() == before)?;
+    Some(settings.apply(layer))
+}
+
+/// The optional settings, each checked (an error recorded for each bad one).
+struct Settings {
+    methods: Option<Vec<Method>>,
+    compare: Option<Vec<Comparator>>,
+    host: Option<HostMark>,
+    max_in_flight: Option<usize>,
+    timeout: Option<Duration>,
+}
+
+impl Settings {
+    fn check(raw: &RawMirror, key: &impl Fn(&str) -> String, errors: &mut Errors<'_>) -> Self {
+        let methods = raw.methods.as_ref().map(|m| {
+            parse_each(m, errors, &key("methods"), |t| {
+                Method::from_bytes(t.as_bytes()).map_err(|e| e.to_string())
+            })
+        });
+        let compare = raw.compare.as_ref().map(|c| {
+            parse_each(c, errors, &key("compare"), |t| {
+                t.parse::<Comparator>().map_err(|e| e.to_string())
+            })
+        });
+        let host = raw.host.as_ref().and_then(|h| {
+            h.get_ref()
+                .parse::<HostMark>()
+                .map_err(|e| errors.push(Some(&h.span()), key("host"), e.to_string()))
+                .ok()
+        });
+        let max_in_flight = raw.max_in_flight.as_ref().and_then(|n| {
+            let count = usize::try_from(*n.get_ref()).ok().filter(|n| *n > 0);
+            if count.is_none() {
                 errors.push(
                     Some(&n.span()),
                     key("max_in_flight"),
                     "must be a positive count",
                 );
-                None
-            })
-    });
-    let timeout = raw
-        .timeout
-        .as_ref()
-        .and_then(|t| timeout(t, &key("timeout"), errors));
-    let mut layer = layer.filter(|_| errors.count() == before)?;
-    if let Some(m) = methods {
-        layer = layer.methods(m);
+            }
+            count
+        });
+        let timeout = raw
+            .timeout
+            .as_ref()
+            .and_then(|t| timeout(t, &key("timeout"), errors));
+        Self {
+            methods,
+            compare,
+            host,
+            max_in_flight,
+            timeout,
+        }
     }
-    if let Some(c) = compare {
-        layer = layer.compare(c);
+
+    fn apply(self, mut layer: MirrorLayer) -> MirrorLayer {
+        if let Some(m) = self.methods {
+            layer = layer.methods(m);
+        }
+        if let Some(c) = self.compare {
+            layer = layer.compare(c);
+        }
+        if let Some(h) = self.host {
+            layer = layer.host(h);
+        }
+        if let Some(n) = self.max_in_flight {
+            layer = layer.max_in_flight(n);
+        }
+        if let Some(t) = self.timeout {
+            layer = layer.timeout(t);
+        }
+        layer
     }
-    if let Some(h) = host {
-        layer = layer.host(h);
-    }
-    if let Some(n) = max_in_flight {
-        layer = layer.max_in_flight(n);
-    }
-    if let Some(t) = timeout {
-        layer = layer.timeout(t);
-    }
-    Some(layer)
 }
 
 /// Parses every string of a list, recording each failure at the list's line.
