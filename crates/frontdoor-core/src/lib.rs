@@ -19,6 +19,10 @@
 //! [`canonicalize`], the one path canonicalisation used by every layer that matches on
 //! paths.
 //!
+//! Each extension type is also an axum extractor (`async fn handler(resolved:
+//! Resolved)`): see the [`extract`] module for what each one does when its extension
+//! is absent.
+//!
 //! # Example
 //!
 //! ```
@@ -53,6 +57,7 @@
 mod body;
 mod error;
 mod ext;
+pub mod extract;
 mod path;
 pub mod proto;
 mod schemes;
@@ -63,5 +68,6 @@ pub use ext::{
     ConnInfo, HostSource, MatchedRoute, Mode, Mount, OriginalUri, ParseResolvedError, PeerTrust,
     Resolved, Vars,
 };
+pub use extract::MissingExtension;
 pub use path::{canonicalize, canonicalize_with, CanonicalOptions, EncodedSlash, PathError};
 pub use schemes::Schemes;

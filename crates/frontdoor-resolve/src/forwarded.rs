@@ -8,13 +8,14 @@ use ipnet::IpNet;
 
 use frontdoor_core::proto::{
     connection_scheme, default_port, host_from, request_host, resolution_path, rfc7239, HostPort,
-    X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
+    FORWARDING_HEADERS, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO,
+    X_FORWARDED_SERVER,
 };
 
 use crate::{
     direct::DirectResolver,
     error::ResolveConfigError,
-    resolver::{header_str, peer_ip, untrusted, Resolution, Resolver},
+    resolver::{header_str, peer_ip, untrusted, Resolution, Resolver, WarnOnce},
 };
 
 /// A forwarding header a [`ForwardedResolver`] may honour.
@@ -50,6 +51,21 @@ impl ForwardedSource {
         Self::XForwardedPort,
         Self::XForwardedServer,
     ];
+}
+
+/// Warned once per process: forwarding headers arrived on a request without
+/// [`ConnInfo`](frontdoor_core::ConnInfo), so no peer could be trusted.
+static NO_CONN_INFO: WarnOnce = WarnOnce::new(
+    "forwarding headers ignored: the request carries no ConnInfo, so its peer cannot be \
+     trusted. Serve with frontdoor::serve, or wrap the service in frontdoor::axum::conn_info \
+     for axum::serve (hyper: frontdoor::conn::ConnInfoLayer per connection). Logged once \
+     per process.",
+);
+
+fn has_forwarding_header(parts: &Parts) -> bool {
+    FORWARDING_HEADERS
+        .iter()
+        .any(|name| parts.headers.contains_key(name))
 }
 
 /// A resolver for servers behind reverse proxies: it honours `Forwarded` (RFC 7239)
@@ -367,6 +383,11 @@ impl Resolver for ForwardedResolver {
     fn resolve(&self, parts: &Parts) -> Result<Resolution, Error> {
         match peer_ip(parts) {
             Some(peer) if self.is_trusted(peer) => self.resolve_trusted(parts, peer),
+            None if has_forwarding_header(parts) => {
+                NO_CONN_INFO.warn();
+                let resolved = self.direct.resolve_with(parts, connection_scheme(parts))?;
+                Ok(Resolution::new(resolved, None))
+            }
             _ => {
                 let resolved = self.direct.resolve_with(parts, connection_scheme(parts))?;
                 Ok(Resolution::new(resolved, untrusted(parts)))

@@ -27,7 +27,7 @@
 //! |---|---|---|
 //! | [`DirectResolver`] (default) | the request line, `Host`, the connection | servers facing clients directly |
 //! | [`ForwardedResolver`] | also `Forwarded` / `X-Forwarded-*`, **only from configured proxy CIDRs** | servers behind reverse proxies |
-//! | [`ByScheme`] | wraps another resolver, labels the port (`http`, `https`, ...) | WFront's `by_scheme`, working as documented |
+//! | [`ByScheme`] | wraps another resolver, labels the port (`http`, `https`, ...) by listener, TLS, or the `Host` or socket port | WFront's `by_scheme`, working as documented |
 //! | [`TrustAllForwardedHeaders`] | forwarding headers from **anyone** | WFront 0.4 compat only (migrations, golden tests) |
 //! | any `Fn(&Parts) -> Result<Resolved, Error>` | what you decide | WFront's custom `host_resolver` |
 //!
@@ -78,8 +78,14 @@
 //! # }
 //! ```
 //!
-//! With axum, add the layer to the router and take
-//! `axum::ResolvedTarget` in a handler (feature `axum`).
+//! With axum, wrap the whole axum `Router` in the layer (not `Router::layer`, which
+//! runs after axum routed, so the canonical path would not reach axum's routing) and
+//! take [`Resolved`] as a handler argument: the extension types are axum extractors
+//! (see [`frontdoor_core::extract`]). The forwarded resolver needs
+//! [`ConnInfo`](frontdoor_core::ConnInfo) to trust a peer: `axum::serve` inserts none,
+//! so wrap the service in the facade's `frontdoor::axum::conn_info`. A request with
+//! forwarding headers and no `ConnInfo` resolves directly and logs a warning, once
+//! per process.
 //!
 //! # Tracing
 //!
@@ -88,9 +94,7 @@
 //!
 //! # Feature flags
 //!
-//! | feature | what | default |
-//! |---|---|---|
-//! | `axum` | `axum::ResolvedTarget`, an extractor for [`Resolved`] (rejects with 500 when the layer is missing) | no |
+//! This crate has no optional features.
 //!
 //! [`Resolved`]: frontdoor_core::Resolved
 //! [`Resolved::path`]: frontdoor_core::Resolved::path
@@ -100,9 +104,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "axum")]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub mod axum;
 mod by_scheme;
 mod direct;
 mod error;
@@ -111,7 +112,7 @@ mod layer;
 mod legacy;
 mod resolver;
 
-pub use by_scheme::ByScheme;
+pub use by_scheme::{ByScheme, LabelFrom};
 pub use direct::DirectResolver;
 pub use error::ResolveConfigError;
 pub use forwarded::{ForwardedResolver, ForwardedSource};

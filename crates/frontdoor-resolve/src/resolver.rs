@@ -1,6 +1,9 @@
 //! The `Resolver` strategy trait and the helpers the built-in resolvers share.
 
-use std::net::IpAddr;
+use std::{
+    net::IpAddr,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 use frontdoor_core::{ConnInfo, Error, PeerTrust, Resolved};
 use http::{request::Parts, HeaderValue};
@@ -95,4 +98,27 @@ pub(crate) fn header_str<'a>(value: &'a HeaderValue, what: &'static str) -> Resu
     value
         .to_str()
         .map_err(|e| Error::bad_request(what).with_source(e))
+}
+
+/// A misconfiguration warning logged at most once per process (a per-request warning
+/// would flood the log with one line per request).
+pub(crate) struct WarnOnce {
+    done: AtomicBool,
+    message: &'static str,
+}
+
+impl WarnOnce {
+    pub(crate) const fn new(message: &'static str) -> Self {
+        Self {
+            done: AtomicBool::new(false),
+            message,
+        }
+    }
+
+    /// Logs the warning unless it was logged before.
+    pub(crate) fn warn(&self) {
+        if !self.done.swap(true, Ordering::Relaxed) {
+            tracing::warn!("{}", self.message);
+        }
+    }
 }

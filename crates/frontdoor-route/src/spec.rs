@@ -13,7 +13,7 @@
 //! | field | forms | matching |
 //! |---|---|---|
 //! | HOST | `example.com`, `*.example.com`, `www.*.example.*` | ASCII case-insensitive, one trailing dot ignored; `*` matches any run of characters within the host (never `:` or `/`); "any" still needs a non-empty host |
-//! | PORT | `8080`, `http` (a label of the [`Schemes`] table), `*` | the request port is in the set |
+//! | PORT | `8080`, `http` (a label of the [`Schemes`] table), `*` | a number: the request port; a label: the request's by-scheme label when a resolver stamped one, else the request port is in the label's set |
 //! | PATH | `/svn`, `/foo*`, `/foo/*/bar`, `/a\*b` | a prefix on segment boundaries; `*` matches within one segment; the matched prefix is consumed |
 //!
 //! Path specs are canonicalised with [`frontdoor_core::canonicalize`] (so `%7e` is `~`
@@ -190,15 +190,23 @@ impl HostPat {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PortPat {
     Any,
-    /// The spec text (a number or a lowercase label) and its sorted port set.
-    Ports(Box<str>, Box<[u16]>),
+    /// A port number.
+    Number(u16),
+    /// A scheme label (lowercase) and its sorted port set.
+    Label(Box<str>, Box<[u16]>),
 }
 
 impl PortPat {
-    pub(crate) fn matches(&self, port: u16) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Ports(_, ports) => ports.contains(&port),
+    /// Whether a request on `port`, labelled `label` by a by-scheme resolver, matches.
+    /// A label spec matches a labelled request by its label alone (the resolver
+    /// decided, possibly from the socket the request arrived on), and an unlabelled
+    /// one by the label's port set.
+    pub(crate) fn matches(&self, port: u16, label: Option<&str>) -> bool {
+        match (self, label) {
+            (Self::Any, _) => true,
+            (Self::Number(n), _) => *n == port,
+            (Self::Label(l, _), Some(label)) => **l == *label,
+            (Self::Label(_, ports), None) => ports.contains(&port),
         }
     }
 }
@@ -272,7 +280,8 @@ impl fmt::Display for StrictSpec {
         f.write_str(":")?;
         match &self.port {
             PortPat::Any => f.write_str("*")?,
-            PortPat::Ports(text, _) => f.write_str(text)?,
+            PortPat::Number(n) => write!(f, "{n}")?,
+            PortPat::Label(label, _) => f.write_str(label)?,
         }
         f.write_str(":")?;
         match &self.path {
@@ -348,10 +357,10 @@ fn parse_port(port: &str, schemes: &Schemes) -> Result<PortPat, String> {
         let n: u16 = port
             .parse()
             .map_err(|_| format!("port {port} is out of range"))?;
-        return Ok(PortPat::Ports(n.to_string().into(), Box::new([n])));
+        return Ok(PortPat::Number(n));
     }
     match schemes.ports(port) {
-        Some(ports) => Ok(PortPat::Ports(
+        Some(ports) => Ok(PortPat::Label(
             port.to_ascii_lowercase().into(),
             ports.into(),
         )),

@@ -305,7 +305,7 @@ impl Table {
         let route = self.routes.get(index)?;
         match &route.matcher {
             Matcher::Strict(s) => {
-                if !(s.host.matches(t.host) && s.port.matches(t.port)) {
+                if !(s.host.matches(t.host) && s.port.matches(t.port, t.label)) {
                     return None;
                 }
                 s.path.consumed(t.path).map(|n| {

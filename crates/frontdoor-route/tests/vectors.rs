@@ -778,6 +778,45 @@ async fn resolved_extension_wins_over_host_header() {
     );
 }
 
+/// A resolver's label (from the socket a request arrived on) decides label specs; the
+/// port in `Host` decides them only for unlabelled requests. Numeric specs always match
+/// the port.
+#[tokio::test]
+async fn a_stamped_label_decides_label_specs() {
+    let router = Router::builder()
+        .schemes(
+            frontdoor_core::Schemes::new()
+                .with("admin", [])
+                .with("http", [80, 9000]),
+        )
+        .route("*:admin", app("ADMIN"))
+        .route("*:9000", app("NINE"))
+        .route("*:http", app("HTTP"))
+        .build()
+        .unwrap();
+    let at = |port: u16, label: Option<&str>| {
+        let mut r: Resolved = format!("h:{port}:/").parse().unwrap();
+        if let Some(label) = label {
+            r = r.with_label(label);
+        }
+        req("h", "/").resolved(r)
+    };
+    // Labelled `admin` by the resolver: the admin route, whatever the port.
+    assert_eq!(call(&router, &at(80, Some("admin"))).await, "ADMIN||/");
+    // Labelled `http` on port 9000: the numeric spec comes first and matches the port.
+    assert_eq!(call(&router, &at(9000, Some("http"))).await, "NINE||/");
+    // Labelled `http` on port 80: not admin (no label), http by label.
+    assert_eq!(call(&router, &at(80, Some("http"))).await, "HTTP||/");
+    // A label of another table (a socket port's number) matches no label spec.
+    assert_eq!(call(&router, &at(80, Some("8080"))).await, "404");
+    // Unlabelled: the port decides, and `admin` has no ports.
+    assert_eq!(call(&router, &at(80, None)).await, "HTTP||/");
+    assert_eq!(
+        router.dump_mappings(),
+        ["*:admin:*", "*:9000:*", "*:http:*"]
+    );
+}
+
 #[tokio::test]
 async fn nested_routers_compose() {
     let inner = Router::builder()

@@ -80,6 +80,22 @@ pub trait ServiceBuilderExt<L>: sealed::Sealed<L> + Sized {
     /// Answers upstream errors with 502/503/504. See [`crate::upstream`].
     #[cfg(feature = "upstream")]
     fn gateway_errors(self) -> ServiceBuilder<Stack<frontdoor_upstream::GatewayErrorLayer, L>>;
+
+    /// Relocates requests from the public root to the upstream's and responses back.
+    /// Put it between the router and the upstream. See [`crate::relocate`].
+    #[cfg(feature = "relocate")]
+    fn relocate(
+        self,
+        layer: frontdoor_relocate::RelocateLayer,
+    ) -> ServiceBuilder<Stack<frontdoor_relocate::RelocateLayer, L>>;
+
+    /// Shadows selected requests to a shadow upstream. Put it in front of the
+    /// upstream, so the shadow sees what the upstream sees. See [`crate::mirror`].
+    #[cfg(feature = "mirror")]
+    fn mirror(
+        self,
+        layer: frontdoor_mirror::MirrorLayer,
+    ) -> ServiceBuilder<Stack<frontdoor_mirror::MirrorLayer, L>>;
 }
 
 impl<L> sealed::Sealed<L> for ServiceBuilder<L> {}
@@ -112,5 +128,21 @@ impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
     #[cfg(feature = "upstream")]
     fn gateway_errors(self) -> ServiceBuilder<Stack<frontdoor_upstream::GatewayErrorLayer, L>> {
         self.layer(frontdoor_upstream::GatewayErrorLayer::new())
+    }
+
+    #[cfg(feature = "relocate")]
+    fn relocate(
+        self,
+        layer: frontdoor_relocate::RelocateLayer,
+    ) -> ServiceBuilder<Stack<frontdoor_relocate::RelocateLayer, L>> {
+        self.layer(layer)
+    }
+
+    #[cfg(feature = "mirror")]
+    fn mirror(
+        self,
+        layer: frontdoor_mirror::MirrorLayer,
+    ) -> ServiceBuilder<Stack<frontdoor_mirror::MirrorLayer, L>> {
+        self.layer(layer)
     }
 }

@@ -6,8 +6,15 @@
 //! it from the local root to the remote one, and forward it to an upstream, each
 //! step a tower layer usable on its own. This crate is the facade: it re-exports
 //! every layer crate behind a cargo feature, adds [`ServiceBuilderExt`], the
-//! multi-listener [`serve`] module, the [`demo`] backends and [`by_scheme`] (the
-//! by-scheme resolver combined with the router).
+//! multi-listener [`serve`] module, the [`demo`] backends, [`by_scheme`] (the
+//! by-scheme resolver combined with the router), [`conn`] (`ConnInfo` for servers of
+//! your own) and, with the `axum` feature, `axum` (extractors and `conn_info` for
+//! `axum::serve`).
+//!
+//! Start with [**Concepts**](concepts): the resolved `host:port:path`, script name and
+//! path info, the layer order that works, and where each layer goes relative to
+//! axum's router. Coming from WFront, proxylet, rouille or nginx? See
+//! [**Migration**](migration).
 //!
 //! A request flows resolve → route (→ the route's cleanup filter) → relocate →
 //! upstream; each layer reads only the typed extensions (from [`core`]) stamped
@@ -43,19 +50,27 @@
 //! | `mirror` | re-export `frontdoor-mirror` as [`mirror`] | yes |
 //! | `gor` | re-export `frontdoor-gor` (GoReplay middleware protocol) as [`gor`] | yes |
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
+//! | `axum` | `axum`: the extractors re-exported, `conn_info` for `axum::serve` | no |
 //!
 //! A layer crate's feature is default only once that crate holds code: a
 //! placeholder crate stays an optional feature until then.
 //!
-//! More examples live in the workspace's `examples/` folder.
+//! Runnable examples, each tested on loopback, live in the workspace's `examples/`
+//! folder.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 mod builder;
 #[cfg(all(feature = "resolve", feature = "route"))]
 pub mod by_scheme;
+pub mod concepts;
+pub mod conn;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod migration;
 #[cfg(feature = "serve")]
 pub mod serve;
 

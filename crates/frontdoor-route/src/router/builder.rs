@@ -68,6 +68,13 @@ impl RouterBuilder {
     /// (`http` = {80}, `https` = {443}). The `by_scheme` convenience of the facade
     /// passes the same table to the by-scheme resolver, whose labels regex specs
     /// then see in place of the port.
+    ///
+    /// A label spec matches a request that carries a by-scheme label
+    /// ([`Resolved::label`](frontdoor_core::Resolved::label)) by that label alone, so a
+    /// resolver that labels by the socket a request arrived on (a listener label, TLS)
+    /// decides, whatever port the `Host` header names; a request without a label
+    /// matches when its port is in the label's set. A label may have no ports at all
+    /// (`Schemes::new().with("admin", [])`): only a resolver's label then reaches it.
     pub fn schemes(mut self, schemes: Schemes) -> Self {
         self.schemes = schemes;
         self
