@@ -141,6 +141,30 @@ fn upstream_service(
     Ok(layers.wrap(balanced))
 }
 
+/// An upstream client as the layers take it: `Upstream`, `Balanced`, or either behind
+/// the mirror layer.
+trait Client:
+    Service<Request<Body>, Response = Response<Body>, Error = ProxyError, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Client for S where
+    S: Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = ProxyError,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// The layers between a target's cleanup filter and its upstream client, outermost
 /// first: gateway errors, relocation, mirroring. The shadow thus receives the request
 /// as the upstream does (prefix consumed, cleaned up, relocated).
@@ -154,15 +178,7 @@ impl<H> Layers<H>
 where
     H: frontdoor_upstream::OnGatewayError + Clone + Send + Sync + 'static,
 {
-    fn wrap<S>(mut self, upstream: S) -> Svc
-    where
-        S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    fn wrap(mut self, upstream: impl Client) -> Svc {
         match self.mirror.take() {
             None => self.relocated(upstream),
             Some(mirror) => self.relocated(
@@ -175,15 +191,7 @@ where
         }
     }
 
-    fn relocated<S>(&self, svc: S) -> Svc
-    where
-        S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    fn relocated(&self, svc: impl Client) -> Svc {
         match &self.relocation {
             Some(r) => boxed(self.gateway.layer(r.layer(svc))),
             None => boxed(self.gateway.layer(svc)),
