@@ -17,9 +17,34 @@ mod axum_app;
 #[allow(dead_code, reason = "the example's main is not called")]
 mod hyper_app;
 
+#[path = "../admin_listener.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod admin_listener;
+
+#[path = "../behind_load_balancer.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod behind_load_balancer;
+
+#[path = "../relocate_legacy.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod relocate_legacy;
+
+#[path = "../cleanup_rules.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod cleanup_rules;
+
+#[path = "../seed_demos.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod seed_demos;
+
 mod client;
 
 mod examples {
+    mod admin_listener;
     mod axum_app;
+    mod behind_load_balancer;
+    mod cleanup_rules;
     mod hyper_app;
+    mod relocate_legacy;
+    mod seed_demos;
 }

@@ -18,7 +18,10 @@ async fn axum_app_serves_local_handlers_and_the_proxied_api() {
     tokio::spawn(async move { axum_app::run(listener, &url).await.unwrap() });
 
     let res = get(addr, "/hello", &[]).await;
-    assert_eq!((res.status, res.text().as_str()), (StatusCode::OK, "hello from axum\n"));
+    assert_eq!(
+        (res.status, res.text().as_str()),
+        (StatusCode::OK, "hello from axum\n")
+    );
 
     // Canonicalised before axum routes it; the extractors read what frontdoor stamped.
     let res = get(addr, "/x/../whoami", &[("host", "www.example.com")]).await;
@@ -40,5 +43,8 @@ async fn axum_app_serves_local_handlers_and_the_proxied_api() {
     assert!(res.body.len() < 2000, "{} bytes", res.body.len());
 
     // axum's own 404 for what neither frontdoor nor axum routes.
-    assert_eq!(get(addr, "/nowhere", &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(addr, "/nowhere", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -33,9 +33,7 @@ impl Answer {
 
     /// A header as text.
     pub(crate) fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map_or("", |v| v.to_str().unwrap())
+        self.headers.get(name).map_or("", |v| v.to_str().unwrap())
     }
 }
 
@@ -70,7 +68,10 @@ pub(crate) async fn request(
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
-    let res = send.send_request(req.body(Empty::<Bytes>::new()).unwrap()).await.unwrap();
+    let res = send
+        .send_request(req.body(Empty::<Bytes>::new()).unwrap())
+        .await
+        .unwrap();
     let (parts, body) = res.into_parts();
     Answer {
         status: parts.status,
