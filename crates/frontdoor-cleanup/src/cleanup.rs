@@ -7,8 +7,8 @@
 //!
 //! # Example
 //!
-//! As a per-route filter: a filter is a boxed layer over
-//! `BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>`.
+//! Around any service; as a per-route filter of frontdoor's router, the same layer
+//! goes in `Filter::new(CleanupLayer::new(rules))`.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -16,27 +16,24 @@
 //! use frontdoor_cleanup::{CleanupLayer, Rules};
 //! use frontdoor_core::{Body, BoxError};
 //! use http::{HeaderName, Request, Response};
-//! use tower::{util::BoxCloneSyncService, Layer, ServiceExt};
+//! use tower::{Layer, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), BoxError> {
-//! type Route = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
-//!
 //! // An echo app that reports the `x-mode` header it received.
-//! let app: Route = BoxCloneSyncService::new(tower::service_fn(|req: Request<Body>| async move {
+//! let app = tower::service_fn(|req: Request<Body>| async move {
 //!     let mut res = Response::new(Body::empty());
 //!     if let Some(mode) = req.headers().get("x-mode") {
 //!         res.headers_mut().insert("x-seen-mode", mode.clone());
 //!     }
 //!     Ok::<_, Infallible>(res)
-//! }));
+//! });
 //! let rules = Rules::builder()
 //!     .set(HeaderName::from_static("x-mode"), "wap")
 //!     .build()?;
-//! let filter = CleanupLayer::new(rules);
-//! let route: Route = BoxCloneSyncService::new(filter.layer(app));
+//! let svc = CleanupLayer::new(rules).layer(app);
 //!
-//! let res = route.oneshot(Request::new(Body::empty())).await?;
+//! let res = svc.oneshot(Request::new(Body::empty())).await?;
 //! assert_eq!(res.headers()["x-seen-mode"], "wap");
 //! # Ok(())
 //! # }

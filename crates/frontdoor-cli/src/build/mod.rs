@@ -293,7 +293,14 @@ fn resolve_layer(config: &Config) -> Result<ResolveLayer<Resolver>, String> {
     } else {
         frontdoor_core::Schemes::empty()
     };
-    Ok(ResolveLayer::new(ByScheme::new(resolver, schemes)))
+    let by_scheme = config
+        .resolve
+        .listener_labels
+        .iter()
+        .fold(ByScheme::new(resolver, schemes), |by, (addr, label)| {
+            by.listener(*addr, label)
+        });
+    Ok(ResolveLayer::new(by_scheme))
 }
 
 #[cfg(test)]

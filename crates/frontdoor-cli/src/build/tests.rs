@@ -138,3 +138,45 @@ async fn gateway_errors_are_counted_by_kind() {
         "{text}"
     );
 }
+
+/// `[resolve] listener_labels`: the admin route is reached on the admin listener only,
+/// whatever port `Host` names (nothing listens on 127.0.0.1:9, so the admin route
+/// answers 502; a miss answers `[not_found]`).
+#[tokio::test(flavor = "current_thread")]
+async fn a_listener_label_reaches_its_routes_on_that_socket_only() {
+    use frontdoor_core::ConnInfo;
+    use tower::ServiceExt;
+
+    let config: Config = r#"
+[resolve]
+listener_labels = { "127.0.0.1:9443" = "Admin" }
+
+[[route]]
+spec = "*:admin"
+upstream = "http://127.0.0.1:9"
+
+[not_found]
+status = 404
+body = "public"
+"#
+    .parse()
+    .unwrap();
+    assert_eq!(config.resolve.schemes.ports("admin"), Some(&[][..]));
+    let built = build(&config, &Builtins::new(), &Metrics::new()).unwrap();
+    for (socket, host, status) in [
+        (9443, "example.com", 502),
+        (8080, "example.com:9443", 404),
+        (8080, "example.com", 404),
+    ] {
+        let mut req = Request::get("/")
+            .header("host", host)
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(ConnInfo::new(
+            ([127, 0, 0, 1], socket).into(),
+            ([127, 0, 0, 1], 40000).into(),
+        ));
+        let res = built.service.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), status, "socket {socket}, Host {host}");
+    }
+}

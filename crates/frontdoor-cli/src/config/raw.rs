@@ -43,6 +43,7 @@ pub(super) struct RawResolve {
     #[serde(default)]
     pub(super) trusted_proxies: Vec<Spanned<String>>,
     pub(super) schemes: Option<Spanned<BTreeMap<String, Vec<u16>>>>,
+    pub(super) listener_labels: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 /// A `[[route]]` or the `[default]`: a matcher (routes only) and the target keys.

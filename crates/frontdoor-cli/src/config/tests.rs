@@ -217,3 +217,30 @@ fn spec_and_regex_together_is_an_error() {
         ["line 2: route[0]: give either `spec` or `regex`, not both"]
     );
 }
+
+#[test]
+fn listener_labels_are_checked_and_declared() {
+    let c = parse("[resolve]\nlisten_labels_placeholder = 1\n");
+    assert!(c.is_err());
+    let c = parse(
+        "[resolve]\nschemes = { admin = [9443] }\nlistener_labels = { \"0.0.0.0:9000\" = \"Ops\", \"127.0.0.1:9443\" = \"admin\" }\n",
+    )
+    .unwrap();
+    assert!(c.resolve.by_scheme);
+    assert_eq!(
+        c.resolve.listener_labels,
+        [
+            ("0.0.0.0:9000".parse().unwrap(), "ops".to_owned()),
+            ("127.0.0.1:9443".parse().unwrap(), "admin".to_owned()),
+        ]
+    );
+    assert_eq!(c.resolve.schemes.ports("ops"), Some(&[][..]));
+    assert_eq!(c.resolve.schemes.ports("admin"), Some(&[9443][..]));
+    assert_eq!(
+        errors("[resolve]\nlistener_labels = { \"x\" = \"a\", \"127.0.0.1:1\" = \"80\" }\n"),
+        [
+            "line 2: resolve.listener_labels.\"127.0.0.1:1\": a label is letters, digits, '-', '_', '+', '.' and not only digits",
+            "line 2: resolve.listener_labels.\"x\": not an ip:port listen address: \"x\"",
+        ]
+    );
+}

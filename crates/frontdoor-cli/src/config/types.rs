@@ -57,9 +57,13 @@ pub struct Resolve {
     pub trusted_proxies: Vec<IpNet>,
     /// Scheme labels for the port field of specs (`http`, `https` by default).
     pub schemes: Schemes,
-    /// Whether `schemes` was configured: then the resolver stamps scheme labels, so
-    /// regex specs see `host:label:path`.
+    /// Whether `schemes` (or `listener_labels`) was configured: then the resolver
+    /// stamps scheme labels, so regex specs see `host:label:path`.
     pub by_scheme: bool,
+    /// `listener_labels`: the by-scheme label of requests arriving on each listen
+    /// address, before TLS or the `Host` port is considered. Each label is also in
+    /// `schemes` (with no ports when it was not there).
+    pub listener_labels: Vec<(SocketAddr, String)>,
 }
 
 /// One `[[route]]`.

@@ -176,13 +176,61 @@ fn duration(
 // === [resolve] ===
 
 fn resolve(raw: RawResolve, errors: &mut Errors<'_>) -> Resolve {
+    let configured = raw.schemes.is_some();
+    let mut schemes = raw
+        .schemes
+        .map_or_else(Schemes::new, |table| self::schemes(table, errors));
+    let labels = raw
+        .listener_labels
+        .map(|table| listener_labels(table, errors))
+        .unwrap_or_default();
+    // A listener's label reaches its routes through the listener only: declared here
+    // without ports when `schemes` does not have it.
+    for (_, label) in &labels {
+        if schemes.ports(label).is_none() {
+            schemes = schemes.with(label, []);
+        }
+    }
     Resolve {
         trusted_proxies: trusted_proxies(&raw.trusted_proxies, errors),
-        by_scheme: raw.schemes.is_some(),
-        schemes: raw
-            .schemes
-            .map_or_else(Schemes::new, |table| schemes(table, errors)),
+        by_scheme: configured || !labels.is_empty(),
+        schemes,
+        listener_labels: labels,
     }
+}
+
+/// Letters, digits, `-`, `_`, `+`, `.`, and not only digits (a number is a port).
+fn valid_label(label: &str) -> bool {
+    !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'.'))
+        && !label.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn listener_labels(
+    table: Spanned<std::collections::BTreeMap<String, String>>,
+    errors: &mut Errors<'_>,
+) -> Vec<(SocketAddr, String)> {
+    let span = table.span();
+    let mut labels = Vec::new();
+    for (addr, label) in table.into_inner() {
+        let key = format!("resolve.listener_labels.{addr:?}");
+        match addr.parse::<SocketAddr>() {
+            Err(_) => errors.push(
+                Some(&span),
+                key,
+                format!("not an ip:port listen address: {addr:?}"),
+            ),
+            Ok(_) if !valid_label(&label) => errors.push(
+                Some(&span),
+                key,
+                "a label is letters, digits, '-', '_', '+', '.' and not only digits",
+            ),
+            Ok(addr) => labels.push((addr, label.to_ascii_lowercase())),
+        }
+    }
+    labels
 }
 
 fn trusted_proxies(raw: &[Spanned<String>], errors: &mut Errors<'_>) -> Vec<IpNet> {
@@ -212,12 +260,7 @@ fn schemes(
     let span = table.span();
     let mut schemes = Schemes::new();
     for (label, ports) in table.into_inner() {
-        let valid_label = !label.is_empty()
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'.'))
-            && !label.bytes().all(|b| b.is_ascii_digit());
-        if !valid_label {
+        if !valid_label(&label) {
             errors.push(
                 Some(&span),
                 format!("resolve.schemes.{label}"),
