@@ -5,15 +5,25 @@
 //! * `benches/load/proxy_cost.sh` (binary `proxy-cost`): user-space instructions per
 //!   proxied request, counted by valgrind, so that changes can be compared without the
 //!   noise of a shared machine.
+//! * `benches/load/stack.sh` (binaries `stack-upstream` and `stack-report`): the
+//!   `frontdoor` binary itself, with several configs, against nginx and the upstream
+//!   directly.
 //!
-//! This library holds what both binaries share: the benchmark upstream and the proxy
-//! stack under test.
+//! This library holds what the binaries share: the benchmark upstream, the proxy
+//! stack under test and the parser of `wrk`'s output ([`wrk`]).
 #![allow(
     clippy::unwrap_used,
     reason = "benchmark set-up: a failure is a broken bench"
 )]
 
-use std::{convert::Infallible, net::SocketAddr};
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
 
 use bytes::Bytes;
 use frontdoor_core::Body;
@@ -25,12 +35,15 @@ use hyper_util::{
 };
 use tokio::net::TcpListener;
 
+pub mod wrk;
+
 static LARGE: [u8; 1 << 20] = [b'x'; 1 << 20];
 
-/// The benchmark upstream: `/large` answers 1 MiB, anything else the 13 bytes
-/// `Hello, World!`.
+/// The benchmark upstream: `/large`, `/big` and any path ending in `/big` answer
+/// 1 MiB, anything else the 13 bytes `Hello, World!`.
 async fn upstream(req: Request<hyper::body::Incoming>) -> Result<Response<Body>, Infallible> {
-    let body = if req.uri().path() == "/large" {
+    let path = req.uri().path();
+    let body = if path == "/large" || path.ends_with("/big") {
         Body::from(Bytes::from_static(&LARGE))
     } else {
         Body::from("Hello, World!")
@@ -43,18 +56,23 @@ pub fn start_upstream(rt: &tokio::runtime::Runtime) -> SocketAddr {
     rt.block_on(async {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((s, _)) = l.accept().await {
-                let _ = s.set_nodelay(true);
-                tokio::spawn(async move {
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(s), hyper::service::service_fn(upstream))
-                        .await;
-                });
-            }
-        });
+        tokio::spawn(serve_upstream(l, Arc::default()));
         addr
     })
+}
+
+/// Serves the benchmark upstream on `listener` until it fails, adding one to
+/// `accepts` for every connection accepted. Call from inside a tokio runtime.
+pub async fn serve_upstream(listener: TcpListener, accepts: Arc<AtomicU64>) {
+    while let Ok((s, _)) = listener.accept().await {
+        accepts.fetch_add(1, Ordering::Relaxed);
+        let _ = s.set_nodelay(true);
+        tokio::spawn(async move {
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(s), hyper::service::service_fn(upstream))
+                .await;
+        });
+    }
 }
 
 /// The proxy stack under test: `GatewayErrorLayer` over `Upstream` to `upstream`, with

@@ -27,7 +27,10 @@ use std::{
 };
 
 use frontdoor::serve::{Server, Workers};
-use frontdoor_benches::{proxy_service, start_upstream};
+use frontdoor_benches::{
+    proxy_service, start_upstream,
+    wrk::{self, Sample},
+};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -129,44 +132,13 @@ fn stop_nginx(dir: &std::path::Path) {
         .status();
 }
 
-#[derive(Default, Clone, Copy)]
-struct Result_ {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    mb_s: f64,
-    errors: u64,
-}
-
-fn parse_time_ms(s: &str) -> f64 {
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
-    let v: f64 = num.parse().unwrap_or(f64::NAN);
-    match unit {
-        "us" => v / 1000.0,
-        "s" => v * 1000.0,
-        "m" => v * 60_000.0,
-        _ => v,
-    }
-}
-
-fn parse_size_mb(s: &str) -> f64 {
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
-    let v: f64 = num.parse().unwrap_or(f64::NAN);
-    match unit {
-        "B" => v / 1_048_576.0,
-        "KB" => v / 1024.0,
-        "GB" => v * 1024.0,
-        _ => v,
-    }
-}
-
 /// The round with the median requests/s.
-fn median(mut runs: Vec<Result_>) -> Result_ {
+fn median(mut runs: Vec<Sample>) -> Sample {
     runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
     runs.get(runs.len() / 2).copied().unwrap_or_default()
 }
 
-fn wrk(addr: SocketAddr, path: &str, conns: u32, secs: u64, threads: u32) -> Result_ {
+fn run_wrk(addr: SocketAddr, path: &str, conns: u32, secs: u64, threads: u32) -> Sample {
     let out = Command::new("wrk")
         .args([
             &format!("-t{threads}"),
@@ -177,26 +149,7 @@ fn wrk(addr: SocketAddr, path: &str, conns: u32, secs: u64, threads: u32) -> Res
         ])
         .output()
         .expect("wrk runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut r = Result_::default();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        match f.as_slice() {
-            ["50%", v] => r.p50_ms = parse_time_ms(v),
-            ["99%", v] => r.p99_ms = parse_time_ms(v),
-            ["Requests/sec:", v] => r.rps = v.parse().unwrap_or(f64::NAN),
-            ["Transfer/sec:", v] => r.mb_s = parse_size_mb(v),
-            ["Non-2xx", "or", "3xx", "responses:", v] => r.errors += v.parse::<u64>().unwrap_or(0),
-            ["Socket", "errors:", ..] => {
-                r.errors += f
-                    .iter()
-                    .filter_map(|t| t.trim_end_matches(',').parse::<u64>().ok())
-                    .sum::<u64>();
-            }
-            _ => {}
-        }
-    }
-    r
+    wrk::parse(&String::from_utf8_lossy(&out.stdout))
 }
 
 fn main() {
@@ -251,15 +204,15 @@ fn main() {
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for _ in 0..rounds {
-            direct.push(wrk(upstream, path, conns, secs, threads));
-            ours.push(wrk(proxy, path, conns, secs, threads));
+            direct.push(run_wrk(upstream, path, conns, secs, threads));
+            ours.push(run_wrk(proxy, path, conns, secs, threads));
             if let Some(n) = nginx {
-                theirs.push(wrk(n, path, conns, secs, threads));
+                theirs.push(run_wrk(n, path, conns, secs, threads));
             }
         }
         let (direct, ours) = (median(direct), median(ours));
         let theirs = (!theirs.is_empty()).then(|| median(theirs));
-        let mut row = |name: &str, r: Result_| {
+        let mut row = |name: &str, r: Sample| {
             let (a, b, c) = theirs.map_or((f64::NAN, f64::NAN, f64::NAN), |n| {
                 (r.rps / n.rps, r.p99_ms / n.p99_ms, r.mb_s / n.mb_s)
             });
