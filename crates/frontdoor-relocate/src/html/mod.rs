@@ -1,30 +1,38 @@
 //! The streaming HTML rewriter: URL attributes of chosen elements (`a[href]`,
 //! `form[action]`, ...) moved from the remote root to the local one.
 //!
-//! A small tokenizer that follows the WHATWG states that matter for finding tags:
-//! text, comments (`<!-- -->`), bogus comments (`<!...>`, `<?...>`), end tags,
-//! raw-text elements (`script`, `style`, `textarea`, `title`, ...) whose content is
-//! never taken for markup, and `plaintext`. Only start tags of configured elements
-//! have their attributes looked at; everything else is passed on byte for byte. A tag
-//! cut by the end of a buffer is held back (capped by the token limit); a tag longer
-//! than the cap is passed on unrewritten, with a log line. Attribute values are decoded
-//! for the five XML entities and numeric references; a value with any other named
-//! reference is left alone, so a rewrite never changes what a browser would decode.
-//! HTML is never "malformed": there is no error path except the cap.
+//! The tokenizing is [`lol_html`]'s (Cloudflare's streaming rewriter, which follows
+//! the WHATWG tokenizer states and simulates just enough of tree construction to
+//! know raw text, `plaintext` and foreign content). Each configured pair becomes a
+//! selector `element[attribute]`; its handler moves the attribute's URL, and only a
+//! start tag whose URL changed is serialized anew (with its changed value
+//! double-quoted); everything else is passed on byte for byte. Each frame is written
+//! to the rewriter as it comes and what lol_html emits for it is sent on: a tag cut
+//! by a frame boundary waits inside lol_html for its end.
+//!
+//! Attribute values are decoded for the five XML entities and numeric references; a
+//! value with any other named reference, or that is not UTF-8, is left alone, so a
+//! rewrite never changes what a browser would decode. The parser is not strict: on the
+//! rare markup that only a full tree builder could place (`<select><xmp>`), lol_html
+//! makes its best guess instead of failing (HTML is never "malformed"). The only error is the memory cap (lol_html's
+//! [`MemorySettings`]): [`max_token`](crate::RelocateLayer::max_token) bytes for
+//! markup cut by a frame boundary, as much again for lol_html's stack of open
+//! elements (about 110 bytes each, and it closes none implicitly: ten thousand
+//! `<li>` without `</li>` in one list are ten thousand open elements until `</ul>`),
+//! plus one 4 KiB piece of input; past it the rewrite aborts with
+//! [`RewriteErrorKind::TooLarge`].
 
-mod tag;
-
-use std::fmt;
+use std::{
+    borrow::Cow,
+    fmt::{self, Write as _},
+    sync::Arc,
+};
 
 use bytes::{Bytes, BytesMut};
+use lol_html::{errors::RewritingError, send, MemorySettings, OutputSink, Selector as LolSelector};
+use parking_lot::Mutex;
 
-use self::tag::{name_end, scan, Attr, Scan, TagState};
-use crate::body::{hold, join, keep_padding, Limits, Mapper, RewriteError, Splicer};
-
-/// Elements whose content is text up to their end tag.
-const RAW_TEXT: &[&str] = &[
-    "script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title",
-];
+use crate::body::{keep_padding, Limits, Mapper, RewriteError, RewriteErrorKind};
 
 /// The URL attributes rewritten by default.
 pub(crate) const DEFAULT_ATTRIBUTES: &[(&str, &str)] = &[
@@ -35,295 +43,210 @@ pub(crate) const DEFAULT_ATTRIBUTES: &[(&str, &str)] = &[
     ("script", "src"),
 ];
 
-/// Where the tokenizer is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    Data,
-    /// Inside `<!-- -->`.
-    Comment,
-    /// Inside `<!...>` or `<?...>`.
-    Bogus,
-    /// Inside a raw-text element: its name (an index into [`RAW_TEXT`]).
-    RawText(usize),
-    /// After `<plaintext>`: the rest is text.
-    Plaintext,
-    /// Inside a tag too long to rewrite, passed through.
-    SkipTag(TagState),
+/// What lol_html allocates up front for markup cut by a frame boundary (its default),
+/// unless the token cap is smaller.
+const PREALLOCATED: usize = 1024;
+
+/// The largest piece of a frame written to lol_html at once. While it holds markup
+/// cut by a boundary it appends the next write to it, so its memory need is the held
+/// markup plus one piece, whatever the frame sizes.
+const PIECE: usize = 4096;
+
+/// Where lol_html writes its output; drained after every write.
+#[derive(Clone, Debug, Default)]
+struct Sink(Arc<Mutex<BytesMut>>);
+
+impl Sink {
+    /// Everything written since the last call.
+    fn take(&self) -> Bytes {
+        self.0.lock().split().freeze()
+    }
 }
 
-/// What one step of the tokenizer did.
-enum Step {
-    /// Continue at this index.
-    At(usize),
-    /// The buffer ends inside a token that starts at this index.
-    Incomplete(usize),
+impl OutputSink for Sink {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        if !chunk.is_empty() {
+            self.0.lock().extend_from_slice(chunk);
+        }
+    }
 }
 
 /// The streaming HTML rewriter. See the [module docs](self).
 pub(crate) struct HtmlRewriter {
-    mapper: Mapper,
-    attributes: std::sync::Arc<[(String, String)]>,
-    limits: Limits,
-    state: State,
-    pending: BytesMut,
-    attrs: Vec<Attr>,
+    /// `None` once it has finished or failed (lol_html must not be used again then).
+    inner: Option<send::HtmlRewriter<'static, Sink>>,
+    out: Sink,
+    /// lol_html's memory cap, in bytes.
+    budget: usize,
 }
 
 impl fmt::Debug for HtmlRewriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HtmlRewriter")
-            .field("mapper", &self.mapper)
-            .field("state", &self.state)
-            .field("held", &self.pending.len())
+            .field("active", &self.inner.is_some())
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
 
 impl HtmlRewriter {
     /// `attributes` are lowercase `(element, attribute)` pairs.
-    pub(crate) fn new(
-        mapper: Mapper,
-        attributes: std::sync::Arc<[(String, String)]>,
-        limits: Limits,
-    ) -> Self {
+    pub(crate) fn new(mapper: Mapper, attributes: &[(String, String)], limits: Limits) -> Self {
+        // The held markup, the piece appended to it, and the open elements.
+        let budget = limits.max_token.saturating_mul(2).saturating_add(PIECE);
+        let memory = MemorySettings::new()
+            .with_preallocated_parsing_buffer_size(PREALLOCATED.min(limits.max_token))
+            .with_max_allowed_memory_usage(budget);
+        let mut settings = send::Settings::new_send()
+            .with_memory_settings(memory)
+            .with_strict(false);
+        let mapper = Arc::new(mapper);
+        for (element, attribute) in attributes {
+            let Some(selector) = selector(element, attribute) else {
+                continue;
+            };
+            let (mapper, attribute) = (Arc::clone(&mapper), attribute.clone());
+            let handlers = send::ElementContentHandlers::default().element(
+                move |el: &mut send::Element<'_, '_>| {
+                    relocate(el, &attribute, &mapper);
+                    Ok(())
+                },
+            );
+            settings = settings.append_element_content_handler((Cow::Owned(selector), handlers));
+        }
+        let out = Sink::default();
         Self {
-            mapper,
-            attributes,
-            limits,
-            state: State::Data,
-            pending: BytesMut::new(),
-            attrs: Vec::new(),
+            inner: Some(send::HtmlRewriter::new(settings, out.clone())),
+            out,
+            budget,
         }
     }
 
+    /// Input bytes held back. lol_html keeps markup cut by a frame boundary inside
+    /// (bounded by its memory cap) and does not say how much; this reports none.
     #[cfg(test)]
-    pub(crate) fn held(&self) -> usize {
-        self.pending.len()
+    pub(crate) const fn held(&self) -> usize {
+        0
     }
 
+    /// Rewrites `input`; a tag it leaves incomplete comes out with a later call.
     pub(crate) fn feed(&mut self, input: Bytes) -> Result<Bytes, RewriteError> {
         if input.is_empty() {
             return Ok(input);
         }
-        let data = join(&mut self.pending, input);
-        let (out, consumed) = self.process(&data, false);
-        hold(&mut self.pending, &data, consumed, self.limits.max_token)?;
-        Ok(out)
+        let inner = self.inner.as_mut().ok_or_else(spent)?;
+        for piece in input.chunks(PIECE) {
+            if let Err(e) = inner.write(piece) {
+                self.inner = None;
+                return Err(self.error(&e));
+            }
+        }
+        Ok(self.out.take())
     }
 
+    /// The end of the document: whatever lol_html still holds (markup cut by the end
+    /// is passed on as it is).
     pub(crate) fn finish(&mut self) -> Result<Bytes, RewriteError> {
-        let data = self.pending.split().freeze();
-        Ok(self.process(&data, true).0)
+        let inner = self.inner.take().ok_or_else(spent)?;
+        inner.end().map_err(|e| self.error(&e))?;
+        Ok(self.out.take())
     }
 
-    fn process(&mut self, data: &Bytes, last: bool) -> (Bytes, usize) {
-        let mut splice = Splicer::new(data);
-        let mut pos = 0;
-        while pos < data.len() {
-            match self.step(data, pos, &mut splice) {
-                Step::At(next) => pos = next,
-                Step::Incomplete(at) if last => {
-                    // The document ends inside a token: pass it on as it is.
-                    pos = data.len().max(at);
-                }
-                Step::Incomplete(at) if data.len() - at > self.limits.max_token => {
-                    pos = self.skip_oversized(data, at);
-                }
-                Step::Incomplete(at) => {
-                    pos = at;
-                    break;
-                }
-            }
-        }
-        (splice.finish(pos), pos)
-    }
-
-    fn step(&mut self, data: &[u8], pos: usize, splice: &mut Splicer<'_>) -> Step {
-        let rest = &data[pos..];
-        match self.state {
-            State::Data => match memchr::memchr(b'<', rest) {
-                Some(off) => self.markup(data, pos + off, splice),
-                None => Step::At(data.len()),
-            },
-            State::Comment => match comment_end(rest) {
-                Some(end) => {
-                    self.state = State::Data;
-                    Step::At(pos + end)
-                }
-                // Keep what could be the start of `--!>`.
-                None => Step::Incomplete(data.len().saturating_sub(3).max(pos)),
-            },
-            State::Bogus => match memchr::memchr(b'>', rest) {
-                Some(off) => {
-                    self.state = State::Data;
-                    Step::At(pos + off + 1)
-                }
-                None => Step::At(data.len()),
-            },
-            State::RawText(which) => self.raw_text(data, pos, which),
-            State::Plaintext => Step::At(data.len()),
-            State::SkipTag(from) => match scan(data, pos, from, None) {
-                Scan::End(end) => {
-                    self.state = State::Data;
-                    Step::At(end)
-                }
-                Scan::More(state) => {
-                    self.state = State::SkipTag(state);
-                    Step::At(data.len())
-                }
-            },
-        }
-    }
-
-    /// At a `<` in text.
-    fn markup(&mut self, data: &[u8], lt: usize, splice: &mut Splicer<'_>) -> Step {
-        let Some(&next) = data.get(lt + 1) else {
-            return Step::Incomplete(lt);
-        };
-        match next {
-            b'!' => {
-                let head = &data[lt..data.len().min(lt + 4)];
-                if head.len() < 4 && b"<!--".starts_with(head) {
-                    return Step::Incomplete(lt);
-                }
-                self.state = if head == b"<!--" {
-                    State::Comment
-                } else {
-                    State::Bogus
-                };
-                Step::At(lt + 2)
-            }
-            b'?' => {
-                self.state = State::Bogus;
-                Step::At(lt + 2)
-            }
-            b'/' => match data.get(lt + 2) {
-                None => Step::Incomplete(lt),
-                Some(b'>') => Step::At(lt + 3),
-                Some(b) if b.is_ascii_alphabetic() => {
-                    match scan(data, lt + 2, TagState::Name, None) {
-                        Scan::End(end) => Step::At(end),
-                        Scan::More(_) => Step::Incomplete(lt),
-                    }
-                }
-                Some(_) => {
-                    self.state = State::Bogus;
-                    Step::At(lt + 2)
-                }
-            },
-            b if b.is_ascii_alphabetic() => self.start_tag(data, lt, splice),
-            _ => Step::At(lt + 1),
-        }
-    }
-
-    fn start_tag(&mut self, data: &[u8], lt: usize, splice: &mut Splicer<'_>) -> Step {
-        let Some(name_end) = name_end(data, lt + 1) else {
-            return Step::Incomplete(lt);
-        };
-        let name = &data[lt + 1..name_end];
-        let wanted = self
-            .attributes
-            .iter()
-            .any(|(element, _)| name.eq_ignore_ascii_case(element.as_bytes()));
-        self.attrs.clear();
-        let attrs = wanted.then_some(&mut self.attrs);
-        let end = match scan(data, name_end, TagState::Name, attrs) {
-            Scan::End(end) => end,
-            Scan::More(_) => return Step::Incomplete(lt),
-        };
-        if wanted {
-            self.rewrite_attributes(data, name, splice);
-        }
-        if let Some(which) = RAW_TEXT
-            .iter()
-            .position(|t| name.eq_ignore_ascii_case(t.as_bytes()))
-        {
-            self.state = State::RawText(which);
-        } else if name.eq_ignore_ascii_case(b"plaintext") {
-            self.state = State::Plaintext;
-        }
-        Step::At(end)
-    }
-
-    fn rewrite_attributes(&self, data: &[u8], element: &[u8], splice: &mut Splicer<'_>) {
-        for attr in &self.attrs {
-            let name = &data[attr.name.clone()];
-            let wanted = self.attributes.iter().any(|(e, a)| {
-                element.eq_ignore_ascii_case(e.as_bytes())
-                    && name.eq_ignore_ascii_case(a.as_bytes())
-            });
-            if !wanted {
-                continue;
-            }
-            let Some(value) = decode(&data[attr.value.clone()]) else {
-                continue;
-            };
-            let Some(new) = self.mapper.map(value.trim_matches(is_html_ws)) else {
-                continue;
-            };
-            let encoded = encode(&keep_padding(&value, &new, is_html_ws), attr.quote);
-            splice.replace(attr.value.clone(), encoded.as_bytes());
-        }
-    }
-
-    /// Inside a raw-text element: look for its end tag.
-    fn raw_text(&mut self, data: &[u8], pos: usize, which: usize) -> Step {
-        let name = RAW_TEXT.get(which).map_or(&b""[..], |n| n.as_bytes());
-        let mut i = pos;
-        while let Some(off) = memchr::memchr(b'<', &data[i..]) {
-            let lt = i + off;
-            let after = lt + 2 + name.len();
-            let Some(&end) = data.get(after) else {
-                let have = &data[lt..];
-                let want = [b"</".as_slice(), name].concat();
-                let partial = have.len() <= want.len()
-                    && have
-                        .iter()
-                        .zip(&want)
-                        .all(|(a, b)| a.eq_ignore_ascii_case(b));
-                if partial {
-                    return Step::Incomplete(lt);
-                }
-                i = lt + 1;
-                continue;
-            };
-            let is_end = data[lt + 1] == b'/'
-                && data[lt + 2..after].eq_ignore_ascii_case(name)
-                && matches!(end, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>');
-            if is_end {
-                self.state = State::Data;
-                return Step::At(lt);
-            }
-            i = lt + 1;
-        }
-        Step::At(data.len())
-    }
-
-    /// A tag longer than the cap: passed through, its end found by scanning on.
-    fn skip_oversized(&mut self, data: &[u8], at: usize) -> usize {
-        tracing::warn!(
-            limit = self.limits.max_token,
-            "html tag longer than the token cap passed through unrewritten"
-        );
-        let from = name_end(data, at + 1).unwrap_or(data.len());
-        match scan(data, from, TagState::Name, None) {
-            Scan::End(end) => end,
-            Scan::More(state) => {
-                self.state = State::SkipTag(state);
-                data.len()
-            }
+    fn error(&self, e: &RewritingError) -> RewriteError {
+        match e {
+            RewritingError::MemoryLimitExceeded(_) => RewriteError::new(
+                RewriteErrorKind::TooLarge,
+                format!(
+                    "the html rewriter needs more than {} bytes (markup cut by a frame \
+                     boundary longer than the token cap, or too many open elements)",
+                    self.budget
+                ),
+            ),
+            _ => RewriteError::malformed(format_args!("html: {e}")),
         }
     }
 }
 
-/// The end of a comment (after `-->` or `--!>`, whichever comes first).
-fn comment_end(rest: &[u8]) -> Option<usize> {
-    let a = memchr::memmem::find(rest, b"-->").map(|i| i + 3);
-    let b = memchr::memmem::find(rest, b"--!>").map(|i| i + 4);
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+/// The error of a rewriter used after it finished or failed.
+fn spent() -> RewriteError {
+    RewriteError::malformed("html rewriter used after it finished or failed")
+}
+
+/// The lol_html selector of one `(element, attribute)` pair; `None` (with a log line)
+/// for a pair that cannot be one.
+fn selector(element: &str, attribute: &str) -> Option<LolSelector> {
+    if element.is_empty() || attribute.is_empty() {
+        tracing::warn!(
+            element,
+            attribute,
+            "empty html element or attribute name ignored"
+        );
+        return None;
     }
+    let css = format!("{}[{}]", css_ident(element), css_ident(attribute));
+    match css.parse() {
+        Ok(selector) => Some(selector),
+        Err(e) => {
+            tracing::warn!(element, attribute, error = %e, "html attribute pair ignored");
+            None
+        }
+    }
+}
+
+/// `name` as a CSS identifier: every character that could not stand there as it is
+/// (any ASCII one but letters, `_`, and digits or `-` after the first) is escaped.
+fn css_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, c) in name.chars().enumerate() {
+        let plain = c.is_ascii_alphabetic()
+            || c == '_'
+            || !c.is_ascii()
+            || (i > 0 && (c.is_ascii_digit() || c == '-'));
+        if plain {
+            out.push(c);
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "\\{:x} ", u32::from(c));
+        }
+    }
+    out
+}
+
+/// Moves the URL of `el`'s `attribute`, when it is one of ours.
+fn relocate(el: &mut send::Element<'_, '_>, attribute: &str, mapper: &Mapper) {
+    let Some(value) = el.get_attribute(attribute) else {
+        return;
+    };
+    let Some(decoded) = decode(&value) else {
+        return;
+    };
+    let url = decoded.trim_matches(is_html_ws);
+    let Some(new) = mapper.map(url) else {
+        return;
+    };
+    if !is_exact(el, attribute, &value) {
+        return;
+    }
+    let new = if url.len() == decoded.len() {
+        new
+    } else {
+        keep_padding(&decoded, &new, is_html_ws)
+    };
+    if let Err(e) = el.set_attribute(attribute, &encode(&new)) {
+        tracing::warn!(attribute, error = %e, "html attribute left as it was");
+    }
+}
+
+/// Whether `value` is exactly the attribute's bytes (lol_html decodes them as UTF-8,
+/// replacing what is not and dropping a byte order mark).
+fn is_exact(el: &send::Element<'_, '_>, attribute: &str, value: &str) -> bool {
+    let raw_len = el
+        .attributes()
+        .iter()
+        .find(|a| a.name() == attribute)
+        .and_then(|a| a.value_source_location())
+        .map(|at| at.bytes().len());
+    !value.contains('\u{fffd}') && raw_len == Some(value.len())
 }
 
 fn is_html_ws(c: char) -> bool {
@@ -332,10 +255,9 @@ fn is_html_ws(c: char) -> bool {
 
 /// Decodes an attribute value's character references; `None` when it holds a named
 /// reference other than the five XML ones (left alone rather than guessed).
-fn decode(raw: &[u8]) -> Option<String> {
-    let raw = std::str::from_utf8(raw).ok()?;
+fn decode(raw: &str) -> Option<Cow<'_, str>> {
     if !raw.contains('&') {
-        return Some(raw.to_owned());
+        return Some(Cow::Borrowed(raw));
     }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -357,7 +279,7 @@ fn decode(raw: &[u8]) -> Option<String> {
         rest = &rest[semi + 1..];
     }
     out.push_str(rest);
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 fn reference(name: &str) -> Option<char> {
@@ -378,24 +300,21 @@ fn reference(name: &str) -> Option<char> {
     }
 }
 
-/// Encodes a value for its quotes (an unquoted value gets double quotes).
-fn encode(value: &str, quote: Option<u8>) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    if quote.is_none() {
-        out.push('"');
+/// Encodes a value for lol_html, which writes it between double quotes (and would
+/// escape a `"` itself, but not a `&`).
+fn encode(value: &str) -> Cow<'_, str> {
+    if !value.contains(['&', '"']) {
+        return Cow::Borrowed(value);
     }
+    let mut out = String::with_capacity(value.len() + 8);
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),
-            '"' if quote != Some(b'\'') => out.push_str("&quot;"),
-            '\'' if quote == Some(b'\'') => out.push_str("&#39;"),
+            '"' => out.push_str("&quot;"),
             _ => out.push(c),
         }
     }
-    if quote.is_none() {
-        out.push('"');
-    }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

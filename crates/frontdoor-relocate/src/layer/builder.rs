@@ -189,8 +189,10 @@ impl RelocateLayer {
     }
 
     /// The longest single markup token (a tag, comment or URL text) held back while
-    /// its end has not arrived. Past it an XML rewrite aborts; an HTML tag is passed
-    /// on unrewritten. Default: 1 MiB.
+    /// its end has not arrived; past it the rewrite aborts. For HTML it sizes
+    /// lol_html's memory cap: twice this (markup held back, and lol_html's stack of
+    /// open elements, which closes no `<p>` or `<li>` implicitly) plus 4 KiB.
+    /// Default: 1 MiB.
     pub fn max_token(self, bytes: usize) -> Self {
         self.edit(|c| c.limits.max_token = bytes.max(16))
     }

@@ -101,11 +101,7 @@ impl Ctx {
         }
         if self.config.profile.is_html() && ct.is_html() {
             let mapper = Mapper::new(Arc::clone(&self.relocation), Direction::ToLocal);
-            let html = HtmlRewriter::new(
-                mapper,
-                Arc::clone(&self.config.html_attributes),
-                self.config.limits,
-            );
+            let html = HtmlRewriter::new(mapper, &self.config.html_attributes, self.config.limits);
             return Some(Transform::Html(Box::new(html)));
         }
         None
