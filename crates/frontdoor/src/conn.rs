@@ -5,7 +5,7 @@
 //! trusted (forwarding headers are ignored, with a warning logged once) and
 //! by-scheme labels cannot come from the socket. `frontdoor::serve` inserts it on
 //! every request; `axum::serve` does not, so use
-//! [`frontdoor::axum::conn_info`](crate::axum::conn_info) there (feature `axum`).
+//! `frontdoor::axum::conn_info` there (feature `axum`).
 //! With bare hyper, where the accept loop builds one service per connection, wrap
 //! that service in a [`ConnInfoLayer`] built from the accepted stream:
 //!
