@@ -55,6 +55,10 @@
 //! A layer crate's feature is default only once that crate holds code: a
 //! placeholder crate stays an optional feature until then.
 //!
+//! Compiler messages name the layer crates by their own names: `frontdoor_route::Router`
+//! is [`route::Router`](crate::route::Router), `frontdoor_resolve::Resolve` is
+//! `resolve::Resolve`, and so on (each module here is that crate, re-exported).
+//!
 //! Runnable examples, each tested on loopback, live in the workspace's `examples/`
 //! folder.
 #![forbid(unsafe_code)]
