@@ -146,3 +146,43 @@ impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
         self.layer(layer)
     }
 }
+
+#[cfg(all(test, feature = "relocate", feature = "mirror", feature = "upstream"))]
+mod tests {
+    use std::convert::Infallible;
+
+    use frontdoor_core::Body;
+    use frontdoor_mirror::{MirrorLayer, TeeBody};
+    use frontdoor_relocate::{Profile, RelocateLayer};
+    use http::{Request, Response};
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use super::ServiceBuilderExt;
+
+    /// The per-route order of the Concepts page: gateway errors, relocation, mirror,
+    /// then the upstream (here a redirect naming the upstream's own URL).
+    #[tokio::test]
+    async fn relocate_and_mirror_stack_in_front_of_an_upstream() {
+        let upstream = tower::service_fn(|_req: Request<TeeBody<Body>>| async {
+            let res = Response::builder()
+                .status(302)
+                .header("location", "http://origin/base/next")
+                .body(Body::empty());
+            Ok::<_, Infallible>(res.unwrap())
+        });
+        let shadow = tower::service_fn(|_req: Request<Body>| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        let svc = ServiceBuilder::new()
+            .gateway_errors()
+            .relocate(
+                RelocateLayer::new(Profile::Plain)
+                    .remote_root("http://origin/base".parse().unwrap())
+                    .local_root("http://public/app".parse().unwrap()),
+            )
+            .mirror(MirrorLayer::with_shadow(shadow))
+            .service(upstream);
+        let res = svc.oneshot(Request::new(Body::empty())).await.unwrap();
+        assert_eq!(res.headers()["location"], "http://public/app/next");
+    }
+}
