@@ -58,6 +58,7 @@ mod body;
 mod error;
 mod ext;
 pub mod extract;
+mod mount;
 mod path;
 pub mod proto;
 mod schemes;
@@ -65,9 +66,10 @@ mod schemes;
 pub use body::{Body, BoxError};
 pub use error::{text_response, Error, ErrorKind};
 pub use ext::{
-    ConnInfo, HostSource, MatchedRoute, Mode, Mount, OriginalUri, ParseResolvedError, PeerTrust,
-    Resolved, Vars,
+    ConnInfo, HostSource, MatchedRoute, Mode, OriginalUri, ParseResolvedError, PeerTrust, Resolved,
+    Vars,
 };
 pub use extract::MissingExtension;
+pub use mount::Mount;
 pub use path::{canonicalize, canonicalize_with, CanonicalOptions, EncodedSlash, PathError};
 pub use schemes::Schemes;

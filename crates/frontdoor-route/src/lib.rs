@@ -91,6 +91,7 @@ mod error;
 pub mod router;
 pub mod spec;
 pub mod table;
+mod wfront;
 
 pub use error::{RouteError, RouteErrorKind};
 pub use router::{

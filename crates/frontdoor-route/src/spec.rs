@@ -27,6 +27,8 @@ use regex::Regex;
 
 use crate::RouteError;
 
+pub(crate) use crate::wfront::compile_wfront;
+
 pub use frontdoor_core::Mode;
 
 /// What a route matches on: a `host:port:path` spec or a regex.
@@ -298,7 +300,7 @@ impl fmt::Display for StrictSpec {
 }
 
 /// Splits at the first two colons; absent fields are `None`.
-fn split3(spec: &str) -> (&str, Option<&str>, Option<&str>) {
+pub(crate) fn split3(spec: &str) -> (&str, Option<&str>, Option<&str>) {
     let mut it = spec.splitn(3, ':');
     let host = it.next().unwrap_or("");
     (host, it.next(), it.next())
@@ -441,71 +443,6 @@ pub(crate) fn compile_regex(source: &str, shown: &str) -> Result<RegexSpec, Stri
     Ok(RegexSpec {
         source: shown.into(),
         anchored,
-        regex,
-        pathinfo,
-    })
-}
-
-// === WFront 0.4 compilation ===
-
-/// Python 2 `re.escape` of one character: everything but ASCII letters, digits and `_`
-/// gets a backslash (non-ASCII characters are kept as they are, which the `regex`
-/// crate needs).
-///
-/// `<` and `>` stay bare: the `regex` crate reads `\<` and `\>` as word boundaries.
-fn py2_escape_into(out: &mut String, c: char) {
-    if c.is_ascii_alphanumeric() || matches!(c, '_' | '<' | '>') || !c.is_ascii() {
-        out.push(c);
-    } else if c.is_ascii_graphic() || c == ' ' {
-        out.push('\\');
-        out.push(c);
-    } else {
-        out.push_str(&format!("\\x{:02x}", u32::from(c)));
-    }
-}
-
-/// WFront's `_glob`: escape, `*` becomes `.*?`, `\*` stays a literal star.
-fn wfront_glob(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'*') => {
-                chars.next();
-                out.push_str("\\*");
-            }
-            '*' => out.push_str(".*?"),
-            c => py2_escape_into(&mut out, c),
-        }
-    }
-    out
-}
-
-/// The pattern WFront 0.4 compiles a string spec into (spec table 1.4.2).
-pub(crate) fn wfront_pattern(spec: &str) -> String {
-    if spec.is_empty() {
-        return "^".to_owned();
-    }
-    let (host, port, path) = split3(spec);
-    let field = |f: Option<&str>| match f {
-        None | Some("") => "[^:]+".to_owned(),
-        Some(t) => wfront_glob(t),
-    };
-    let path = match path {
-        None | Some("" | "*") => ".*".to_owned(),
-        Some(p) => format!("(?P<pathinfo>{})", wfront_glob(p)),
-    };
-    format!("^{}:{}:{}", field(Some(host)), field(port), path)
-}
-
-/// Compiles a string spec the WFront 0.4 way.
-pub(crate) fn compile_wfront(spec: &str) -> Result<RegexSpec, String> {
-    let pattern = wfront_pattern(spec);
-    let regex = Regex::new(&pattern).map_err(|e| format!("invalid pattern {pattern:?}: {e}"))?;
-    let pathinfo = regex.capture_names().position(|n| n == Some("pathinfo"));
-    Ok(RegexSpec {
-        source: pattern.as_str().into(),
-        anchored: pattern,
         regex,
         pathinfo,
     })
