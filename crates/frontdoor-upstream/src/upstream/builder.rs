@@ -52,6 +52,7 @@ pub struct UpstreamBuilder {
     body_idle_timeout: Option<Duration>,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    max_connections: usize,
     http2_only: bool,
     upgrades: bool,
     #[cfg(feature = "tls")]
@@ -69,6 +70,7 @@ impl fmt::Debug for UpstreamBuilder {
             .field("body_idle_timeout", &self.body_idle_timeout)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("max_connections", &self.max_connections)
             .field("http2_only", &self.http2_only)
             .field("upgrades", &self.upgrades)
             .finish_non_exhaustive()
@@ -86,6 +88,7 @@ impl UpstreamBuilder {
             body_idle_timeout: Some(Duration::from_secs(60)),
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: 32,
+            max_connections: 0,
             http2_only: false,
             upgrades: true,
             #[cfg(feature = "tls")]
@@ -137,6 +140,17 @@ impl UpstreamBuilder {
         self
     }
 
+    /// The most connections open to the upstream at once (idle and busy). A request
+    /// that finds them all busy waits, at most the connect timeout, for one to finish
+    /// its message or close, then fails with
+    /// [`ConnectionLimit`](crate::ProxyErrorKind::ConnectionLimit) (503). Upgraded
+    /// connections leave the pool, and its count, once spliced. Plain `http`
+    /// (HTTP/1.1) upstreams only. Default: 0, no cap.
+    pub const fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
     /// Speak HTTP/2 with prior knowledge (h2c for `http://`). Default: off (HTTP/1.1,
     /// or ALPN-negotiated with TLS). Upgrades are not proxied in this mode.
     pub const fn http2_only(mut self, on: bool) -> Self {
@@ -168,11 +182,17 @@ impl UpstreamBuilder {
     ///
     /// A [`UpstreamConfigError`] naming the key: `uri` when the URI is not absolute `http` (or
     /// `https` with the `tls` feature) with a host, no userinfo and no query, `tls` when
-    /// the TLS configuration cannot be built.
+    /// the TLS configuration cannot be built, `max_connections` when a cap is set for
+    /// an `https` or HTTP/2 upstream.
     pub fn build(self) -> Result<Upstream, UpstreamConfigError> {
         let target = Target::parse(&self.uri)?;
         let transport = if target.scheme == Scheme::HTTP && !self.http2_only {
             self.http1_pool(&target.authority)?
+        } else if self.max_connections > 0 {
+            return Err(UpstreamConfigError::new(
+                "max_connections",
+                "a connection cap applies to plain http (HTTP/1.1) upstreams only",
+            ));
         } else {
             Transport::Legacy(Box::new(self.legacy_client()?))
         };
@@ -213,6 +233,7 @@ impl UpstreamBuilder {
             self.connect_timeout,
             self.pool_max_idle_per_host,
             self.pool_idle_timeout,
+            self.max_connections,
         ))))
     }
 
