@@ -96,6 +96,8 @@ impl Backends {
 pub struct Live {
     stacks: Arc<[ArcSwap<Built>]>,
     config: Arc<ArcSwap<Config>>,
+    /// The `[server]` section the listeners were started with.
+    running: Arc<crate::config::Server>,
     backends: Arc<Backends>,
     metrics: Metrics,
 }
@@ -133,6 +135,7 @@ impl Live {
         let (config, built) = load(source, &backends, &metrics, count).await?;
         Ok(Self {
             stacks: built.into_iter().map(ArcSwap::from_pointee).collect(),
+            running: Arc::new(config.server.clone()),
             config: Arc::new(ArcSwap::from_pointee(config)),
             backends,
             metrics,
@@ -176,11 +179,11 @@ impl Live {
         let workers = self.stacks.len();
         match load(source, &self.backends, &self.metrics, |_| workers).await {
             Ok((config, built)) => {
-                let old = self.config.load();
-                if old.server.listen != config.server.listen
-                    || old.server.admin != config.server.admin
-                {
-                    tracing::warn!("listen and admin addresses change only on restart; keeping the current listeners");
+                for key in self.running.changed_keys(&config.server) {
+                    tracing::warn!(
+                        key,
+                        "{key} differs from the running value: it takes effect on restart"
+                    );
                 }
                 let routes = built.first().map_or(0, |b| b.rows.len());
                 for (slot, built) in self.stacks.iter().zip(built) {

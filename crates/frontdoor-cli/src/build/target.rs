@@ -1,5 +1,6 @@
 //! The service of one target (a route's or the default's): tag -> [cleanup filter] ->
-//! gateway errors -> [relocation] -> `Upstream` | `Balanced`.
+//! gateway errors -> [in-flight limit] -> [relocation] -> [mirror] -> `Upstream` |
+//! `Balanced`.
 
 use std::{convert::Infallible, sync::Arc};
 
@@ -12,7 +13,11 @@ use frontdoor_route::Filter;
 use frontdoor_upstream::{Balanced, GatewayErrorLayer, GatewayFailure, ProxyError, Upstream};
 use futures_util::FutureExt;
 use http::{Request, Response};
-use tower::{util::BoxCloneSyncService, Layer, Service, ServiceBuilder, ServiceExt};
+use tokio::sync::Semaphore;
+use tower::{
+    limit::ConcurrencyLimit, load_shed::LoadShed, util::BoxCloneSyncService, Layer, Service,
+    ServiceBuilder, ServiceExt,
+};
 
 use super::{Builtins, Svc};
 use crate::{
@@ -113,7 +118,13 @@ fn upstream_service(
         .iter()
         .map(|base| upstream(target, base))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ("upstream", e.message().to_owned()))?;
+        .map_err(|e| {
+            let key = match e.key() {
+                "max_connections" => "upstream_max_connections",
+                _ => "upstream",
+            };
+            (key, e.message().to_owned())
+        })?;
     let relocation = relocation(target.relocate, &bases)?;
     let counted = metrics.clone();
     let gateway = GatewayErrorLayer::new().on_error(move |failure: &GatewayFailure<'_>| {
@@ -129,6 +140,7 @@ fn upstream_service(
         mirror,
         relocation,
         gateway,
+        max_in_flight: target.max_in_flight,
     };
     if upstreams.len() == 1 {
         if let Some(one) = upstreams.pop() {
@@ -166,12 +178,15 @@ impl<S> Client for S where
 }
 
 /// The layers between a target's cleanup filter and its upstream client, outermost
-/// first: gateway errors, relocation, mirroring. The shadow thus receives the request
-/// as the upstream does (prefix consumed, cleaned up, relocated).
+/// first: gateway errors, the in-flight limit, relocation, mirroring. The shadow thus
+/// receives the request as the upstream does (prefix consumed, cleaned up,
+/// relocated).
 struct Layers<H> {
     mirror: Option<MirrorLayer>,
     relocation: Option<RelocateLayer>,
     gateway: GatewayErrorLayer<H>,
+    /// `max_in_flight`; 0 is no limit.
+    max_in_flight: usize,
 }
 
 impl<H> Layers<H>
@@ -193,10 +208,58 @@ where
 
     fn relocated(&self, svc: impl Client) -> Svc {
         match &self.relocation {
-            Some(r) => boxed(self.gateway.layer(r.layer(svc))),
-            None => boxed(self.gateway.layer(svc)),
+            Some(r) => self.limited(r.layer(svc)),
+            None => self.limited(svc),
         }
     }
+
+    fn limited<S>(&self, svc: S) -> Svc
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        match self.max_in_flight {
+            0 => boxed(self.gateway.layer(svc)),
+            max => boxed(self.gateway.layer(shed_over(max, svc))),
+        }
+    }
+}
+
+/// `max_in_flight`: tower's `ConcurrencyLimit` on one semaphore for the target, under
+/// `LoadShed`, so a request over the limit fails at once with `Overloaded` (the
+/// gateway layer answers 503 with `Retry-After`) instead of queueing. A permit is
+/// held until the response head. The pair is put together per request around the
+/// shared semaphore because `ConcurrencyLimit` holds a future that is not `Sync`,
+/// and route services must be.
+fn shed_over<S>(
+    max: usize,
+    inner: S,
+) -> impl Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = frontdoor::BoxError,
+    Future: Send + 'static,
+> + Clone
+       + Send
+       + Sync
+       + 'static
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let semaphore = Arc::new(Semaphore::new(max));
+    tower::service_fn(move |req: Request<Body>| {
+        let limited = ConcurrencyLimit::with_semaphore(inner.clone(), Arc::clone(&semaphore));
+        LoadShed::new(limited).oneshot(req)
+    })
 }
 
 /// The relocation layer of a target with a profile: the remote root is the first
@@ -240,7 +303,9 @@ fn upstream(
     base: &str,
 ) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
     let timeouts = target.timeouts;
-    let mut builder = Upstream::builder(base).host(target.host.clone());
+    let mut builder = Upstream::builder(base)
+        .host(target.host.clone())
+        .max_connections(target.upstream_max_connections);
     if let Some(t) = timeouts.connect {
         builder = builder.connect_timeout(Some(t));
     }
