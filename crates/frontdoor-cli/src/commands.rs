@@ -142,9 +142,9 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
     let server = bind(&config, listen, live.workers())?;
     let addrs = server.local_addrs().to_vec();
     let admin = start_admin(&config, &metrics, &live).await?;
+    tokio::spawn(reload_on_hangup(live.clone(), source.clone()));
     print_banner(&source, &addrs, admin, &live)?;
 
-    tokio::spawn(reload_on_hangup(live.clone(), source.clone()));
     if watch == Watch::File {
         tokio::spawn(reload_on_change(live.clone(), source));
     }

@@ -208,21 +208,30 @@ impl Live {
 // === reload triggers ===
 
 /// Reloads `source` on every SIGHUP (on Unix; elsewhere returns at once).
-pub async fn reload_on_hangup(live: Live, source: Source) {
+///
+/// The handler is installed when this is called, not when the returned future first
+/// runs, so a SIGHUP sent right after `ready` reloads instead of killing the process.
+pub fn reload_on_hangup(live: Live, source: Source) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let hup = {
         use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        let hup = signal(SignalKind::hangup());
+        if hup.is_err() {
             tracing::warn!("cannot listen for SIGHUP: reload by signal is off");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading");
-            live.reload(&source).await;
         }
+        hup.ok()
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some(mut hup) = hup {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading");
+                live.reload(&source).await;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (live, source);
     }
-    #[cfg(not(unix))]
-    let _ = (live, source);
 }
 
 /// Reloads `source` when the modification time or length of its file changes (polled

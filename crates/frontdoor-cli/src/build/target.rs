@@ -116,7 +116,8 @@ fn upstream_service(
         .collect::<Vec<_>>();
     let mut upstreams = bases
         .iter()
-        .map(|base| upstream(target, base))
+        .enumerate()
+        .map(|(i, base)| upstream(target, i, base))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| {
             let key = match e.key() {
@@ -140,7 +141,7 @@ fn upstream_service(
         mirror,
         relocation,
         gateway,
-        max_in_flight: target.max_in_flight,
+        in_flight: target.limits.in_flight.clone(),
     };
     if upstreams.len() == 1 {
         if let Some(one) = upstreams.pop() {
@@ -185,8 +186,8 @@ struct Layers<H> {
     mirror: Option<MirrorLayer>,
     relocation: Option<RelocateLayer>,
     gateway: GatewayErrorLayer<H>,
-    /// `max_in_flight`; 0 is no limit.
-    max_in_flight: usize,
+    /// `max_in_flight`'s permits, shared by every worker's stack.
+    in_flight: Option<Arc<Semaphore>>,
 }
 
 impl<H> Layers<H>
@@ -222,21 +223,21 @@ where
             + 'static,
         S::Future: Send + 'static,
     {
-        match self.max_in_flight {
-            0 => boxed(self.gateway.layer(svc)),
-            max => boxed(self.gateway.layer(shed_over(max, svc))),
+        match &self.in_flight {
+            None => boxed(self.gateway.layer(svc)),
+            Some(permits) => boxed(self.gateway.layer(shed_over(Arc::clone(permits), svc))),
         }
     }
 }
 
-/// `max_in_flight`: tower's `ConcurrencyLimit` on one semaphore for the target, under
-/// `LoadShed`, so a request over the limit fails at once with `Overloaded` (the
-/// gateway layer answers 503 with `Retry-After`) instead of queueing. A permit is
-/// held until the response head. The pair is put together per request around the
-/// shared semaphore because `ConcurrencyLimit` holds a future that is not `Sync`,
-/// and route services must be.
+/// `max_in_flight`: tower's `ConcurrencyLimit` on the target's semaphore (shared by
+/// every worker), under `LoadShed`, so a request over the limit fails at once with
+/// `Overloaded` (the gateway layer answers 503 with `Retry-After`) instead of
+/// queueing. A permit is held until the response head. The pair is put together per
+/// request around the shared semaphore because `ConcurrencyLimit` holds a future that
+/// is not `Sync`, and route services must be.
 fn shed_over<S>(
-    max: usize,
+    semaphore: Arc<Semaphore>,
     inner: S,
 ) -> impl Service<
     Request<Body>,
@@ -255,7 +256,6 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let semaphore = Arc::new(Semaphore::new(max));
     tower::service_fn(move |req: Request<Body>| {
         let limited = ConcurrencyLimit::with_semaphore(inner.clone(), Arc::clone(&semaphore));
         LoadShed::new(limited).oneshot(req)
@@ -297,15 +297,17 @@ fn base_url(addr: &UpstreamAddr, builtins: &Builtins) -> String {
     }
 }
 
-/// The upstream client for one base URL.
+/// The upstream client for the target's upstream number `index`, at `base`.
 fn upstream(
     target: &Target,
+    index: usize,
     base: &str,
 ) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
     let timeouts = target.timeouts;
-    let mut builder = Upstream::builder(base)
-        .host(target.host.clone())
-        .max_connections(target.upstream_max_connections);
+    let mut builder = Upstream::builder(base).host(target.host.clone());
+    if let Some(cap) = target.limits.connection_caps.get(index) {
+        builder = builder.connection_cap(cap.clone());
+    }
     if let Some(t) = timeouts.connect {
         builder = builder.connect_timeout(Some(t));
     }

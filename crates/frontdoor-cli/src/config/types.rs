@@ -1,13 +1,14 @@
 //! The validated config: what [`Config::from_str`](std::str::FromStr) returns, in
 //! typed form (addresses, URIs, durations, statuses).
 
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{fmt, net::SocketAddr, sync::Arc, time::Duration};
 
 use frontdoor_core::Schemes;
 use frontdoor_route::{Mode, RouteSpec};
-use frontdoor_upstream::HostPolicy;
+use frontdoor_upstream::{ConnectionCap, HostPolicy};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
+use tokio::sync::Semaphore;
 
 /// A validated config file. See the [module docs](super).
 #[derive(Clone, Debug)]
@@ -206,11 +207,45 @@ pub struct Target {
     pub timeouts: Timeouts,
     /// Traffic shadowing to another upstream, when configured (`mirror = { .. }`).
     pub mirror: Option<frontdoor_mirror::MirrorLayer>,
-    /// The most requests in flight on this target (to their response head); over it
-    /// requests are answered 503 at once. 0 is no limit.
+    /// The most requests in flight on this target (to their response head), over
+    /// all workers; over it requests are answered 503 at once. 0 is no limit.
     pub max_in_flight: usize,
-    /// The most connections to each of the target's upstreams; 0 is no cap.
+    /// The most connections to each of the target's upstreams, over all workers; 0
+    /// is no cap.
     pub upstream_max_connections: usize,
+    /// The running side of the two limits above.
+    pub limits: SharedLimits,
+}
+
+/// The semaphores behind a target's `max_in_flight` and `upstream_max_connections`,
+/// made once per loaded config so that every worker's copy of the stack counts
+/// against the same ones (a reload makes new ones, sized as the new config says).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct SharedLimits {
+    /// `max_in_flight`'s permits, when it is set.
+    pub in_flight: Option<Arc<Semaphore>>,
+    /// One connection cap per upstream (in `upstreams` order), when it is set.
+    pub connection_caps: Vec<ConnectionCap>,
+}
+
+impl SharedLimits {
+    /// The semaphores for `max_in_flight` and `upstream_max_connections` (0: none)
+    /// of a target with `upstreams` upstreams.
+    #[must_use]
+    pub fn new(max_in_flight: usize, upstream_max_connections: usize, upstreams: usize) -> Self {
+        Self {
+            in_flight: (max_in_flight > 0)
+                .then(|| Arc::new(Semaphore::new(max_in_flight.min(Semaphore::MAX_PERMITS)))),
+            connection_caps: if upstream_max_connections > 0 {
+                (0..upstreams)
+                    .map(|_| ConnectionCap::new(upstream_max_connections))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
 }
 
 /// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].

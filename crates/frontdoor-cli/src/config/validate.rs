@@ -15,8 +15,8 @@ use super::{
         strings, OneOrMany, RawCompat, RawConfig, RawNotFound, RawResolve, RawServer, RawTarget,
         RawTimeouts, Size,
     },
-    Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, Server, Target, Timeouts,
-    UpstreamAddr,
+    Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, Server, SharedLimits,
+    Target, Timeouts, UpstreamAddr,
 };
 
 /// The default listen address.
@@ -478,7 +478,9 @@ fn target(
         raw.upstream_max_connections,
         errors,
     );
+    let limits = SharedLimits::new(max_in_flight, upstream_max_connections, upstreams.len());
     (errors.count() == before).then(|| Target {
+        limits,
         upstreams,
         relocate,
         host,

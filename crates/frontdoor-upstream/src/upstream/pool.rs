@@ -78,7 +78,7 @@ impl Http1Pool {
         connect_timeout: Option<Duration>,
         max_idle: usize,
         idle_timeout: Option<Duration>,
-        max_connections: usize,
+        cap: Option<Arc<Semaphore>>,
     ) -> Self {
         Self {
             connector: http_connector(connect_timeout),
@@ -88,7 +88,7 @@ impl Http1Pool {
             idle_timeout,
             reaping: AtomicBool::new(false),
             connect_timeout,
-            limit: (max_connections > 0).then(|| Arc::new(Semaphore::new(max_connections))),
+            limit: cap,
             parked: Notify::new(),
         }
     }
