@@ -23,7 +23,7 @@ use super::{
     conn_io::{ConnIo, Held},
     guard::{Guard, GuardConfig},
     proxy_protocol::{read_header, ProxyFailure},
-    Config, ConnService, ResponseBody, Shared,
+    Config, ConnService, ResponseBody, Shared, DEFAULT_MAX_HEADERS,
 };
 
 /// A connection being served: hyper-util's auto (HTTP/1.1 or h2c) connection over
@@ -168,8 +168,13 @@ fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(None)
-        .max_buf_size(config.max_header_bytes)
-        .max_headers(config.max_headers);
+        .max_buf_size(config.max_header_bytes);
+    // hyper's own limit is 100 header lines, parsed into an array on the stack; an
+    // explicit `max_headers` moves that array to the heap, one allocation per request
+    // (~300 instructions in `benches/load/proxy_cost.sh`): set it only to differ.
+    if config.max_headers != DEFAULT_MAX_HEADERS {
+        builder.http1().max_headers(config.max_headers);
+    }
     builder
         .http2()
         .timer(TokioTimer::new())
