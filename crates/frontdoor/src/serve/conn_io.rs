@@ -1,8 +1,8 @@
 //! [`ConnIo`]: the I/O hyper serves a connection over.
 //!
-//! It wraps the accepted stream and
+//! It wraps the accepted stream (after its PROXY header and TLS handshake, if any)
+//! and
 //!
-//! * replays the bytes read past a PROXY protocol header before the stream's own;
 //! * tells the connection's [`ConnClock`] when a head starts (a byte arrives while
 //!   nothing is in flight) and when writes stall or progress (the send timeout);
 //! * holds what the connection occupies (its place under `max_connections`, its
@@ -21,7 +21,6 @@ use std::{
     time::Duration,
 };
 
-use bytes::{Buf, Bytes};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     sync::OwnedSemaphorePermit,
@@ -49,7 +48,6 @@ pub(super) struct Held {
 #[derive(Debug)]
 pub(super) struct ConnIo<I> {
     inner: I,
-    prefix: Bytes,
     clock: Arc<ConnClock>,
     idle_timeout: Duration,
     force: CancellationToken,
@@ -67,7 +65,6 @@ struct Upgraded {
 impl<I> ConnIo<I> {
     pub(super) fn new(
         inner: I,
-        prefix: Bytes,
         clock: Arc<ConnClock>,
         idle_timeout: Duration,
         force: CancellationToken,
@@ -75,7 +72,6 @@ impl<I> ConnIo<I> {
     ) -> Self {
         Self {
             inner,
-            prefix,
             clock,
             idle_timeout,
             force,
@@ -137,13 +133,6 @@ impl<I: AsyncRead + Unpin> AsyncRead for ConnIo<I> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if !this.prefix.is_empty() {
-            let n = this.prefix.len().min(buf.remaining());
-            buf.put_slice(&this.prefix[..n]);
-            this.prefix.advance(n);
-            this.clock.on_read();
-            return Poll::Ready(Ok(()));
-        }
         let before = buf.filled().len();
         let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
         let moved = buf.filled().len() > before;

@@ -1,14 +1,22 @@
 //! Reading the PROXY protocol header (`proxy_protocol = true`) at the start of a
 //! connection: the bytes are parsed by
 //! [`frontdoor_core::proto::parse_proxy_header`]; the client address it carries
-//! replaces the peer's in [`ConnInfo`].
+//! replaces the peer's in [`ConnInfo`]. The bytes read past the header are given
+//! back by [`Rewind`], under whatever reads the stream next (hyper, or a TLS
+//! handshake).
 
-use bytes::{Bytes, BytesMut};
+use std::{
+    io,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use bytes::{Buf, Bytes, BytesMut};
 use frontdoor_core::{
     proto::{parse_proxy_header, ProxyHeader, ProxyHeaderError},
     ConnInfo,
 };
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 /// Why a connection's PROXY header could not be read.
 #[derive(Debug)]
@@ -49,5 +57,71 @@ pub(super) async fn read_header<I: AsyncRead + Unpin>(
             Ok(0) | Err(_) => return Err(ProxyFailure::Closed),
             Ok(_) => {}
         }
+    }
+}
+
+/// A stream whose first reads return `prefix` (bytes already read from it), then
+/// its own bytes.
+#[derive(Debug)]
+pub(super) struct Rewind<I> {
+    prefix: Bytes,
+    inner: I,
+}
+
+impl<I> Rewind<I> {
+    pub(super) const fn new(inner: I, prefix: Bytes) -> Self {
+        Self { prefix, inner }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.prefix.is_empty() {
+            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        }
+        let n = this.prefix.len().min(buf.remaining());
+        buf.put_slice(&this.prefix[..n]);
+        this.prefix.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Rewind<I> {
+    #[inline]
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    #[inline]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    #[inline]
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    #[inline]
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    #[inline]
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
