@@ -7,6 +7,7 @@
     reason = "test code"
 )]
 
+mod limits;
 mod seams;
 mod serve;
 mod stack;

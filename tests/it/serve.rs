@@ -225,11 +225,15 @@ async fn read_until_suffix(stream: &mut TcpStream, suffix: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn the_header_timeout_runs_again_after_each_response() {
     const TIMEOUT: Duration = Duration::from_millis(200);
-    let server = bind_loopback(1).await.header_read_timeout(TIMEOUT);
+    let server = bind_loopback(1)
+        .await
+        .header_read_timeout(TIMEOUT)
+        .idle_timeout(TIMEOUT);
     let server = spawn(server, tower::service_fn(ok));
     let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-    // An idle keep-alive connection is closed one timeout after its last response.
+    // An idle keep-alive connection is closed one idle timeout after its last
+    // response.
     let mut idle = TcpStream::connect(server.addr()).await.unwrap();
     idle.write_all(request).await.unwrap();
     read_until_suffix(&mut idle, b"\r\n\r\nok").await;

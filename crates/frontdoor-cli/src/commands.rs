@@ -142,9 +142,9 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
     let server = bind(&config, listen, live.workers())?;
     let addrs = server.local_addrs().to_vec();
     let admin = start_admin(&config, &metrics, &live).await?;
+    tokio::spawn(reload_on_hangup(live.clone(), source.clone()));
     print_banner(&source, &addrs, admin, &live)?;
 
-    tokio::spawn(reload_on_hangup(live.clone(), source.clone()));
     if watch == Watch::File {
         tokio::spawn(reload_on_change(live.clone(), source));
     }
@@ -174,7 +174,26 @@ fn bind(config: &Config, listen: Vec<SocketAddr>, workers: usize) -> std::io::Re
     if let Some(n) = config.server.max_connections {
         server = server.max_connections(n);
     }
-    Ok(server)
+    let limits = &config.server;
+    if let Some(t) = limits.idle_timeout {
+        server = server.idle_timeout(t);
+    }
+    if let Some(t) = limits.send_timeout {
+        server = server.send_timeout(t);
+    }
+    if let Some(n) = limits.max_header_bytes {
+        server = server.max_header_bytes(n);
+    }
+    if let Some(n) = limits.max_headers {
+        server = server.max_headers(n);
+    }
+    if let Some(n) = limits.h2_max_concurrent_streams {
+        server = server.h2_max_concurrent_streams(n);
+    }
+    Ok(server
+        .max_connections_per_ip(limits.max_connections_per_ip)
+        .proxy_protocol(limits.proxy_protocol)
+        .max_request_body(limits.max_request_body))
 }
 
 /// Starts the admin listener, if configured; returns its bound address.
@@ -186,6 +205,13 @@ async fn start_admin(
     let Some(addr) = config.server.admin else {
         return Ok(None);
     };
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "server.admin is not a loopback address: anyone who can reach it reads the \
+             metrics and the route table"
+        );
+    }
     let admin = Server::bind(&[addr]).await?;
     let bound = admin.local_addrs()?.first().copied();
     let table = live.clone();

@@ -96,6 +96,8 @@ impl Backends {
 pub struct Live {
     stacks: Arc<[ArcSwap<Built>]>,
     config: Arc<ArcSwap<Config>>,
+    /// The `[server]` section the listeners were started with.
+    running: Arc<crate::config::Server>,
     backends: Arc<Backends>,
     metrics: Metrics,
 }
@@ -133,6 +135,7 @@ impl Live {
         let (config, built) = load(source, &backends, &metrics, count).await?;
         Ok(Self {
             stacks: built.into_iter().map(ArcSwap::from_pointee).collect(),
+            running: Arc::new(config.server.clone()),
             config: Arc::new(ArcSwap::from_pointee(config)),
             backends,
             metrics,
@@ -176,11 +179,11 @@ impl Live {
         let workers = self.stacks.len();
         match load(source, &self.backends, &self.metrics, |_| workers).await {
             Ok((config, built)) => {
-                let old = self.config.load();
-                if old.server.listen != config.server.listen
-                    || old.server.admin != config.server.admin
-                {
-                    tracing::warn!("listen and admin addresses change only on restart; keeping the current listeners");
+                for key in self.running.changed_keys(&config.server) {
+                    tracing::warn!(
+                        key,
+                        "{key} differs from the running value: it takes effect on restart"
+                    );
                 }
                 let routes = built.first().map_or(0, |b| b.rows.len());
                 for (slot, built) in self.stacks.iter().zip(built) {
@@ -205,21 +208,30 @@ impl Live {
 // === reload triggers ===
 
 /// Reloads `source` on every SIGHUP (on Unix; elsewhere returns at once).
-pub async fn reload_on_hangup(live: Live, source: Source) {
+///
+/// The handler is installed when this is called, not when the returned future first
+/// runs, so a SIGHUP sent right after `ready` reloads instead of killing the process.
+pub fn reload_on_hangup(live: Live, source: Source) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let hup = {
         use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        let hup = signal(SignalKind::hangup());
+        if hup.is_err() {
             tracing::warn!("cannot listen for SIGHUP: reload by signal is off");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading");
-            live.reload(&source).await;
         }
+        hup.ok()
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some(mut hup) = hup {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading");
+                live.reload(&source).await;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (live, source);
     }
-    #[cfg(not(unix))]
-    let _ = (live, source);
 }
 
 /// Reloads `source` when the modification time or length of its file changes (polled

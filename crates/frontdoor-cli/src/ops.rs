@@ -241,19 +241,48 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let start = Instant::now();
-        let method = req.method().clone();
-        let target = req.uri().to_string();
-        let metrics = self.metrics.clone();
-        metrics.in_flight.inc();
+        let pending = Pending {
+            start: Instant::now(),
+            method: req.method().clone(),
+            target: req.uri().to_string(),
+            metrics: self.metrics.clone(),
+            answered: false,
+        };
+        pending.metrics.in_flight.inc();
         let fut = self.inner.call(req);
         ObserveFuture(Box::pin(async move {
-            let res = fut.await;
-            metrics.in_flight.dec();
-            let Ok(res) = res;
-            record(&metrics, &method, &target, &res, start.elapsed());
+            let mut pending = pending;
+            let Ok(res) = fut.await;
+            pending.answered = true;
+            record(
+                &pending.metrics,
+                &pending.method,
+                &pending.target,
+                &res,
+                pending.start.elapsed(),
+            );
             Ok(res)
         }))
+    }
+}
+
+/// A request between its arrival and its response head. Dropped, it leaves the
+/// in-flight gauge; dropped unanswered (the client went away, the connection was
+/// closed by a timeout or shutdown), it is logged and counted as cancelled.
+struct Pending {
+    start: Instant,
+    method: Method,
+    target: String,
+    metrics: Metrics,
+    answered: bool,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.metrics.in_flight.dec();
+        if !self.answered {
+            record_cancelled(self);
+        }
     }
 }
 
@@ -300,6 +329,32 @@ fn record(metrics: &Metrics, method: &Method, target: &str, res: &Response<Body>
         status = status.as_u16(),
         bytes = bytes.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
         duration_ms = took.as_secs_f64() * 1000.0,
+        "request"
+    );
+}
+
+/// The access-log line and count of a request dropped before its response head:
+/// status 499 (nginx's "client closed request"), counted with `status="cancelled"`.
+fn record_cancelled(pending: &Pending) {
+    pending
+        .metrics
+        .requests
+        .get_or_create(&vec![
+            ("route", "none".to_owned()),
+            ("status", "cancelled".to_owned()),
+        ])
+        .inc();
+    tracing::info!(
+        target: "frontdoor::access",
+        method = %pending.method,
+        target = %pending.target,
+        resolved = "-",
+        route = "none",
+        upstream = "-",
+        status = 499_u16,
+        bytes = -1_i64,
+        duration_ms = pending.start.elapsed().as_secs_f64() * 1000.0,
+        cancelled = true,
         "request"
     );
 }
@@ -381,6 +436,25 @@ mod tests {
         assert!(text.contains("frontdoor_in_flight_requests 0"), "{text}");
         assert!(
             text.contains(r#"frontdoor_request_duration_seconds_count{route="route[0]"} 3"#),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_request_leaves_in_flight_and_is_counted() {
+        let metrics = Metrics::new();
+        let inner = tower::service_fn(|_req: Request<Body>| async {
+            std::future::pending::<()>().await;
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        let mut svc = ObserveLayer::new(metrics.clone()).layer(inner);
+        let fut = svc.call(Request::get("/slow").body(Body::empty()).unwrap());
+        assert!(metrics.render().contains("frontdoor_in_flight_requests 1"));
+        drop(fut);
+        let text = metrics.render();
+        assert!(text.contains("frontdoor_in_flight_requests 0"), "{text}");
+        assert!(
+            text.contains(r#"frontdoor_requests_total{route="none",status="cancelled"} 1"#),
             "{text}"
         );
     }

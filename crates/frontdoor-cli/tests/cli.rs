@@ -27,6 +27,8 @@ use tokio::{
     sync::Notify,
 };
 
+mod limits;
+
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A config file in the temp dir, removed on drop.

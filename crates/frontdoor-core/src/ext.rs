@@ -49,6 +49,13 @@ impl ConnInfo {
         self.tls = tls;
         self
     }
+
+    /// Sets the peer's address (the client's, when a PROXY protocol header named it).
+    #[must_use]
+    pub const fn with_remote(mut self, remote: SocketAddr) -> Self {
+        self.remote = remote;
+        self
+    }
 }
 
 // === OriginalUri ===

@@ -21,8 +21,10 @@ use frontdoor_core::{BoxError, ErrorKind};
 /// | [`Body`](Self::Body) | the upstream body failed after the head (the downstream body is aborted) | 502 |
 /// | [`BodyTimeout`](Self::BodyTimeout) | the upstream body was idle for longer than the idle timeout | 504 |
 /// | [`RequestBody`](Self::RequestBody) | the client's request body failed while being forwarded | 400 |
+/// | [`RequestBodyTooLarge`](Self::RequestBodyTooLarge) | the client's request body crossed its size cap while being forwarded | 413 |
 /// | [`InvalidRequest`](Self::InvalidRequest) | the request cannot be expressed towards the upstream | 400 |
 /// | [`Unavailable`](Self::Unavailable) | no upstream address is available (all ejected) | 503 |
+/// | [`ConnectionLimit`](Self::ConnectionLimit) | the upstream's connection cap was reached and none freed up within the connect timeout | 503 |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProxyErrorKind {
@@ -46,10 +48,15 @@ pub enum ProxyErrorKind {
     BodyTimeout,
     /// The downstream request body failed.
     RequestBody,
+    /// The downstream request body crossed its size cap (a
+    /// [`PayloadTooLarge`](ErrorKind::PayloadTooLarge) error in the body).
+    RequestBodyTooLarge,
     /// The request cannot be forwarded (for example its path cannot be joined).
     InvalidRequest,
     /// No upstream address is available.
     Unavailable,
+    /// Every connection the cap allows was busy for the whole connect timeout.
+    ConnectionLimit,
 }
 
 impl ProxyErrorKind {
@@ -67,7 +74,8 @@ impl ProxyErrorKind {
                 ErrorKind::GatewayTimeout
             }
             Self::RequestBody | Self::InvalidRequest => ErrorKind::BadRequest,
-            Self::Unavailable => ErrorKind::ServiceUnavailable,
+            Self::RequestBodyTooLarge => ErrorKind::PayloadTooLarge,
+            Self::Unavailable | Self::ConnectionLimit => ErrorKind::ServiceUnavailable,
         }
     }
 
@@ -85,8 +93,10 @@ impl ProxyErrorKind {
             Self::Body => "body",
             Self::BodyTimeout => "body_timeout",
             Self::RequestBody => "request_body",
+            Self::RequestBodyTooLarge => "request_body_too_large",
             Self::InvalidRequest => "invalid_request",
             Self::Unavailable => "unavailable",
+            Self::ConnectionLimit => "connection_limit",
         }
     }
 
@@ -102,8 +112,10 @@ impl ProxyErrorKind {
             Self::Body => "upstream response body failed",
             Self::BodyTimeout => "upstream response body idle timeout",
             Self::RequestBody => "request body failed",
+            Self::RequestBodyTooLarge => "request body too large",
             Self::InvalidRequest => "request cannot be forwarded",
             Self::Unavailable => "no upstream available",
+            Self::ConnectionLimit => "upstream connection limit reached",
         }
     }
 }
@@ -239,7 +251,13 @@ fn classify(err: &(dyn StdError + 'static), connect: bool) -> ProxyErrorKind {
         if h.is_parse() || h.is_parse_status() {
             ProxyErrorKind::Protocol
         } else if h.is_user() {
-            ProxyErrorKind::RequestBody
+            let too_large = find::<frontdoor_core::Error>(err)
+                .is_some_and(|e| e.kind() == ErrorKind::PayloadTooLarge);
+            if too_large {
+                ProxyErrorKind::RequestBodyTooLarge
+            } else {
+                ProxyErrorKind::RequestBody
+            }
         } else if h.is_incomplete_message()
             || h.is_canceled()
             || h.is_closed()
@@ -396,8 +414,10 @@ mod tests {
             (ProxyErrorKind::Body, 502),
             (ProxyErrorKind::BodyTimeout, 504),
             (ProxyErrorKind::RequestBody, 400),
+            (ProxyErrorKind::RequestBodyTooLarge, 413),
             (ProxyErrorKind::InvalidRequest, 400),
             (ProxyErrorKind::Unavailable, 503),
+            (ProxyErrorKind::ConnectionLimit, 503),
         ];
         for (kind, status) in table {
             assert_eq!(kind.error_kind().status(), status, "{kind}");

@@ -8,7 +8,8 @@
 //! |---|---|
 //! | refused, reset, DNS failure, unparseable upstream answer, unrequested `101` | 502 |
 //! | connect timeout, response-head timeout | 504 |
-//! | no upstream available | 503 |
+//! | no upstream available, the upstream's connection cap reached, a request shed by tower's `LoadShed` (over a `ConcurrencyLimit`) | 503, with `Retry-After: 1` |
+//! | the client's body crossed its size cap | 413 |
 //! | the client's body failed, or the request cannot be forwarded | 400 |
 //! | anything else (walked with [`ErrorKind::of`]) | its kind's status, else 500 |
 //!
@@ -56,8 +57,9 @@ use std::{
 };
 
 use frontdoor_core::{text_response, Body, BoxError, ErrorKind};
-use http::{Response, StatusCode};
+use http::{header, HeaderValue, Response, StatusCode};
 use pin_project_lite::pin_project;
+use tower::load_shed::error::Overloaded;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -66,9 +68,12 @@ use crate::{error::find, ProxyError};
 /// The status an error is answered with, per the table in the [module docs](self).
 #[must_use]
 pub fn error_kind_of(err: &(dyn StdError + 'static)) -> ErrorKind {
-    match find::<ProxyError>(err) {
-        Some(p) => p.error_kind(),
-        None => ErrorKind::of(err),
+    if let Some(p) = find::<ProxyError>(err) {
+        p.error_kind()
+    } else if find::<Overloaded>(err).is_some() {
+        ErrorKind::ServiceUnavailable
+    } else {
+        ErrorKind::of(err)
     }
 }
 
@@ -124,7 +129,13 @@ impl<'a> GatewayFailure<'a> {
 
     fn response(&self) -> Response<Body> {
         let status = self.status();
-        text_response(status, status.canonical_reason().unwrap_or("Error"))
+        let mut res = text_response(status, status.canonical_reason().unwrap_or("Error"));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Overload and unavailability pass: ask well-behaved clients to come back.
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        res
     }
 }
 
@@ -508,6 +519,35 @@ mod tests {
         assert_eq!(count.load(Ordering::Relaxed), 1);
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_shed_over_a_concurrency_limit_is_a_503_with_retry_after() {
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let held = gate.clone();
+        let inner = service_fn(move |_: Request<Body>| {
+            let held = held.clone();
+            async move {
+                held.notified().await;
+                Ok::<_, ProxyError>(Response::new(Body::empty()))
+            }
+        });
+        let svc = tower::ServiceBuilder::new()
+            .layer(GatewayErrorLayer::new())
+            .load_shed()
+            .concurrency_limit(1)
+            .service(inner);
+        let first = tokio::spawn(svc.clone().oneshot(Request::new(Body::empty())));
+        tokio::task::yield_now().await;
+        let res = svc
+            .clone()
+            .oneshot(Request::new(Body::empty()))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()["retry-after"], "1");
+        gate.notify_one();
+        assert_eq!(first.await.unwrap().unwrap().status(), 200);
+    }
+
     #[test]
     fn debug_names_the_hook() {
         let layer = GatewayErrorLayer::new();
@@ -526,6 +566,16 @@ mod tests {
             (ProxyErrorKind::ConnectTimeout, 504, "Gateway Timeout\n"),
             (ProxyErrorKind::HeadTimeout, 504, "Gateway Timeout\n"),
             (ProxyErrorKind::Unavailable, 503, "Service Unavailable\n"),
+            (
+                ProxyErrorKind::ConnectionLimit,
+                503,
+                "Service Unavailable\n",
+            ),
+            (
+                ProxyErrorKind::RequestBodyTooLarge,
+                413,
+                "Payload Too Large\n",
+            ),
         ];
         for (kind, status, body) in table {
             let svc = GatewayError::new(service_fn(move |_: Request<Body>| async move {

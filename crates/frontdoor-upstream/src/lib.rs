@@ -72,4 +72,4 @@ pub use gateway::{
     error_kind_of, gateway_response, DefaultOnGatewayError, GatewayError, GatewayErrorLayer,
     GatewayFailure, OnGatewayError, ResponseFuture as GatewayResponseFuture,
 };
-pub use upstream::{HostPolicy, ResponseFuture, Upstream, UpstreamBuilder};
+pub use upstream::{ConnectionCap, HostPolicy, ResponseFuture, Upstream, UpstreamBuilder};

@@ -642,3 +642,74 @@ async fn tls_handshake_failure_is_502() {
     let (res, _) = call(GatewayError::new(up), Request::new(Body::empty())).await;
     assert_eq!(res.status(), 502);
 }
+
+/// `max_connections`: one connection at most; a second request waits for it (at
+/// most the connect timeout, then 503 `connection_limit`), and a request arriving
+/// once it is free reuses it.
+#[tokio::test]
+async fn the_connection_cap_holds_requests_back_then_answers_503() {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    let connections = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (l, addr) = support::listener().await;
+    let (counted, gate) = (connections.clone(), release.clone());
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let gate = gate.clone();
+                    async move {
+                        if req.uri().path() == "/hang" {
+                            gate.notified().await;
+                        }
+                        Ok::<_, Infallible>(Response::new(Body::from("ok")))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    let upstream = Upstream::builder(&format!("http://{addr}"))
+        .max_connections(1)
+        .connect_timeout(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let svc = GatewayError::new(upstream);
+    let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+
+    let hanging = tokio::spawn(svc.clone().oneshot(get("/hang")));
+    while connections.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let started = tokio::time::Instant::now();
+    let (res, _) = call(svc.clone(), get("/other")).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // A waiting request gets the connection once its message is done.
+    let waiting = tokio::spawn(call(svc.clone(), get("/after")));
+    release.notify_one();
+    let res = hanging.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    drop(res);
+    let (res, body) = waiting.await.unwrap();
+    assert_eq!((res.status(), &body[..]), (StatusCode::OK, &b"ok"[..]));
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "the cap was crossed");
+
+    // The cap needs the lean HTTP/1 pool.
+    let err = Upstream::builder(&format!("http://{addr}"))
+        .http2_only(true)
+        .max_connections(1)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.key(), "max_connections");
+}

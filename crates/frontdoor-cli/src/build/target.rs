@@ -1,5 +1,6 @@
 //! The service of one target (a route's or the default's): tag -> [cleanup filter] ->
-//! gateway errors -> [relocation] -> `Upstream` | `Balanced`.
+//! gateway errors -> [in-flight limit] -> [relocation] -> [mirror] -> `Upstream` |
+//! `Balanced`.
 
 use std::{convert::Infallible, sync::Arc};
 
@@ -12,7 +13,11 @@ use frontdoor_route::Filter;
 use frontdoor_upstream::{Balanced, GatewayErrorLayer, GatewayFailure, ProxyError, Upstream};
 use futures_util::FutureExt;
 use http::{Request, Response};
-use tower::{util::BoxCloneSyncService, Layer, Service, ServiceBuilder, ServiceExt};
+use tokio::sync::Semaphore;
+use tower::{
+    limit::ConcurrencyLimit, load_shed::LoadShed, util::BoxCloneSyncService, Layer, Service,
+    ServiceBuilder, ServiceExt,
+};
 
 use super::{Builtins, Svc};
 use crate::{
@@ -111,9 +116,16 @@ fn upstream_service(
         .collect::<Vec<_>>();
     let mut upstreams = bases
         .iter()
-        .map(|base| upstream(target, base))
+        .enumerate()
+        .map(|(i, base)| upstream(target, i, base))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ("upstream", e.message().to_owned()))?;
+        .map_err(|e| {
+            let key = match e.key() {
+                "max_connections" => "upstream_max_connections",
+                _ => "upstream",
+            };
+            (key, e.message().to_owned())
+        })?;
     let relocation = relocation(target.relocate, &bases)?;
     let counted = metrics.clone();
     let gateway = GatewayErrorLayer::new().on_error(move |failure: &GatewayFailure<'_>| {
@@ -129,6 +141,7 @@ fn upstream_service(
         mirror,
         relocation,
         gateway,
+        in_flight: target.limits.in_flight.clone(),
     };
     if upstreams.len() == 1 {
         if let Some(one) = upstreams.pop() {
@@ -166,12 +179,15 @@ impl<S> Client for S where
 }
 
 /// The layers between a target's cleanup filter and its upstream client, outermost
-/// first: gateway errors, relocation, mirroring. The shadow thus receives the request
-/// as the upstream does (prefix consumed, cleaned up, relocated).
+/// first: gateway errors, the in-flight limit, relocation, mirroring. The shadow thus
+/// receives the request as the upstream does (prefix consumed, cleaned up,
+/// relocated).
 struct Layers<H> {
     mirror: Option<MirrorLayer>,
     relocation: Option<RelocateLayer>,
     gateway: GatewayErrorLayer<H>,
+    /// `max_in_flight`'s permits, shared by every worker's stack.
+    in_flight: Option<Arc<Semaphore>>,
 }
 
 impl<H> Layers<H>
@@ -193,10 +209,57 @@ where
 
     fn relocated(&self, svc: impl Client) -> Svc {
         match &self.relocation {
-            Some(r) => boxed(self.gateway.layer(r.layer(svc))),
-            None => boxed(self.gateway.layer(svc)),
+            Some(r) => self.limited(r.layer(svc)),
+            None => self.limited(svc),
         }
     }
+
+    fn limited<S>(&self, svc: S) -> Svc
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        match &self.in_flight {
+            None => boxed(self.gateway.layer(svc)),
+            Some(permits) => boxed(self.gateway.layer(shed_over(Arc::clone(permits), svc))),
+        }
+    }
+}
+
+/// `max_in_flight`: tower's `ConcurrencyLimit` on the target's semaphore (shared by
+/// every worker), under `LoadShed`, so a request over the limit fails at once with
+/// `Overloaded` (the gateway layer answers 503 with `Retry-After`) instead of
+/// queueing. A permit is held until the response head. The pair is put together per
+/// request around the shared semaphore because `ConcurrencyLimit` holds a future that
+/// is not `Sync`, and route services must be.
+fn shed_over<S>(
+    semaphore: Arc<Semaphore>,
+    inner: S,
+) -> impl Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = frontdoor::BoxError,
+    Future: Send + 'static,
+> + Clone
+       + Send
+       + Sync
+       + 'static
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    tower::service_fn(move |req: Request<Body>| {
+        let limited = ConcurrencyLimit::with_semaphore(inner.clone(), Arc::clone(&semaphore));
+        LoadShed::new(limited).oneshot(req)
+    })
 }
 
 /// The relocation layer of a target with a profile: the remote root is the first
@@ -234,13 +297,17 @@ fn base_url(addr: &UpstreamAddr, builtins: &Builtins) -> String {
     }
 }
 
-/// The upstream client for one base URL.
+/// The upstream client for the target's upstream number `index`, at `base`.
 fn upstream(
     target: &Target,
+    index: usize,
     base: &str,
 ) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
     let timeouts = target.timeouts;
     let mut builder = Upstream::builder(base).host(target.host.clone());
+    if let Some(cap) = target.limits.connection_caps.get(index) {
+        builder = builder.connection_cap(cap.clone());
+    }
     if let Some(t) = timeouts.connect {
         builder = builder.connect_timeout(Some(t));
     }

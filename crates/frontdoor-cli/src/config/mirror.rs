@@ -122,20 +122,7 @@ fn parse_each<T>(
         .collect()
 }
 
-/// A positive duration.
+/// A positive duration of at most 7 days (the config's one duration rule).
 fn timeout(value: &Spanned<String>, key: &str, errors: &mut Errors<'_>) -> Option<Duration> {
-    match humantime::parse_duration(value.get_ref()) {
-        Ok(d) if !d.is_zero() => Some(d),
-        _ => {
-            errors.push(
-                Some(&value.span()),
-                key,
-                format!(
-                    "not a positive duration {:?}; write e.g. \"5s\"",
-                    value.get_ref()
-                ),
-            );
-            None
-        }
-    }
+    super::validate::duration(key, Some(value.clone()), errors)
 }

@@ -42,8 +42,8 @@ use std::{path::Path, str::FromStr};
 pub use self::{
     error::{ConfigError, ConfigErrors},
     types::{
-        Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, Server, Target,
-        Timeouts, UpstreamAddr,
+        Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, Server, SharedLimits,
+        Target, Timeouts, UpstreamAddr,
     },
 };
 

@@ -34,6 +34,14 @@ pub(super) struct RawServer {
     pub(super) body_timeout: Option<Spanned<String>>,
     pub(super) drain_timeout: Option<Spanned<String>>,
     pub(super) max_connections: Option<Spanned<i64>>,
+    pub(super) idle_timeout: Option<Spanned<String>>,
+    pub(super) send_timeout: Option<Spanned<String>>,
+    pub(super) max_connections_per_ip: Option<Spanned<i64>>,
+    pub(super) proxy_protocol: Option<bool>,
+    pub(super) max_header_bytes: Option<Spanned<Size>>,
+    pub(super) max_headers: Option<Spanned<i64>>,
+    pub(super) h2_max_concurrent_streams: Option<Spanned<i64>>,
+    pub(super) max_request_body: Option<Spanned<Size>>,
 }
 
 /// `[resolve]`.
@@ -61,6 +69,8 @@ pub(super) struct RawTarget {
     pub(super) cleanup: Option<Spanned<toml::Table>>,
     pub(super) timeouts: Option<Spanned<RawTimeouts>>,
     pub(super) mirror: Option<Spanned<RawMirror>>,
+    pub(super) max_in_flight: Option<Spanned<i64>>,
+    pub(super) upstream_max_connections: Option<Spanned<i64>>,
 }
 
 /// `mirror = { .. }` of a target.
@@ -103,6 +113,10 @@ pub(super) struct RawCompat {
 
 /// A string or a list of strings (kept as a TOML value so its span survives).
 pub(super) type OneOrMany = toml::Value;
+
+/// A size: a number of bytes, or a string such as `"64KiB"` (kept as a TOML value so
+/// its span survives).
+pub(super) type Size = toml::Value;
 
 /// The strings of a [`OneOrMany`], or `None` when it is neither.
 pub(super) fn strings(value: &OneOrMany) -> Option<Vec<String>> {

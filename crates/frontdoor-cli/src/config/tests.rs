@@ -244,3 +244,152 @@ fn listener_labels_are_checked_and_declared() {
         ]
     );
 }
+
+#[test]
+fn limits_parse_with_sizes_and_defaults() {
+    let config = parse(
+        r#"
+[server]
+idle_timeout = "30s"
+send_timeout = "15s"
+max_connections_per_ip = 16
+proxy_protocol = true
+max_header_bytes = "16KiB"
+max_headers = 50
+h2_max_concurrent_streams = 64
+max_request_body = "1 MiB"
+
+[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+max_in_flight = 10
+upstream_max_connections = 4
+"#,
+    )
+    .unwrap();
+    let s = &config.server;
+    assert_eq!(s.idle_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(s.send_timeout, Some(Duration::from_secs(15)));
+    assert_eq!(s.max_connections_per_ip, 16);
+    assert!(s.proxy_protocol);
+    assert_eq!(s.max_header_bytes, Some(16 * 1024));
+    assert_eq!(s.max_headers, Some(50));
+    assert_eq!(s.h2_max_concurrent_streams, Some(64));
+    assert_eq!(s.max_request_body, 1 << 20);
+    assert_eq!(config.routes[0].target.max_in_flight, 10);
+    assert_eq!(config.routes[0].target.upstream_max_connections, 4);
+
+    let defaults = parse("").unwrap();
+    assert_eq!(defaults.server.max_connections_per_ip, 0);
+    assert!(!defaults.server.proxy_protocol);
+    assert_eq!(defaults.server.max_request_body, 0);
+    assert_eq!(defaults.server.max_header_bytes, None);
+    let sizes = parse("[server]\nmax_request_body = 4096\nmax_header_bytes = \"8192B\"\n").unwrap();
+    assert_eq!(sizes.server.max_request_body, 4096);
+    assert_eq!(sizes.server.max_header_bytes, Some(8192));
+}
+
+#[test]
+fn bad_limits_name_their_key() {
+    let got = errors(
+        r#"[server]
+max_header_bytes = "4KiB"
+max_request_body = "1 MB"
+max_connections_per_ip = -1
+max_headers = 0
+h2_max_concurrent_streams = "many"
+
+[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+max_in_flight = -3
+"#,
+    );
+    let want = [
+        "line 2: server.max_header_bytes: must be at least 8KiB, got 4096 bytes",
+        "line 3: server.max_request_body: not a size: \"1 MB\"",
+        "line 4: server.max_connections_per_ip: must be 0 (no limit) or a positive number, got -1",
+        "line 5: server.max_headers: must be a positive number, got 0",
+    ];
+    // `h2_max_concurrent_streams = "many"` is a type error serde reports alone.
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains("h2_max_concurrent_streams") || got[0].contains("invalid type"),
+        "{got:?}"
+    );
+    let got = errors(
+        r#"[server]
+max_header_bytes = "4KiB"
+max_request_body = "1 MB"
+max_connections_per_ip = -1
+max_headers = 0
+
+[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+max_in_flight = -3
+"#,
+    );
+    let mut sorted = got.clone();
+    sorted.sort_by_key(|e| e.split(':').next().unwrap()[5..].parse::<usize>().unwrap());
+    for (got, want) in sorted.iter().zip(want) {
+        assert!(got.starts_with(want), "{got:?} vs {want:?}");
+    }
+    assert_eq!(
+        sorted.last().unwrap(),
+        "line 10: route[0].max_in_flight: must be 0 (no limit) or a positive number, got -3"
+    );
+    assert_eq!(got.len(), 5, "{got:?}");
+}
+
+#[test]
+fn durations_over_seven_days_are_refused_naming_the_key() {
+    let got = errors(
+        r#"[server]
+header_timeout = "8days"
+idle_timeout = "7days"
+drain_timeout = "584542046090years"
+
+[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+timeouts = { connect = "1year" }
+mirror = { upstream = "http://127.0.0.1:2", timeout = "30days" }
+"#,
+    );
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(
+        got[0].starts_with("line 2: server.header_timeout: must be at most 7 days"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].starts_with("line 4: server.drain_timeout: "),
+        "{got:?}"
+    );
+    assert!(
+        got[2].starts_with("line 9: route[0].timeouts.connect: must be at most 7 days"),
+        "{got:?}"
+    );
+    assert!(
+        got[3].contains("route[0].mirror.timeout: must be at most 7 days"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn changed_server_keys_are_named() {
+    let old = parse("[server]\nheader_timeout = \"5s\"\nserver_name = \"a\"\n").unwrap();
+    let new = parse(
+        "[server]\nheader_timeout = \"6s\"\nserver_name = \"b\"\nproxy_protocol = true\nmax_request_body = \"1KiB\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        old.server.changed_keys(&new.server),
+        [
+            "server.header_timeout",
+            "server.proxy_protocol",
+            "server.max_request_body"
+        ]
+    );
+    assert!(old.server.changed_keys(&old.server).is_empty());
+}

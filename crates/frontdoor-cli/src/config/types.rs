@@ -1,13 +1,14 @@
 //! The validated config: what [`Config::from_str`](std::str::FromStr) returns, in
 //! typed form (addresses, URIs, durations, statuses).
 
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{fmt, net::SocketAddr, sync::Arc, time::Duration};
 
 use frontdoor_core::Schemes;
 use frontdoor_route::{Mode, RouteSpec};
-use frontdoor_upstream::HostPolicy;
+use frontdoor_upstream::{ConnectionCap, HostPolicy};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
+use tokio::sync::Semaphore;
 
 /// A validated config file. See the [module docs](super).
 #[derive(Clone, Debug)]
@@ -47,6 +48,77 @@ pub struct Server {
     pub drain_timeout: Option<Duration>,
     /// The connection limit over all workers.
     pub max_connections: Option<usize>,
+    /// How long a connection with nothing in flight is kept.
+    pub idle_timeout: Option<Duration>,
+    /// How long a client may accept no response bytes.
+    pub send_timeout: Option<Duration>,
+    /// The connection limit per client address (IPv6: per /64); 0 is no limit.
+    pub max_connections_per_ip: usize,
+    /// Whether connections start with a PROXY protocol header.
+    pub proxy_protocol: bool,
+    /// The request head cap, in bytes.
+    pub max_header_bytes: Option<usize>,
+    /// The cap on request header lines.
+    pub max_headers: Option<usize>,
+    /// The cap on concurrent HTTP/2 streams per connection.
+    pub h2_max_concurrent_streams: Option<u32>,
+    /// The request body cap, in bytes; 0 is no cap.
+    pub max_request_body: u64,
+}
+
+impl Server {
+    /// The `[server]` keys whose value differs in `new`, each with the key path
+    /// (`server.header_timeout`): what a reload cannot apply to running listeners.
+    /// `server_name` is not among them: it is part of the stack a reload rebuilds.
+    #[must_use]
+    pub fn changed_keys(&self, new: &Self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let mut check = |key: &'static str, changed: bool| {
+            if changed {
+                keys.push(key);
+            }
+        };
+        check("server.listen", self.listen != new.listen);
+        check("server.admin", self.admin != new.admin);
+        check("server.workers", self.workers != new.workers);
+        check(
+            "server.header_timeout",
+            self.header_timeout != new.header_timeout,
+        );
+        check("server.body_timeout", self.body_timeout != new.body_timeout);
+        check(
+            "server.drain_timeout",
+            self.drain_timeout != new.drain_timeout,
+        );
+        check(
+            "server.max_connections",
+            self.max_connections != new.max_connections,
+        );
+        check("server.idle_timeout", self.idle_timeout != new.idle_timeout);
+        check("server.send_timeout", self.send_timeout != new.send_timeout);
+        check(
+            "server.max_connections_per_ip",
+            self.max_connections_per_ip != new.max_connections_per_ip,
+        );
+        check(
+            "server.proxy_protocol",
+            self.proxy_protocol != new.proxy_protocol,
+        );
+        check(
+            "server.max_header_bytes",
+            self.max_header_bytes != new.max_header_bytes,
+        );
+        check("server.max_headers", self.max_headers != new.max_headers);
+        check(
+            "server.h2_max_concurrent_streams",
+            self.h2_max_concurrent_streams != new.h2_max_concurrent_streams,
+        );
+        check(
+            "server.max_request_body",
+            self.max_request_body != new.max_request_body,
+        );
+        keys
+    }
 }
 
 /// `[resolve]`.
@@ -135,6 +207,45 @@ pub struct Target {
     pub timeouts: Timeouts,
     /// Traffic shadowing to another upstream, when configured (`mirror = { .. }`).
     pub mirror: Option<frontdoor_mirror::MirrorLayer>,
+    /// The most requests in flight on this target (to their response head), over
+    /// all workers; over it requests are answered 503 at once. 0 is no limit.
+    pub max_in_flight: usize,
+    /// The most connections to each of the target's upstreams, over all workers; 0
+    /// is no cap.
+    pub upstream_max_connections: usize,
+    /// The running side of the two limits above.
+    pub limits: SharedLimits,
+}
+
+/// The semaphores behind a target's `max_in_flight` and `upstream_max_connections`,
+/// made once per loaded config so that every worker's copy of the stack counts
+/// against the same ones (a reload makes new ones, sized as the new config says).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct SharedLimits {
+    /// `max_in_flight`'s permits, when it is set.
+    pub in_flight: Option<Arc<Semaphore>>,
+    /// One connection cap per upstream (in `upstreams` order), when it is set.
+    pub connection_caps: Vec<ConnectionCap>,
+}
+
+impl SharedLimits {
+    /// The semaphores for `max_in_flight` and `upstream_max_connections` (0: none)
+    /// of a target with `upstreams` upstreams.
+    #[must_use]
+    pub fn new(max_in_flight: usize, upstream_max_connections: usize, upstreams: usize) -> Self {
+        Self {
+            in_flight: (max_in_flight > 0)
+                .then(|| Arc::new(Semaphore::new(max_in_flight.min(Semaphore::MAX_PERMITS)))),
+            connection_caps: if upstream_max_connections > 0 {
+                (0..upstreams)
+                    .map(|_| ConnectionCap::new(upstream_max_connections))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
 }
 
 /// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].

@@ -3,7 +3,8 @@
 //! resolution of a request's `host:port:path` ([`direct_resolution`]), the one URI
 //! path rewrite ([`with_path`], [`rebase`]), the forwarding header names and the list
 //! stripped from untrusted peers ([`FORWARDING_HEADERS`]), and RFC 7239 `Forwarded`
-//! parsing and writing ([`rfc7239`]).
+//! parsing and writing ([`rfc7239`]), and the PROXY protocol header an L4 balancer
+//! sends before HTTP ([`parse_proxy_header`]).
 //!
 //! The resolver, the router's fallback, the upstream's forwarding headers and the
 //! relocation layer all call these; nothing is parsed twice with different rules.
@@ -22,6 +23,7 @@
 mod direct;
 mod host;
 mod names;
+mod proxy_header;
 pub mod rfc7239;
 mod uri;
 
@@ -33,5 +35,9 @@ pub use host::{default_port, parse_host, HostError, HostPort, MAX_HOST_LEN};
 pub use names::{
     is_forwarding_header, remove_forwarding_headers, FORWARDING_HEADERS, X_FORWARDED_FOR,
     X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
+};
+pub use proxy_header::{
+    parse_proxy_header, ProxyHeader, ProxyHeaderError, PROXY_V1_MAX_LEN, PROXY_V2_MAX_LEN,
+    PROXY_V2_SIGNATURE,
 };
 pub use uri::{normalize_root, rebase, strip_root, with_path};

@@ -11,6 +11,7 @@ use hyper_util::{
     client::legacy::Client,
     rt::{TokioExecutor, TokioTimer},
 };
+use tokio::sync::Semaphore;
 
 use super::{
     connect::{http_connector, Connector},
@@ -38,6 +39,57 @@ pub enum HostPolicy {
     Replace(HeaderValue),
 }
 
+// === ConnectionCap ===
+
+/// A cap on open upstream connections, shareable between several [`Upstream`]s: each
+/// open connection holds one of its `max` places until it closes. See
+/// [`UpstreamBuilder::connection_cap`].
+///
+/// ```
+/// use frontdoor_upstream::{ConnectionCap, Upstream};
+///
+/// // One cap for the same upstream built once per worker thread.
+/// let cap = ConnectionCap::new(64);
+/// let per_worker: Vec<Upstream> = (0..2)
+///     .map(|_| Upstream::builder("http://127.0.0.1:8080").connection_cap(cap.clone()).build())
+///     .collect::<Result<_, _>>()?;
+/// assert_eq!(cap.max(), 64);
+/// # drop(per_worker);
+/// # Ok::<_, frontdoor_upstream::UpstreamConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct ConnectionCap {
+    max: usize,
+    semaphore: Arc<Semaphore>,
+}
+
+impl ConnectionCap {
+    /// A cap of `max` connections (at least 1).
+    #[must_use]
+    pub fn new(max: usize) -> Self {
+        let max = max.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            max,
+            semaphore: Arc::new(Semaphore::new(max)),
+        }
+    }
+
+    /// The most connections open at once.
+    #[must_use]
+    pub const fn max(&self) -> usize {
+        self.max
+    }
+}
+
+impl fmt::Debug for ConnectionCap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionCap")
+            .field("max", &self.max)
+            .field("free", &self.semaphore.available_permits())
+            .finish()
+    }
+}
+
 // === UpstreamBuilder ===
 
 /// Configures an [`Upstream`]. See the [crate docs](crate). Every setter states its
@@ -52,6 +104,7 @@ pub struct UpstreamBuilder {
     body_idle_timeout: Option<Duration>,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    connection_cap: Option<ConnectionCap>,
     http2_only: bool,
     upgrades: bool,
     #[cfg(feature = "tls")]
@@ -69,6 +122,7 @@ impl fmt::Debug for UpstreamBuilder {
             .field("body_idle_timeout", &self.body_idle_timeout)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("connection_cap", &self.connection_cap)
             .field("http2_only", &self.http2_only)
             .field("upgrades", &self.upgrades)
             .finish_non_exhaustive()
@@ -86,6 +140,7 @@ impl UpstreamBuilder {
             body_idle_timeout: Some(Duration::from_secs(60)),
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: 32,
+            connection_cap: None,
             http2_only: false,
             upgrades: true,
             #[cfg(feature = "tls")]
@@ -137,6 +192,28 @@ impl UpstreamBuilder {
         self
     }
 
+    /// The most connections open to the upstream at once (idle and busy). A request
+    /// that finds them all busy waits, at most the connect timeout, for one to finish
+    /// its message or close, then fails with
+    /// [`ConnectionLimit`](crate::ProxyErrorKind::ConnectionLimit) (503). Upgraded
+    /// connections leave the pool, and its count, once spliced. Plain `http`
+    /// (HTTP/1.1) upstreams only. Default: 0, no cap.
+    ///
+    /// The cap is this upstream's own; to share one between several `Upstream`s to
+    /// the same address (one per worker thread, say), give each the same
+    /// [`ConnectionCap`] with [`connection_cap`](Self::connection_cap).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.connection_cap = (max > 0).then(|| ConnectionCap::new(max));
+        self
+    }
+
+    /// As [`max_connections`](Self::max_connections), counting against `cap`, which
+    /// may be shared with other upstreams. Default: none.
+    pub fn connection_cap(mut self, cap: ConnectionCap) -> Self {
+        self.connection_cap = Some(cap);
+        self
+    }
+
     /// Speak HTTP/2 with prior knowledge (h2c for `http://`). Default: off (HTTP/1.1,
     /// or ALPN-negotiated with TLS). Upgrades are not proxied in this mode.
     pub const fn http2_only(mut self, on: bool) -> Self {
@@ -168,11 +245,17 @@ impl UpstreamBuilder {
     ///
     /// A [`UpstreamConfigError`] naming the key: `uri` when the URI is not absolute `http` (or
     /// `https` with the `tls` feature) with a host, no userinfo and no query, `tls` when
-    /// the TLS configuration cannot be built.
+    /// the TLS configuration cannot be built, `max_connections` when a cap is set for
+    /// an `https` or HTTP/2 upstream.
     pub fn build(self) -> Result<Upstream, UpstreamConfigError> {
         let target = Target::parse(&self.uri)?;
         let transport = if target.scheme == Scheme::HTTP && !self.http2_only {
             self.http1_pool(&target.authority)?
+        } else if self.connection_cap.is_some() {
+            return Err(UpstreamConfigError::new(
+                "max_connections",
+                "a connection cap applies to plain http (HTTP/1.1) upstreams only",
+            ));
         } else {
             Transport::Legacy(Box::new(self.legacy_client()?))
         };
@@ -213,6 +296,9 @@ impl UpstreamBuilder {
             self.connect_timeout,
             self.pool_max_idle_per_host,
             self.pool_idle_timeout,
+            self.connection_cap
+                .as_ref()
+                .map(|c| Arc::clone(&c.semaphore)),
         ))))
     }
 

@@ -68,7 +68,7 @@ use hyper_util::client::legacy::Client;
 use tower_service::Service;
 use tracing::{field, Instrument as _};
 
-pub use self::builder::{HostPolicy, UpstreamBuilder};
+pub use self::builder::{ConnectionCap, HostPolicy, UpstreamBuilder};
 use self::{connect::Connector, pool::Http1Pool, transport::send};
 use crate::{Forwarding, ProxyError, UpstreamConfigError};
 

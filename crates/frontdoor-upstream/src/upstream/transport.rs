@@ -21,10 +21,7 @@ async fn head(
         Transport::Http1(pool) => {
             let mut req = origin_form(req)?;
             loop {
-                let (mut tx, reused) = match pool.checkout() {
-                    Some(tx) => (tx, true),
-                    None => (pool.connect().await?, false),
-                };
+                let (mut tx, reused) = pool.acquire().await?;
                 match tx.try_send_request(req).await {
                     Ok(res) => {
                         if res.status() != StatusCode::SWITCHING_PROTOCOLS {

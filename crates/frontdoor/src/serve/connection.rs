@@ -1,42 +1,51 @@
-//! One accepted connection, in four steps: wait for its first byte, configure
-//! hyper, drive the connection under the header-read timeout, and drain it on
-//! shutdown.
+//! One accepted connection, in steps: read its PROXY protocol header (when
+//! configured), take its per-address slot, configure hyper, drive the connection
+//! under its clock (header, idle and send timeouts), and drain it on shutdown.
 
 use std::{pin::Pin, sync::Arc};
 
+use bytes::Bytes;
 use frontdoor_core::{BoxError, ConnInfo};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::conn::auto,
 };
-use tokio::{net::TcpStream, sync::OwnedSemaphorePermit, time::Instant};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpStream,
+    sync::OwnedSemaphorePermit,
+    time::Instant,
+};
 use tracing::debug;
 
 use super::{
-    guard::Guard,
-    head_timer::{Check, HeadClock},
-    ConnService, ResponseBody, Shared,
+    clock::{Check, ConnClock, Expired, Timeouts},
+    conn_io::{ConnIo, Held},
+    guard::{Guard, GuardConfig},
+    proxy_protocol::{read_header, ProxyFailure, Rewind},
+    Config, ConnService, ResponseBody, Shared, DEFAULT_MAX_HEADERS,
 };
 
 /// A connection being served: hyper-util's auto (HTTP/1.1 or h2c) connection over
-/// the accepted stream, with the [`Guard`] as its service.
-type Connection<'a, S> =
-    auto::UpgradeableConnection<'a, TokioIo<TcpStream>, Guard<S>, TokioExecutor>;
+/// the connection's I/O, with the [`Guard`] as its service.
+type Connection<'a, I, S> =
+    auto::UpgradeableConnection<'a, TokioIo<ConnIo<I>>, Guard<S>, TokioExecutor>;
 
 /// How [`drive`] left a connection.
 enum Driven {
-    /// The connection finished (the client closed it, or it failed).
+    /// The connection finished (the client closed it, it failed, or it was
+    /// upgraded).
     Ended(Result<(), BoxError>),
-    /// No complete request head within the header-read timeout: drop it.
-    HeadTimedOut,
+    /// One of its timeouts expired.
+    Expired(Expired),
     /// Shutdown began: drain it.
     ShuttingDown,
 }
 
 /// Serves one accepted connection; `permit` holds its place under the connection
-/// limit until it closes.
+/// limit until it closes (upgraded or not).
 pub(super) async fn serve_connection<S, B>(
-    stream: TcpStream,
+    mut stream: TcpStream,
     info: ConnInfo,
     service: S,
     shared: Shared,
@@ -45,108 +54,201 @@ pub(super) async fn serve_connection<S, B>(
     S: ConnService<B>,
     B: ResponseBody,
 {
-    let _permit = permit;
-    if !first_byte_arrives(&stream, &info, &shared).await {
+    let accepted = Instant::now();
+    let Some((info, prefix)) = proxy_header(&mut stream, info, accepted, &shared).await else {
         return;
-    }
+    };
+    let Ok(slot) = shared.per_ip.acquire(info.remote.ip()) else {
+        debug!(remote = %info.remote, "per-address connection limit reached: closing");
+        return;
+    };
+    let held = Held {
+        permit,
+        slot,
+        tracked: shared.tracker.token(),
+    };
+    let stream = Rewind::new(stream, prefix);
+    // A TLS listener's handshake goes here, over `stream` (so it reads the bytes
+    // that came after the PROXY header), under its own deadline; the clock then
+    // starts at the handshake's end instead of at `accepted`.
+    let clock = ConnClock::new(accepted);
+    let io = ConnIo::new(
+        stream,
+        Arc::clone(&clock),
+        shared.config.idle_timeout,
+        shared.force.clone(),
+        held,
+    );
+    serve_http(io, clock, info, service, &shared).await;
+}
 
-    let clock = HeadClock::new();
+/// Step 1: with `proxy_protocol`, reads the PROXY header within the header timeout
+/// (from accept); the connection info with the client's address and the bytes read
+/// past the header. `None` when the connection is to be closed: no valid header in
+/// time, or shutdown began.
+async fn proxy_header(
+    stream: &mut TcpStream,
+    info: ConnInfo,
+    accepted: Instant,
+    shared: &Shared,
+) -> Option<(ConnInfo, Bytes)> {
+    if !shared.config.proxy_protocol {
+        return Some((info, Bytes::new()));
+    }
+    let deadline = accepted + shared.config.header_read_timeout;
+    let read = tokio::time::timeout_at(deadline, read_header(stream, info));
+    let outcome = tokio::select! {
+        biased;
+        () = shared.shutdown.cancelled() => return None,
+        outcome = read => outcome,
+    };
+    match outcome {
+        Ok(Ok(read)) => Some(read),
+        Ok(Err(ProxyFailure::Invalid(e))) => {
+            debug!(remote = %info.remote, error = %e, "closing connection");
+            None
+        }
+        Ok(Err(ProxyFailure::Closed)) => None,
+        Err(_) => {
+            debug!(remote = %info.remote, "no PROXY protocol header within the header timeout");
+            None
+        }
+    }
+}
+
+/// Step 2: serves HTTP over `io` until the connection ends, a timeout expires or
+/// shutdown drains it.
+async fn serve_http<I, S, B>(
+    io: ConnIo<I>,
+    clock: Arc<ConnClock>,
+    info: ConnInfo,
+    service: S,
+    shared: &Shared,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: ConnService<B>,
+    B: ResponseBody,
+{
+    let config = &shared.config;
     let guard = Guard::new(
         service,
         info,
         Arc::clone(&clock),
-        shared.config.body_read_timeout,
+        GuardConfig {
+            body_read_timeout: config.body_read_timeout,
+            max_request_body: config.max_request_body,
+        },
     );
-    let builder = http_builder();
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), guard);
+    let builder = http_builder(config);
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), guard);
     tokio::pin!(conn);
 
-    let result = match drive(conn.as_mut(), &clock, &info, &shared).await {
+    let result = match drive(conn.as_mut(), &clock, shared).await {
         Driven::Ended(result) => Some(result),
-        Driven::HeadTimedOut => None,
-        Driven::ShuttingDown => drain(conn, &shared).await,
+        Driven::Expired(Expired::Idle) if clock.is_http2() => {
+            debug!(remote = %info.remote, "idle timeout: GOAWAY");
+            go_away(conn, shared).await
+        }
+        Driven::Expired(expired) => {
+            debug!(remote = %info.remote, "{}: closing connection", expired.as_str());
+            None
+        }
+        Driven::ShuttingDown => drain(conn, shared).await,
     };
     if let Some(Err(error)) = result {
         debug!(remote = %info.remote, %error, "connection ended with an error");
     }
 }
 
-/// Step 1: waits for the connection's first byte, within the header-read timeout.
-/// `false` when the client closed, sent nothing in time, or shutdown began first.
-///
-/// The auto builder sniffs the protocol before any header timer runs, so a client
-/// that connects and sends nothing is cut off here.
-async fn first_byte_arrives(stream: &TcpStream, info: &ConnInfo, shared: &Shared) -> bool {
-    let timeout = shared.config.header_read_timeout;
-    let mut probe = [0u8; 1];
-    tokio::select! {
-        biased;
-        () = shared.shutdown.cancelled() => false,
-        peeked = tokio::time::timeout(timeout, stream.peek(&mut probe)) => match peeked {
-            Ok(Ok(n)) => n > 0,
-            Ok(Err(_)) => false,
-            Err(_) => {
-                debug!(remote = %info.remote, "header read timeout before first byte");
-                false
-            }
-        },
-    }
-}
-
-/// Step 2: hyper's connection settings. There is no hyper header timer:
-/// [`HeadClock`] keeps one per connection (see `head_timer.rs`).
-fn http_builder() -> auto::Builder<TokioExecutor> {
+/// hyper's connection settings: the size limits, HTTP/2 keep-alive pings (a peer
+/// that does not answer one within the send timeout is gone). There is no hyper
+/// header timer: [`ConnClock`] keeps one per connection (see `clock.rs`).
+fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(None);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(None)
+        .max_buf_size(config.max_header_bytes);
+    // hyper's own limit is 100 header lines, parsed into an array on the stack; an
+    // explicit `max_headers` moves that array to the heap, one allocation per request
+    // (about 5% of hyper's request throughput, its docs say): set it only to differ.
+    if config.max_headers != DEFAULT_MAX_HEADERS {
+        builder.http1().max_headers(config.max_headers);
+    }
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(config.h2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(Some(config.idle_timeout))
+        .keep_alive_timeout(config.send_timeout);
     builder
 }
 
-/// Step 3: polls the connection until it ends, its header-read timeout fires, or
-/// shutdown begins.
-async fn drive<S, B>(
-    mut conn: Pin<&mut Connection<'_, S>>,
-    clock: &HeadClock,
-    info: &ConnInfo,
+/// Polls the connection until it ends, one of its timeouts expires, or shutdown
+/// begins. One timer, re-armed at the instant the clock names.
+async fn drive<I, S, B>(
+    mut conn: Pin<&mut Connection<'_, I, S>>,
+    clock: &ConnClock,
     shared: &Shared,
 ) -> Driven
 where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: ConnService<B>,
     B: ResponseBody,
 {
-    let timeout = shared.config.header_read_timeout;
-    let head_timer = tokio::time::sleep(timeout);
-    tokio::pin!(head_timer);
-    let mut timing = true;
+    let timeouts = Timeouts {
+        header: shared.config.header_read_timeout,
+        idle: shared.config.idle_timeout,
+        send: shared.config.send_timeout,
+    };
+    let first = match clock.check(Instant::now(), timeouts) {
+        Check::RearmAt(at) => at,
+        Check::Close(expired) => return Driven::Expired(expired),
+    };
+    let timer = tokio::time::sleep_until(first);
+    tokio::pin!(timer);
     loop {
         tokio::select! {
             result = conn.as_mut() => return Driven::Ended(result),
-            () = head_timer.as_mut(), if timing => {
-                match clock.check(Instant::now(), timeout) {
-                    Check::TimedOut => {
-                        debug!(remote = %info.remote, "header read timeout");
-                        return Driven::HeadTimedOut;
-                    }
-                    Check::RearmAt(at) => head_timer.as_mut().reset(at),
-                    Check::Exempt => timing = false,
-                }
-            }
+            () = timer.as_mut() => match clock.check(Instant::now(), timeouts) {
+                Check::Close(expired) => return Driven::Expired(expired),
+                Check::RearmAt(at) => timer.as_mut().reset(at),
+            },
             () = shared.shutdown.cancelled() => return Driven::ShuttingDown,
         }
     }
 }
 
-/// Step 4: shuts the connection down gracefully (HTTP/1 closes after the current
-/// response, HTTP/2 sends GOAWAY) and polls it until it ends, or until the drain
-/// timeout forces it closed (`None`).
-async fn drain<S, B>(
-    mut conn: Pin<&mut Connection<'_, S>>,
+/// An idle HTTP/2 connection: sends GOAWAY and polls the connection until it ends,
+/// within the send timeout (a client that reads nothing does not hold it).
+async fn go_away<I, S, B>(
+    mut conn: Pin<&mut Connection<'_, I, S>>,
     shared: &Shared,
 ) -> Option<Result<(), BoxError>>
 where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: ConnService<B>,
+    B: ResponseBody,
+{
+    conn.as_mut().graceful_shutdown();
+    tokio::select! {
+        result = conn.as_mut() => Some(result),
+        () = tokio::time::sleep(shared.config.send_timeout) => None,
+        () = shared.force.cancelled() => None,
+    }
+}
+
+/// Shuts the connection down gracefully (HTTP/1 closes after the current response,
+/// HTTP/2 sends GOAWAY) and polls it until it ends, or until the drain timeout
+/// forces it closed (`None`).
+async fn drain<I, S, B>(
+    mut conn: Pin<&mut Connection<'_, I, S>>,
+    shared: &Shared,
+) -> Option<Result<(), BoxError>>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: ConnService<B>,
     B: ResponseBody,
 {

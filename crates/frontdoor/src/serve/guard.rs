@@ -1,7 +1,8 @@
 //! The per-connection hyper service in front of the user's service: it counts each
-//! request in on the connection's [`HeadClock`], answers framing a proxy must not
-//! forward with a `400`, and hands the rest on with [`ConnInfo`] and an idle-timed
-//! body.
+//! request in on the connection's [`ConnClock`], answers framing a proxy must not
+//! forward with a `400` and an announced body over `max_request_body` with a `413`,
+//! and hands the rest on with [`ConnInfo`] and an idle-timed, capped body. A `101`
+//! answer marks the connection upgraded on its clock.
 
 use std::{
     future::Future,
@@ -20,18 +21,26 @@ use tower::{util::Oneshot, Service, ServiceExt};
 use tracing::debug;
 
 use super::{
-    head_timer::{HeadClock, InFlight, Tracked},
-    idle_body::IdleBody,
+    clock::{ConnClock, InFlight, Tracked},
+    idle_body::{request_body, IdleBody},
     ConnService, ResponseBody,
 };
+
+/// What the [`Guard`] applies to each request body.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct GuardConfig {
+    pub(super) body_read_timeout: Duration,
+    /// The most bytes a request body may have; 0 means no cap.
+    pub(super) max_request_body: u64,
+}
 
 /// The hyper service of one connection, wrapping the user's service `S`.
 #[derive(Debug)]
 pub(super) struct Guard<S> {
     inner: S,
     info: ConnInfo,
-    clock: Arc<HeadClock>,
-    body_read_timeout: Duration,
+    clock: Arc<ConnClock>,
+    config: GuardConfig,
 }
 
 // === impl Guard ===
@@ -40,14 +49,14 @@ impl<S> Guard<S> {
     pub(super) const fn new(
         inner: S,
         info: ConnInfo,
-        clock: Arc<HeadClock>,
-        body_read_timeout: Duration,
+        clock: Arc<ConnClock>,
+        config: GuardConfig,
     ) -> Self {
         Self {
             inner,
             info,
             clock,
-            body_read_timeout,
+            config,
         }
     }
 }
@@ -67,16 +76,29 @@ where
         if let Some(reason) = framing_error(&req) {
             debug!(remote = %self.info.remote, reason, "rejected request framing");
             return Guarded::Rejected {
-                res: Some(rejection(reason)),
+                res: Some(rejection(StatusCode::BAD_REQUEST, reason)),
                 token,
             };
         }
-        let body_timeout = self.body_read_timeout;
+        let GuardConfig {
+            body_read_timeout,
+            max_request_body,
+        } = self.config;
+        if max_request_body > 0 && announced_length(&req).is_some_and(|n| n > max_request_body) {
+            debug!(remote = %self.info.remote, "announced request body over max_request_body");
+            return Guarded::Rejected {
+                res: Some(rejection(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body too large",
+                )),
+                token,
+            };
+        }
         let mut req = req.map(|body| {
             if http_body::Body::is_end_stream(&body) {
                 Body::new(body)
             } else {
-                Body::new(IdleBody::new(body, body_timeout))
+                request_body(IdleBody::new(body, body_read_timeout), max_request_body)
             }
         });
         req.extensions_mut().insert(self.info);
@@ -118,10 +140,19 @@ fn framing_error<B>(req: &Request<B>) -> Option<&'static str> {
     None
 }
 
-/// A 400 that closes the connection: after a framing error the rest of the stream
-/// cannot be trusted.
-fn rejection<B>(reason: &'static str) -> Response<Either<B, Body>> {
-    let mut res = frontdoor_core::text_response(StatusCode::BAD_REQUEST, reason);
+/// The body length the request announces (`Content-Length`, already checked to be
+/// digits by [`framing_error`]).
+fn announced_length<B>(req: &Request<B>) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// An answer that closes the connection: after a framing error the rest of the
+/// stream cannot be trusted, and a refused body is not read.
+fn rejection<B>(status: StatusCode, reason: &'static str) -> Response<Either<B, Body>> {
+    let mut res = frontdoor_core::text_response(status, reason);
     res.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     res.map(Either::Right)
@@ -155,7 +186,14 @@ where
         match self.project() {
             GuardedProj::Inner { fut, token } => fut
                 .poll(cx)
-                .map_ok(|res| res.map(|b| Tracked::new(Either::Left(b), token.take())))
+                .map_ok(|res| {
+                    if res.status() == StatusCode::SWITCHING_PROTOCOLS {
+                        if let Some(token) = token.as_ref() {
+                            token.clock().mark_upgraded();
+                        }
+                    }
+                    res.map(|b| Tracked::new(Either::Left(b), token.take()))
+                })
                 .map_err(Into::into),
             GuardedProj::Rejected { res, token } => match res.take() {
                 Some(res) => Poll::Ready(Ok(res.map(|b| Tracked::new(b, token.take())))),

@@ -1,4 +1,5 @@
-//! [`IdleBody`]: the request-body read timeout.
+//! The request body as the service sees it: [`IdleBody`] (the body read timeout)
+//! under http-body-util's [`Limited`] (the `max_request_body` cap).
 
 use std::{
     future::Future,
@@ -8,7 +9,8 @@ use std::{
 };
 
 use bytes::Bytes;
-use frontdoor_core::BoxError;
+use frontdoor_core::{Body, BoxError, ErrorKind};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 
@@ -76,4 +78,22 @@ impl http_body::Body for IdleBody {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// The request body handed to the service: `body`, capped at `max` bytes when `max`
+/// is not 0. A body that crosses the cap fails with a
+/// [`PayloadTooLarge`](ErrorKind::PayloadTooLarge) error, so a proxied request is
+/// abandoned (answered `413` if no response has started) rather than forwarded whole.
+pub(super) fn request_body(body: IdleBody, max: u64) -> Body {
+    if max == 0 {
+        return Body::new(body);
+    }
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    Body::new(Limited::new(body, max).map_err(|e: BoxError| {
+        if e.is::<LengthLimitError>() {
+            frontdoor_core::Error::new(ErrorKind::PayloadTooLarge, "request body too large").into()
+        } else {
+            e
+        }
+    }))
 }

@@ -7,11 +7,19 @@
 //!   hyper-util's auto connection builder; HTTP/1 upgrades are supported;
 //! * every request carries a [`ConnInfo`](frontdoor_core::ConnInfo) extension (local
 //!   and peer address);
-//! * a header-read timeout cuts off clients that never finish their request head
-//!   (slowloris), including clients that connect and send nothing, and a body-read
-//!   timeout fails request bodies that stall;
+//! * every resource is bounded and timed: a header-read timeout cuts off clients that
+//!   never finish a request head (slowloris), including clients that connect and send
+//!   nothing; an idle timeout closes connections with nothing in flight (HTTP/1
+//!   keep-alive, HTTP/2 with a GOAWAY, upgraded connections); a send timeout drops
+//!   clients that stop reading their response; a body-read timeout fails request
+//!   bodies that stall; heads, header counts, HTTP/2 streams and request bodies have
+//!   caps (`431`, `413`);
 //! * a max-connections limit: past it, the server stops accepting until a
-//!   connection closes (the kernel backlog holds the rest);
+//!   connection closes (the kernel backlog holds the rest); a per-address limit
+//!   closes a client's connections past its share. Upgraded connections count
+//!   against both for their whole life, and graceful shutdown waits for them;
+//! * optionally, the PROXY protocol (v1 and v2) on every connection: the client
+//!   address an L4 balancer sends becomes the connection's peer address;
 //! * requests whose framing a proxy must not forward (a missing or repeated `Host`
 //!   on HTTP/1.1, a non-numeric `Content-Length`, a `Transfer-Encoding` other than a
 //!   single `chunked`) are answered `400` with `Connection: close` before the service
@@ -51,11 +59,12 @@
 //! # Layout
 //!
 //! [`Server`] (`server.rs`) and [`Workers`] (`workers.rs`) start one accept loop per
-//! listener (`accept.rs`); each accepted connection runs `connection.rs` (wait for
-//! the first byte, configure hyper, drive the connection, drain it on shutdown). Per
-//! request, `guard.rs` rejects bad framing and inserts `ConnInfo`, `idle_body.rs`
-//! times out stalled request bodies, and `head_timer.rs` keeps the connection's
-//! header-read timeout.
+//! listener (`accept.rs`); each accepted connection runs `connection.rs` (read the
+//! PROXY header with `proxy_protocol.rs`, take a per-address slot from `per_ip.rs`,
+//! configure hyper, drive the connection, drain it on shutdown) over the I/O of
+//! `conn_io.rs`, and `clock.rs` keeps its header, idle and send timeouts. Per
+//! request, `guard.rs` rejects bad framing and oversized announced bodies and inserts
+//! `ConnInfo`, and `idle_body.rs` times out stalled request bodies and caps them.
 
 use std::{future::pending, sync::Arc, time::Duration};
 
@@ -67,11 +76,16 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::Service;
 use tracing::warn;
 
+use self::per_ip::PerIp;
+
 mod accept;
+mod clock;
+mod conn_io;
 mod connection;
 mod guard;
-mod head_timer;
 mod idle_body;
+mod per_ip;
+mod proxy_protocol;
 mod server;
 mod workers;
 
@@ -86,6 +100,18 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Default drain timeout for graceful shutdown: 30 seconds.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default idle timeout of a connection with nothing in flight: 60 seconds.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default send timeout (a client accepting no response bytes): 60 seconds.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default cap on a request head (request line and headers): 64 KiB.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The smallest head cap hyper accepts (its read buffer's minimum): 8 KiB.
+pub const MIN_MAX_HEADER_BYTES: usize = 8 * 1024;
+/// Default cap on the number of request header lines: 100.
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+/// Default cap on concurrent HTTP/2 streams per connection: 100.
+pub const DEFAULT_H2_MAX_CONCURRENT_STREAMS: u32 = 100;
 
 // === bounds ===
 
@@ -124,7 +150,15 @@ where
 struct Config {
     header_read_timeout: Duration,
     body_read_timeout: Duration,
+    idle_timeout: Duration,
+    send_timeout: Duration,
     max_connections: usize,
+    max_connections_per_ip: usize,
+    proxy_protocol: bool,
+    max_header_bytes: usize,
+    max_headers: usize,
+    h2_max_concurrent_streams: u32,
+    max_request_body: u64,
     drain_timeout: Duration,
 }
 
@@ -133,11 +167,111 @@ impl Default for Config {
         Self {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: 0,
+            proxy_protocol: false,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_headers: DEFAULT_MAX_HEADERS,
+            h2_max_concurrent_streams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
+            max_request_body: 0,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 }
+
+/// The longest timeout the server arms: longer settings are clamped to it, so that a
+/// deadline (`now + timeout`) can never overflow.
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `timeout`, at most [`MAX_TIMEOUT`].
+fn clamp(timeout: Duration) -> Duration {
+    timeout.min(MAX_TIMEOUT)
+}
+
+// === setters ===
+
+/// The setters of the limits added to [`Config`] after the first four, written once
+/// for [`Server`] and [`Workers`] (both hold a `config: Config`).
+macro_rules! limit_setters {
+    () => {
+        /// How long a connection with nothing in flight is kept: HTTP/1 keep-alive
+        /// between requests, HTTP/2 with no open stream (closed with a GOAWAY), an
+        /// upgraded connection (WebSocket) with no byte either way. It is also the
+        /// interval of HTTP/2 keep-alive pings. Default
+        /// [`DEFAULT_IDLE_TIMEOUT`](super::DEFAULT_IDLE_TIMEOUT).
+        pub fn idle_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.idle_timeout = super::clamp(timeout);
+            self
+        }
+
+        /// How long writes to a client may make no progress (it reads nothing)
+        /// before the connection is dropped, releasing whatever its requests hold
+        /// upstream; also how long an HTTP/2 keep-alive ping may go unanswered.
+        /// Default [`DEFAULT_SEND_TIMEOUT`](super::DEFAULT_SEND_TIMEOUT).
+        pub fn send_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.send_timeout = super::clamp(timeout);
+            self
+        }
+
+        /// The most connections one client address may hold at once, over all
+        /// listeners (IPv6 clients are counted per /64); past it a new connection is
+        /// closed at once. With [`proxy_protocol`](Self::proxy_protocol), the address
+        /// is the one the PROXY header names. Default 0: no limit.
+        pub fn max_connections_per_ip(mut self, max: usize) -> Self {
+            self.config.max_connections_per_ip = max;
+            self
+        }
+
+        /// Whether every connection starts with a PROXY protocol header (version 1
+        /// or 2, as an L4 balancer sends): its source address becomes the
+        /// connection's [`ConnInfo::remote`](frontdoor_core::ConnInfo::remote), so
+        /// resolvers, `X-Forwarded-For` and the per-address limit see the real
+        /// client. A connection without a valid header within the header timeout is
+        /// closed, nothing of it served. Default off.
+        pub fn proxy_protocol(mut self, on: bool) -> Self {
+            self.config.proxy_protocol = on;
+            self
+        }
+
+        /// The most bytes of a request head (request line and headers; HTTP/2:
+        /// the header list); over it HTTP/1 is answered `431` and the request never
+        /// reaches the service. At least
+        /// [`MIN_MAX_HEADER_BYTES`](super::MIN_MAX_HEADER_BYTES) (hyper's minimum
+        /// read buffer); smaller values are raised to it. Default
+        /// [`DEFAULT_MAX_HEADER_BYTES`](super::DEFAULT_MAX_HEADER_BYTES).
+        pub fn max_header_bytes(mut self, max: usize) -> Self {
+            self.config.max_header_bytes = max.max(super::MIN_MAX_HEADER_BYTES);
+            self
+        }
+
+        /// The most header lines of an HTTP/1 request (`431` over it). Default
+        /// [`DEFAULT_MAX_HEADERS`](super::DEFAULT_MAX_HEADERS).
+        pub fn max_headers(mut self, max: usize) -> Self {
+            self.config.max_headers = max;
+            self
+        }
+
+        /// The most concurrent streams of one HTTP/2 connection. Default
+        /// [`DEFAULT_H2_MAX_CONCURRENT_STREAMS`](super::DEFAULT_H2_MAX_CONCURRENT_STREAMS).
+        pub fn h2_max_concurrent_streams(mut self, max: u32) -> Self {
+            self.config.h2_max_concurrent_streams = max;
+            self
+        }
+
+        /// The most bytes a request body may have (nginx's `client_max_body_size`):
+        /// an announced `Content-Length` over it is answered `413` before the
+        /// service sees the request; a chunked body that crosses it fails with a
+        /// [`PayloadTooLarge`](frontdoor_core::ErrorKind::PayloadTooLarge) error
+        /// (`413` when nothing was answered yet). Default 0: no cap.
+        pub fn max_request_body(mut self, max: u64) -> Self {
+            self.config.max_request_body = max;
+            self
+        }
+    };
+}
+pub(crate) use limit_setters;
 
 // === impl Shared ===
 
@@ -151,6 +285,7 @@ struct Shared {
     force: CancellationToken,
     tracker: TaskTracker,
     limit: Arc<Semaphore>,
+    per_ip: PerIp,
 }
 
 impl Shared {
@@ -162,6 +297,7 @@ impl Shared {
             force: CancellationToken::new(),
             tracker: TaskTracker::new(),
             limit: Arc::new(Semaphore::new(config.max_connections)),
+            per_ip: PerIp::new(config.max_connections_per_ip),
         }
     }
 

@@ -67,12 +67,13 @@ impl Server {
         self.listeners.iter().map(TcpListener::local_addr).collect()
     }
 
-    /// How long a client may take to send a complete request head, counted from the
-    /// connection's start or the end of the previous response; so it is also the
-    /// idle timeout of an HTTP/1 keep-alive connection. HTTP/2 (h2c) connections are
-    /// exempt from their first request on. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
+    /// How long a client may take to send a complete request head: the first one
+    /// counted from accept, each later one on a kept-alive HTTP/1 connection from
+    /// its first byte (between requests the [idle timeout](Self::idle_timeout)
+    /// applies). With [`proxy_protocol`](Self::proxy_protocol), the PROXY header
+    /// must arrive within it too. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = timeout;
+        self.config.header_read_timeout = super::clamp(timeout);
         self
     }
 
@@ -82,7 +83,7 @@ impl Server {
     /// request is abandoned (answered 400 if no response has started) instead of
     /// holding an upstream connection. Default [`DEFAULT_BODY_READ_TIMEOUT`].
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.body_read_timeout = timeout;
+        self.config.body_read_timeout = super::clamp(timeout);
         self
     }
 
@@ -96,9 +97,11 @@ impl Server {
     /// How long graceful shutdown waits for in-flight requests. Default
     /// [`DEFAULT_DRAIN_TIMEOUT`].
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.config.drain_timeout = timeout;
+        self.config.drain_timeout = super::clamp(timeout);
         self
     }
+
+    super::limit_setters!();
 
     /// Serves `service` until the process ends.
     ///
@@ -160,6 +163,7 @@ impl fmt::Debug for Server {
             .field("body_read_timeout", &self.config.body_read_timeout)
             .field("max_connections", &self.config.max_connections)
             .field("drain_timeout", &self.config.drain_timeout)
+            .field("config", &self.config)
             .finish()
     }
 }

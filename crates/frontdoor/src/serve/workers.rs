@@ -85,13 +85,13 @@ impl Workers {
 
     /// As [`Server::header_read_timeout`](super::Server::header_read_timeout).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = timeout;
+        self.config.header_read_timeout = super::clamp(timeout);
         self
     }
 
     /// As [`Server::body_read_timeout`](super::Server::body_read_timeout).
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.body_read_timeout = timeout;
+        self.config.body_read_timeout = super::clamp(timeout);
         self
     }
 
@@ -104,9 +104,11 @@ impl Workers {
 
     /// As [`Server::drain_timeout`](super::Server::drain_timeout).
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.config.drain_timeout = timeout;
+        self.config.drain_timeout = super::clamp(timeout);
         self
     }
+
+    super::limit_setters!();
 
     /// Starts the workers, each serving `make_service(worker_index)`, until `signal`
     /// completes; then shuts every worker down gracefully and returns when all have
