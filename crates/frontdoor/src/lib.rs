@@ -52,8 +52,8 @@
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
 //! | `axum` | `axum`: the extractors re-exported, `conn_info` for `axum::serve` | no |
 //!
-//! A layer crate's feature is default only once that crate holds code: a
-//! placeholder crate stays an optional feature until then.
+//! A layer crate's feature is default only once that crate holds code; until then
+//! it stays an optional feature.
 //!
 //! Compiler messages name the layer crates by their own names: `frontdoor_route::Router`
 //! is [`route::Router`](crate::route::Router), `frontdoor_resolve::Resolve` is

@@ -124,5 +124,5 @@ fn parse_each<T>(
 
 /// A positive duration of at most 7 days (the config's one duration rule).
 fn timeout(value: &Spanned<String>, key: &str, errors: &mut Errors<'_>) -> Option<Duration> {
-    super::validate::duration(key, Some(value.clone()), errors)
+    super::server::duration(key, Some(value.clone()), errors)
 }

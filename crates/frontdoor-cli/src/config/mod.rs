@@ -34,6 +34,7 @@
 mod error;
 mod mirror;
 mod raw;
+mod server;
 mod types;
 mod validate;
 

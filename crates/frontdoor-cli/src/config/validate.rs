@@ -1,27 +1,25 @@
 //! The second parsing step: every raw value into typed form, collecting every error
 //! with its line and key path.
 
-use std::{net::SocketAddr, ops::Range, time::Duration};
+use std::{net::SocketAddr, ops::Range};
 
 use frontdoor_core::Schemes;
 use frontdoor_upstream::{HostPolicy, Upstream};
-use http::{HeaderValue, StatusCode, Uri};
+use http::{StatusCode, Uri};
 use ipnet::IpNet;
 use toml::Spanned;
 
 use super::{
     error::{ConfigErrors, Errors},
     raw::{
-        strings, OneOrMany, RawCompat, RawConfig, RawNotFound, RawResolve, RawServer, RawTarget,
-        RawTimeouts, Size,
+        strings, OneOrMany, RawCompat, RawConfig, RawNotFound, RawResolve, RawTarget, RawTimeouts,
     },
-    Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, Server, SharedLimits,
-    Target, Timeouts, UpstreamAddr,
+    Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, SharedLimits, Target,
+    Timeouts, UpstreamAddr,
 };
 
 /// The default listen address.
-const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+use super::server::*;
 
 /// Parses and validates a config file, returning every error found.
 pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
@@ -54,235 +52,6 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         not_found,
         compat: Compat { wfront04 },
     })
-}
-
-// === [server] ===
-
-fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
-    Server {
-        listen: raw
-            .listen
-            .map_or_else(|| vec![DEFAULT_LISTEN], |l| listen(&l, errors)),
-        server_name: raw.server_name.and_then(|n| server_name(&n, errors)),
-        admin: raw
-            .admin
-            .and_then(|a| socket_addr("server.admin", &a, errors)),
-        workers: count("workers", raw.workers, errors),
-        header_timeout: duration("server.header_timeout", raw.header_timeout, errors),
-        body_timeout: duration("server.body_timeout", raw.body_timeout, errors),
-        drain_timeout: duration("server.drain_timeout", raw.drain_timeout, errors),
-        max_connections: count("max_connections", raw.max_connections, errors),
-        idle_timeout: duration("server.idle_timeout", raw.idle_timeout, errors),
-        send_timeout: duration("server.send_timeout", raw.send_timeout, errors),
-        max_connections_per_ip: limit(
-            "server.max_connections_per_ip",
-            raw.max_connections_per_ip,
-            errors,
-        ),
-        proxy_protocol: raw.proxy_protocol.unwrap_or(false),
-        max_header_bytes: raw
-            .max_header_bytes
-            .and_then(|v| max_header_bytes(&v, errors)),
-        max_headers: count("max_headers", raw.max_headers, errors),
-        h2_max_concurrent_streams: count(
-            "h2_max_concurrent_streams",
-            raw.h2_max_concurrent_streams,
-            errors,
-        )
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-        max_request_body: raw
-            .max_request_body
-            .and_then(|v| size("server.max_request_body", &v, errors))
-            .unwrap_or(0),
-    }
-}
-
-/// The smallest `max_header_bytes`: hyper's minimum read buffer.
-const MIN_HEADER_BYTES: u64 = 8 * 1024;
-
-fn max_header_bytes(value: &Spanned<Size>, errors: &mut Errors<'_>) -> Option<usize> {
-    let key = "server.max_header_bytes";
-    let bytes = size(key, value, errors)?;
-    if bytes < MIN_HEADER_BYTES {
-        errors.push(
-            Some(&value.span()),
-            key,
-            format!("must be at least 8KiB, got {bytes} bytes"),
-        );
-        return None;
-    }
-    Some(usize::try_from(bytes).unwrap_or(usize::MAX))
-}
-
-/// A size at `key`: a number of bytes, or a string of digits with an optional unit
-/// (`B`, `KiB`, `MiB`, `GiB`; a space before it is allowed).
-fn size(key: &str, value: &Spanned<Size>, errors: &mut Errors<'_>) -> Option<u64> {
-    let parsed = match value.get_ref() {
-        toml::Value::Integer(n) => u64::try_from(*n).ok(),
-        toml::Value::String(text) => parse_size(text),
-        _ => None,
-    };
-    if parsed.is_none() {
-        errors.push(
-            Some(&value.span()),
-            key,
-            format!(
-                "not a size: {}; write a number of bytes or e.g. \"64KiB\", \"1MiB\"",
-                value.get_ref()
-            ),
-        );
-    }
-    parsed
-}
-
-/// `"64KiB"`, `"1 MiB"`, `"512"`, `"512B"` in bytes; `None` for anything else or an
-/// overflow.
-fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    if digits.is_empty() {
-        return None;
-    }
-    let unit = match unit.trim_start() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        _ => return None,
-    };
-    digits.parse::<u64>().ok()?.checked_mul(unit)
-}
-
-/// A count at `key` where 0 means "no limit" (the default when absent).
-fn limit(key: &str, value: Option<Spanned<i64>>, errors: &mut Errors<'_>) -> usize {
-    let Some(value) = value else {
-        return 0;
-    };
-    usize::try_from(*value.get_ref()).unwrap_or_else(|_| {
-        errors.push(
-            Some(&value.span()),
-            key,
-            format!(
-                "must be 0 (no limit) or a positive number, got {}",
-                value.get_ref()
-            ),
-        );
-        0
-    })
-}
-
-fn listen(listen: &Spanned<OneOrMany>, errors: &mut Errors<'_>) -> Vec<SocketAddr> {
-    let span = listen.span();
-    let Some(addrs) = strings(listen.get_ref()) else {
-        errors.push(
-            Some(&span),
-            "server.listen",
-            "expected an address or a list of addresses",
-        );
-        return Vec::new();
-    };
-    if addrs.is_empty() {
-        errors.push(Some(&span), "server.listen", "needs at least one address");
-    }
-    addrs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| {
-            a.parse::<SocketAddr>()
-                .map_err(|_| {
-                    errors.push(
-                        Some(&span),
-                        format!("server.listen[{i}]"),
-                        format!("not an ip:port address: {a:?}"),
-                    );
-                })
-                .ok()
-        })
-        .collect()
-}
-
-fn server_name(name: &Spanned<String>, errors: &mut Errors<'_>) -> Option<String> {
-    let lower = name.get_ref().trim().to_ascii_lowercase();
-    if lower.is_empty() || HeaderValue::from_str(&lower).is_err() || lower.contains(['/', ' ']) {
-        errors.push(
-            Some(&name.span()),
-            "server.server_name",
-            format!("not a host name: {:?}", name.get_ref()),
-        );
-        return None;
-    }
-    Some(lower)
-}
-
-fn socket_addr(key: &str, value: &Spanned<String>, errors: &mut Errors<'_>) -> Option<SocketAddr> {
-    let parsed = value.get_ref().parse::<SocketAddr>();
-    if parsed.is_err() {
-        errors.push(
-            Some(&value.span()),
-            key,
-            format!("not an ip:port address: {:?}", value.get_ref()),
-        );
-    }
-    parsed.ok()
-}
-
-/// A positive count at `server.{key}`.
-fn count(key: &str, value: Option<Spanned<i64>>, errors: &mut Errors<'_>) -> Option<usize> {
-    let value = value?;
-    match usize::try_from(*value.get_ref()) {
-        Ok(n) if n > 0 => Some(n),
-        _ => {
-            errors.push(
-                Some(&value.span()),
-                format!("server.{key}"),
-                format!("must be a positive number, got {}", value.get_ref()),
-            );
-            None
-        }
-    }
-}
-
-/// The longest duration a config may give: longer ones are surely typos, and
-/// deadlines far in the future overflow.
-const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// A positive `humantime` duration (`"2s"`, `"500ms"`) of at most 7 days, or an
-/// error at `key`.
-pub(super) fn duration(
-    key: &str,
-    value: Option<Spanned<String>>,
-    errors: &mut Errors<'_>,
-) -> Option<Duration> {
-    let value = value?;
-    match humantime::parse_duration(value.get_ref()) {
-        Ok(d) if d.is_zero() => {
-            errors.push(Some(&value.span()), key, "must be greater than zero");
-            None
-        }
-        Ok(d) if d > MAX_DURATION => {
-            errors.push(
-                Some(&value.span()),
-                key,
-                format!("must be at most 7 days, got {:?}", value.get_ref()),
-            );
-            None
-        }
-        Ok(d) => Some(d),
-        Err(e) => {
-            errors.push(
-                Some(&value.span()),
-                key,
-                format!(
-                    "not a duration {:?} ({e}); write e.g. \"2s\" or \"500ms\"",
-                    value.get_ref()
-                ),
-            );
-            None
-        }
-    }
 }
 
 // === [resolve] ===
