@@ -8,8 +8,8 @@
 //! every layer crate behind a cargo feature, adds [`ServiceBuilderExt`], the
 //! multi-listener [`serve`] module, the [`demo`] backends, [`by_scheme`] (the
 //! by-scheme resolver combined with the router), [`conn`] (`ConnInfo` for servers of
-//! your own) and, with the `axum` feature, `axum` (extractors and `conn_info` for
-//! `axum::serve`).
+//! your own), [`redirect_https`] and, with the `axum` feature, `axum` (extractors and
+//! `conn_info` for `axum::serve`).
 //!
 //! Start with [**Concepts**](concepts): the resolved `host:port:path`, script name and
 //! path info, the layer order that works, and where each layer goes relative to
@@ -75,6 +75,7 @@ pub mod conn;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod migration;
+pub mod redirect_https;
 #[cfg(feature = "serve")]
 pub mod serve;
 
