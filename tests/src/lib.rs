@@ -1,11 +1,14 @@
-//! Shared support for frontdoor's integration tests: loopback servers and raw
-//! HTTP/1.1 and h2c clients.
+//! Shared support for frontdoor's integration tests: loopback servers, raw HTTP/1.1
+//! and h2c clients, TLS clients ([`tls`]) and generated certificates ([`pki`]).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     reason = "test support: failing loudly is the point"
 )]
+
+pub mod pki;
+pub mod tls;
 
 use std::net::SocketAddr;
 

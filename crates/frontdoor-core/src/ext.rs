@@ -58,6 +58,38 @@ impl ConnInfo {
     }
 }
 
+// === TlsInfo ===
+
+/// What the TLS handshake of the connection a request arrived on agreed.
+///
+/// Inserted by `frontdoor::serve` on every request of a TLS connection, beside
+/// [`ConnInfo`] (whose [`tls`](ConnInfo::tls) flag is then `true`); absent on plaintext
+/// connections. It is its own extension rather than a field of [`ConnInfo`] so that
+/// `ConnInfo` stays `Copy` and plaintext connections carry nothing for it.
+///
+/// ```
+/// use frontdoor_core::TlsInfo;
+///
+/// let info = TlsInfo::new(Some("www.example.com".into()));
+/// assert_eq!(info.server_name.as_deref(), Some("www.example.com"));
+/// assert_eq!(TlsInfo::new(None).server_name, None);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// The server name the client asked for (SNI), as the handshake received it;
+    /// `None` when the client sent none (clients connecting to an IP address).
+    pub server_name: Option<Arc<str>>,
+}
+
+impl TlsInfo {
+    /// The handshake's agreed values.
+    #[must_use]
+    pub const fn new(server_name: Option<Arc<str>>) -> Self {
+        Self { server_name }
+    }
+}
+
 // === OriginalUri ===
 
 /// The request target as the outermost frontdoor layer first saw it.
@@ -565,6 +597,8 @@ mod tests {
         assert_eq!(info.local.port(), 1);
         assert_eq!(info.remote.port(), 2);
         assert!(info.with_tls(true).tls);
+        let tls = TlsInfo::new(Some("h".into()));
+        assert_eq!(tls.clone(), tls);
         let mut req = Request::new(());
         OriginalUri::insert_if_absent(&mut req);
         assert_eq!(req.extensions().get::<OriginalUri>().unwrap().0, "/");

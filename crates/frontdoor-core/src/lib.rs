@@ -6,6 +6,7 @@
 //! | type | inserted by | read by |
 //! |---|---|---|
 //! | [`ConnInfo`] | the acceptor (`frontdoor::serve`) | resolvers, forwarded headers |
+//! | [`TlsInfo`] | the acceptor, on TLS connections only | logs, services that want the SNI name |
 //! | [`OriginalUri`] | the outermost layer that sees the request | logs, cleanup rules |
 //! | [`Resolved`] | the resolver layer | the router, cleanup, relocation |
 //! | [`Mount`] | the router when it consumes a prefix | inner services, cleanup |
@@ -67,7 +68,7 @@ pub use body::{Body, BoxError};
 pub use error::{text_response, Error, ErrorKind};
 pub use ext::{
     ConnInfo, HostSource, MatchedRoute, Mode, OriginalUri, ParseResolvedError, PeerTrust, Resolved,
-    Vars,
+    TlsInfo, Vars,
 };
 pub use extract::MissingExtension;
 pub use mount::Mount;

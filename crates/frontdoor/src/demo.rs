@@ -34,7 +34,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use frontdoor_core::{Body, BoxError, MatchedRoute, Mount, Resolved, Vars};
+use frontdoor_core::{Body, BoxError, MatchedRoute, Mount, Resolved, TlsInfo, Vars};
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
@@ -50,7 +50,8 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// `headers` (a list of `[name, value]` pairs in arrival order, duplicates kept),
 /// `body_length` (bytes streamed through), and, when present in the extensions,
 /// `script_name` and `path_info` ([`Mount`]), `resolved` ([`Resolved`]), `route`
-/// ([`MatchedRoute`]) and `vars` ([`Vars`]). A body that fails mid-stream gives 400.
+/// ([`MatchedRoute`]), `vars` ([`Vars`]) and `tls` ([`TlsInfo`]: `{"server_name": ..}`).
+/// A body that fails mid-stream gives 400.
 #[must_use]
 pub const fn echo() -> Echo {
     Echo { _priv: () }
@@ -142,6 +143,12 @@ fn describe(parts: &http::request::Parts) -> Map<String, Value> {
         doc.insert(
             "route".into(),
             json!({"index": route.index, "spec": &*route.spec}),
+        );
+    }
+    if let Some(tls) = ext.get::<TlsInfo>() {
+        doc.insert(
+            "tls".into(),
+            json!({"server_name": tls.server_name.as_deref()}),
         );
     }
     if let Some(vars) = ext.get::<Vars>() {

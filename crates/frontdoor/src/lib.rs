@@ -40,6 +40,7 @@
 //! | feature | what | default |
 //! |---|---|---|
 //! | `serve` | [`serve::Server`]: HTTP/1.1 + h2c listeners, `ConnInfo`, timeouts, graceful shutdown | yes |
+//! | `tls` | `serve::tls`: HTTPS listeners with rustls (`ring`), ALPN `h2`/`http/1.1`, SNI certificates swapped at runtime | no |
 //! | `demo` | [`demo`] echo and redirect backends | yes |
 //! | `resolve` | re-export `frontdoor-resolve` as [`resolve`] | yes |
 //! | `route` | re-export `frontdoor-route` as [`route`] | yes |

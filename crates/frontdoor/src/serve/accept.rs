@@ -6,12 +6,17 @@ use frontdoor_core::ConnInfo;
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
-use super::{connection::serve_connection, ConnService, ResponseBody, Shared};
+use super::{connection::serve_connection, ConnService, ResponseBody, Shared, Transport};
 
 /// Accepts connections on `listener` until shutdown, each once a connection-limit
-/// permit is free, and serves each on its own tracked task.
-pub(super) async fn accept_loop<S, B>(listener: TcpListener, service: S, shared: Shared)
-where
+/// permit is free, and serves each (after a TLS handshake, for a TLS `transport`) on
+/// its own tracked task.
+pub(super) async fn accept_loop<S, B>(
+    listener: TcpListener,
+    transport: Transport,
+    service: S,
+    shared: Shared,
+) where
     S: ConnService<B>,
     B: ResponseBody,
 {
@@ -51,6 +56,7 @@ where
         shared.tracker.spawn(serve_connection(
             stream,
             info,
+            transport.clone(),
             service.clone(),
             shared.clone(),
             permit,

@@ -1,6 +1,7 @@
 //! One accepted connection, in steps: read its PROXY protocol header (when
-//! configured), take its per-address slot, configure hyper, drive the connection
-//! under its clock (header, idle and send timeouts), and drain it on shutdown.
+//! configured), take its per-address slot, do the TLS handshake (on a TLS listener,
+//! `tls/`), configure hyper, drive the connection under its clock (header, idle and
+//! send timeouts), and drain it on shutdown.
 
 use std::{pin::Pin, sync::Arc};
 
@@ -23,13 +24,26 @@ use super::{
     conn_io::{ConnIo, Held},
     guard::{Guard, GuardConfig},
     proxy_protocol::{read_header, ProxyFailure, Rewind},
-    Config, ConnService, ResponseBody, Shared, DEFAULT_MAX_HEADERS,
+    Config, ConnService, ResponseBody, Shared, Transport, DEFAULT_MAX_HEADERS,
 };
 
-/// A connection being served: hyper-util's auto (HTTP/1.1 or h2c) connection over
+/// A connection being served: hyper-util's auto (HTTP/1.1 or HTTP/2) connection over
 /// the connection's I/O, with the [`Guard`] as its service.
 type Connection<'a, I, S> =
     auto::UpgradeableConnection<'a, TokioIo<ConnIo<I>>, Guard<S>, TokioExecutor>;
+
+/// Which HTTP version a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Protocol {
+    /// Whatever the client's first bytes say (HTTP/1.1, or the HTTP/2 preface).
+    Detect,
+    /// HTTP/1.1, as agreed by ALPN.
+    #[cfg_attr(not(feature = "tls"), expect(dead_code, reason = "ALPN needs TLS"))]
+    Http1,
+    /// HTTP/2, as agreed by ALPN.
+    #[cfg_attr(not(feature = "tls"), expect(dead_code, reason = "ALPN needs TLS"))]
+    Http2,
+}
 
 /// How [`drive`] left a connection.
 enum Driven {
@@ -42,11 +56,13 @@ enum Driven {
     ShuttingDown,
 }
 
-/// Serves one accepted connection; `permit` holds its place under the connection
-/// limit until it closes (upgraded or not).
+/// Serves one accepted connection (after a TLS handshake for a TLS `transport`);
+/// `permit` holds its place under the connection limit until it closes (upgraded or
+/// not).
 pub(super) async fn serve_connection<S, B>(
     mut stream: TcpStream,
     info: ConnInfo,
+    transport: Transport,
     service: S,
     shared: Shared,
     permit: OwnedSemaphorePermit,
@@ -68,18 +84,35 @@ pub(super) async fn serve_connection<S, B>(
         tracked: shared.tracker.token(),
     };
     let stream = Rewind::new(stream, prefix);
-    // A TLS listener's handshake goes here, over `stream` (so it reads the bytes
-    // that came after the PROXY header), under its own deadline; the clock then
-    // starts at the handshake's end instead of at `accepted`.
-    let clock = ConnClock::new(accepted);
-    let io = ConnIo::new(
+    match transport {
+        Transport::Plain => {
+            let clock = ConnClock::new(accepted);
+            let io = conn_io(stream, &clock, held, &shared);
+            serve_http(io, clock, info, Protocol::Detect, service, &shared).await;
+        }
+        // The handshake reads the bytes that came after the PROXY header, under its
+        // own deadline; the clock starts at its end.
+        #[cfg(feature = "tls")]
+        Transport::Tls(acceptor) => {
+            super::tls::serve_connection(stream, info, &acceptor, held, service, &shared).await;
+        }
+    }
+}
+
+/// The connection's I/O over `stream`, timed by `clock`, holding `held`.
+pub(super) fn conn_io<I>(
+    stream: I,
+    clock: &Arc<ConnClock>,
+    held: Held,
+    shared: &Shared,
+) -> ConnIo<I> {
+    ConnIo::new(
         stream,
-        Arc::clone(&clock),
+        Arc::clone(clock),
         shared.config.idle_timeout,
         shared.force.clone(),
         held,
-    );
-    serve_http(io, clock, info, service, &shared).await;
+    )
 }
 
 /// Step 1: with `proxy_protocol`, reads the PROXY header within the header timeout
@@ -116,12 +149,13 @@ async fn proxy_header(
     }
 }
 
-/// Step 2: serves HTTP over `io` until the connection ends, a timeout expires or
-/// shutdown drains it.
-async fn serve_http<I, S, B>(
+/// Step 2: serves HTTP (`protocol`) over `io` until the connection ends, a timeout
+/// expires or shutdown drains it.
+pub(super) async fn serve_http<I, S, B>(
     io: ConnIo<I>,
     clock: Arc<ConnClock>,
     info: ConnInfo,
+    protocol: Protocol,
     service: S,
     shared: &Shared,
 ) where
@@ -139,7 +173,7 @@ async fn serve_http<I, S, B>(
             max_request_body: config.max_request_body,
         },
     );
-    let builder = http_builder(config);
+    let builder = http_builder(config, protocol);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), guard);
     tokio::pin!(conn);
 
@@ -160,11 +194,16 @@ async fn serve_http<I, S, B>(
     }
 }
 
-/// hyper's connection settings: the size limits, HTTP/2 keep-alive pings (a peer
-/// that does not answer one within the send timeout is gone). There is no hyper
-/// header timer: [`ConnClock`] keeps one per connection (see `clock.rs`).
-fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+/// hyper's connection settings for `protocol`: the size limits, HTTP/2 keep-alive
+/// pings (a peer that does not answer one within the send timeout is gone). There is
+/// no hyper header timer: [`ConnClock`] keeps one per connection (see `clock.rs`).
+fn http_builder(config: &Config, protocol: Protocol) -> auto::Builder<TokioExecutor> {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = match protocol {
+        Protocol::Detect => builder,
+        Protocol::Http1 => builder.http1_only(),
+        Protocol::Http2 => builder.http2_only(),
+    };
     builder
         .http1()
         .timer(TokioTimer::new())

@@ -28,6 +28,10 @@
 //!   (HTTP/1 connections close after their current response, HTTP/2 connections get
 //!   GOAWAY), and whatever is still running after the drain timeout is dropped.
 //!
+//! With the `tls` feature, both also serve HTTPS listeners (`bind_tls`): TLS 1.2 and
+//! 1.3 with ALPN `h2`/`http/1.1`, certificates chosen by SNI and swapped at runtime,
+//! a handshake deadline; see the `tls` module.
+//!
 //! [`Workers`] is the same server in nginx's shape: one thread per core, each a
 //! single-threaded runtime with its own `SO_REUSEPORT` listeners and its own service
 //! instance (so an upstream client's connection pool is per worker, and a request
@@ -64,7 +68,9 @@
 //! configure hyper, drive the connection, drain it on shutdown) over the I/O of
 //! `conn_io.rs`, and `clock.rs` keeps its header, idle and send timeouts. Per
 //! request, `guard.rs` rejects bad framing and oversized announced bodies and inserts
-//! `ConnInfo`, and `idle_body.rs` times out stalled request bodies and caps them.
+//! `ConnInfo`, and `idle_body.rs` times out stalled request bodies and caps them. A
+//! TLS listener's connections handshake (`tls/`) after the PROXY header, and the
+//! connection's clock starts at the handshake's end.
 
 use std::{future::pending, sync::Arc, time::Duration};
 
@@ -87,6 +93,9 @@ mod idle_body;
 mod per_ip;
 mod proxy_protocol;
 mod server;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 mod workers;
 
 pub use server::Server;
@@ -112,6 +121,9 @@ pub const MIN_MAX_HEADER_BYTES: usize = 8 * 1024;
 pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Default cap on concurrent HTTP/2 streams per connection: 100.
 pub const DEFAULT_H2_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default TLS handshake timeout: 10 seconds.
+#[cfg(feature = "tls")]
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 // === bounds ===
 
@@ -160,6 +172,8 @@ struct Config {
     h2_max_concurrent_streams: u32,
     max_request_body: u64,
     drain_timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls_handshake_timeout: Duration,
 }
 
 impl Default for Config {
@@ -177,6 +191,8 @@ impl Default for Config {
             h2_max_concurrent_streams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
             max_request_body: 0,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            #[cfg(feature = "tls")]
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -272,6 +288,24 @@ macro_rules! limit_setters {
     };
 }
 pub(crate) use limit_setters;
+
+// === Transport ===
+
+/// How a listener's connections start.
+#[derive(Clone)]
+enum Transport {
+    /// Plaintext: HTTP/1.1 or h2c from the first byte.
+    Plain,
+    /// A TLS handshake first.
+    #[cfg(feature = "tls")]
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
+impl Transport {
+    const fn is_tls(&self) -> bool {
+        !matches!(self, Self::Plain)
+    }
+}
 
 // === impl Shared ===
 

@@ -15,7 +15,11 @@ use tokio::net::TcpListener;
 use tower::Service;
 use tracing::info;
 
-use super::{accept::accept_loop, Config, Shared};
+#[cfg(feature = "tls")]
+use super::tls::TlsConfig;
+#[cfg(all(doc, feature = "tls"))]
+use super::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
+use super::{accept::accept_loop, Config, Shared, Transport};
 #[cfg(doc)]
 use super::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
@@ -27,7 +31,7 @@ use super::{
 /// See the [module docs](super).
 #[must_use]
 pub struct Server {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<(TcpListener, Transport)>,
     config: Config,
 }
 
@@ -40,31 +44,81 @@ impl Server {
     ///
     /// The first bind error, with the address in its message.
     pub async fn bind(addrs: &[SocketAddr]) -> io::Result<Self> {
-        let mut listeners = Vec::with_capacity(addrs.len());
-        for addr in addrs {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-            listeners.push(listener);
-        }
-        Ok(Self::from_listeners(listeners))
+        Ok(Self::from_listeners(bind_all(addrs).await?))
     }
 
     /// Serves already bound listeners.
     pub fn from_listeners(listeners: Vec<TcpListener>) -> Self {
         Self {
-            listeners,
+            listeners: listeners
+                .into_iter()
+                .map(|l| (l, Transport::Plain))
+                .collect(),
             config: Config::default(),
         }
     }
 
-    /// The addresses actually bound, in the order given.
+    /// Also binds every address in `addrs` as a TLS (HTTPS) listener handshaking with
+    /// `tls`. For a TLS-only server, start from `Server::bind(&[])`.
+    ///
+    /// # Errors
+    ///
+    /// The first bind error, with the address in its message.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub async fn bind_tls(self, addrs: &[SocketAddr], tls: &TlsConfig) -> io::Result<Self> {
+        Ok(self.tls_listeners(bind_all(addrs).await?, tls))
+    }
+
+    /// Also serves already bound listeners as TLS listeners handshaking with `tls`.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_listeners(mut self, listeners: Vec<TcpListener>, tls: &TlsConfig) -> Self {
+        let acceptor = tls.acceptor();
+        self.listeners.extend(
+            listeners
+                .into_iter()
+                .map(|l| (l, Transport::Tls(acceptor.clone()))),
+        );
+        self
+    }
+
+    /// The addresses of the plaintext listeners, in the order given.
     ///
     /// # Errors
     ///
     /// When the OS cannot report a listener's address.
     pub fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
-        self.listeners.iter().map(TcpListener::local_addr).collect()
+        self.addrs_where(|t| !t.is_tls())
+    }
+
+    /// The addresses of the TLS listeners, in the order given.
+    ///
+    /// # Errors
+    ///
+    /// When the OS cannot report a listener's address.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn local_tls_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        self.addrs_where(Transport::is_tls)
+    }
+
+    fn addrs_where(&self, keep: impl Fn(&Transport) -> bool) -> io::Result<Vec<SocketAddr>> {
+        self.listeners
+            .iter()
+            .filter(|(_, t)| keep(t))
+            .map(|(l, _)| l.local_addr())
+            .collect()
+    }
+
+    /// How long a TLS client may take from connecting to the end of its handshake;
+    /// past it the connection is closed. The header-read timeout starts after the
+    /// handshake. Default [`DEFAULT_TLS_HANDSHAKE_TIMEOUT`].
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.tls_handshake_timeout = super::clamp(timeout);
+        self
     }
 
     /// How long a client may take to send a complete request head: the first one
@@ -136,13 +190,16 @@ impl Server {
         F: Future<Output = ()> + Send,
     {
         let shared = Shared::new(self.config);
-        for listener in self.listeners {
+        for (listener, transport) in self.listeners {
             if let Ok(addr) = listener.local_addr() {
-                info!(%addr, "listening");
+                info!(%addr, tls = transport.is_tls(), "listening");
             }
-            shared
-                .tracker
-                .spawn(accept_loop(listener, service.clone(), shared.clone()));
+            shared.tracker.spawn(accept_loop(
+                listener,
+                transport,
+                service.clone(),
+                shared.clone(),
+            ));
         }
         signal.await;
         info!(
@@ -157,13 +214,27 @@ impl Server {
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Server")
-            .field("local_addrs", &self.local_addrs().ok())
-            .field("header_read_timeout", &self.config.header_read_timeout)
+        let mut d = f.debug_struct("Server");
+        d.field("local_addrs", &self.local_addrs().ok());
+        #[cfg(feature = "tls")]
+        d.field("local_tls_addrs", &self.local_tls_addrs().ok());
+        d.field("header_read_timeout", &self.config.header_read_timeout)
             .field("body_read_timeout", &self.config.body_read_timeout)
             .field("max_connections", &self.config.max_connections)
             .field("drain_timeout", &self.config.drain_timeout)
             .field("config", &self.config)
             .finish()
     }
+}
+
+/// Binds every address in `addrs`, in order.
+async fn bind_all(addrs: &[SocketAddr]) -> io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
 }

@@ -10,7 +10,9 @@ use tokio::{net::TcpListener, sync::mpsc};
 use tower::Service;
 use tracing::{info, warn};
 
-use super::{accept::accept_loop, Config, ConnService, ResponseBody, Shared};
+#[cfg(feature = "tls")]
+use super::tls::TlsConfig;
+use super::{accept::accept_loop, Config, ConnService, ResponseBody, Shared, Transport};
 
 /// A server with one worker thread per core, in nginx's shape.
 ///
@@ -35,8 +37,12 @@ use super::{accept::accept_loop, Config, ConnService, ResponseBody, Shared};
 #[must_use]
 pub struct Workers {
     /// `listeners[w]` holds worker `w`'s listener for every address.
-    listeners: Vec<Vec<std::net::TcpListener>>,
+    listeners: Vec<Vec<(std::net::TcpListener, Transport)>>,
+    /// The plaintext addresses bound.
     addrs: Vec<SocketAddr>,
+    /// The TLS addresses bound.
+    #[cfg(feature = "tls")]
+    tls_addrs: Vec<SocketAddr>,
     config: Config,
 }
 
@@ -48,33 +54,44 @@ impl Workers {
     ///
     /// The first socket error, with the address in its message.
     pub fn bind(addrs: &[SocketAddr], workers: usize) -> io::Result<Self> {
-        let workers = workers.max(1);
-        let mut listeners: Vec<Vec<std::net::TcpListener>> = (0..workers)
-            .map(|_| Vec::with_capacity(addrs.len()))
-            .collect();
-        let mut bound = Vec::with_capacity(addrs.len());
-        for addr in addrs {
-            let mut actual = *addr;
-            for per_worker in &mut listeners {
-                let listener = reuseport_listener(actual).map_err(|e| {
-                    io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
-                })?;
-                actual = listener.local_addr()?;
-                per_worker.push(listener);
-            }
-            bound.push(actual);
-        }
+        let mut listeners: Vec<Vec<_>> = (0..workers.max(1)).map(|_| Vec::new()).collect();
+        let addrs = bind_each(&mut listeners, addrs, &Transport::Plain)?;
         Ok(Self {
             listeners,
-            addrs: bound,
+            addrs,
+            #[cfg(feature = "tls")]
+            tls_addrs: Vec::new(),
             config: Config::default(),
         })
     }
 
-    /// The addresses bound, in the order given (port 0 resolved).
+    /// Also binds every address in `addrs` as a TLS (HTTPS) listener handshaking with
+    /// `tls`, once per worker, as [`bind`](Self::bind) does.
+    ///
+    /// # Errors
+    ///
+    /// The first socket error, with the address in its message.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn bind_tls(mut self, addrs: &[SocketAddr], tls: &TlsConfig) -> io::Result<Self> {
+        let transport = Transport::Tls(tls.acceptor());
+        let bound = bind_each(&mut self.listeners, addrs, &transport)?;
+        self.tls_addrs.extend(bound);
+        Ok(self)
+    }
+
+    /// The plaintext addresses bound, in the order given (port 0 resolved).
     #[must_use]
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The TLS addresses bound, in the order given (port 0 resolved).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    #[must_use]
+    pub fn local_tls_addrs(&self) -> &[SocketAddr] {
+        &self.tls_addrs
     }
 
     /// The number of workers.
@@ -110,6 +127,14 @@ impl Workers {
 
     super::limit_setters!();
 
+    /// As [`Server::tls_handshake_timeout`](super::Server::tls_handshake_timeout).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.tls_handshake_timeout = super::clamp(timeout);
+        self
+    }
+
     /// Starts the workers, each serving `make_service(worker_index)`, until `signal`
     /// completes; then shuts every worker down gracefully and returns when all have
     /// finished.
@@ -129,6 +154,10 @@ impl Workers {
     {
         for addr in &self.addrs {
             info!(%addr, workers = self.listeners.len(), "listening");
+        }
+        #[cfg(feature = "tls")]
+        for addr in &self.tls_addrs {
+            info!(%addr, workers = self.listeners.len(), tls = true, "listening");
         }
         let shared = Shared::new(self.config);
         let mut started = Started::spawn(self.listeners, make_service, &shared);
@@ -154,7 +183,7 @@ impl Started {
     /// Starts a thread for each worker's `listeners`, sharing `shared`'s settings,
     /// tokens and connection limit; stops at the first thread that cannot be spawned.
     fn spawn<M, S, B>(
-        listeners: Vec<Vec<std::net::TcpListener>>,
+        listeners: Vec<Vec<(std::net::TcpListener, Transport)>>,
         make_service: M,
         shared: &Shared,
     ) -> Self
@@ -234,7 +263,7 @@ impl Started {
 /// `listeners` until shutdown, then draining.
 fn run_worker<M, S, B>(
     index: usize,
-    listeners: Vec<std::net::TcpListener>,
+    listeners: Vec<(std::net::TcpListener, Transport)>,
     make_service: &M,
     shared: Shared,
 ) -> io::Result<()>
@@ -248,16 +277,41 @@ where
         .build()?;
     runtime.block_on(async move {
         let service = make_service(index);
-        for listener in listeners {
+        for (listener, transport) in listeners {
             let listener = TcpListener::from_std(listener)?;
-            shared
-                .tracker
-                .spawn(accept_loop(listener, service.clone(), shared.clone()));
+            shared.tracker.spawn(accept_loop(
+                listener,
+                transport,
+                service.clone(),
+                shared.clone(),
+            ));
         }
         shared.shutdown.cancelled().await;
         shared.drain(Some(index)).await;
         Ok(())
     })
+}
+
+/// Binds every address in `addrs` once per worker with `SO_REUSEPORT`, appending
+/// each worker's listener (with `transport`) to its list; returns the addresses bound.
+/// Port 0 picks one free port, shared by all workers.
+fn bind_each(
+    listeners: &mut [Vec<(std::net::TcpListener, Transport)>],
+    addrs: &[SocketAddr],
+    transport: &Transport,
+) -> io::Result<Vec<SocketAddr>> {
+    let mut bound = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        let mut actual = *addr;
+        for per_worker in listeners.iter_mut() {
+            let listener = reuseport_listener(actual)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            actual = listener.local_addr()?;
+            per_worker.push((listener, transport.clone()));
+        }
+        bound.push(actual);
+    }
+    Ok(bound)
 }
 
 /// A listener socket on `addr` that other workers can bind too (`SO_REUSEPORT`).
@@ -273,9 +327,11 @@ fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 
 impl fmt::Debug for Workers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Workers")
-            .field("local_addrs", &self.addrs)
-            .field("workers", &self.listeners.len())
+        let mut d = f.debug_struct("Workers");
+        d.field("local_addrs", &self.addrs);
+        #[cfg(feature = "tls")]
+        d.field("local_tls_addrs", &self.tls_addrs);
+        d.field("workers", &self.listeners.len())
             .field("config", &self.config)
             .finish()
     }
