@@ -45,7 +45,7 @@
 //!
 //! | feature | what | default |
 //! |---|---|---|
-//! | `tls` | `https://` upstreams with rustls (`ring` provider, webpki roots, ALPN `h2`/`http/1.1`, verification on) | off |
+//! | `tls` | `https://` upstreams with rustls (`ring` provider, webpki roots or your own `ClientConfig`, ALPN `h2`/`http/1.1`, SNI override, verification on unless explicitly off) | off |
 //!
 //! # Differences from rouille's `proxy`
 //!

@@ -109,6 +109,10 @@ pub struct UpstreamBuilder {
     upgrades: bool,
     #[cfg(feature = "tls")]
     tls: Option<rustls::ClientConfig>,
+    #[cfg(feature = "tls")]
+    tls_server_name: Option<String>,
+    #[cfg(feature = "tls")]
+    tls_verify: bool,
 }
 
 impl fmt::Debug for UpstreamBuilder {
@@ -145,6 +149,10 @@ impl UpstreamBuilder {
             upgrades: true,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "tls")]
+            tls_server_name: None,
+            #[cfg(feature = "tls")]
+            tls_verify: true,
         }
     }
 
@@ -239,16 +247,41 @@ impl UpstreamBuilder {
         self
     }
 
+    /// The name sent as SNI and checked against the upstream's certificate, in place
+    /// of the URL's host (for an upstream addressed by IP, or known by another name).
+    /// Default: the URL's host.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_server_name(mut self, name: impl Into<String>) -> Self {
+        self.tls_server_name = Some(name.into());
+        self
+    }
+
+    /// Accepts any certificate the upstream shows: expired, self-signed, for another
+    /// name. The handshake still proves the upstream holds the key of the certificate
+    /// it shows, but nothing proves who that is, so anyone on the path can read and
+    /// change the traffic. For test rigs; prefer trusting the upstream's CA
+    /// ([`tls_config`](Self::tls_config)). Default: certificates are verified.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn danger_accept_invalid_certs(mut self) -> Self {
+        self.tls_verify = false;
+        self
+    }
+
     /// Validates the configuration and builds the service. No runtime is needed here.
     ///
     /// # Errors
     ///
     /// A [`UpstreamConfigError`] naming the key: `uri` when the URI is not absolute `http` (or
     /// `https` with the `tls` feature) with a host, no userinfo and no query, `tls` when
-    /// the TLS configuration cannot be built, `max_connections` when a cap is set for
-    /// an `https` or HTTP/2 upstream.
+    /// the TLS configuration cannot be built, or is given for an `http` upstream, or
+    /// the TLS server name is not a DNS name or IP address; `max_connections` when a
+    /// cap is set for an `https` or HTTP/2 upstream.
     pub fn build(self) -> Result<Upstream, UpstreamConfigError> {
         let target = Target::parse(&self.uri)?;
+        #[cfg(feature = "tls")]
+        self.check_tls_applies(&target)?;
         let transport = if target.scheme == Scheme::HTTP && !self.http2_only {
             self.http1_pool(&target.authority)?
         } else if self.connection_cap.is_some() {
@@ -321,9 +354,19 @@ impl UpstreamBuilder {
                 Some(c) => c.clone(),
                 None => crate::tls::default_config()?,
             };
-            let b = hyper_rustls::HttpsConnectorBuilder::new()
+            let config = if self.tls_verify {
+                config
+            } else {
+                crate::tls::accept_invalid_certs(config)
+            };
+            let mut b = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(config)
                 .https_or_http();
+            if let Some(name) = &self.tls_server_name {
+                b = b.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(
+                    crate::tls::server_name(name)?,
+                ));
+            }
             if self.http2_only {
                 b.enable_http2().wrap_connector(http)
             } else {
@@ -331,6 +374,19 @@ impl UpstreamBuilder {
             }
         };
         Ok(builder.build(connector))
+    }
+
+    /// TLS settings on an `http` upstream cannot apply: an error, not silence.
+    #[cfg(feature = "tls")]
+    fn check_tls_applies(&self, target: &Target) -> Result<(), UpstreamConfigError> {
+        let any = self.tls.is_some() || self.tls_server_name.is_some() || !self.tls_verify;
+        if any && target.scheme != Scheme::HTTPS {
+            return Err(UpstreamConfigError::new(
+                "tls",
+                "TLS settings apply to https:// upstreams only",
+            ));
+        }
+        Ok(())
     }
 }
 
