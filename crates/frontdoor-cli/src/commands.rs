@@ -1,7 +1,9 @@
 //! What the `frontdoor` subcommands run: [`check`], [`routes`] and [`serve`].
 //!
 //! Each prints what a user reads (stdout) and every config error as
-//! `FILE: line N: key.path: message` (stderr), and returns the process's exit code.
+//! `FILE: line N: key.path: message` (stderr), warnings as
+//! `FILE: warning: line N: key.path: message` (stderr), and returns the process's
+//! exit code.
 
 use std::{io::Write, net::SocketAddr, path::Path, process::ExitCode};
 
@@ -11,44 +13,67 @@ use frontdoor::{
 };
 
 use crate::{
-    build::Built,
-    compile,
-    config::{Config, ConfigErrors},
+    config::{Config, ConfigError, ConfigErrors},
     live::{reload_on_change, reload_on_hangup, Live, Source},
     ops::{self, Metrics},
+    Checked,
 };
 
-/// `frontdoor check -c FILE`: 0 when the file builds, else 1 with every error.
+/// `frontdoor check -c FILE`: 0 when the file builds and its certificates load (with
+/// any warnings printed), else 1 with every error.
 #[must_use]
 pub fn check(file: &Path) -> ExitCode {
-    report(file, compile(file), |out, built| {
-        writeln!(out, "{}: ok ({} routes)", file.display(), built.rows.len())
+    report(file, crate::check(file), |out, checked| {
+        let routes = checked.built.rows.len();
+        match checked.certificates.len() {
+            0 => writeln!(out, "{}: ok ({routes} routes)", file.display()),
+            1 => writeln!(
+                out,
+                "{}: ok ({routes} routes, 1 certificate)",
+                file.display()
+            ),
+            n => writeln!(
+                out,
+                "{}: ok ({routes} routes, {n} certificates)",
+                file.display()
+            ),
+        }
     })
 }
 
-/// `frontdoor routes -c FILE`: the compiled route table, in match order.
+/// `frontdoor routes -c FILE`: the compiled route table, in match order, then the
+/// certificates and the names they serve.
 #[must_use]
 pub fn routes(file: &Path) -> ExitCode {
-    report(file, compile(file), |out, built| {
-        writeln!(out, "{}", built.table())
+    report(file, crate::check(file), |out, checked| {
+        writeln!(out, "{}", checked.table())
     })
 }
 
-/// Prints a built stack with `show`, or the errors.
+/// Prints the warnings and a checked config with `show`, or the errors.
 fn report(
     file: &Path,
-    result: Result<Built, ConfigErrors>,
-    show: impl FnOnce(&mut std::io::StdoutLock<'static>, &Built) -> std::io::Result<()>,
+    result: Result<Checked, ConfigErrors>,
+    show: impl FnOnce(&mut std::io::StdoutLock<'static>, &Checked) -> std::io::Result<()>,
 ) -> ExitCode {
     match result {
-        Ok(built) => {
-            let _ = show(&mut std::io::stdout().lock(), &built);
+        Ok(checked) => {
+            print_warnings(file, &checked.warnings);
+            let _ = show(&mut std::io::stdout().lock(), &checked);
             ExitCode::SUCCESS
         }
         Err(errors) => {
             print_errors(file, &errors);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints warnings as `FILE: warning: line N: key.path: message` to stderr.
+fn print_warnings(file: &Path, warnings: &[ConfigError]) {
+    let mut err = std::io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(err, "{}: warning: {w}", file.display());
     }
 }
 
@@ -139,11 +164,19 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
         }
     };
     let config = live.config();
-    let server = bind(&config, listen, live.workers())?;
+    let server = bind(&config, listen, &live)?;
     let addrs = server.local_addrs().to_vec();
+    #[cfg(feature = "tls")]
+    let tls_addrs = server.local_tls_addrs().to_vec();
+    #[cfg(not(feature = "tls"))]
+    let tls_addrs = Vec::new();
+    if let Err(errors) = live.listening_tls(&tls_addrs).await {
+        print_errors(source.path().unwrap_or(Path::new("(embedded)")), &errors);
+        return Ok(ExitCode::FAILURE);
+    }
     let admin = start_admin(&config, &metrics, &live).await?;
     tokio::spawn(reload_on_hangup(live.clone(), source.clone()));
-    print_banner(&source, &addrs, admin, &live)?;
+    print_banner(&source, &addrs, &tls_addrs, admin, &live)?;
 
     if watch == Watch::File {
         tokio::spawn(reload_on_change(live.clone(), source));
@@ -154,14 +187,26 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Binds the front listeners (`listen`, else the config's) with the config's limits.
-fn bind(config: &Config, listen: Vec<SocketAddr>, workers: usize) -> std::io::Result<Workers> {
+/// Binds the front listeners (`listen`, else the config's, and the TLS listeners of
+/// `listen_tls`) with the config's limits.
+fn bind(config: &Config, listen: Vec<SocketAddr>, live: &Live) -> Result<Workers, BoxError> {
     let listen = if listen.is_empty() {
         config.server.listen.clone()
     } else {
         listen
     };
-    let mut server = Workers::bind(&listen, workers)?;
+    let mut server = Workers::bind(&listen, live.workers())?;
+    #[cfg(feature = "tls")]
+    if !config.server.listen_tls.is_empty() {
+        let tls = live
+            .tls_config()?
+            .ok_or("listen_tls is set but no certificate is loaded")?;
+        server = server.bind_tls(&config.server.listen_tls, &tls)?;
+    }
+    #[cfg(feature = "tls")]
+    if let Some(t) = config.server.tls_handshake_timeout {
+        server = server.tls_handshake_timeout(t);
+    }
     if let Some(t) = config.server.header_timeout {
         server = server.header_read_timeout(t);
     }
@@ -219,17 +264,21 @@ async fn start_admin(
     Ok(bound)
 }
 
-/// Prints where the front door listens, the route table, what to try (for the demo),
-/// and `ready`.
+/// Prints where the front door listens (every listener is bound by now), the route
+/// table and certificates, what to try (for the demo), and `ready`.
 fn print_banner(
     source: &Source,
     addrs: &[SocketAddr],
+    tls_addrs: &[SocketAddr],
     admin: Option<SocketAddr>,
     live: &Live,
 ) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for addr in addrs {
         writeln!(out, "frontdoor listening on http://{addr}")?;
+    }
+    for addr in tls_addrs {
+        writeln!(out, "frontdoor listening on https://{addr}")?;
     }
     if let Some(addr) = admin {
         writeln!(

@@ -10,8 +10,10 @@
 //! * [`build`]: the service stack a config describes (resolve, route, cleanup,
 //!   upstream, with the access log and metrics of [`ops`]); building never binds, so
 //!   `frontdoor check` runs exactly what `serve` runs.
-//! * [`live`]: the running front door (per-worker stacks behind an atomic swap, the
-//!   built-in backends, reloads).
+//! * [`tls`]: the `[[tls]]` certificates (read, checked, described) and the client
+//!   side of a target's `tls` table; files are read there, never while parsing.
+//! * [`live`]: the running front door (per-worker stacks and the certificates behind
+//!   atomic swaps, the built-in backends, reloads).
 //! * [`commands`]: the subcommands `check`, `routes` and `serve`.
 //!
 //! # Example
@@ -47,22 +49,89 @@ pub mod config;
 pub mod live;
 mod mirror_metrics;
 pub mod ops;
+pub mod tls;
 
-use std::path::Path;
+use std::{path::Path, time::SystemTime};
 
 pub use crate::{
     build::Built,
     config::{Config, ConfigError, ConfigErrors},
 };
 
-/// Reads, validates and builds the config file at `path` without starting anything
-/// (no built-in backends, fresh metrics): what `frontdoor check` and
-/// `frontdoor routes` run.
+/// What `frontdoor check` and `frontdoor routes` report on a config file.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Checked {
+    /// The stack the config builds.
+    pub built: Built,
+    /// Its `[[tls]]` certificates, loaded.
+    pub certificates: Vec<tls::CertRow>,
+    /// Allowed, but probably not meant, each with its line and key path.
+    pub warnings: Vec<ConfigError>,
+}
+
+impl Checked {
+    /// The route table, then the certificates (if any), as `frontdoor routes` prints
+    /// them.
+    #[must_use]
+    pub fn table(&self) -> String {
+        tables(&self.built.table(), &self.certificates, SystemTime::now())
+    }
+}
+
+/// The route table text, then the certificate table when there are certificates.
+fn tables(routes: &str, certificates: &[tls::CertRow], now: SystemTime) -> String {
+    if certificates.is_empty() {
+        routes.to_owned()
+    } else {
+        format!("{routes}\n\n{}", tls::render(certificates, now))
+    }
+}
+
+/// Reads, validates and builds the config file at `path`, and reads its certificates,
+/// without starting anything (no built-in backends, fresh metrics): what
+/// `frontdoor check` and `frontdoor routes` run.
 ///
 /// # Errors
 ///
-/// Every problem in the file, each with its line and key path.
-pub fn compile(path: &Path) -> Result<Built, ConfigErrors> {
+/// Every problem in the file and its certificates, each with its line and key path.
+pub fn check(path: &Path) -> Result<Checked, ConfigErrors> {
     let config = Config::load(path)?;
-    build::build(&config, &build::Builtins::new(), &ops::Metrics::new())
+    let certificates = tls::load(&config, SystemTime::now());
+    let built = build::build(&config, &build::Builtins::new(), &ops::Metrics::new());
+    let (certificates, built) = both(certificates, built)?;
+    let (certificates, tls_warnings) =
+        certificates.map_or_else(Default::default, |c| (c.rows, c.warnings));
+    let mut warnings = config.warnings;
+    warnings.extend(tls_warnings);
+    Ok(Checked {
+        built,
+        certificates,
+        warnings,
+    })
+}
+
+/// As [`check`], the stack only.
+///
+/// # Errors
+///
+/// As [`check`].
+pub fn compile(path: &Path) -> Result<Built, ConfigErrors> {
+    check(path).map(|checked| checked.built)
+}
+
+/// Both values, or the errors of both steps in line order.
+fn both<A, B>(
+    a: Result<A, ConfigErrors>,
+    b: Result<B, ConfigErrors>,
+) -> Result<(A, B), ConfigErrors> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => {
+            let mut errors: Vec<ConfigError> =
+                [a.err(), b.err()].into_iter().flatten().flatten().collect();
+            errors.sort_by_key(|e| e.line().unwrap_or(usize::MAX));
+            Err(ConfigErrors::from_vec(errors))
+        }
+    }
 }

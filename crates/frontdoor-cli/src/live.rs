@@ -1,5 +1,5 @@
-//! The running front door: the current stack behind an atomic swap, the built-in
-//! backends, and reloads.
+//! The running front door: the current stack and certificates behind atomic swaps,
+//! the built-in backends, and reloads.
 
 use std::{
     collections::BTreeMap,
@@ -7,7 +7,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::Arc,
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use arc_swap::ArcSwap;
@@ -20,6 +20,7 @@ use crate::{
     build::{build, builtins_used, Built, Builtins},
     config::{Builtin, Config, ConfigError, ConfigErrors},
     ops::Metrics,
+    tls::{self, Certificates, Served},
 };
 
 /// Where the config comes from.
@@ -100,6 +101,10 @@ pub struct Live {
     running: Arc<crate::config::Server>,
     backends: Arc<Backends>,
     metrics: Metrics,
+    certs: Arc<Served>,
+    /// The TLS listeners' addresses once bound (port 0 resolved); stacks are built
+    /// with them, so an https redirect names the real port.
+    bound_tls: Arc<Mutex<Option<Vec<SocketAddr>>>>,
 }
 
 impl std::fmt::Debug for Live {
@@ -132,14 +137,64 @@ impl Live {
                 })
                 .max(1)
         };
-        let (config, built) = load(source, &backends, &metrics, count).await?;
+        let loaded = load(source, &backends, &metrics, count, None).await?;
+        loaded.log_warnings();
+        let certs = Served::new(loaded.certs);
+        metrics.set_certificates(&certs.rows());
         Ok(Self {
-            stacks: built.into_iter().map(ArcSwap::from_pointee).collect(),
-            running: Arc::new(config.server.clone()),
-            config: Arc::new(ArcSwap::from_pointee(config)),
+            stacks: loaded
+                .built
+                .into_iter()
+                .map(ArcSwap::from_pointee)
+                .collect(),
+            running: Arc::new(loaded.config.server.clone()),
+            config: Arc::new(ArcSwap::from_pointee(loaded.config)),
             backends,
             metrics,
+            certs: Arc::new(certs),
+            bound_tls: Arc::default(),
         })
+    }
+
+    /// The configuration of the TLS listeners (`None` without certificates): they
+    /// share one certificate resolver, which reloads swap.
+    ///
+    /// # Errors
+    ///
+    /// When rustls refuses the configuration.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(
+        &self,
+    ) -> Result<Option<frontdoor::serve::tls::TlsConfig>, frontdoor::serve::tls::TlsConfigError>
+    {
+        self.certs.tls_config()
+    }
+
+    /// Records where the TLS listeners were bound. When that differs from the config
+    /// (port 0), the stacks are rebuilt from the config in force with the real
+    /// addresses, so an https redirect names the port clients can reach.
+    ///
+    /// # Errors
+    ///
+    /// When the stacks cannot be rebuilt (not expected: the same config built).
+    pub async fn listening_tls(&self, addrs: &[SocketAddr]) -> Result<(), ConfigErrors> {
+        *self.bound_tls.lock() = Some(addrs.to_vec());
+        let current = self.config();
+        if current.server.listen_tls == addrs {
+            return Ok(());
+        }
+        let mut config = (*current).clone();
+        config.server.listen_tls = addrs.to_vec();
+        let builtins = self
+            .backends
+            .ensure(&config)
+            .await
+            .map_err(|e| ConfigError::file(format!("cannot start built-in backends: {e}")))?;
+        for slot in self.stacks.iter() {
+            slot.store(Arc::new(build(&config, &builtins, &self.metrics)?));
+        }
+        self.config.store(Arc::new(config));
+        Ok(())
     }
 
     /// The number of workers (one stack each).
@@ -152,12 +207,14 @@ impl Live {
         self.config.load_full()
     }
 
-    /// The route table in force.
+    /// The route table in force, then the certificates served (if any).
     pub fn table(&self) -> String {
-        self.stacks
+        let routes = self
+            .stacks
             .first()
             .map(|s| s.load().table())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        crate::tables(&routes, &self.certs.rows(), SystemTime::now())
     }
 
     /// Worker `worker`'s front door service: each request runs on the stack current
@@ -174,22 +231,30 @@ impl Live {
         }))
     }
 
-    /// Re-reads and rebuilds the config; on any error the old stack keeps serving.
+    /// Re-reads and rebuilds the config and re-reads its certificate files (even when
+    /// the config text is unchanged: renewal tools rewrite them in place); on any
+    /// error the old stack and certificates keep serving.
     pub async fn reload(&self, source: &Source) -> bool {
         let workers = self.stacks.len();
-        match load(source, &self.backends, &self.metrics, |_| workers).await {
-            Ok((config, built)) => {
-                for key in self.running.changed_keys(&config.server) {
+        let bound = self.bound_tls.lock().clone();
+        match load(source, &self.backends, &self.metrics, |_| workers, bound).await {
+            Ok(loaded) => {
+                loaded.log_warnings();
+                // Compared as written: `listen_tls` before the bound addresses.
+                let mut as_written = loaded.config.server.clone();
+                as_written.listen_tls.clone_from(&loaded.configured_tls);
+                for key in self.running.changed_keys(&as_written) {
                     tracing::warn!(
                         key,
                         "{key} differs from the running value: it takes effect on restart"
                     );
                 }
-                let routes = built.first().map_or(0, |b| b.rows.len());
-                for (slot, built) in self.stacks.iter().zip(built) {
+                let routes = loaded.built.first().map_or(0, |b| b.rows.len());
+                for (slot, built) in self.stacks.iter().zip(loaded.built) {
                     slot.store(Arc::new(built));
                 }
-                self.config.store(Arc::new(config));
+                self.swap_certificates(loaded.certs);
+                self.config.store(Arc::new(loaded.config));
                 self.metrics.reload_applied();
                 tracing::info!(routes, "config reloaded");
                 true
@@ -197,10 +262,25 @@ impl Live {
             Err(errors) => {
                 self.metrics.reload_rejected();
                 for e in &errors {
-                    tracing::error!(error = %e, "config reload rejected; the previous config keeps serving");
+                    tracing::error!(error = %e, "config reload rejected; the previous config and certificates keep serving");
                 }
                 false
             }
+        }
+    }
+
+    /// Serves the reloaded certificates to new handshakes.
+    fn swap_certificates(&self, certs: Option<Certificates>) {
+        let had = !self.certs.rows().is_empty();
+        let some = certs.is_some();
+        if self.certs.store(certs) {
+            let rows = self.certs.rows();
+            self.metrics.set_certificates(&rows);
+            tracing::info!(certificates = rows.len(), "certificates reloaded");
+        } else if had && !some {
+            tracing::warn!("[[tls]] is gone, but TLS listeners change only on restart; keeping the current certificates");
+        } else if some {
+            tracing::warn!("certificates are configured, but TLS listeners start only on restart");
         }
     }
 }
@@ -241,38 +321,77 @@ pub async fn reload_on_change(live: Live, source: Source) {
     let Some(path) = source.path().map(Path::to_owned) else {
         return;
     };
-    let stamp = |p: &Path| {
-        std::fs::metadata(p)
+    // The config file, and the certificate files of the config in force.
+    let stamp = |p: &Path, live: &Live| {
+        let file = std::fs::metadata(p)
             .ok()
-            .map(|m| (m.modified().ok(), m.len()))
+            .map(|m| (m.modified().ok(), m.len()));
+        (file, tls::file_stamps(&live.config()))
     };
-    let mut last = stamp(&path);
+    let mut last = stamp(&path, &live);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let now = stamp(&path);
+        let now = stamp(&path, &live);
         if now != last {
-            last = now;
-            tracing::info!(file = %path.display(), "config file changed: reloading");
+            let what = if now.0 == last.0 {
+                "certificate files changed"
+            } else {
+                "config file changed"
+            };
+            tracing::info!(file = %path.display(), "{what}: reloading");
             live.reload(&source).await;
+            last = stamp(&path, &live);
         }
     }
 }
 
-/// Reads, validates and builds `copies(&config)` identical stacks.
+/// A config read, its certificates read, and its stacks built.
+struct Loaded {
+    config: Config,
+    /// `listen_tls` as the file says (before the bound addresses replace it).
+    configured_tls: Vec<SocketAddr>,
+    certs: Option<Certificates>,
+    built: Vec<Built>,
+}
+
+impl Loaded {
+    fn log_warnings(&self) {
+        let tls = self.certs.iter().flat_map(|c| &c.warnings);
+        for warning in self.config.warnings.iter().chain(tls) {
+            tracing::warn!(warning = %warning, "config warning");
+        }
+    }
+}
+
+/// Reads and validates the config and its certificates, and builds
+/// `copies(&config)` identical stacks, with the TLS listeners at `bound` when they
+/// are bound.
 async fn load(
     source: &Source,
     backends: &Backends,
     metrics: &Metrics,
     copies: impl FnOnce(&Config) -> usize,
-) -> Result<(Config, Vec<Built>), ConfigErrors> {
-    let config = source.load()?;
+    bound: Option<Vec<SocketAddr>>,
+) -> Result<Loaded, ConfigErrors> {
+    let mut config = source.load()?;
+    let configured_tls = config.server.listen_tls.clone();
+    if let Some(bound) = bound {
+        config.server.listen_tls = bound;
+    }
+    let certs = tls::load(&config, SystemTime::now());
     let builtins = backends
         .ensure(&config)
         .await
         .map_err(|e| ConfigError::file(format!("cannot start built-in backends: {e}")))?;
     let built = (0..copies(&config))
         .map(|_| build(&config, &builtins, metrics))
-        .collect::<Result<_, _>>()?;
-    Ok((config, built))
+        .collect::<Result<Vec<_>, _>>();
+    let (certs, built) = crate::both(certs, built)?;
+    Ok(Loaded {
+        config,
+        configured_tls,
+        certs,
+        built,
+    })
 }

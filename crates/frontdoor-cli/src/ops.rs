@@ -12,7 +12,7 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use frontdoor::Body;
@@ -28,7 +28,10 @@ use prometheus_client::{
 use tokio::time::Instant;
 use tower::{util::BoxCloneSyncService, Layer, Service};
 
-use crate::mirror_metrics::MirrorCounters;
+use crate::{
+    mirror_metrics::MirrorCounters,
+    tls::{seconds_until, CertRow},
+};
 
 /// What served a request; inserted into the response extensions by route services.
 #[derive(Clone, Debug)]
@@ -75,6 +78,9 @@ pub struct Metrics {
     in_flight: Gauge,
     reloads: Family<Labels, Counter>,
     mirrors: MirrorCounters,
+    tls_expiry: Family<Labels, Gauge>,
+    /// The certificates served and their expiry; the gauge is computed at scrape.
+    certificates: Arc<parking_lot::Mutex<Vec<(Labels, SystemTime)>>>,
 }
 
 impl fmt::Debug for Metrics {
@@ -135,6 +141,12 @@ impl Metrics {
         );
         let mirrors = MirrorCounters::default();
         registry.register_collector(Box::new(mirrors.clone()));
+        let tls_expiry = Family::<Labels, Gauge>::default();
+        registry.register(
+            "tls_certificate_expiry_seconds",
+            "Seconds until a served certificate expires (negative once expired), by [[tls]] entry",
+            tls_expiry.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -143,7 +155,26 @@ impl Metrics {
             in_flight,
             reloads,
             mirrors,
+            tls_expiry,
+            certificates: Arc::default(),
         }
+    }
+
+    /// The certificates being served, for the expiry gauge (replacing the previous
+    /// ones: a reload that drops a certificate drops its series).
+    pub fn set_certificates(&self, rows: &[CertRow]) {
+        let mut certificates = self.certificates.lock();
+        *certificates = rows
+            .iter()
+            .map(|row| {
+                let labels = vec![
+                    ("cert", row.key.clone()),
+                    ("file", row.file.display().to_string()),
+                ];
+                (labels, row.not_after)
+            })
+            .collect();
+        self.tls_expiry.clear();
     }
 
     /// Counts an upstream failure of `kind` (a
@@ -181,6 +212,12 @@ impl Metrics {
     /// The Prometheus (OpenMetrics) text exposition.
     #[must_use]
     pub fn render(&self) -> String {
+        let now = SystemTime::now();
+        for (labels, not_after) in self.certificates.lock().iter() {
+            self.tls_expiry
+                .get_or_create(labels)
+                .set(seconds_until(*not_after, now));
+        }
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();

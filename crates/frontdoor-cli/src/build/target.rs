@@ -1,10 +1,10 @@
 //! The service of one target (a route's or the default's): tag -> [cleanup filter] ->
-//! gateway errors -> [in-flight limit] -> [relocation] -> [mirror] -> `Upstream` |
-//! `Balanced`.
+//! [https redirect] -> gateway errors -> [in-flight limit] -> [relocation] -> [mirror]
+//! -> `Upstream` | `Balanced`.
 
 use std::{convert::Infallible, sync::Arc};
 
-use frontdoor::Body;
+use frontdoor::{redirect_https::RedirectHttpsLayer, Body};
 use frontdoor_cleanup::{CleanupLayer, Rules, Syntax};
 use frontdoor_core::text_response;
 use frontdoor_mirror::{CaptureBody, MirrorLayer, TeeBody};
@@ -51,7 +51,14 @@ pub(super) fn build(
         .collect::<Vec<_>>()
         .join(", ")
         .into();
-    let service = upstream_service(target, &label, builtins, metrics)?;
+    let mut service = upstream_service(target, &label, builtins, metrics)?;
+    if target.redirect_https {
+        service = boxed(
+            RedirectHttpsLayer::new()
+                .port(https_port(config))
+                .layer(service),
+        );
+    }
     let tag = TagLayer {
         served: Served::new(label, upstream.clone()),
     };
@@ -60,6 +67,17 @@ pub(super) fn build(
         filter,
         upstream: upstream.to_string(),
     })
+}
+
+/// The port plaintext requests are redirected to: the first TLS listener's, else 443.
+fn https_port(config: &Config) -> u16 {
+    config
+        .server
+        .listen_tls
+        .first()
+        .map(std::net::SocketAddr::port)
+        .filter(|&port| port != 0)
+        .unwrap_or(443)
 }
 
 /// The target's cleanup rules as a route filter, or `None` without rules.
@@ -114,14 +132,16 @@ fn upstream_service(
         .iter()
         .map(|addr| base_url(addr, builtins))
         .collect::<Vec<_>>();
+    let tls = client_tls(target)?;
     let mut upstreams = bases
         .iter()
         .enumerate()
-        .map(|(i, base)| upstream(target, i, base))
+        .map(|(i, base)| upstream(target, i, tls.as_ref(), base))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| {
             let key = match e.key() {
                 "max_connections" => "upstream_max_connections",
+                "tls" => "tls",
                 _ => "upstream",
             };
             (key, e.message().to_owned())
@@ -297,10 +317,40 @@ fn base_url(addr: &UpstreamAddr, builtins: &Builtins) -> String {
     }
 }
 
-/// The upstream client for the target's upstream number `index`, at `base`.
+/// A target's own TLS client configuration.
+#[cfg(feature = "tls")]
+type ClientTls = rustls::ClientConfig;
+/// Without the `tls` feature there is none.
+#[cfg(not(feature = "tls"))]
+type ClientTls = Infallible;
+
+/// The rustls configuration of the target's `tls` table, when it needs its own.
+#[cfg(feature = "tls")]
+fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> {
+    match &target.tls {
+        Some(tls) => crate::tls::client_config(tls),
+        None => Ok(None),
+    }
+}
+
+/// Without the `tls` feature, a target's `tls` table cannot apply.
+#[cfg(not(feature = "tls"))]
+fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> {
+    match &target.tls {
+        Some(_) => Err((
+            "tls",
+            "this frontdoor was built without TLS support (the `tls` feature)".to_owned(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The upstream client for the target's upstream number `index`, at `base`, with the
+/// target's TLS settings.
 fn upstream(
     target: &Target,
     index: usize,
+    client_tls: Option<&ClientTls>,
     base: &str,
 ) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
     let timeouts = target.timeouts;
@@ -308,6 +358,22 @@ fn upstream(
     if let Some(cap) = target.limits.connection_caps.get(index) {
         builder = builder.connection_cap(cap.clone());
     }
+    #[cfg(feature = "tls")]
+    {
+        if let Some(client) = client_tls {
+            builder = builder.tls_config(client.clone());
+        }
+        if let Some(tls) = &target.tls {
+            if let Some(name) = &tls.server_name {
+                builder = builder.tls_server_name(name.as_str());
+            }
+            if !tls.verify {
+                builder = builder.danger_accept_invalid_certs();
+            }
+        }
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = client_tls;
     if let Some(t) = timeouts.connect {
         builder = builder.connect_timeout(Some(t));
     }

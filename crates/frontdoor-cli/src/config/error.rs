@@ -143,6 +143,7 @@ impl StdError for ConfigErrors {}
 pub(crate) struct Errors<'a> {
     src: &'a str,
     list: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
 }
 
 impl<'a> Errors<'a> {
@@ -150,7 +151,25 @@ impl<'a> Errors<'a> {
         Self {
             src,
             list: Vec::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// Records a warning at `span` (its line), key `path`: allowed, but probably
+    /// not meant.
+    pub(crate) fn warn(
+        &mut self,
+        span: Option<&Range<usize>>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let line = span.map(|s| self.line_of(s));
+        self.warnings.push(ConfigError::new(line, path, message));
+    }
+
+    /// The warnings recorded so far, leaving none.
+    pub(crate) fn take_warnings(&mut self) -> Vec<ConfigError> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The 1-based line where `span` starts.

@@ -35,6 +35,7 @@ mod error;
 mod mirror;
 mod raw;
 mod server;
+mod tls;
 mod types;
 mod validate;
 
@@ -43,8 +44,8 @@ use std::{path::Path, str::FromStr};
 pub use self::{
     error::{ConfigError, ConfigErrors},
     types::{
-        Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, Server, SharedLimits,
-        Target, Timeouts, UpstreamAddr,
+        Builtin, Compat, Config, FileRef, Matcher, NotFound, Relocate, Resolve, Route, Server,
+        SharedLimits, Target, Timeouts, TlsCert, UpstreamAddr, UpstreamTls,
     },
 };
 
@@ -61,7 +62,9 @@ impl FromStr for Config {
 }
 
 impl Config {
-    /// Reads and validates the config file at `path`.
+    /// Reads and validates the config file at `path`. Relative file paths in it
+    /// (certificates, keys, CAs) are relative to the file's directory; in a config
+    /// parsed from text, to the current directory.
     ///
     /// # Errors
     ///
@@ -69,7 +72,45 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::file(format!("cannot read {}: {e}", path.display())))?;
-        text.parse()
+        let mut config: Self = text.parse()?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        config.rebase_files(dir);
+        Ok(config)
+    }
+
+    /// Makes every relative file path relative to `dir`.
+    fn rebase_files(&mut self, dir: &Path) {
+        for cert in &mut self.tls {
+            cert.cert.rebase(dir);
+            cert.key.rebase(dir);
+        }
+        let targets = self
+            .routes
+            .iter_mut()
+            .map(|r| &mut r.target)
+            .chain(self.default.as_mut());
+        for tls in targets.filter_map(|t| t.tls.as_mut()) {
+            for file in [&mut tls.ca, &mut tls.cert, &mut tls.key]
+                .into_iter()
+                .flatten()
+            {
+                file.rebase(dir);
+            }
+        }
+    }
+
+    /// Every file the config names (certificates, keys, CAs), for reload-on-change.
+    #[must_use]
+    pub fn files(&self) -> Vec<&Path> {
+        let certs = self.tls.iter().flat_map(|c| [&c.cert, &c.key]);
+        let upstream = self
+            .routes
+            .iter()
+            .map(|r| &r.target)
+            .chain(self.default.as_ref())
+            .filter_map(|t| t.tls.as_ref())
+            .flat_map(|t| [&t.ca, &t.cert, &t.key].into_iter().flatten());
+        certs.chain(upstream).map(|f| f.path.as_path()).collect()
     }
 
     /// The embedded demo config ([`EMBEDDED`]).

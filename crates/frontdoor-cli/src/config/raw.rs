@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     pub(super) not_found: Option<RawNotFound>,
     #[serde(default)]
     pub(super) compat: RawCompat,
+    #[serde(default)]
+    pub(super) tls: Vec<Spanned<RawTls>>,
 }
 
 /// `[server]`.
@@ -27,6 +29,8 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
     pub(super) listen: Option<Spanned<OneOrMany>>,
+    pub(super) listen_tls: Option<Spanned<OneOrMany>>,
+    pub(super) tls_handshake_timeout: Option<Spanned<String>>,
     pub(super) server_name: Option<Spanned<String>>,
     pub(super) admin: Option<Spanned<String>>,
     pub(super) workers: Option<Spanned<i64>>,
@@ -71,6 +75,8 @@ pub(super) struct RawTarget {
     pub(super) mirror: Option<Spanned<RawMirror>>,
     pub(super) max_in_flight: Option<Spanned<i64>>,
     pub(super) upstream_max_connections: Option<Spanned<i64>>,
+    pub(super) redirect_https: Option<Spanned<bool>>,
+    pub(super) tls: Option<Spanned<RawUpstreamTls>>,
 }
 
 /// `mirror = { .. }` of a target.
@@ -84,6 +90,26 @@ pub(super) struct RawMirror {
     pub(super) timeout: Option<Spanned<String>>,
     pub(super) compare: Option<Spanned<Vec<String>>>,
     pub(super) host: Option<Spanned<String>>,
+}
+
+/// A `[[tls]]` certificate.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTls {
+    pub(super) cert: Option<Spanned<String>>,
+    pub(super) key: Option<Spanned<String>>,
+    pub(super) hosts: Option<Spanned<Vec<String>>>,
+}
+
+/// `tls = { .. }` of a target: how to reach an `https://` upstream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUpstreamTls {
+    pub(super) ca: Option<Spanned<String>>,
+    pub(super) server_name: Option<Spanned<String>>,
+    pub(super) verify: Option<Spanned<bool>>,
+    pub(super) cert: Option<Spanned<String>>,
+    pub(super) key: Option<Spanned<String>>,
 }
 
 /// `timeouts = { .. }` of a target.

@@ -16,7 +16,15 @@ pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
     Server {
         listen: raw
             .listen
-            .map_or_else(|| vec![DEFAULT_LISTEN], |l| listen(&l, errors)),
+            .map_or_else(|| vec![DEFAULT_LISTEN], |l| listen("listen", &l, errors)),
+        listen_tls: raw
+            .listen_tls
+            .map_or_else(Vec::new, |l| listen("listen_tls", &l, errors)),
+        tls_handshake_timeout: duration(
+            "server.tls_handshake_timeout",
+            raw.tls_handshake_timeout,
+            errors,
+        ),
         server_name: raw.server_name.and_then(|n| server_name(&n, errors)),
         admin: raw
             .admin
@@ -128,17 +136,22 @@ pub(super) fn limit(key: &str, value: Option<Spanned<i64>>, errors: &mut Errors<
     })
 }
 
-pub(super) fn listen(listen: &Spanned<OneOrMany>, errors: &mut Errors<'_>) -> Vec<SocketAddr> {
+/// The addresses at `server.{key}` (`listen` needs at least one).
+pub(super) fn listen(
+    key: &str,
+    listen: &Spanned<OneOrMany>,
+    errors: &mut Errors<'_>,
+) -> Vec<SocketAddr> {
     let span = listen.span();
     let Some(addrs) = strings(listen.get_ref()) else {
         errors.push(
             Some(&span),
-            "server.listen",
+            format!("server.{key}"),
             "expected an address or a list of addresses",
         );
         return Vec::new();
     };
-    if addrs.is_empty() {
+    if addrs.is_empty() && key == "listen" {
         errors.push(Some(&span), "server.listen", "needs at least one address");
     }
     addrs
@@ -149,7 +162,7 @@ pub(super) fn listen(listen: &Spanned<OneOrMany>, errors: &mut Errors<'_>) -> Ve
                 .map_err(|_| {
                     errors.push(
                         Some(&span),
-                        format!("server.listen[{i}]"),
+                        format!("server.{key}[{i}]"),
                         format!("not an ip:port address: {a:?}"),
                     );
                 })

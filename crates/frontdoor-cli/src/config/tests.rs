@@ -393,3 +393,145 @@ fn changed_server_keys_are_named() {
     );
     assert!(old.server.changed_keys(&old.server).is_empty());
 }
+
+// === TLS keys ===
+
+#[test]
+fn tls_keys_parse() {
+    let c = parse(
+        r#"[server]
+listen_tls = ["0.0.0.0:443", "127.0.0.1:8443"]
+tls_handshake_timeout = "3s"
+
+[[tls]]
+cert = "chain.pem"
+key = "key.pem"
+
+[[tls]]
+cert = "/etc/api.pem"
+key = "/etc/api.key"
+hosts = ["API.example.com", "*.api.example.com."]
+
+[[route]]
+spec = "::/secure"
+upstream = "https://10.0.0.5:8443/app"
+redirect_https = true
+tls = { ca = "ca.pem", server_name = "app.internal", cert = "client.pem", key = "client.key" }
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.server.listen_tls.len(), 2);
+    assert_eq!(c.server.tls_handshake_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(c.tls.len(), 2);
+    assert_eq!(c.tls[0].cert, FileRef::new("chain.pem", 6));
+    assert_eq!(c.tls[0].key, FileRef::new("key.pem", 7));
+    assert_eq!(c.tls[0].hosts, None);
+    assert_eq!(
+        c.tls[1].hosts.as_deref(),
+        Some(&["api.example.com".to_owned(), "*.api.example.com".to_owned()][..])
+    );
+    assert_eq!(c.tls[1].hosts_line, Some(12));
+    let target = &c.routes[0].target;
+    assert!(target.redirect_https);
+    let tls = target.tls.as_ref().unwrap();
+    assert_eq!(tls.ca, Some(FileRef::new("ca.pem", 18)));
+    assert_eq!(tls.server_name.as_deref(), Some("app.internal"));
+    assert!(tls.verify);
+    assert!(tls.cert.is_some() && tls.key.is_some());
+    assert!(c.warnings.is_empty());
+    // 8443 joins the `https` label, so `host:https:/` matches the TLS listener.
+    assert_eq!(c.resolve.schemes.ports("https"), Some(&[443, 8443][..]));
+    assert_eq!(c.resolve.schemes.ports("http"), Some(&[80][..]));
+}
+
+#[test]
+fn tls_ports_keep_a_label_the_table_gives_them() {
+    let c = parse(
+        "[server]\nlisten_tls = [\"127.0.0.1:9443\", \"127.0.0.1:0\"]\n\n[resolve]\nschemes = { admin = [9443] }\n\n[[tls]]\ncert = \"c\"\nkey = \"k\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.resolve.schemes.ports("https"), Some(&[443][..]));
+    assert_eq!(c.resolve.schemes.label_of(9443), Some("admin"));
+}
+
+#[test]
+fn tls_key_errors_and_warnings_have_paths_and_lines() {
+    let src = r#"[server]
+listen_tls = ["127.0.0.1:443", "nope"]
+tls_handshake_timeout = "0s"
+
+[[tls]]
+key = "key.pem"
+
+[[tls]]
+cert = "c.pem"
+key = ""
+hosts = ["a.*.example.com", "ok.example.com"]
+
+[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+tls = { verify = true }
+
+[[route]]
+spec = "::/b"
+upstream = "https://127.0.0.1:1"
+tls = { cert = "client.pem", verify = false, ca = "ca.pem", colour = 1 }
+"#;
+    let e = errors(src);
+    assert!(
+        e[0].starts_with("line 21: unknown field `colour`"),
+        "{e:#?}"
+    );
+    let src = src.replace(", colour = 1", "");
+    let e = errors(&src);
+    let want = [
+        "line 2: server.listen_tls[1]: not an ip:port address: \"nope\"",
+        "line 3: server.tls_handshake_timeout: must be greater than zero",
+        "line 5: tls[0].cert: missing `cert`",
+        "line 10: tls[1].key: expected a file path",
+        "line 11: tls[1].hosts[0]: \"a.*.example.com\": a wildcard is allowed only as the whole first label",
+        "line 16: route[0].tls: applies to https:// upstreams only, and http://127.0.0.1:1/ is not one",
+        "line 21: route[1].tls.ca: a CA is of no use with `verify = false`",
+        "line 21: route[1].tls.cert: a client certificate needs both `cert` and `key`; `key` is missing",
+    ];
+    assert_eq!(e.len(), want.len(), "{e:#?}");
+    for (got, want) in e.iter().zip(want) {
+        assert!(got.starts_with(want), "got {got:?}\nwant {want:?}");
+    }
+
+    // A TLS listener needs a certificate; certificates alone are a warning.
+    let e = errors("[server]\nlisten_tls = \"127.0.0.1:443\"\n");
+    assert_eq!(
+        e,
+        ["line 2: server.listen_tls: a TLS listener needs a certificate: add a [[tls]] table with `cert` and `key`"]
+    );
+    let c = parse(
+        "[[tls]]\ncert = \"c\"\nkey = \"k\"\n\n[default]\nupstream = \"https://h\"\ntls = { verify = false }\n",
+    )
+    .unwrap();
+    let warnings: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(warnings[0]
+        .starts_with("tls: certificates are configured but [server] listen_tls is empty"));
+    assert!(warnings[1]
+        .starts_with("line 7: default.tls.verify: the upstream's certificate is not verified"));
+}
+
+#[test]
+fn relative_files_are_relative_to_the_config_file() {
+    let dir = std::env::temp_dir().join(format!("frontdoor-config-rel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("front.toml");
+    std::fs::write(
+        &file,
+        "[server]\nlisten_tls = \"127.0.0.1:0\"\n\n[[tls]]\ncert = \"certs/chain.pem\"\nkey = \"/abs/key.pem\"\n\n[default]\nupstream = \"https://h\"\ntls = { ca = \"ca.pem\" }\n",
+    )
+    .unwrap();
+    let c = Config::load(&file).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(c.tls[0].cert.path, dir.join("certs/chain.pem"));
+    assert_eq!(c.tls[0].key.path, std::path::Path::new("/abs/key.pem"));
+    let ca = c.default.unwrap().tls.unwrap().ca.unwrap();
+    assert_eq!(ca.path, dir.join("ca.pem"));
+}

@@ -1,7 +1,13 @@
 //! The validated config: what [`Config::from_str`](std::str::FromStr) returns, in
 //! typed form (addresses, URIs, durations, statuses).
 
-use std::{fmt, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use frontdoor_core::Schemes;
 use frontdoor_route::{Mode, RouteSpec};
@@ -9,6 +15,8 @@ use frontdoor_upstream::{ConnectionCap, HostPolicy};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
+
+use super::ConfigError;
 
 /// A validated config file. See the [module docs](super).
 #[derive(Clone, Debug)]
@@ -26,6 +34,11 @@ pub struct Config {
     pub not_found: NotFound,
     /// `[compat]`.
     pub compat: Compat,
+    /// The `[[tls]]` certificates, in file order (the first is the default).
+    pub tls: Vec<TlsCert>,
+    /// What is allowed but probably not meant (`verify = false`, certificates without
+    /// a TLS listener), each with its line and key path, for `check` and the log.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// `[server]`.
@@ -34,6 +47,10 @@ pub struct Config {
 pub struct Server {
     /// The listen addresses (default `127.0.0.1:8080`).
     pub listen: Vec<SocketAddr>,
+    /// The TLS (HTTPS) listen addresses (default: none).
+    pub listen_tls: Vec<SocketAddr>,
+    /// How long a TLS client may take to complete its handshake.
+    pub tls_handshake_timeout: Option<Duration>,
     /// The host used when a request has none (HTTP/1.0), lowercased.
     pub server_name: Option<String>,
     /// The admin listener (`/metrics`, `/routes`, `/healthz`).
@@ -79,6 +96,11 @@ impl Server {
             }
         };
         check("server.listen", self.listen != new.listen);
+        check("server.listen_tls", self.listen_tls != new.listen_tls);
+        check(
+            "server.tls_handshake_timeout",
+            self.tls_handshake_timeout != new.tls_handshake_timeout,
+        );
         check("server.admin", self.admin != new.admin);
         check("server.workers", self.workers != new.workers);
         check(
@@ -215,6 +237,10 @@ pub struct Target {
     pub upstream_max_connections: usize,
     /// The running side of the two limits above.
     pub limits: SharedLimits,
+    /// Answer plaintext requests with a 308 to `https://` (served normally over TLS).
+    pub redirect_https: bool,
+    /// How to reach `https://` upstreams, when set.
+    pub tls: Option<UpstreamTls>,
 }
 
 /// The semaphores behind a target's `max_in_flight` and `upstream_max_connections`,
@@ -246,6 +272,71 @@ impl SharedLimits {
             },
         }
     }
+}
+
+/// A file named by the config: its path (relative paths are relative to the config
+/// file, once [`Config::load`] has read it) and the line that names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileRef {
+    /// The file.
+    pub path: PathBuf,
+    /// The line of the key that names it.
+    pub line: usize,
+}
+
+impl FileRef {
+    /// `path` named at `line`.
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>, line: usize) -> Self {
+        Self {
+            path: path.into(),
+            line,
+        }
+    }
+
+    /// Makes a relative path relative to `dir`.
+    pub(super) fn rebase(&mut self, dir: &Path) {
+        if self.path.is_relative() {
+            self.path = dir.join(&self.path);
+        }
+    }
+}
+
+/// One `[[tls]]`: a certificate chain, its key, and the names it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsCert {
+    /// Position in the file (0-based), for error paths (`tls[N]`).
+    pub index: usize,
+    /// The PEM certificate chain (end-entity certificate first).
+    pub cert: FileRef,
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: FileRef,
+    /// The names served (DNS names and `*.` wildcards), normalised; `None`: the
+    /// certificate's own DNS names.
+    pub hosts: Option<Vec<String>>,
+    /// The line of `hosts`, when given.
+    pub hosts_line: Option<usize>,
+}
+
+/// A target's `tls = { .. }`: how the front door talks TLS to its `https://`
+/// upstreams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UpstreamTls {
+    /// The line of the `tls` table.
+    pub line: usize,
+    /// PEM CA certificates trusted instead of the webpki roots.
+    pub ca: Option<FileRef>,
+    /// The name sent as SNI and verified, instead of the URL's host.
+    pub server_name: Option<String>,
+    /// Whether the upstream's certificate is verified (default `true`).
+    pub verify: bool,
+    /// A PEM client certificate chain, for upstreams that require one (mTLS).
+    pub cert: Option<FileRef>,
+    /// The client certificate's PEM key.
+    pub key: Option<FileRef>,
 }
 
 /// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].

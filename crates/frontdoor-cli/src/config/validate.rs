@@ -14,8 +14,8 @@ use super::{
     raw::{
         strings, OneOrMany, RawCompat, RawConfig, RawNotFound, RawResolve, RawTarget, RawTimeouts,
     },
-    Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, SharedLimits, Target,
-    Timeouts, UpstreamAddr,
+    tls, Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, SharedLimits,
+    Target, Timeouts, UpstreamAddr,
 };
 
 /// The default listen address.
@@ -31,8 +31,13 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
             return Err(errors.into_errors());
         }
     };
+    let listen_tls_span = raw.server.listen_tls.as_ref().map(Spanned::span);
     let server = server(raw.server, &mut errors);
-    let resolve = resolve(raw.resolve, &mut errors);
+    let mut resolve = resolve(raw.resolve, &mut errors);
+    let tables = raw.tls.len();
+    tls::check_listeners(&server, tables, listen_tls_span.as_ref(), &mut errors);
+    let certs = tls::certs(raw.tls, &mut errors);
+    resolve.schemes = tls::label_tls_ports(resolve.schemes, &server);
     let routes = raw
         .routes
         .into_iter()
@@ -44,6 +49,7 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         .not_found
         .map_or_else(NotFound::default, |nf| not_found(nf, &mut errors));
     let RawCompat { wfront04 } = raw.compat;
+    let warnings = errors.take_warnings();
     errors.finish(Config {
         server,
         resolve,
@@ -51,6 +57,8 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         default,
         not_found,
         compat: Compat { wfront04 },
+        tls: certs,
+        warnings,
     })
 }
 
@@ -248,6 +256,10 @@ fn target(
         errors,
     );
     let limits = SharedLimits::new(max_in_flight, upstream_max_connections, upstreams.len());
+    let redirect_https = raw.redirect_https.is_some_and(Spanned::into_inner);
+    let tls = raw
+        .tls
+        .and_then(|t| tls::upstream(path, t, &upstreams, errors));
     (errors.count() == before).then(|| Target {
         limits,
         upstreams,
@@ -258,6 +270,8 @@ fn target(
         mirror,
         max_in_flight,
         upstream_max_connections,
+        redirect_https,
+        tls,
     })
 }
 

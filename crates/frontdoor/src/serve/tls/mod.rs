@@ -180,7 +180,10 @@ pub(super) async fn serve_connection<S, B>(
         _ => Protocol::Detect,
     };
     let tls = TlsInfo::new(session.server_name().map(Arc::from));
-    let service = WithTlsInfo { inner: service, tls };
+    let service = WithTlsInfo {
+        inner: service,
+        tls,
+    };
     let clock = ConnClock::new(Instant::now());
     let io = conn_io(stream, &clock, held, shared);
     serve_http(io, clock, info.with_tls(true), protocol, service, shared).await;
