@@ -427,5 +427,5 @@ pub fn file_stamps(config: &Config) -> Vec<Option<(Option<SystemTime>, u64)>> {
         .collect()
 }
 
-#[cfg(all(test, feature = "tls"))]
+#[cfg(test)]
 mod tests;

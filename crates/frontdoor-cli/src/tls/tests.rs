@@ -1,3 +1,5 @@
+#![cfg(feature = "tls")]
+
 use std::{path::Path, time::UNIX_EPOCH};
 
 use frontdoor_tests::pki::{Leaf, Pki};
