@@ -175,12 +175,12 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
         return Ok(ExitCode::FAILURE);
     }
     let admin = start_admin(&config, &metrics, &live).await?;
+    // Reload triggers are armed before `ready`: SIGHUP is caught, files are stamped.
     tokio::spawn(reload_on_hangup(live.clone(), source.clone()));
-    print_banner(&source, &addrs, &tls_addrs, admin, &live)?;
-
     if watch == Watch::File {
-        tokio::spawn(reload_on_change(live.clone(), source));
+        tokio::spawn(reload_on_change(live.clone(), source.clone()));
     }
+    print_banner(&source, &addrs, &tls_addrs, admin, &live)?;
     server
         .serve_with_shutdown(move |worker| live.service(worker), shutdown_signal())
         .await?;

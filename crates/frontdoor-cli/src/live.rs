@@ -4,6 +4,7 @@
 use std::{
     collections::BTreeMap,
     convert::Infallible,
+    future::Future,
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::Arc,
@@ -291,7 +292,7 @@ impl Live {
 ///
 /// The handler is installed when this is called, not when the returned future first
 /// runs, so a SIGHUP sent right after `ready` reloads instead of killing the process.
-pub fn reload_on_hangup(live: Live, source: Source) -> impl std::future::Future<Output = ()> {
+pub fn reload_on_hangup(live: Live, source: Source) -> impl Future<Output = ()> {
     #[cfg(unix)]
     let hup = {
         use tokio::signal::unix::{signal, SignalKind};
@@ -314,36 +315,44 @@ pub fn reload_on_hangup(live: Live, source: Source) -> impl std::future::Future<
     }
 }
 
-/// Reloads `source` when the modification time or length of its file changes (polled
-/// every second, which needs no platform watcher). Returns at once for the embedded
-/// config.
-pub async fn reload_on_change(live: Live, source: Source) {
-    let Some(path) = source.path().map(Path::to_owned) else {
-        return;
-    };
-    // The config file, and the certificate files of the config in force.
-    let stamp = |p: &Path, live: &Live| {
-        let file = std::fs::metadata(p)
-            .ok()
-            .map(|m| (m.modified().ok(), m.len()));
-        (file, tls::file_stamps(&live.config()))
-    };
-    let mut last = stamp(&path, &live);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        let now = stamp(&path, &live);
-        if now != last {
-            let what = if now.0 == last.0 {
-                "certificate files changed"
-            } else {
-                "config file changed"
-            };
-            tracing::info!(file = %path.display(), "{what}: reloading");
-            live.reload(&source).await;
-            last = stamp(&path, &live);
+/// Reloads `source` when the modification time or length of its file, or of a file it
+/// names (certificates, keys, CAs: renewal tools rewrite them in place), changes,
+/// polled every second (no platform watcher needed). The files are stamped at the
+/// call, so a change right after it is seen. Returns at once for the embedded config.
+pub fn reload_on_change(live: Live, source: Source) -> impl Future<Output = ()> + Send {
+    let path = source.path().map(Path::to_owned);
+    let mut last = path.as_deref().map(|p| stamp(p, &live));
+    async move {
+        let (Some(path), Some(last)) = (path, last.as_mut()) else {
+            return;
+        };
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let now = stamp(&path, &live);
+            if now != *last {
+                let what = if now.0 == last.0 {
+                    "certificate files changed"
+                } else {
+                    "config file changed"
+                };
+                tracing::info!(file = %path.display(), "{what}: reloading");
+                live.reload(&source).await;
+                *last = stamp(&path, &live);
+            }
         }
     }
+}
+
+/// The modification time and length of a file, if it can be read.
+type Stamp = Option<(Option<SystemTime>, u64)>;
+
+/// The stamps of the config file and of the files of the config in force.
+fn stamp(path: &Path, live: &Live) -> (Stamp, Vec<Stamp>) {
+    let file = std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.modified().ok(), m.len()));
+    (file, tls::file_stamps(&live.config()))
 }
 
 /// A config read, its certificates read, and its stacks built.

@@ -10,7 +10,9 @@ use frontdoor_core::text_response;
 use frontdoor_mirror::{CaptureBody, MirrorLayer, TeeBody};
 use frontdoor_relocate::{RelocateLayer, Root};
 use frontdoor_route::Filter;
-use frontdoor_upstream::{Balanced, GatewayErrorLayer, GatewayFailure, ProxyError, Upstream};
+use frontdoor_upstream::{
+    Balanced, Forwarding, GatewayErrorLayer, GatewayFailure, ProxyError, Upstream,
+};
 use futures_util::FutureExt;
 use http::{Request, Response};
 use tokio::sync::Semaphore;
@@ -51,7 +53,7 @@ pub(super) fn build(
         .collect::<Vec<_>>()
         .join(", ")
         .into();
-    let mut service = upstream_service(target, &label, builtins, metrics)?;
+    let mut service = upstream_service(target, config, &label, builtins, metrics)?;
     if target.redirect_https {
         service = boxed(
             RedirectHttpsLayer::new()
@@ -123,6 +125,7 @@ pub(super) fn mirror_text(target: &Target) -> String {
 /// gateway-error layer, whose hook counts failures by kind.
 fn upstream_service(
     target: &Target,
+    config: &Config,
     label: &str,
     builtins: &Builtins,
     metrics: &Metrics,
@@ -136,7 +139,7 @@ fn upstream_service(
     let mut upstreams = bases
         .iter()
         .enumerate()
-        .map(|(i, base)| upstream(target, i, tls.as_ref(), base))
+        .map(|(i, base)| upstream(target, config, i, tls.as_ref(), base))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| {
             let key = match e.key() {
@@ -349,12 +352,16 @@ fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> {
 /// target's TLS settings.
 fn upstream(
     target: &Target,
+    config: &Config,
     index: usize,
     client_tls: Option<&ClientTls>,
     base: &str,
 ) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
     let timeouts = target.timeouts;
-    let mut builder = Upstream::builder(base).host(target.host.clone());
+    let forwarding = Forwarding::default().forwarded(config.server.forwarded);
+    let mut builder = Upstream::builder(base)
+        .host(target.host.clone())
+        .forwarding(forwarding);
     if let Some(cap) = target.limits.connection_caps.get(index) {
         builder = builder.connection_cap(cap.clone());
     }

@@ -30,6 +30,7 @@ pub(super) struct RawConfig {
 pub(super) struct RawServer {
     pub(super) listen: Option<Spanned<OneOrMany>>,
     pub(super) listen_tls: Option<Spanned<OneOrMany>>,
+    pub(super) forwarded: Option<bool>,
     pub(super) tls_handshake_timeout: Option<Spanned<String>>,
     pub(super) server_name: Option<Spanned<String>>,
     pub(super) admin: Option<Spanned<String>>,

@@ -25,6 +25,7 @@ pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
             raw.tls_handshake_timeout,
             errors,
         ),
+        forwarded: raw.forwarded.unwrap_or(false),
         server_name: raw.server_name.and_then(|n| server_name(&n, errors)),
         admin: raw
             .admin

@@ -402,6 +402,7 @@ fn tls_keys_parse() {
         r#"[server]
 listen_tls = ["0.0.0.0:443", "127.0.0.1:8443"]
 tls_handshake_timeout = "3s"
+forwarded = true
 
 [[tls]]
 cert = "chain.pem"
@@ -422,19 +423,21 @@ tls = { ca = "ca.pem", server_name = "app.internal", cert = "client.pem", key = 
     .unwrap();
     assert_eq!(c.server.listen_tls.len(), 2);
     assert_eq!(c.server.tls_handshake_timeout, Some(Duration::from_secs(3)));
+    assert!(c.server.forwarded);
+    assert!(!parse("").unwrap().server.forwarded);
     assert_eq!(c.tls.len(), 2);
-    assert_eq!(c.tls[0].cert, FileRef::new("chain.pem", 6));
-    assert_eq!(c.tls[0].key, FileRef::new("key.pem", 7));
+    assert_eq!(c.tls[0].cert, FileRef::new("chain.pem", 7));
+    assert_eq!(c.tls[0].key, FileRef::new("key.pem", 8));
     assert_eq!(c.tls[0].hosts, None);
     assert_eq!(
         c.tls[1].hosts.as_deref(),
         Some(&["api.example.com".to_owned(), "*.api.example.com".to_owned()][..])
     );
-    assert_eq!(c.tls[1].hosts_line, Some(12));
+    assert_eq!(c.tls[1].hosts_line, Some(13));
     let target = &c.routes[0].target;
     assert!(target.redirect_https);
     let tls = target.tls.as_ref().unwrap();
-    assert_eq!(tls.ca, Some(FileRef::new("ca.pem", 18)));
+    assert_eq!(tls.ca, Some(FileRef::new("ca.pem", 19)));
     assert_eq!(tls.server_name.as_deref(), Some("app.internal"));
     assert!(tls.verify);
     assert!(tls.cert.is_some() && tls.key.is_some());

@@ -51,6 +51,9 @@ pub struct Server {
     pub listen_tls: Vec<SocketAddr>,
     /// How long a TLS client may take to complete its handshake.
     pub tls_handshake_timeout: Option<Duration>,
+    /// Whether upstreams also get an RFC 7239 `Forwarded` header (`for`, `proto`,
+    /// `host`) beside `X-Forwarded-For/-Proto/-Host`. Default `false`.
+    pub forwarded: bool,
     /// The host used when a request has none (HTTP/1.0), lowercased.
     pub server_name: Option<String>,
     /// The admin listener (`/metrics`, `/routes`, `/healthz`).
