@@ -9,10 +9,16 @@
 //!   `frontdoor` binary itself, with several configs, against nginx and the upstream
 //!   directly.
 //!
+//! * `benches/load/tls.sh` (binary `tls-load`): TLS termination, small responses over
+//!   keep-alive and with a new connection (a full handshake) per request, against nginx
+//!   terminating TLS with the same certificate.
+//!
 //! This library holds what the binaries share: the benchmark upstream, the proxy
-//! stack under test and the parser of `wrk`'s output ([`wrk`]).
+//! stack under test, the parser of `wrk`'s output ([`wrk`]), and ([`load`]) `wrk`
+//! runs, the median round and a private nginx.
 #![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
     reason = "benchmark set-up: a failure is a broken bench"
 )]
 
@@ -35,6 +41,7 @@ use hyper_util::{
 };
 use tokio::net::TcpListener;
 
+pub mod load;
 pub mod wrk;
 
 static LARGE: [u8; 1 << 20] = [b'x'; 1 << 20];
