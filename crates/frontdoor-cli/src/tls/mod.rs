@@ -369,7 +369,8 @@ pub(crate) fn client_config(
         (key, format!("{}: {what}", file.path.display()))
     };
     let file_bytes = |key: &'static str, file: &FileRef| {
-        std::fs::read(&file.path).map_err(|e| problem(key, file, format!("cannot read: {e}")))
+        std::fs::read(&file.path)
+            .map_err(|e| (key, format!("cannot read {}: {e}", file.path.display())))
     };
     let certs = |key: &'static str, file: &FileRef| {
         let pem = file_bytes(key, file)?;
