@@ -195,6 +195,29 @@ async fn a_client_that_never_finishes_its_handshake_is_cut_off_at_the_deadline()
 }
 
 #[tokio::test]
+async fn the_header_read_timeout_starts_after_the_handshake() {
+    let leaf = frontdoor_tests::pki::self_signed(&["www.example.com"]);
+    let server = bind(&resolver(&[&leaf]))
+        .await
+        .tls_handshake_timeout(Duration::from_secs(60))
+        .header_read_timeout(Duration::from_millis(300));
+    let (server, addr) = spawn_tls(server, demo::echo());
+    // Handshakes, then never sends a request.
+    let (config, _) = recording_config(&[b"http/1.1"]);
+    let mut idle = connect(addr, "www.example.com", config).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let mut sink = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), idle.read_to_end(&mut sink))
+        .await
+        .expect("an idle TLS connection was never cut off")
+        .ok();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "cut off after {took:?}");
+    assert!(sink.is_empty(), "{sink:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_new_certificate_reaches_new_connections_while_open_ones_keep_working() {
     let pki = Pki::new("test CA");
     let old = pki.leaf(&["www.example.com"]);
