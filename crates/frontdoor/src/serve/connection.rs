@@ -23,13 +23,15 @@ use super::{
     conn_io::{ConnIo, Held},
     guard::{Guard, GuardConfig},
     proxy_protocol::{read_header, ProxyFailure, Rewind},
+    strict::{self, Inspected},
     Config, ConnService, ResponseBody, Shared, DEFAULT_MAX_HEADERS,
 };
 
 /// A connection being served: hyper-util's auto (HTTP/1.1 or h2c) connection over
-/// the connection's I/O, with the [`Guard`] as its service.
+/// the connection's I/O (its reads scanned by [`strict`]), with the [`Guard`] as its
+/// service.
 type Connection<'a, I, S> =
-    auto::UpgradeableConnection<'a, TokioIo<ConnIo<I>>, Guard<S>, TokioExecutor>;
+    auto::UpgradeableConnection<'a, TokioIo<Inspected<ConnIo<I>>>, Guard<S>, TokioExecutor>;
 
 /// How [`drive`] left a connection.
 enum Driven {
@@ -130,6 +132,7 @@ async fn serve_http<I, S, B>(
     B: ResponseBody,
 {
     let config = &shared.config;
+    let (io, ledger) = strict::inspect(io, config.max_headers);
     let guard = Guard::new(
         service,
         info,
@@ -138,6 +141,7 @@ async fn serve_http<I, S, B>(
             body_read_timeout: config.body_read_timeout,
             max_request_body: config.max_request_body,
         },
+        ledger,
     );
     let builder = http_builder(config);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), guard);
@@ -163,7 +167,7 @@ async fn serve_http<I, S, B>(
 /// hyper's connection settings: the size limits, HTTP/2 keep-alive pings (a peer
 /// that does not answer one within the send timeout is gone). There is no hyper
 /// header timer: [`ConnClock`] keeps one per connection (see `clock.rs`).
-fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
+pub(super) fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

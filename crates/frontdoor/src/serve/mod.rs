@@ -87,9 +87,12 @@ mod idle_body;
 mod per_ip;
 mod proxy_protocol;
 mod server;
+mod stream;
+mod strict;
 mod workers;
 
 pub use server::Server;
+pub use stream::serve_stream;
 pub use workers::Workers;
 
 /// Default header-read timeout: 10 seconds.
