@@ -11,3 +11,4 @@ mod limits;
 mod seams;
 mod serve;
 mod stack;
+mod strict;
