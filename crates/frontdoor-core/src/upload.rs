@@ -1,46 +1,4 @@
-//! [`UploadBody`]: a request body that never ends short, so that the upstream request
-//! it feeds is aborted, never completed, when the client's body fails.
-//!
-//! A proxy streams the request body upstream as it arrives. If the client's body
-//! fails to parse, stops early, or its connection is dropped, the upstream must not
-//! receive what looks like a complete request (a last chunk, or a `Content-Length`
-//! body that happens to be complete): it must see the message cut off. hyper's
-//! clients do exactly that when the body they send yields an **error** frame (HTTP/1:
-//! the connection is closed mid-message, with no last chunk; HTTP/2: the stream is
-//! reset). `UploadBody` makes sure every way of stopping short is such an error:
-//!
-//! * an error of the inner body is passed on (as a [`BadRequest`](ErrorKind::BadRequest)
-//!   [`Error`], or as the frontdoor [`Error`] it already was, so a body-size cap's
-//!   [`PayloadTooLarge`](ErrorKind::PayloadTooLarge) keeps its kind);
-//! * an end before the declared [`content_length`](UploadBody::content_length), or
-//!   bytes past it, is an error;
-//! * an end the message's framing did not reach is an error: [`MessageEnd`] says
-//!   whether the wire delivered the whole message. `frontdoor::serve` knows for
-//!   HTTP/1, because it follows each message's framing on the raw bytes; for HTTP/2,
-//!   [`EndStream`] trusts the end only when the stream's `END_STREAM` arrived (hyper
-//!   ends a request body on a client's `RST_STREAM(NO_ERROR)` too, as if it were
-//!   complete);
-//! * after an error, polling again gives an error again, never a clean end.
-//!
-//! The gateway layer answers the upstream failure this causes with the error's
-//! status (400, or 413 for a cap) when no response has started.
-//!
-//! ```
-//! use bytes::Bytes;
-//! use frontdoor_core::{ErrorKind, UploadBody};
-//! use http_body_util::{BodyExt, Full};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! // The client promised 10 bytes and sent 5: an error, not an end.
-//! let body = UploadBody::new(Full::new(Bytes::from_static(b"hello"))).content_length(Some(10));
-//! let err = body.collect().await.unwrap_err();
-//! assert_eq!(err.kind(), ErrorKind::BadRequest);
-//!
-//! let body = UploadBody::new(Full::new(Bytes::from_static(b"hello"))).content_length(Some(5));
-//! assert_eq!(body.collect().await.unwrap().to_bytes(), "hello");
-//! # }
-//! ```
+//! [`UploadBody`]: a request body that never ends short.
 
 use std::{
     pin::Pin,
@@ -54,7 +12,7 @@ use pin_project_lite::pin_project;
 use crate::{BoxError, Error, ErrorKind};
 
 /// Whether the message a request body belongs to was received to the end of its
-/// framing. See the [module docs](self).
+/// framing. See [`UploadBody`].
 pub trait MessageEnd {
     /// `true` once the whole message (head, body and, for chunked, the last chunk
     /// and trailers) has been received. Asked when the inner body ends (and by
@@ -89,8 +47,49 @@ impl MessageEnd for EndStream {
 }
 
 pin_project! {
-    /// A request body whose every way of stopping short is an error. See the
-    /// [module docs](self).
+    /// A request body that never ends short, so that the upstream request it feeds is
+    /// aborted, never completed, when the client's body fails.
+    ///
+    /// A proxy streams the request body upstream as it arrives. If the client's body
+    /// fails to parse, stops early, or its connection is dropped, the upstream must not
+    /// receive what looks like a complete request (a last chunk, or a `Content-Length`
+    /// body that happens to be complete): it must see the message cut off. hyper's
+    /// clients do exactly that when the body they send yields an **error** frame (HTTP/1:
+    /// the connection is closed mid-message, with no last chunk; HTTP/2: the stream is
+    /// reset). `UploadBody` makes sure every way of stopping short is such an error:
+    ///
+    /// * an error of the inner body is passed on (as a [`BadRequest`](ErrorKind::BadRequest)
+    ///   [`Error`], or as the frontdoor [`Error`] it already was, so a body-size cap's
+    ///   [`PayloadTooLarge`](ErrorKind::PayloadTooLarge) keeps its kind);
+    /// * an end before the declared [`content_length`](UploadBody::content_length), or
+    ///   bytes past it, is an error;
+    /// * an end the message's framing did not reach is an error: [`MessageEnd`] says
+    ///   whether the wire delivered the whole message. `frontdoor::serve` knows for
+    ///   HTTP/1, because it follows each message's framing on the raw bytes; for HTTP/2,
+    ///   [`EndStream`] trusts the end only when the stream's `END_STREAM` arrived (hyper
+    ///   ends a request body on a client's `RST_STREAM(NO_ERROR)` too, as if it were
+    ///   complete);
+    /// * after an error, polling again gives an error again, never a clean end.
+    ///
+    /// The gateway layer answers the upstream failure this causes with the error's
+    /// status (400, or 413 for a cap) when no response has started.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use frontdoor_core::{ErrorKind, UploadBody};
+    /// use http_body_util::{BodyExt, Full};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // The client promised 10 bytes and sent 5: an error, not an end.
+    /// let body = UploadBody::new(Full::new(Bytes::from_static(b"hello"))).content_length(Some(10));
+    /// let err = body.collect().await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::BadRequest);
+    ///
+    /// let body = UploadBody::new(Full::new(Bytes::from_static(b"hello"))).content_length(Some(5));
+    /// assert_eq!(body.collect().await.unwrap().to_bytes(), "hello");
+    /// # }
+    /// ```
     #[derive(Debug)]
     pub struct UploadBody<B, E = Unchecked> {
         #[pin]

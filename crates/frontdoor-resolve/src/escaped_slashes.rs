@@ -2,7 +2,7 @@
 //! `keep` to `reject`.
 //!
 //! The resolver canonicalises every path once, with one
-//! [`EncodedSlash`](frontdoor_core::EncodedSlash) policy for the whole server (`decode`
+//! [`EncodedSlash`] policy for the whole server (`decode`
 //! must happen before routing, so it can only be a server setting). A route whose
 //! backend resolves `%2F`, `%5C`, `\` or `..;` differently (a Tomcat or IIS app, an
 //! admin area behind path-based access control) can still refuse them:

@@ -5,7 +5,7 @@
 //! For each request, [`Ingress`]:
 //!
 //! 1. refuses framing a proxy must not forward
-//!    ([`check_head`](frontdoor_core::proto::framing::check_head): a missing or
+//!    ([`check_head`]: a missing or
 //!    repeated `Host`, a malformed `Content-Length`, a `Transfer-Encoding` other than
 //!    one final `chunked`; 400, or 501 for a transfer coding it does not implement),
 //!    with `Connection: close`;
