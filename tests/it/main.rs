@@ -7,6 +7,7 @@
     reason = "test code"
 )]
 
+mod fuzz;
 mod limits;
 mod seams;
 mod serve;
