@@ -50,6 +50,27 @@ pub(crate) async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     out
 }
 
+/// Reads until one complete answer has arrived (bounded), and returns it.
+pub(crate) async fn read_answer(stream: &mut TcpStream) -> Answer {
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(CLIENT_BOUND, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(answer) = answers(&out).into_iter().next() {
+                return Some(answer);
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no answer: {:?}", String::from_utf8_lossy(&out)))
+}
+
 /// One response parsed off the front of `bytes`: status, headers (lowercase names)
 /// and body (`Content-Length` framed; the front's own answers always are).
 #[derive(Debug)]
