@@ -232,3 +232,58 @@ async fn an_http2_client_that_resets_after_an_early_answer_never_completes_the_u
         String::from_utf8_lossy(&received)
     );
 }
+
+/// An h2c origin that reports, for its one request, whether the body ended with
+/// END_STREAM (`true`) or was reset (`false`).
+async fn h2c_origin() -> (std::net::SocketAddr, tokio::sync::oneshot::Receiver<bool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut conn = h2::server::handshake(stream).await.unwrap();
+        let Some(Ok((req, _respond))) = conn.accept().await else {
+            return;
+        };
+        tokio::spawn(async move { while conn.accept().await.is_some() {} });
+        let mut body = req.into_body();
+        let ended = loop {
+            match body.data().await {
+                Some(Ok(chunk)) => {
+                    let _ = body.flow_control().release_capacity(chunk.len());
+                }
+                Some(Err(_)) => break false,
+                None => break true,
+            }
+        };
+        let _ = tx.send(ended);
+    });
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn a_malformed_chunked_body_resets_an_h2c_upstream_stream() {
+    // hyper-util's pooled client (h2c here, https the same way) aborts too.
+    let (origin, ended) = h2c_origin().await;
+    let upstream = frontdoor::upstream::Upstream::builder(&format!("http://{origin}"))
+        .http2_only(true)
+        .build()
+        .unwrap();
+    let front = crate::stack::support::front_with(tower::util::BoxCloneSyncService::new(
+        tower::ServiceBuilder::new()
+            .layer(frontdoor::upstream::GatewayErrorLayer::new())
+            .service(upstream),
+    ))
+    .await;
+    let mut client = TcpStream::connect(front.running.addr()).await.unwrap();
+    let raw = format!(
+        "{}5\r\nhelloXX\r\n0\r\n\r\n",
+        head("Transfer-Encoding: chunked\r\n")
+    );
+    client.write_all(raw.as_bytes()).await.unwrap();
+    let ended = tokio::time::timeout(CLIENT_BOUND, ended)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!ended, "the h2c upstream stream ended with END_STREAM");
+}
