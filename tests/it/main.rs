@@ -7,8 +7,10 @@
     reason = "test code"
 )]
 
+mod fuzz;
 mod limits;
 mod seams;
 mod serve;
 mod stack;
 mod tls;
+mod strict;

@@ -374,25 +374,46 @@ async fn bad_framing_is_rejected_before_the_service() {
         conn_info(req)
     });
     let server = spawn(bind_loopback(1).await, svc);
-    let cases: &[(&str, &[u8])] = &[
-        ("missing host", b"GET / HTTP/1.1\r\n\r\n"),
-        ("two hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+    let cases: &[(&str, &[u8], u16)] = &[
+        ("missing host", b"GET / HTTP/1.1\r\n\r\n", 400),
+        ("two hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
         (
             "signed content-length",
             b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
+            400,
         ),
         (
             "chunked twice",
             b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            400,
         ),
         (
             "gzip then chunked",
             b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            // RFC 9112 6.1: a transfer coding the server does not implement.
+            501,
+        ),
+        (
+            "content-length with transfer-encoding",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            "fragment",
+            b"DELETE /coll/#frag HTTP/1.1\r\nHost: a\r\n\r\n",
+            400,
         ),
     ];
-    for (name, bytes) in cases {
+    for (name, bytes, status) in cases {
         let answer = raw_exchange(server.addr(), bytes).await;
-        assert!(answer.starts_with("HTTP/1.1 400 "), "{name}: {answer:?}");
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{name}: {answer:?}"
+        );
+        assert!(
+            answer.contains("\r\nconnection: close\r\n"),
+            "{name}: {answer:?}"
+        );
     }
     assert_eq!(
         hits.load(Ordering::SeqCst),

@@ -38,6 +38,11 @@
 //! * Every value written into a header is a validated [`http::HeaderValue`]. A
 //!   template that renders an invalid value at request time is skipped with a
 //!   `tracing` warning; nothing panics on the request path.
+//! * A path written to the path info is canonicalised again, with the options the
+//!   resolver applied ([`Resolved::canonical`](frontdoor_core::Resolved::canonical)):
+//!   the upstream gets the path the routing would have seen (`/a/../b` is `/b`), and
+//!   one those options refuse (`%2F` under `reject`) is not written (the rule is
+//!   skipped with a warning, the request keeps its path).
 //! * Prefix stripping on paths is anchored on segment boundaries. WFront 0.4's
 //!   "first occurrence anywhere" is available by its explicit name
 //!   ([`remove_first_substring`](RulesBuilder::remove_first_substring)) and in

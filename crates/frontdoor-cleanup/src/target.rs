@@ -2,7 +2,9 @@
 
 use std::{borrow::Cow, fmt, sync::Arc};
 
-use frontdoor_core::{ConnInfo, Mount, OriginalUri, Resolved, Vars};
+use frontdoor_core::{
+    canonicalize_with, CanonicalOptions, ConnInfo, Mount, OriginalUri, Resolved, Vars,
+};
 use http::{
     header::HOST,
     uri::{Authority, PathAndQuery, Scheme},
@@ -295,6 +297,22 @@ fn write_path_info<B>(req: &mut Request<B>, value: String, strict: bool) -> Resu
     if !valid_path_info(&value, strict) {
         return Err(WriteError::PathInfo);
     }
+    // A written path is canonicalised again, with the options the resolver applied
+    // (or a route narrowed to): the upstream gets what the matching saw. A path those
+    // options refuse (`%2F` under `reject`) is not written.
+    let value = if strict && !value.is_empty() {
+        let options = req
+            .extensions()
+            .get::<Resolved>()
+            .map_or_else(CanonicalOptions::new, |r| r.canonical);
+        match canonicalize_with(&value, options) {
+            Ok(Cow::Borrowed(_)) => value,
+            Ok(Cow::Owned(canonical)) => canonical,
+            Err(_) => return Err(WriteError::PathInfo),
+        }
+    } else {
+        value
+    };
     let mut mount = Mount::of(req);
     if strict || value.is_empty() || value.starts_with('/') {
         mount.set_path_info(value);

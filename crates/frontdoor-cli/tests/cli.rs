@@ -468,7 +468,7 @@ body = "gone fishing"
     // not_found answers a miss.
     let (status, head, body) = get(&fd.addr, "/nothing", "a.example", "").await;
     assert_eq!(status, 410, "{head}");
-    assert_eq!(body, "gone fishing\n");
+    assert_eq!(body, "gone fishing", "sent byte for byte");
 
     // The admin listener counts what was sent.
     let (status, _, metrics) = get(&admin, "/metrics", "admin", "").await;

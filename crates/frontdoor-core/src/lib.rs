@@ -16,9 +16,10 @@
 //! | [`Schemes`] | configuration | the by-scheme resolver and the router |
 //!
 //! It also holds the erased [`Body`] type, the [`Error`] taxonomy with its HTTP status
-//! mapping ([`ErrorKind::status`]), a small [`text_response`] builder, and
+//! mapping ([`ErrorKind::status`]), a small [`text_response`] builder,
 //! [`canonicalize`], the one path canonicalisation used by every layer that matches on
-//! paths.
+//! paths, and [`UploadBody`], the request body wrapper that turns every way a client
+//! body can stop short into an error, so the upstream request it feeds is aborted.
 //!
 //! Each extension type is also an axum extractor (`async fn handler(resolved:
 //! Resolved)`): see the [`extract`] module for what each one does when its extension
@@ -63,6 +64,7 @@ mod mount;
 mod path;
 pub mod proto;
 mod schemes;
+mod upload;
 
 pub use body::{Body, BoxError};
 pub use error::{text_response, Error, ErrorKind};
@@ -74,3 +76,4 @@ pub use extract::MissingExtension;
 pub use mount::Mount;
 pub use path::{canonicalize, canonicalize_with, CanonicalOptions, EncodedSlash, PathError};
 pub use schemes::Schemes;
+pub use upload::{EndStream, MessageEnd, Unchecked, UploadBody};

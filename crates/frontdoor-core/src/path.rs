@@ -5,8 +5,9 @@
 //!
 //! 1. percent-escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded;
 //!    every other escape is kept, with its hex digits uppercased;
-//! 2. `%2F` (an encoded slash) stays opaque: it is never turned into a segment
-//!    separator. [`EncodedSlash::Reject`] refuses it instead;
+//! 2. `%2F` and `%5C` (an encoded slash or backslash) stay opaque: never a segment
+//!    separator. [`EncodedSlash::Reject`] refuses them instead (with a raw `\` and a
+//!    segment starting `..;`), [`EncodedSlash::Decode`] decodes them first;
 //! 3. runs of `/` are merged into one (configurable);
 //! 4. dot-segments are removed as in RFC 3986 section 5.2.4; `..` never climbs above
 //!    the root;
@@ -19,15 +20,70 @@ use std::{borrow::Cow, fmt};
 
 use crate::{Error, ErrorKind};
 
-/// What to do with an encoded slash (`%2F`) in a path.
+/// What to do with escaped slashes and backslashes in a path (Envoy's
+/// `path_with_escaped_slashes_action`).
+///
+/// A backend may decode `%2F` into a separator, treat `\` as one (Windows, IIS), or
+/// strip `;` path parameters before resolving dot segments (Tomcat: `/app/..;/admin`
+/// is `/admin`), so it can see a different path than the one a proxy matched and
+/// authorised. **Security note:** put `Reject` (or `Decode`) in front of backends that
+/// do, and of any route whose access control depends on the path.
+///
+/// | policy | `%2F`, `%5C` (either case) | raw `\` | a segment starting `..;` |
+/// |---|---|---|---|
+/// | [`Keep`](Self::Keep) (default) | kept, opaque (`%2F`, `%5C`) | kept | kept |
+/// | [`Reject`](Self::Reject) | refused | refused | refused |
+/// | [`Decode`](Self::Decode) | decoded to `/` and `\`, then dot segments resolved | kept | kept |
+///
+/// `Keep` is the default because APIs put `%2F` in identifiers (GitLab's
+/// `/projects/group%2Fname`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EncodedSlash {
-    /// Keep `%2F` as an opaque part of its segment (the default).
+    /// Keep `%2F` and `%5C` as opaque parts of their segment (the default).
     #[default]
     Keep,
-    /// Refuse the path with [`PathError::EncodedSlash`].
+    /// Refuse `%2F`, `%5C`, a raw `\` and a segment starting `..;`
+    /// ([`PathError::EncodedSlash`], [`PathError::Backslash`],
+    /// [`PathError::DotSemicolon`]).
     Reject,
+    /// Decode `%2F` to `/` and `%5C` to `\` before anything else, so `%2F` separates
+    /// segments and `..%2F` climbs like `../`.
+    Decode,
+}
+
+impl EncodedSlash {
+    /// The policy's name in configuration files: `keep`, `reject` or `decode`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Keep => "keep",
+            Self::Reject => "reject",
+            Self::Decode => "decode",
+        }
+    }
+}
+
+impl fmt::Display for EncodedSlash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EncodedSlash {
+    type Err = String;
+
+    /// Parses `keep`, `reject` or `decode`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "keep" => Ok(Self::Keep),
+            "reject" => Ok(Self::Reject),
+            "decode" => Ok(Self::Decode),
+            other => Err(format!(
+                "unknown policy {other:?}: expected \"keep\", \"reject\" or \"decode\""
+            )),
+        }
+    }
 }
 
 /// Options for [`canonicalize_with`]. The default keeps `%2F` and merges slashes.
@@ -79,8 +135,13 @@ pub enum PathError {
     MalformedEscape,
     /// A NUL byte, raw or as `%00`.
     Nul,
-    /// `%2F` under [`EncodedSlash::Reject`].
+    /// `%2F` or `%5C` under [`EncodedSlash::Reject`].
     EncodedSlash,
+    /// A raw `\` under [`EncodedSlash::Reject`].
+    Backslash,
+    /// A segment starting `..;` (a Tomcat-style path parameter on `..`) under
+    /// [`EncodedSlash::Reject`].
+    DotSemicolon,
     /// The path does not start with `/`.
     NotAbsolute,
 }
@@ -90,7 +151,9 @@ impl fmt::Display for PathError {
         f.write_str(match self {
             Self::MalformedEscape => "malformed percent-escape in path",
             Self::Nul => "nul byte in path",
-            Self::EncodedSlash => "encoded slash in path",
+            Self::EncodedSlash => "encoded slash or backslash in path",
+            Self::Backslash => "backslash in path",
+            Self::DotSemicolon => "`..;` segment in path",
             Self::NotAbsolute => "path is not absolute",
         })
     }
@@ -108,8 +171,9 @@ impl From<PathError> for Error {
 ///
 /// 1. percent-escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded;
 ///    every other escape is kept, with its hex digits uppercased;
-/// 2. `%2F` stays opaque (never a segment separator), or is refused under
-///    [`EncodedSlash::Reject`];
+/// 2. `%2F` and `%5C` stay opaque (never a segment separator), are refused under
+///    [`EncodedSlash::Reject`] (as are a raw `\\` and a segment starting `..;`), or are
+///    decoded first under [`EncodedSlash::Decode`];
 /// 3. runs of `/` are merged into one (configurable);
 /// 4. dot-segments are removed (RFC 3986 section 5.2.4); `..` never climbs above the
 ///    root;
@@ -136,6 +200,9 @@ pub fn canonicalize(path: &str) -> Result<Cow<'_, str>, PathError> {
 ///
 /// let strict = CanonicalOptions::new().encoded_slash(EncodedSlash::Reject);
 /// assert_eq!(canonicalize_with("/a%2Fb", strict), Err(PathError::EncodedSlash));
+/// assert_eq!(canonicalize_with("/app/..;/admin", strict), Err(PathError::DotSemicolon));
+/// let decode = CanonicalOptions::new().encoded_slash(EncodedSlash::Decode);
+/// assert_eq!(canonicalize_with("/public/..%2Fadmin", decode).unwrap(), "/admin");
 /// let raw_slashes = CanonicalOptions::new().merge_slashes(false);
 /// assert_eq!(canonicalize_with("/a//b", raw_slashes).unwrap(), "/a//b");
 /// ```
@@ -150,6 +217,9 @@ pub fn canonicalize_with(path: &str, opts: CanonicalOptions) -> Result<Cow<'_, s
         return Ok(Cow::Borrowed(path));
     }
     let decoded = decode_unreserved(path, opts)?;
+    if opts.encoded_slash == EncodedSlash::Reject && has_dot_semicolon(&decoded) {
+        return Err(PathError::DotSemicolon);
+    }
     Ok(Cow::Owned(remove_dot_segments(
         &decoded,
         opts.merge_slashes,
@@ -157,13 +227,19 @@ pub fn canonicalize_with(path: &str, opts: CanonicalOptions) -> Result<Cow<'_, s
 }
 
 /// Fast check: no escapes, no empty segments (when merging) and no dot segments.
-/// Errors on raw NUL so the slow path need not.
+/// Errors on raw NUL (and, under [`EncodedSlash::Reject`], on a raw `\\` and a
+/// `..;` segment) so the slow path need not.
 fn is_canonical(path: &str, opts: CanonicalOptions) -> Result<bool, PathError> {
     let bytes = path.as_bytes();
+    let reject = opts.encoded_slash == EncodedSlash::Reject;
     let mut canonical = true;
     for (i, &b) in bytes.iter().enumerate() {
         match b {
             0 => return Err(PathError::Nul),
+            b'\\' if reject => return Err(PathError::Backslash),
+            b'.' if reject && bytes[i - 1] == b'/' && bytes[i..].starts_with(b"..;") => {
+                return Err(PathError::DotSemicolon)
+            }
             b'%' => canonical = false,
             b'/' if opts.merge_slashes && bytes.get(i + 1) == Some(&b'/') => canonical = false,
             b'.' if bytes[i - 1] == b'/' => {
@@ -216,10 +292,11 @@ fn decode_unreserved(path: &str, opts: CanonicalOptions) -> Result<String, PathE
         if v == 0 {
             return Err(PathError::Nul);
         }
-        if v == b'/' && opts.encoded_slash == EncodedSlash::Reject {
+        let slash = v == b'/' || v == b'\\';
+        if slash && opts.encoded_slash == EncodedSlash::Reject {
             return Err(PathError::EncodedSlash);
         }
-        if is_unreserved(v) {
+        if is_unreserved(v) || (slash && opts.encoded_slash == EncodedSlash::Decode) {
             out.push(char::from(v));
         } else {
             out.push('%');
@@ -231,6 +308,11 @@ fn decode_unreserved(path: &str, opts: CanonicalOptions) -> Result<String, PathE
     }
     out.push_str(&path[run_start..]);
     Ok(out)
+}
+
+/// Whether a segment of `path` starts with `..;`.
+fn has_dot_semicolon(path: &str) -> bool {
+    path.split('/').any(|seg| seg.starts_with("..;"))
 }
 
 /// RFC 3986 section 5.2.4 on an absolute path, segment by segment.
@@ -328,6 +410,85 @@ mod tests {
     }
 
     #[test]
+    fn escaped_slash_policies() {
+        let reject = CanonicalOptions::new().encoded_slash(EncodedSlash::Reject);
+        let decode = CanonicalOptions::new().encoded_slash(EncodedSlash::Decode);
+        let keep = CanonicalOptions::new();
+        let table: &[(&str, Result<&str, PathError>, Result<&str, PathError>, &str)] = &[
+            // input, reject, decode, keep
+            ("/a%2Fb", Err(PathError::EncodedSlash), Ok("/a/b"), "/a%2Fb"),
+            ("/a%2fb", Err(PathError::EncodedSlash), Ok("/a/b"), "/a%2Fb"),
+            (
+                "/a%5Cb",
+                Err(PathError::EncodedSlash),
+                Ok("/a\\b"),
+                "/a%5Cb",
+            ),
+            (
+                "/a%5cb",
+                Err(PathError::EncodedSlash),
+                Ok("/a\\b"),
+                "/a%5Cb",
+            ),
+            ("/a\\b", Err(PathError::Backslash), Ok("/a\\b"), "/a\\b"),
+            (
+                "/app/..;/admin",
+                Err(PathError::DotSemicolon),
+                Ok("/app/..;/admin"),
+                "/app/..;/admin",
+            ),
+            ("/..;", Err(PathError::DotSemicolon), Ok("/..;"), "/..;"),
+            (
+                "/app/%2e%2e;/admin",
+                Err(PathError::DotSemicolon),
+                Ok("/app/..;/admin"),
+                "/app/..;/admin",
+            ),
+            (
+                "/a/..%2F..%2Fb",
+                Err(PathError::EncodedSlash),
+                Ok("/b"),
+                "/a/..%2F..%2Fb",
+            ),
+            (
+                "/a%2F%2Fb",
+                Err(PathError::EncodedSlash),
+                Ok("/a/b"),
+                "/a%2F%2Fb",
+            ),
+            (
+                "/a;v=1/b..;/.;c",
+                Ok("/a;v=1/b..;/.;c"),
+                Ok("/a;v=1/b..;/.;c"),
+                "/a;v=1/b..;/.;c",
+            ),
+        ];
+        for (input, want_reject, want_decode, want_keep) in table {
+            let got = canonicalize_with(input, reject);
+            assert_eq!(
+                got.as_deref().map_err(|e| *e),
+                *want_reject,
+                "reject {input:?}"
+            );
+            let got = canonicalize_with(input, decode);
+            assert_eq!(
+                got.as_deref().map_err(|e| *e),
+                *want_decode,
+                "decode {input:?}"
+            );
+            assert_eq!(
+                canonicalize_with(input, keep).unwrap(),
+                *want_keep,
+                "keep {input:?}"
+            );
+        }
+        for name in ["keep", "reject", "decode"] {
+            assert_eq!(name.parse::<EncodedSlash>().unwrap().to_string(), name);
+        }
+        assert!("strict".parse::<EncodedSlash>().is_err());
+    }
+
+    #[test]
     fn canonical_input_is_borrowed() {
         for p in ["/", "/a/b", "/a.b/c.d/", "/.x/..y"] {
             assert!(matches!(canonicalize(p), Ok(Cow::Borrowed(_))), "{p}");
@@ -350,6 +511,9 @@ mod tests {
             Just(String::from("%2E")),
             Just(String::from("")),
             Just(String::from("%2f")),
+            Just(String::from("%5C")),
+            Just(String::from("..;")),
+            Just(String::from("\\")),
             Just(String::from("%7E")),
             "[a-zA-Z0-9._~%-]{0,6}",
         ];
@@ -359,9 +523,12 @@ mod tests {
     proptest! {
         #[test]
         fn idempotent(path in path_strategy()) {
-            if let Ok(once) = canonicalize(&path) {
-                let twice = canonicalize(&once).unwrap();
-                prop_assert_eq!(&*once, &*twice);
+            for policy in [EncodedSlash::Keep, EncodedSlash::Reject, EncodedSlash::Decode] {
+                let opts = CanonicalOptions::new().encoded_slash(policy);
+                if let Ok(once) = canonicalize_with(&path, opts) {
+                    let twice = canonicalize_with(&once, opts).unwrap();
+                    prop_assert_eq!(&*once, &*twice);
+                }
             }
         }
 

@@ -6,12 +6,37 @@
 //! forwards a complete request to any origin.
 //!
 //! Cases flagged [`SmuggleCase::normalise_ok`] are ones RFC 9112 lets a
-//! recipient accept *if it repairs and re-serialises the message* (bare LF
-//! line ends, an empty chunk extension, `Transfer-Encoding` together with
-//! `Content-Length` once the latter is removed, identical duplicate
-//! `Content-Length` values): a proxy that parses and rewrites the request,
-//! as any hyper-based proxy does, may forward them instead, because the
-//! origin then sees a clean message and no framing disagreement is possible.
+//! recipient accept *if it repairs and re-serialises the message*, so that the
+//! origin sees a clean message and no framing disagreement is possible:
+//!
+//! | case | repair RFC 9112 allows | frontdoor |
+//! |---|---|---|
+//! | `Content-Length` with `Transfer-Encoding` (`cl_then_te`, `te_then_cl`, `te_cl_classic`, `cl_te_zero_length`, `te_tab_then_cl`) | remove the `Content-Length`, decode the chunks (§6.3) | **refused**, 400 and close: §6.3 says such a message "ought to be handled as an error", and it is the classic smuggling shape |
+//! | identical duplicate `Content-Length` (`cl_duplicate_identical`) | collapse to one value (RFC 9110 §8.6) | repaired: forwarded with one `Content-Length` |
+//! | bare-LF line ends in the head (`bare_lf_head`) | accept LF as a line terminator (§2.2) | repaired: re-serialised with CRLF |
+//! | an empty chunk-extension name (`chunk_ext_empty_name`) | ignore unrecognised extensions (§7.1.1) | repaired: the extension is dropped |
+//!
+//! Everything else in the corpus is refused by a conforming front, and never
+//! forwarded:
+//!
+//! * malformed or conflicting `Content-Length` (not plain digits, lists,
+//!   differing duplicates): 400, the body length is unknown;
+//! * obfuscated `Transfer-Encoding` (a space before the colon, quotes, a vertical
+//!   tab, `chunked` not last or applied twice, `Transfer-Encoding` on HTTP/1.0): 400;
+//!   a coding the front does not implement (`gzip, chunked`): 400 or 501
+//!   (RFC 9112 §6.1 suggests 501);
+//! * header syntax a recipient must not repair (obs-fold, whitespace before the
+//!   colon, bare CR, NUL, a missing or repeated `Host`, a `Host` that disagrees
+//!   with an absolute-form target): 400;
+//! * request-line defects (method, target and version syntax): 400 or 505;
+//! * a `#fragment` in the target (`fragment_in_target`): 400 (a client never sends
+//!   one, §3.2; a parser that drops it forwards another request: litmus's
+//!   `DELETE /coll/#frag` would delete `/coll/`);
+//! * `CONNECT` to a reverse proxy (`connect_request`): 400 or 405;
+//! * oversized heads: 400 or 431 (414 for the target);
+//! * chunked-body defects (`body_level`): the head was valid, so a streaming proxy
+//!   may already have sent it upstream; it must then **abort** the upstream message
+//!   (close the connection mid-message: no last chunk) and answer 400 or close.
 //!
 //! ```
 //! use frontdoor_deproxy::smuggling;
@@ -39,7 +64,8 @@ pub struct SmuggleCase {
     pub bytes: Bytes,
     /// The acceptable answer statuses.
     pub expect: &'static [u16],
-    /// Whether a re-serialising proxy may forward it instead (see the module docs).
+    /// Whether RFC 9112 lets a re-serialising proxy forward it repaired instead
+    /// (see the module docs for which, and what frontdoor does with each).
     pub normalise_ok: bool,
     /// Whether the defect is in the body framing (after a valid head): a
     /// streaming proxy may already have sent the head upstream and may close
@@ -64,8 +90,9 @@ fn case(name: &'static str, bytes: impl Into<Vec<u8>>, expect: &'static [u16]) -
 /// remove the received Content-Length field and process the
 /// Transfer-Encoding" (RFC 9112 §6.3), and identical duplicate
 /// `Content-Length` values may be collapsed into one (RFC 9110 §8.6). hyper
-/// does both before a service sees the request, so a hyper-based front cannot
-/// reject these at the service level; rejecting with 400 is still preferred.
+/// does both before a service sees the request, so a front that wants to refuse
+/// them must look at the raw bytes (frontdoor's `serve` does, for
+/// `Content-Length` with `Transfer-Encoding`); refusing with 400 is preferred.
 fn repairable(c: SmuggleCase) -> SmuggleCase {
     SmuggleCase {
         normalise_ok: true,
@@ -88,6 +115,7 @@ fn post(headers: &str, body: &str) -> String {
 const BAD: &[u16] = &[400];
 const BAD_OR_NOT_IMPL: &[u16] = &[400, 501];
 const BAD_OR_VERSION: &[u16] = &[400, 505];
+const BAD_OR_NOT_ALLOWED: &[u16] = &[400, 405];
 const TOO_LARGE: &[u16] = &[400, 431];
 const URI_TOO_LONG: &[u16] = &[400, 414, 431];
 
@@ -147,6 +175,16 @@ fn cl_and_te() -> Vec<SmuggleCase> {
             post(
                 "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n",
                 "0\r\n\r\n",
+            ),
+            BAD,
+        )),
+        // A tab after `chunked` (sozu#726): trimmed as whitespace by conforming
+        // parsers, so still both headers.
+        repairable(case(
+            "te_tab_then_cl",
+            post(
+                "Transfer-Encoding: chunked\t\r\nContent-Length: 6\r\n",
+                &chunked_smuggle,
             ),
             BAD,
         )),
@@ -216,6 +254,11 @@ fn transfer_encoding() -> Vec<SmuggleCase> {
     case(
         "te_unknown_coding",
         post("Transfer-Encoding: xchunked\r\n", &chunked_smuggle),
+        BAD_OR_NOT_IMPL,
+    ),
+    case(
+        "te_gzip_then_chunked",
+        post("Transfer-Encoding: gzip, chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"),
         BAD_OR_NOT_IMPL,
     ),
     case(
@@ -373,6 +416,16 @@ fn request_line() -> Vec<SmuggleCase> {
             BAD_OR_VERSION,
         ),
         case("http09_request", "GET /\r\n\r\n", BAD_OR_VERSION),
+        case(
+            "fragment_in_target",
+            "DELETE /coll/#frag HTTP/1.1\r\nHost: example\r\n\r\n",
+            BAD,
+        ),
+        case(
+            "connect_request",
+            format!("CONNECT example:443 HTTP/1.1\r\nHost: example:443\r\n\r\n{SMUGGLED}"),
+            BAD_OR_NOT_ALLOWED,
+        ),
     ]
 }
 

@@ -41,6 +41,15 @@
 //! canonical and never includes the query. (The legacy preset reports the raw target
 //! with its query, as 0.4 did; the URI is still rewritten.) `OPTIONS *` is left alone.
 //!
+//! Escaped slashes (`%2F`, `%5C`), raw backslashes and `..;` segments follow the
+//! layer's [`EncodedSlash`](frontdoor_core::EncodedSlash) policy
+//! ([`ResolveLayer::canonical_options`]): `keep` (the default) forwards them
+//! untouched, `reject` answers 400, `decode` decodes `%2F` and `%5C` before anything
+//! matches. **Security note:** a backend that decodes `%2F`, treats `\` as a separator
+//! or strips `;` parameters before resolving `..` (`/app/..;/admin` is `/admin` to
+//! Tomcat) sees another path than the one routed and authorised here; use `reject` (or
+//! `decode`) in front of it, server-wide or per route with [`EscapedSlashesLayer`].
+//!
 //! # Example
 //!
 //! ```
@@ -107,6 +116,7 @@
 mod by_scheme;
 mod direct;
 mod error;
+pub mod escaped_slashes;
 mod forwarded;
 mod layer;
 mod legacy;
@@ -115,6 +125,7 @@ mod resolver;
 pub use by_scheme::{ByScheme, LabelFrom};
 pub use direct::DirectResolver;
 pub use error::ResolveConfigError;
+pub use escaped_slashes::{EscapedSlashes, EscapedSlashesLayer};
 pub use forwarded::{ForwardedResolver, ForwardedSource};
 /// RFC 7239 `Forwarded` parsing and writing; lives in [`frontdoor_core::proto`].
 pub use frontdoor_core::proto::rfc7239;

@@ -330,10 +330,12 @@ async fn absolute_form_and_h2_authority() {
     // Agreeing Host: case, trailing dot and default port do not matter.
     let req = Req::new("http://user@example.com:80/x").host("EXAMPLE.com.");
     assert_eq!(resolve(&layer, &req).await, "example.com:80:/x");
-    // Without ConnInfo the absolute-form scheme decides (an HTTP/2 `:scheme`).
+    // Without ConnInfo the scheme is http: the absolute-form scheme (an HTTP/2
+    // `:scheme`) is the client's word, never a fact about the connection.
     let req = Req::new("https://[2001:DB8::1]/x").no_conn_info();
     let seen = run(&layer, req.build()).await.unwrap();
-    assert_eq!(seen.resolved.to_string(), "[2001:db8::1]:443:/x");
+    assert_eq!(seen.resolved.to_string(), "[2001:db8::1]:80:/x");
+    assert_eq!(seen.resolved.scheme, http::uri::Scheme::HTTP);
     assert_eq!(seen.trust, None, "no peer, no trust decision");
     // With ConnInfo the connection decides: a plaintext client cannot claim https.
     let req = Req::new("https://example.com/x");

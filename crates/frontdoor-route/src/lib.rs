@@ -63,7 +63,10 @@
 //!     Ok(format!("{} {}", status.as_u16(), String::from_utf8(body.to_vec())?.trim_end()))
 //! }
 //!
-//! assert_eq!(get(&router, "https://www.example.com/svn/trunk?r=1", "").await?, "200 route 0: /svn https://www.example.com/trunk?r=1");
+//! // The port decides `https` (443 here); a client's `https://` target does not (only
+//! // the connection's `ConnInfo` could make 443 the default).
+//! assert_eq!(get(&router, "/svn/trunk?r=1", "www.example.com:443").await?, "200 route 0: /svn /trunk?r=1");
+//! assert_eq!(get(&router, "https://www.example.com/svn/trunk?r=1", "").await?, "200 route 1:  https://www.example.com/svn/trunk?r=1");
 //! assert_eq!(get(&router, "/svnx", "www.example.com").await?, "200 route 1:  /svnx");
 //! assert_eq!(get(&router, "/v2/users", "api.org:8080").await?, "200 route 2: /v2 /users");
 //! assert_eq!(get(&router, "/static/a.css", "cdn.org").await?, "200 route 3: /static /a.css");

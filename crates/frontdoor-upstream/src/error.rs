@@ -168,8 +168,20 @@ impl ProxyError {
     }
 
     /// The frontdoor [`ErrorKind`] this error is answered with (see [`ProxyErrorKind`]).
+    /// A failed request body is answered as its own cause says when that is a
+    /// frontdoor [`Error`](frontdoor_core::Error) (a body-size cap's 413, a read
+    /// timeout's 400), else 400.
     #[must_use]
-    pub const fn error_kind(&self) -> ErrorKind {
+    pub fn error_kind(&self) -> ErrorKind {
+        if self.kind == ProxyErrorKind::RequestBody {
+            if let Some(cause) = self
+                .source
+                .as_deref()
+                .and_then(|s| find::<frontdoor_core::Error>(s))
+            {
+                return cause.kind();
+            }
+        }
         self.kind.error_kind()
     }
 
@@ -434,5 +446,18 @@ mod tests {
         let core: frontdoor_core::Error = err.into();
         assert_eq!(ErrorKind::of(&core), ErrorKind::BadGateway);
         assert!(find::<ProxyError>(&core).is_some());
+    }
+
+    #[test]
+    fn a_failed_request_body_is_answered_as_its_cause_says() {
+        let cap = frontdoor_core::Error::new(ErrorKind::PayloadTooLarge, "over the cap");
+        let err = ProxyError::with_source(ProxyErrorKind::RequestBody, cap);
+        assert_eq!(err.error_kind(), ErrorKind::PayloadTooLarge);
+        let other = ProxyError::with_source(ProxyErrorKind::RequestBody, "reset");
+        assert_eq!(other.error_kind(), ErrorKind::BadRequest);
+        // Only request-body failures look at the cause.
+        let cap = frontdoor_core::Error::new(ErrorKind::PayloadTooLarge, "over the cap");
+        let err = ProxyError::with_source(ProxyErrorKind::Connect, cap);
+        assert_eq!(err.error_kind(), ErrorKind::BadGateway);
     }
 }

@@ -9,7 +9,17 @@
 //! are kept. `Via` is always appended to (RFC 9110 §7.6.3).
 //!
 //! The peer address comes from [`ConnInfo::remote`]; without a `ConnInfo` no address is
-//! added (but untrusted inbound copies are still removed).
+//! added (but untrusted inbound copies are still removed). The scheme written
+//! (`X-Forwarded-Proto`, `Forwarded: proto=`) is the connection's ([`ConnInfo::tls`]),
+//! or, from a trusted peer, the resolver's decision ([`Resolved::scheme`]); never the
+//! client's request target, so an absolute-form `https://` target or an HTTP/2
+//! `:scheme` cannot make the upstream believe the client came over TLS.
+//!
+//! `Via` (RFC 9110 §7.6.3: a gateway MUST send it on the requests it forwards) is on
+//! by default as `Via: 1.1 frontdoor` (the received protocol version, then the
+//! pseudonym); [`Forwarding::via`] sets another pseudonym and [`Forwarding::no_via`]
+//! turns it off. On responses it is optional (RFC 9110 allows a gateway to omit it)
+//! and off by default ([`Forwarding::via_responses`]).
 //!
 //! # Example
 //!
@@ -34,11 +44,12 @@ use frontdoor_core::{
         rfc7239::{Element, Node, NodeName},
         X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO,
     },
-    ConnInfo, PeerTrust,
+    ConnInfo, PeerTrust, Resolved,
 };
 use http::{
     header::{self, Entry, HeaderName},
     request::Parts,
+    uri::Scheme,
     HeaderMap, HeaderValue, Version,
 };
 
@@ -47,8 +58,9 @@ use crate::UpstreamConfigError;
 /// Which forwarding headers [`Upstream`](crate::Upstream) writes. See the
 /// [module docs](self).
 ///
-/// Default: `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` on;
-/// `X-Forwarded-Port`, `Forwarded` and `Via` off.
+/// Default: `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `Via:
+/// <version> frontdoor` (requests only) on; `X-Forwarded-Port`, `Forwarded` and `Via`
+/// on responses off.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Forwarding {
@@ -57,8 +69,9 @@ pub struct Forwarding {
     host: bool,
     port: bool,
     forwarded: bool,
-    /// `Via` values for HTTP/1.0, HTTP/1.1 and HTTP/2 requests.
+    /// `Via` values for HTTP/1.0, HTTP/1.1 and HTTP/2 messages.
     via: Option<[HeaderValue; 3]>,
+    via_responses: bool,
 }
 
 impl Default for Forwarding {
@@ -69,7 +82,12 @@ impl Default for Forwarding {
             host: true,
             port: false,
             forwarded: false,
-            via: None,
+            via: Some([
+                HeaderValue::from_static("1.0 frontdoor"),
+                HeaderValue::from_static("1.1 frontdoor"),
+                HeaderValue::from_static("2 frontdoor"),
+            ]),
+            via_responses: false,
         }
     }
 }
@@ -85,6 +103,7 @@ impl Forwarding {
             port: false,
             forwarded: false,
             via: None,
+            via_responses: false,
         }
     }
 
@@ -118,7 +137,9 @@ impl Forwarding {
         self
     }
 
-    /// Append `Via: <version> <pseudonym>` to requests and responses. Default: off.
+    /// Append `Via: <version> <pseudonym>` to requests (and, with
+    /// [`via_responses`](Self::via_responses), to responses). Default: on, with the
+    /// pseudonym `frontdoor`.
     ///
     /// # Errors
     ///
@@ -134,6 +155,27 @@ impl Forwarding {
         Ok(self)
     }
 
+    /// Send no `Via` at all. Default: `Via` is sent on requests.
+    pub fn no_via(mut self) -> Self {
+        self.via = None;
+        self
+    }
+
+    /// Also append `Via` to the responses relayed to the client (when `Via` is on).
+    /// Default: off (RFC 9110 §7.6.3 makes it optional for a gateway; leaving it out
+    /// tells the client less about the infrastructure).
+    pub const fn via_responses(mut self, on: bool) -> Self {
+        self.via_responses = on;
+        self
+    }
+
+    /// The pseudonym `Via` names (`frontdoor` by default), or `None` when `Via` is off.
+    #[must_use]
+    pub fn via_pseudonym(&self) -> Option<&str> {
+        let value = self.via.as_ref()?[1].to_str().ok()?;
+        value.strip_prefix("1.1 ")
+    }
+
     /// Whether `X-Forwarded-For` is written.
     #[must_use]
     pub const fn is_x_forwarded_for(&self) -> bool {
@@ -146,7 +188,16 @@ impl Forwarding {
         self.forwarded
     }
 
-    pub(crate) fn via_value(&self, version: Version) -> Option<&HeaderValue> {
+    /// The `Via` value for a response received in `version`, when responses get one.
+    pub(crate) fn response_via(&self, version: Version) -> Option<&HeaderValue> {
+        if self.via_responses {
+            self.via_value(version)
+        } else {
+            None
+        }
+    }
+
+    fn via_value(&self, version: Version) -> Option<&HeaderValue> {
         let via = self.via.as_ref()?;
         Some(match version {
             Version::HTTP_09 | Version::HTTP_10 => &via[0],
@@ -169,11 +220,15 @@ impl Forwarding {
             // resolver honours: X-Forwarded-Server included.
             remove_forwarding_headers(headers);
         }
-        let proto = if conn.is_some_and(|c| c.tls) || parts.uri.scheme_str() == Some("https") {
-            "https"
-        } else {
-            "http"
+        // The connection's scheme, or the resolver's decision when the peer is
+        // trusted (it may have taken it from the peer's forwarding headers); never the
+        // request target's scheme.
+        let https = match (trusted, parts.extensions.get::<Resolved>(), conn) {
+            (true, Some(resolved), _) => resolved.scheme == Scheme::HTTPS,
+            (_, _, Some(conn)) => conn.tls,
+            _ => false,
         };
+        let proto = if https { "https" } else { "http" };
         let peer = conn.map(|c| c.remote.ip());
         if self.xff {
             if let Some(ip) = peer {
@@ -339,6 +394,64 @@ mod tests {
     }
 
     #[test]
+    fn the_forwarded_scheme_is_the_connections_never_the_targets() {
+        for trust in [None, Some(false), Some(true)] {
+            let mut p = parts(trust);
+            p.uri = "https://front.example/x".parse().unwrap();
+            Forwarding::default().forwarded(true).apply(&mut p, None);
+            if trust != Some(true) {
+                assert_eq!(p.headers["x-forwarded-proto"], "http", "{trust:?}");
+            }
+            assert!(
+                p.headers["forwarded"]
+                    .to_str()
+                    .unwrap()
+                    .ends_with("proto=http"),
+                "{trust:?}"
+            );
+        }
+        // A TLS connection, or a trusted resolver's decision, says https.
+        let mut p = parts(None);
+        let conn = *p.extensions.get::<ConnInfo>().unwrap();
+        p.extensions.insert(conn.with_tls(true));
+        Forwarding::default().apply(&mut p, None);
+        assert_eq!(p.headers["x-forwarded-proto"], "https");
+        let mut p = parts(Some(true));
+        p.headers.remove("x-forwarded-proto");
+        p.extensions.insert(Resolved::new(
+            Scheme::HTTPS,
+            "front.example",
+            443,
+            "/x",
+            frontdoor_core::HostSource::Forwarded,
+        ));
+        Forwarding::default().apply(&mut p, None);
+        assert_eq!(p.headers["x-forwarded-proto"], "https");
+    }
+
+    #[test]
+    fn via_is_on_by_default_for_requests_only() {
+        let fwd = Forwarding::default();
+        assert_eq!(fwd.via_pseudonym(), Some("frontdoor"));
+        assert!(fwd.response_via(Version::HTTP_11).is_none());
+        let mut p = parts(None);
+        p.headers.remove("via");
+        fwd.apply(&mut p, None);
+        assert_eq!(p.headers["via"], "1.1 frontdoor");
+        let both = Forwarding::default()
+            .via("edge")
+            .unwrap()
+            .via_responses(true);
+        assert_eq!(both.response_via(Version::HTTP_2).unwrap(), "2 edge");
+        let off = Forwarding::default().no_via();
+        assert_eq!(off.via_pseudonym(), None);
+        let mut p = parts(None);
+        off.apply(&mut p, None);
+        assert_eq!(p.headers["via"], "1.1 other");
+        assert!(Forwarding::default().via("a\nb").is_err());
+    }
+
+    #[test]
     fn ip_addresses_are_written_as_display_does() {
         for ip in [
             "0.0.0.0",
@@ -368,6 +481,7 @@ mod tests {
         Forwarding::none()
             .forwarded(true)
             .apply(&mut p, Some(&host));
+        assert!(p.headers.get("via").is_some(), "an inbound Via is kept");
         assert_eq!(
             p.headers["forwarded"],
             r#"for="[::1]";host="a\"b";proto=http"#

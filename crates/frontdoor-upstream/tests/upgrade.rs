@@ -124,3 +124,70 @@ async fn upgrades_can_be_switched_off() {
     };
     assert_eq!(res.body().as_deref(), Some(&b"None"[..]));
 }
+
+/// A raw upstream that answers a `CONNECT` with `200` and then echoes the tunnel.
+async fn connect_echo_upstream() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (l, addr) = support::listener().await;
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if s.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                assert!(head.starts_with(b"CONNECT "), "{head:?}");
+                s.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+                let (mut r, mut w) = s.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn connect_is_tunnelled_only_where_the_upstream_opts_in() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = connect_echo_upstream().await;
+    for opted_in in [false, true] {
+        let upstream = Upstream::builder(&format!("http://{up}"))
+            .connect_method(opted_in)
+            .build()
+            .unwrap();
+        let front = support::serve(
+            ServiceBuilder::new()
+                .layer(GatewayErrorLayer::new())
+                .service(upstream),
+        )
+        .await;
+        let mut tcp = TcpStream::connect(front).await.unwrap();
+        tcp.write_all(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            tcp.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        if !opted_in {
+            assert!(head.starts_with("HTTP/1.1 405 "), "{head}");
+            assert!(
+                head.to_ascii_lowercase().contains("\r\nallow: get,"),
+                "{head}"
+            );
+            continue;
+        }
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        tcp.write_all(b"through the tunnel").await.unwrap();
+        let mut echoed = [0u8; 18];
+        tcp.read_exact(&mut echoed).await.unwrap();
+        assert_eq!(&echoed, b"through the tunnel");
+    }
+}

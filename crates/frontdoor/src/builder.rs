@@ -1,6 +1,5 @@
 //! The one extension trait for [`tower::ServiceBuilder`].
 
-#[allow(unused_imports, reason = "used by the feature-gated methods")]
 use tower::layer::util::Stack;
 use tower::ServiceBuilder;
 
@@ -53,6 +52,11 @@ mod sealed {
 /// # }
 /// ```
 pub trait ServiceBuilderExt<L>: sealed::Sealed<L> + Sized {
+    /// Refuses bad framing and removes client-nominated hop-by-hop headers at the edge
+    /// of a stack served by something other than [`crate::serve`]. See
+    /// [`crate::ingress`].
+    fn ingress(self) -> ServiceBuilder<Stack<crate::ingress::IngressLayer, L>>;
+
     /// Resolves `host:port:path` with `resolver`. See [`crate::resolve`].
     #[cfg(feature = "resolve")]
     fn resolve<R>(
@@ -101,6 +105,10 @@ pub trait ServiceBuilderExt<L>: sealed::Sealed<L> + Sized {
 impl<L> sealed::Sealed<L> for ServiceBuilder<L> {}
 
 impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
+    fn ingress(self) -> ServiceBuilder<Stack<crate::ingress::IngressLayer, L>> {
+        self.layer(crate::ingress::IngressLayer::new())
+    }
+
     #[cfg(feature = "resolve")]
     fn resolve<R>(self, resolver: R) -> ServiceBuilder<Stack<frontdoor_resolve::ResolveLayer<R>, L>>
     where

@@ -6,7 +6,8 @@
 //! it from the local root to the remote one, and forward it to an upstream, each
 //! step a tower layer usable on its own. This crate is the facade: it re-exports
 //! every layer crate behind a cargo feature, adds [`ServiceBuilderExt`], the
-//! multi-listener [`serve`] module, the [`demo`] backends, [`by_scheme`] (the
+//! multi-listener [`serve`] module, the [`ingress`] layer (what `serve` checks, for
+//! stacks served by `axum::serve` or hyper), the [`demo`] backends, [`by_scheme`] (the
 //! by-scheme resolver combined with the router), [`conn`] (`ConnInfo` for servers of
 //! your own), [`redirect_https`] and, with the `axum` feature, `axum` (extractors and
 //! `conn_info` for `axum::serve`).
@@ -75,6 +76,7 @@ pub mod concepts;
 pub mod conn;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod ingress;
 pub mod migration;
 pub mod redirect_https;
 #[cfg(feature = "serve")]

@@ -6,4 +6,4 @@ mod client;
 mod faults;
 mod flow;
 mod smuggling;
-mod support;
+pub(crate) mod support;

@@ -30,6 +30,7 @@ mod target;
 use std::{collections::BTreeMap, convert::Infallible, net::SocketAddr};
 
 use frontdoor::Body;
+use frontdoor_core::CanonicalOptions;
 use frontdoor_resolve::{ByScheme, ForwardedResolver, ResolveLayer};
 use frontdoor_route::{Router, RouterBuilder, Table};
 use http::{Request, Response};
@@ -300,7 +301,8 @@ fn resolve_layer(config: &Config) -> Result<ResolveLayer<Resolver>, String> {
         .fold(ByScheme::new(resolver, schemes), |by, (addr, label)| {
             by.listener(*addr, label)
         });
-    Ok(ResolveLayer::new(by_scheme))
+    let canonical = CanonicalOptions::new().encoded_slash(config.server.escaped_slashes);
+    Ok(ResolveLayer::new(by_scheme).canonical_options(canonical))
 }
 
 #[cfg(test)]

@@ -6,15 +6,16 @@ use std::{convert::Infallible, sync::Arc};
 
 use frontdoor::{redirect_https::RedirectHttpsLayer, Body};
 use frontdoor_cleanup::{CleanupLayer, Rules, Syntax};
-use frontdoor_core::text_response;
+use frontdoor_core::EncodedSlash;
 use frontdoor_mirror::{CaptureBody, MirrorLayer, TeeBody};
 use frontdoor_relocate::{RelocateLayer, Root};
+use frontdoor_resolve::EscapedSlashesLayer;
 use frontdoor_route::Filter;
 use frontdoor_upstream::{
     Balanced, Forwarding, GatewayErrorLayer, GatewayFailure, ProxyError, Upstream,
 };
 use futures_util::FutureExt;
-use http::{Request, Response};
+use http::{header, HeaderValue, Request, Response};
 use tokio::sync::Semaphore;
 use tower::{
     limit::ConcurrencyLimit, load_shed::LoadShed, util::BoxCloneSyncService, Layer, Service,
@@ -45,7 +46,7 @@ pub(super) fn build(
     builtins: &Builtins,
     metrics: &Metrics,
 ) -> Result<Built, Problem> {
-    let filter = cleanup_filter(target, config)?;
+    let filter = route_filter(target, config)?;
     let upstream: Arc<str> = target
         .upstreams
         .iter()
@@ -53,7 +54,7 @@ pub(super) fn build(
         .collect::<Vec<_>>()
         .join(", ")
         .into();
-    let mut service = upstream_service(target, config, &label, builtins, metrics)?;
+    let mut service = upstream_service(target, &label, config, builtins, metrics)?;
     if target.redirect_https {
         service = boxed(
             RedirectHttpsLayer::new()
@@ -82,8 +83,26 @@ fn https_port(config: &Config) -> u16 {
         .unwrap_or(443)
 }
 
-/// The target's cleanup rules as a route filter, or `None` without rules.
-fn cleanup_filter(target: &Target, config: &Config) -> Result<Option<Filter>, Problem> {
+/// The target's route filter: its `escaped_slashes = "reject"` check, then its
+/// cleanup rules (so a path a rule writes is held to the narrowed policy too); `None`
+/// without either.
+fn route_filter(target: &Target, config: &Config) -> Result<Option<Filter>, Problem> {
+    let reject = target.escaped_slashes == Some(EncodedSlash::Reject);
+    Ok(match (reject, cleanup_layer(target, config)?) {
+        (false, None) => None,
+        (false, Some(cleanup)) => Some(Filter::new(cleanup)),
+        (true, None) => Some(Filter::new(EscapedSlashesLayer::reject())),
+        (true, Some(cleanup)) => Some(Filter::new(
+            ServiceBuilder::new()
+                .layer(EscapedSlashesLayer::reject())
+                .layer(cleanup)
+                .into_inner(),
+        )),
+    })
+}
+
+/// The target's cleanup rules as a layer, or `None` without rules.
+fn cleanup_layer(target: &Target, config: &Config) -> Result<Option<CleanupLayer>, Problem> {
     if target.cleanup.is_empty() {
         return Ok(None);
     }
@@ -96,7 +115,7 @@ fn cleanup_filter(target: &Target, config: &Config) -> Result<Option<Filter>, Pr
         .mode(config.compat.mode())
         .build()
         .map_err(|e| ("cleanup", e.to_string()))?;
-    Ok(Some(Filter::new(CleanupLayer::new(rules))))
+    Ok(Some(CleanupLayer::new(rules)))
 }
 
 /// The cleanup rules as `frontdoor routes` shows them.
@@ -125,8 +144,8 @@ pub(super) fn mirror_text(target: &Target) -> String {
 /// gateway-error layer, whose hook counts failures by kind.
 fn upstream_service(
     target: &Target,
-    config: &Config,
     label: &str,
+    config: &Config,
     builtins: &Builtins,
     metrics: &Metrics,
 ) -> Result<Svc, Problem> {
@@ -358,10 +377,10 @@ fn upstream(
     base: &str,
 ) -> Result<Upstream, frontdoor_upstream::UpstreamConfigError> {
     let timeouts = target.timeouts;
-    let forwarding = Forwarding::default().forwarded(config.server.forwarded);
     let mut builder = Upstream::builder(base)
         .host(target.host.clone())
-        .forwarding(forwarding);
+        .forwarding(forwarding(config)?)
+        .connect_method(target.connect);
     if let Some(cap) = target.limits.connection_caps.get(index) {
         builder = builder.connection_cap(cap.clone());
     }
@@ -393,6 +412,18 @@ fn upstream(
     builder.build()
 }
 
+/// The forwarding headers of `[server]`: the defaults, with its `Via` settings and
+/// whether `Forwarded` is written.
+fn forwarding(config: &Config) -> Result<Forwarding, frontdoor_upstream::UpstreamConfigError> {
+    let forwarding = match &config.server.via {
+        Some(pseudonym) => Forwarding::default().via(pseudonym)?,
+        None => Forwarding::default().no_via(),
+    };
+    Ok(forwarding
+        .via_responses(config.server.via_responses)
+        .forwarded(config.server.forwarded))
+}
+
 fn boxed<S>(svc: S) -> Svc
 where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
@@ -405,13 +436,20 @@ where
     BoxCloneSyncService::new(svc)
 }
 
-/// The `[not_found]` answer, tagged `not_found`.
+/// The `[not_found]` answer, its body sent byte for byte, tagged `not_found`.
 pub(super) fn not_found(config: &Config) -> Svc {
     let status = config.not_found.status;
     let body = config.not_found.body.clone();
     let served = Served::new("not_found", "-");
     BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
-        let mut res = text_response(status, body.clone());
+        let mut res = Response::new(Body::from(body.clone()));
+        *res.status_mut() = status;
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         res.extensions_mut().insert(served.for_request(&req));
         std::future::ready(Ok::<_, Infallible>(res))
     }))

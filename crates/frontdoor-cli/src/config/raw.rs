@@ -47,6 +47,9 @@ pub(super) struct RawServer {
     pub(super) max_headers: Option<Spanned<i64>>,
     pub(super) h2_max_concurrent_streams: Option<Spanned<i64>>,
     pub(super) max_request_body: Option<Spanned<Size>>,
+    pub(super) via: Option<Spanned<toml::Value>>,
+    pub(super) via_responses: Option<bool>,
+    pub(super) escaped_slashes: Option<Spanned<String>>,
 }
 
 /// `[resolve]`.
@@ -78,6 +81,8 @@ pub(super) struct RawTarget {
     pub(super) upstream_max_connections: Option<Spanned<i64>>,
     pub(super) redirect_https: Option<Spanned<bool>>,
     pub(super) tls: Option<Spanned<RawUpstreamTls>>,
+    pub(super) escaped_slashes: Option<Spanned<String>>,
+    pub(super) connect: Option<bool>,
 }
 
 /// `mirror = { .. }` of a target.

@@ -2,6 +2,8 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use frontdoor_core::EncodedSlash;
+use frontdoor_upstream::Forwarding;
 use http::HeaderValue;
 use toml::Spanned;
 
@@ -57,7 +59,69 @@ pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
             .max_request_body
             .and_then(|v| size("server.max_request_body", &v, errors))
             .unwrap_or(0),
+        via: via(raw.via, errors),
+        via_responses: raw.via_responses.unwrap_or(false),
+        escaped_slashes: raw.escaped_slashes.map_or(EncodedSlash::Keep, |e| {
+            escaped_slashes("server", &e, errors)
+        }),
     }
+}
+
+/// The default `Via` pseudonym.
+const DEFAULT_VIA: &str = "frontdoor";
+
+/// `via = true | false | "pseudonym"`: the pseudonym, `frontdoor` by default, `None`
+/// when off.
+fn via(raw: Option<Spanned<toml::Value>>, errors: &mut Errors<'_>) -> Option<String> {
+    let Some(raw) = raw else {
+        return Some(DEFAULT_VIA.to_owned());
+    };
+    match raw.get_ref() {
+        toml::Value::Boolean(true) => Some(DEFAULT_VIA.to_owned()),
+        toml::Value::Boolean(false) => None,
+        toml::Value::String(name) => {
+            let valid = !name.is_empty()
+                && !name.contains([',', ' '])
+                && Forwarding::default().via(name).is_ok();
+            if valid {
+                Some(name.clone())
+            } else {
+                errors.push(
+                    Some(&raw.span()),
+                    "server.via",
+                    format!("not a pseudonym (a token without spaces or commas): {name:?}"),
+                );
+                None
+            }
+        }
+        other => {
+            errors.push(
+                Some(&raw.span()),
+                "server.via",
+                format!(
+                    "expected true, false or a pseudonym string, got {}",
+                    other.type_str()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// An `escaped_slashes` policy at `{path}.escaped_slashes`.
+pub(super) fn escaped_slashes(
+    path: &str,
+    raw: &Spanned<String>,
+    errors: &mut Errors<'_>,
+) -> EncodedSlash {
+    raw.get_ref().parse().unwrap_or_else(|message: String| {
+        errors.push(
+            Some(&raw.span()),
+            format!("{path}.escaped_slashes"),
+            message,
+        );
+        EncodedSlash::Keep
+    })
 }
 
 /// The smallest `max_header_bytes`: hyper's minimum read buffer.

@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use frontdoor_core::Schemes;
+use frontdoor_core::{EncodedSlash, Schemes};
 use frontdoor_route::{Mode, RouteSpec};
 use frontdoor_upstream::{ConnectionCap, HostPolicy};
 use http::{StatusCode, Uri};
@@ -84,6 +84,14 @@ pub struct Server {
     pub h2_max_concurrent_streams: Option<u32>,
     /// The request body cap, in bytes; 0 is no cap.
     pub max_request_body: u64,
+    /// The `Via` pseudonym on forwarded requests (`frontdoor` by default); `None`
+    /// when `via = false`.
+    pub via: Option<String>,
+    /// Whether responses get a `Via` too (default: no).
+    pub via_responses: bool,
+    /// What the resolver does with `%2F`, `%5C`, `\` and `..;` in paths (default:
+    /// keep).
+    pub escaped_slashes: EncodedSlash,
 }
 
 impl Server {
@@ -244,6 +252,11 @@ pub struct Target {
     pub redirect_https: bool,
     /// How to reach `https://` upstreams, when set.
     pub tls: Option<UpstreamTls>,
+    /// A route's narrowing of `[server] escaped_slashes`: `Some(Reject)` refuses
+    /// escaped slashes on this route whatever the server keeps.
+    pub escaped_slashes: Option<EncodedSlash>,
+    /// Whether `CONNECT` is forwarded (and tunnelled) to the upstream; else 405.
+    pub connect: bool,
 }
 
 /// The semaphores behind a target's `max_in_flight` and `upstream_max_connections`,
@@ -404,7 +417,7 @@ pub struct Timeouts {
 pub struct NotFound {
     /// The status (404 by default).
     pub status: StatusCode,
-    /// The `text/plain` body (`Not Found` by default).
+    /// The `text/plain` body, sent byte for byte (`Not Found\n` by default).
     pub body: String,
 }
 
@@ -412,7 +425,7 @@ impl Default for NotFound {
     fn default() -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
-            body: "Not Found".to_owned(),
+            body: "Not Found\n".to_owned(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, ops::Range};
 
-use frontdoor_core::Schemes;
+use frontdoor_core::{EncodedSlash, Schemes};
 use frontdoor_upstream::{HostPolicy, Upstream};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
@@ -60,6 +60,38 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         tls: certs,
         warnings,
     })
+}
+
+// === escaped slashes of a route ===
+
+/// A route's `escaped_slashes`: only `reject`, which narrows the server's policy.
+fn route_escaped_slashes(
+    path: &str,
+    raw: &Spanned<String>,
+    errors: &mut Errors<'_>,
+) -> Option<EncodedSlash> {
+    let key = format!("{path}.escaped_slashes");
+    match escaped_slashes(path, raw, errors) {
+        EncodedSlash::Reject => Some(EncodedSlash::Reject),
+        EncodedSlash::Decode => {
+            errors.push(
+                Some(&raw.span()),
+                key,
+                "\"decode\" is a [server] setting: paths are decoded before routing",
+            );
+            None
+        }
+        _ if raw.get_ref() == "keep" => {
+            errors.push(
+                Some(&raw.span()),
+                key,
+                "a route can only narrow [server] escaped_slashes to \"reject\"",
+            );
+            None
+        }
+        // Unknown: already reported.
+        _ => None,
+    }
 }
 
 // === [resolve] ===
@@ -260,6 +292,9 @@ fn target(
     let tls = raw
         .tls
         .and_then(|t| tls::upstream(path, t, &upstreams, errors));
+    let escaped_slashes = raw
+        .escaped_slashes
+        .and_then(|e| route_escaped_slashes(path, &e, errors));
     (errors.count() == before).then(|| Target {
         limits,
         upstreams,
@@ -272,6 +307,8 @@ fn target(
         upstream_max_connections,
         redirect_https,
         tls,
+        escaped_slashes,
+        connect: raw.connect.unwrap_or(false),
     })
 }
 

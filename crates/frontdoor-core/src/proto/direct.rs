@@ -43,18 +43,15 @@ impl<B> RequestHead for Request<B> {
 }
 
 /// The scheme the request arrived over: the connection's TLS flag when the acceptor
-/// stamped [`ConnInfo`], else the absolute-form / HTTP/2 `:scheme`, else `http`.
-/// Never from a header.
+/// stamped [`ConnInfo`], else `http`. Never from the request itself: an
+/// absolute-form `https://` target or an HTTP/2 `:scheme` is the client's word, not a
+/// fact about the connection (and a client that could pick it could make the
+/// upstream believe it was reached over TLS).
 #[must_use]
 pub fn connection_scheme(req: &impl RequestHead) -> Scheme {
-    let https = match req.extensions().get::<ConnInfo>() {
-        Some(conn) => conn.tls,
-        None => req.uri().scheme() == Some(&Scheme::HTTPS),
-    };
-    if https {
-        Scheme::HTTPS
-    } else {
-        Scheme::HTTP
+    match req.extensions().get::<ConnInfo>() {
+        Some(conn) if conn.tls => Scheme::HTTPS,
+        _ => Scheme::HTTP,
     }
 }
 

@@ -2,9 +2,10 @@
 //! parsing with default ports ([`parse_host`], [`request_host`]), the direct
 //! resolution of a request's `host:port:path` ([`direct_resolution`]), the one URI
 //! path rewrite ([`with_path`], [`rebase`]), the forwarding header names and the list
-//! stripped from untrusted peers ([`FORWARDING_HEADERS`]), and RFC 7239 `Forwarded`
-//! parsing and writing ([`rfc7239`]), and the PROXY protocol header an L4 balancer
-//! sends before HTTP ([`parse_proxy_header`]).
+//! stripped from untrusted peers ([`FORWARDING_HEADERS`]), the hop-by-hop headers
+//! ([`hop_by_hop`]), RFC 7239 `Forwarded` parsing and writing ([`rfc7239`]), the
+//! request framing a proxy refuses ([`framing`]), and the PROXY protocol header an L4
+//! balancer sends before HTTP ([`parse_proxy_header`]).
 //!
 //! The resolver, the router's fallback, the upstream's forwarding headers and the
 //! relocation layer all call these; nothing is parsed twice with different rules.
@@ -21,6 +22,8 @@
 //! ```
 
 mod direct;
+pub mod framing;
+pub mod hop_by_hop;
 mod host;
 mod names;
 mod proxy_header;

@@ -107,6 +107,7 @@ pub struct UpstreamBuilder {
     connection_cap: Option<ConnectionCap>,
     http2_only: bool,
     upgrades: bool,
+    connect: bool,
     #[cfg(feature = "tls")]
     tls: Option<rustls::ClientConfig>,
     #[cfg(feature = "tls")]
@@ -129,6 +130,7 @@ impl fmt::Debug for UpstreamBuilder {
             .field("connection_cap", &self.connection_cap)
             .field("http2_only", &self.http2_only)
             .field("upgrades", &self.upgrades)
+            .field("connect", &self.connect)
             .finish_non_exhaustive()
     }
 }
@@ -147,6 +149,7 @@ impl UpstreamBuilder {
             connection_cap: None,
             http2_only: false,
             upgrades: true,
+            connect: false,
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "tls")]
@@ -237,6 +240,16 @@ impl UpstreamBuilder {
         self
     }
 
+    /// Forward `CONNECT` requests, and splice the client's connection to the
+    /// upstream's once it answers 2xx (a tunnel through the upstream). Default: off: a
+    /// reverse proxy has no business opening tunnels, so `CONNECT` is answered `405
+    /// Method Not Allowed` with an `Allow` header and nothing is forwarded. Not with
+    /// [`http2_only`](Self::http2_only) (HTTP/2 `CONNECT` is not proxied).
+    pub const fn connect_method(mut self, on: bool) -> Self {
+        self.connect = on;
+        self
+    }
+
     /// The rustls configuration for `https://` upstreams. Default: webpki roots, the
     /// `ring` provider, certificate verification on, SNI from the upstream host. ALPN
     /// (`h2`, `http/1.1`) is set by the connector.
@@ -307,6 +320,7 @@ impl UpstreamBuilder {
                 head_timeout: self.head_timeout,
                 body_idle_timeout: self.body_idle_timeout,
                 upgrades: self.upgrades && !self.http2_only,
+                connect: self.connect && !self.http2_only,
                 version: if self.http2_only {
                     Version::HTTP_2
                 } else {

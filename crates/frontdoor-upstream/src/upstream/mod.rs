@@ -59,10 +59,11 @@ use std::{
 };
 
 use bytes::Bytes;
-use frontdoor_core::{Body, BoxError};
+use frontdoor_core::{text_response, Body, BoxError};
 use http::{
+    header,
     uri::{Authority, Scheme},
-    HeaderValue, Request, Response, Version,
+    HeaderValue, Method, Request, Response, StatusCode, Version,
 };
 use hyper_util::client::legacy::Client;
 use tower_service::Service;
@@ -103,6 +104,8 @@ struct Shared {
     head_timeout: Option<Duration>,
     body_idle_timeout: Option<Duration>,
     upgrades: bool,
+    /// Whether `CONNECT` is forwarded (else answered 405).
+    connect: bool,
     version: Version,
 }
 
@@ -118,6 +121,7 @@ impl fmt::Debug for Upstream {
             .field("head_timeout", &s.head_timeout)
             .field("body_idle_timeout", &s.body_idle_timeout)
             .field("upgrades", &s.upgrades)
+            .field("connect", &s.connect)
             .field("version", &s.version)
             .finish_non_exhaustive()
     }
@@ -160,6 +164,10 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if req.method() == Method::CONNECT && !self.shared.connect {
+            tracing::debug!(upstream = %self.shared.authority, "CONNECT refused");
+            return ResponseFuture::boxed(std::future::ready(Ok(connect_refused())));
+        }
         let span = tracing::debug_span!(
             "upstream",
             upstream = %self.shared.authority,
@@ -202,6 +210,21 @@ where
     }
 }
 
+/// The methods a `405` lists in `Allow`: what a reverse proxy forwards, as far as it
+/// can know (the upstream decides per resource; `CONNECT` and `TRACE` are left out).
+const ALLOW: &str = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH";
+
+/// The answer to a `CONNECT` an upstream does not forward: `405` with `Allow`, and
+/// `Connection: close`: a client may already be sending tunnel bytes, which must
+/// not be read as the next request.
+fn connect_refused() -> Response<Body> {
+    let mut res = text_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    let headers = res.headers_mut();
+    headers.insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
 // === ResponseFuture ===
 
 /// Response future of [`Upstream`] (and of [`Balanced`](crate::Balanced)).
@@ -237,7 +260,7 @@ impl Future for ResponseFuture {
 #[cfg(test)]
 mod tests {
     use super::{transport::origin_form, *};
-    use http::header;
+    use tower::ServiceExt;
 
     #[test]
     fn public_types_are_send_sync_clone() {
@@ -294,9 +317,22 @@ mod tests {
         }
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn connect_is_405_with_allow_unless_opted_in() {
+        let up = Upstream::new("http://127.0.0.1:9").unwrap();
+        let req = Request::connect("front:443").body(Body::empty()).unwrap();
+        let res = up.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), 405);
+        assert_eq!(res.headers()["allow"], ALLOW);
+        assert_eq!(res.headers()["connection"], "close");
+    }
+
     #[test]
     fn connect_targets_the_upstream_authority() {
-        let up = Upstream::new("http://u:81/api").unwrap();
+        let up = Upstream::builder("http://u:81/api")
+            .connect_method(true)
+            .build()
+            .unwrap();
         let req = Request::connect("front:443").body(Body::empty()).unwrap();
         let out = origin_form(up.prepare(req).unwrap().0).unwrap();
         assert_eq!(out.uri(), "u:81");

@@ -5,7 +5,10 @@ use bytes::Bytes;
 use frontdoor_core::{proto::rebase, Body, BoxError};
 use http::{header, request::Parts, uri::PathAndQuery, HeaderValue, Method, Request, Uri, Version};
 
-use super::{upgrade::UpgradeRequest, HostPolicy, Shared, Transport, Upstream};
+use super::{
+    upgrade::{UpgradeKind, UpgradeRequest},
+    HostPolicy, Shared, Transport, Upstream,
+};
 use crate::{
     hop_by_hop::{self, Message},
     ProxyError, ProxyErrorKind,
@@ -27,7 +30,10 @@ impl Upstream {
         let uri = target_uri(s, &parts)?;
         let client_host = client_host(&parts);
         let upgrade = take_upgrade(s, &mut parts);
-        rewrite_headers(s, &mut parts, client_host, upgrade.is_some());
+        let upgrading = upgrade
+            .as_ref()
+            .is_some_and(|u| matches!(u.kind, UpgradeKind::Protocols(_)));
+        rewrite_headers(s, &mut parts, client_host, upgrading);
 
         let mut out = Request::new(Body::new(body));
         *out.method_mut() = parts.method;
@@ -81,8 +87,19 @@ fn client_host(parts: &Parts) -> Option<HeaderValue> {
 }
 
 /// Takes the downstream upgrade handle when upgrades are on and the client asked for
-/// one over HTTP/1.1 (`Connection: upgrade` with an `Upgrade` header).
+/// one over HTTP/1.1 (`Connection: upgrade` with an `Upgrade` header), or for a
+/// `CONNECT` tunnel on an upstream that forwards `CONNECT`.
 fn take_upgrade(s: &Shared, parts: &mut Parts) -> Option<UpgradeRequest> {
+    if parts.method == Method::CONNECT {
+        let downstream = s
+            .connect
+            .then(|| parts.extensions.remove::<hyper::upgrade::OnUpgrade>())
+            .flatten()?;
+        return Some(UpgradeRequest {
+            downstream,
+            kind: UpgradeKind::Tunnel,
+        });
+    }
     let asked = s.upgrades
         && parts.version == Version::HTTP_11
         && hop_by_hop::has_token(&parts.headers, &header::CONNECTION, "upgrade")
@@ -99,7 +116,7 @@ fn take_upgrade(s: &Shared, parts: &mut Parts) -> Option<UpgradeRequest> {
     ) {
         (Some(protocols), Some(downstream)) => Some(UpgradeRequest {
             downstream,
-            protocols,
+            kind: UpgradeKind::Protocols(protocols),
         }),
         _ => None,
     }

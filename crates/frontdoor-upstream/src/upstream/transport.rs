@@ -3,9 +3,13 @@
 use std::sync::Arc;
 
 use frontdoor_core::Body;
-use http::{header, HeaderValue, Request, Response, StatusCode, Uri};
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 
-use super::{body::UpstreamBody, upgrade, upgrade::UpgradeRequest, Shared, Transport};
+use super::{
+    body::UpstreamBody,
+    upgrade::{self, UpgradeKind, UpgradeRequest},
+    Shared, Transport,
+};
 use crate::{
     hop_by_hop::{self, Message},
     ProxyError, ProxyErrorKind,
@@ -19,12 +23,19 @@ async fn head(
     match &shared.transport {
         Transport::Legacy(client) => client.request(req).await.map_err(ProxyError::from_client),
         Transport::Http1(pool) => {
+            // A tunnel's connection is never handed to another request.
+            let tunnel = req.method() == http::Method::CONNECT;
             let mut req = origin_form(req)?;
             loop {
                 let (mut tx, reused) = pool.acquire().await?;
                 match tx.try_send_request(req).await {
                     Ok(res) => {
-                        if res.status() != StatusCode::SWITCHING_PROTOCOLS {
+                        // After an ambiguous response the connection's framing cannot
+                        // be trusted: it is not reused (dropping the sender closes it).
+                        if res.status() != StatusCode::SWITCHING_PROTOCOLS
+                            && !tunnel
+                            && !ambiguous_framing(res.headers())
+                        {
                             pool.park(tx);
                         }
                         return Ok(res);
@@ -38,6 +49,29 @@ async fn head(
             }
         }
     }
+}
+
+/// Splices the client's connection (`downstream`, once hyper has answered it) to the
+/// upstream's once both have switched; the answer to relay, without a body, its
+/// hop-by-hop headers stripped as `message` says.
+fn splice(
+    mut res: Response<hyper::body::Incoming>,
+    downstream: hyper::upgrade::OnUpgrade,
+    message: Message,
+) -> Response<Body> {
+    let upstream = hyper::upgrade::on(&mut res);
+    tokio::spawn(upgrade::splice(downstream, upstream));
+    let (mut parts, _) = res.into_parts();
+    hop_by_hop::strip(&mut parts.headers, message);
+    parts.extensions = http::Extensions::new();
+    Response::from_parts(parts, Body::empty())
+}
+
+/// Whether a response carries both `Content-Length` and `Transfer-Encoding`: its
+/// length is ambiguous (RFC 9112 §6.3; hyper decodes it as chunked but keeps the
+/// `Content-Length`, which would truncate it downstream), so it is never relayed.
+fn ambiguous_framing(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING) && headers.contains_key(header::CONTENT_LENGTH)
 }
 
 /// The request target as HTTP/1 sends it: origin-form (authority-form for `CONNECT`).
@@ -66,35 +100,46 @@ pub(super) async fn send(
     upgrade: Option<UpgradeRequest>,
 ) -> Result<Response<Body>, ProxyError> {
     let fut = head(&shared, req);
-    let mut res = match shared.head_timeout {
+    let res = match shared.head_timeout {
         Some(limit) => match tokio::time::timeout(limit, fut).await {
             Ok(res) => res?,
             Err(_) => return Err(ProxyError::new(ProxyErrorKind::HeadTimeout)),
         },
         None => fut.await?,
     };
+    if ambiguous_framing(res.headers()) {
+        return Err(ProxyError::with_source(
+            ProxyErrorKind::Protocol,
+            "upstream response has both content-length and transfer-encoding",
+        ));
+    }
 
-    if res.status() == StatusCode::SWITCHING_PROTOCOLS {
-        let Some(up) = upgrade else {
-            return Err(ProxyError::new(ProxyErrorKind::Upgrade));
-        };
-        if !upgrade::matches(&up.protocols, res.headers()) {
-            return Err(ProxyError::new(ProxyErrorKind::Upgrade));
+    match upgrade {
+        Some(up) if matches!(up.kind, UpgradeKind::Tunnel) && res.status().is_success() => {
+            return Ok(splice(res, up.downstream, Message::Response));
         }
-        let upstream = hyper::upgrade::on(&mut res);
-        tokio::spawn(upgrade::splice(up.downstream, upstream));
-        let (mut parts, _) = res.into_parts();
-        hop_by_hop::strip(&mut parts.headers, Message::UpgradeResponse);
-        parts
-            .headers
-            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        parts.extensions = http::Extensions::new();
-        return Ok(Response::from_parts(parts, Body::empty()));
+        _ if res.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            let Some(UpgradeRequest {
+                downstream,
+                kind: UpgradeKind::Protocols(protocols),
+            }) = upgrade
+            else {
+                return Err(ProxyError::new(ProxyErrorKind::Upgrade));
+            };
+            if !upgrade::matches(&protocols, res.headers()) {
+                return Err(ProxyError::new(ProxyErrorKind::Upgrade));
+            }
+            let mut res = splice(res, downstream, Message::UpgradeResponse);
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            return Ok(res);
+        }
+        _ => {}
     }
 
     let (mut parts, incoming) = res.into_parts();
     hop_by_hop::strip(&mut parts.headers, Message::Response);
-    if let Some(via) = shared.forwarding.via_value(parts.version) {
+    if let Some(via) = shared.forwarding.response_via(parts.version) {
         crate::forwarded::append_list(
             &mut parts.headers,
             header::VIA,

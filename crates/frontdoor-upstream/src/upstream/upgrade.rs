@@ -11,7 +11,16 @@ use crate::hop_by_hop::tokens;
 /// The downstream half of an upgrade in flight, and what it asked for.
 pub(crate) struct UpgradeRequest {
     pub(crate) downstream: OnUpgrade,
-    pub(crate) protocols: HeaderValue,
+    pub(crate) kind: UpgradeKind,
+}
+
+/// What a client asked to switch to.
+pub(crate) enum UpgradeKind {
+    /// `Connection: upgrade` with these `Upgrade` protocols: spliced after a `101`
+    /// naming one of them.
+    Protocols(HeaderValue),
+    /// A `CONNECT` tunnel (on upstreams that forward `CONNECT`): spliced after a 2xx.
+    Tunnel,
 }
 
 /// Whether the `101`'s `Upgrade` names one of the requested protocols (RFC 9110 §7.8).

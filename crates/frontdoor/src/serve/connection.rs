@@ -24,13 +24,15 @@ use super::{
     conn_io::{ConnIo, Held},
     guard::{Guard, GuardConfig},
     proxy_protocol::{read_header, ProxyFailure, Rewind},
+    strict::{self, Inspected},
     Config, ConnService, ResponseBody, Shared, Transport, DEFAULT_MAX_HEADERS,
 };
 
 /// A connection being served: hyper-util's auto (HTTP/1.1 or HTTP/2) connection over
-/// the connection's I/O, with the [`Guard`] as its service.
+/// the connection's I/O (its reads scanned by [`strict`]), with the [`Guard`] as its
+/// service.
 type Connection<'a, I, S> =
-    auto::UpgradeableConnection<'a, TokioIo<ConnIo<I>>, Guard<S>, TokioExecutor>;
+    auto::UpgradeableConnection<'a, TokioIo<Inspected<ConnIo<I>>>, Guard<S>, TokioExecutor>;
 
 /// Which HTTP version a connection speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +166,7 @@ pub(super) async fn serve_http<I, S, B>(
     B: ResponseBody,
 {
     let config = &shared.config;
+    let (io, ledger) = strict::inspect(io, config.max_headers);
     let guard = Guard::new(
         service,
         info,
@@ -172,6 +175,7 @@ pub(super) async fn serve_http<I, S, B>(
             body_read_timeout: config.body_read_timeout,
             max_request_body: config.max_request_body,
         },
+        ledger,
     );
     let builder = http_builder(config, protocol);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), guard);
@@ -197,7 +201,7 @@ pub(super) async fn serve_http<I, S, B>(
 /// hyper's connection settings for `protocol`: the size limits, HTTP/2 keep-alive
 /// pings (a peer that does not answer one within the send timeout is gone). There is
 /// no hyper header timer: [`ConnClock`] keeps one per connection (see `clock.rs`).
-fn http_builder(config: &Config, protocol: Protocol) -> auto::Builder<TokioExecutor> {
+pub(super) fn http_builder(config: &Config, protocol: Protocol) -> auto::Builder<TokioExecutor> {
     let builder = auto::Builder::new(TokioExecutor::new());
     let mut builder = match protocol {
         Protocol::Detect => builder,

@@ -1,19 +1,31 @@
 //! The per-connection hyper service in front of the user's service: it counts each
-//! request in on the connection's [`ConnClock`], answers framing a proxy must not
-//! forward with a `400` and an announced body over `max_request_body` with a `413`,
-//! and hands the rest on with [`ConnInfo`] and an idle-timed, capped body. A `101`
-//! answer marks the connection upgraded on its clock.
+//! request in on the connection's [`ConnClock`], refuses framing a proxy must not
+//! forward (what the parsed head shows, [`check_head`], and what only the wire shows,
+//! the [`Ledger`]'s verdict), answers an announced body over `max_request_body` with
+//! a `413`, removes the hop-by-hop headers the client nominated, and hands the rest on
+//! with [`ConnInfo`] and an idle-timed, capped body that fails, never ends, when cut
+//! short ([`UploadBody`]). A `101` answer (or a 2xx to `CONNECT`) marks the connection
+//! upgraded on its clock and stops its scanner.
 
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     task::{Context, Poll},
     time::Duration,
 };
 
-use frontdoor_core::{Body, BoxError, ConnInfo};
-use http::{header, HeaderValue, Request, Response, StatusCode, Version};
+use frontdoor_core::{
+    proto::{
+        framing::{check_head, Refusal},
+        hop_by_hop,
+    },
+    Body, BoxError, ConnInfo, EndStream, UploadBody,
+};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
@@ -23,6 +35,7 @@ use tracing::debug;
 use super::{
     clock::{ConnClock, InFlight, Tracked},
     idle_body::{request_body, IdleBody},
+    strict::{Check, Ledger, WireEnd},
     ConnService, ResponseBody,
 };
 
@@ -41,6 +54,9 @@ pub(super) struct Guard<S> {
     info: ConnInfo,
     clock: Arc<ConnClock>,
     config: GuardConfig,
+    ledger: Arc<Ledger>,
+    /// HTTP/1 requests seen on the connection.
+    requests: AtomicU64,
 }
 
 // === impl Guard ===
@@ -51,13 +67,32 @@ impl<S> Guard<S> {
         info: ConnInfo,
         clock: Arc<ConnClock>,
         config: GuardConfig,
+        ledger: Arc<Ledger>,
     ) -> Self {
         Self {
             inner,
             info,
             clock,
             config,
+            ledger,
+            requests: AtomicU64::new(0),
         }
+    }
+
+    /// The verdict on `req`: refused, or passed with the end its HTTP/1 body must
+    /// reach (`None` for HTTP/2, whose body must reach `END_STREAM`).
+    fn check<B>(&self, req: &Request<B>) -> Result<Option<WireEnd>, Refusal> {
+        let wire = if req.version() < Version::HTTP_2 {
+            let index = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+            match self.ledger.check(index, req.method(), req.uri()) {
+                Check::Pass(end) => Some(end),
+                Check::Refuse(refusal) => return Err(refusal),
+            }
+        } else {
+            None
+        };
+        check_head(req)?;
+        Ok(wire)
     }
 }
 
@@ -73,18 +108,22 @@ where
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let token = Some(self.clock.begin(req.version()));
-        if let Some(reason) = framing_error(&req) {
-            debug!(remote = %self.info.remote, reason, "rejected request framing");
-            return Guarded::Rejected {
-                res: Some(rejection(StatusCode::BAD_REQUEST, reason)),
-                token,
-            };
-        }
+        let wire = match self.check(&req) {
+            Ok(wire) => wire,
+            Err(refusal) => {
+                debug!(remote = %self.info.remote, reason = refusal.reason(), "refused request framing");
+                return Guarded::Rejected {
+                    res: Some(refusal.response().map(Either::Right)),
+                    token,
+                };
+            }
+        };
         let GuardConfig {
             body_read_timeout,
             max_request_body,
         } = self.config;
-        if max_request_body > 0 && announced_length(&req).is_some_and(|n| n > max_request_body) {
+        let content_length = announced_length(&req);
+        if max_request_body > 0 && content_length.is_some_and(|n| n > max_request_body) {
             debug!(remote = %self.info.remote, "announced request body over max_request_body");
             return Guarded::Rejected {
                 res: Some(rejection(
@@ -94,54 +133,32 @@ where
                 token,
             };
         }
+        let tunnel = req.method() == Method::CONNECT;
+        let ledger = wire.is_some().then(|| Arc::clone(&self.ledger));
         let mut req = req.map(|body| {
             if http_body::Body::is_end_stream(&body) {
-                Body::new(body)
-            } else {
-                request_body(IdleBody::new(body, body_read_timeout), max_request_body)
+                return Body::new(body);
+            }
+            let body = UploadBody::new(IdleBody::new(body, body_read_timeout))
+                .content_length(content_length);
+            match wire {
+                Some(end) => request_body(body.message_end(end), max_request_body),
+                None => request_body(body.message_end(EndStream), max_request_body),
             }
         });
+        hop_by_hop::strip_nominated(req.headers_mut());
         req.extensions_mut().insert(self.info);
         Guarded::Inner {
             fut: self.inner.clone().oneshot(req),
             token,
+            ledger,
+            tunnel,
         }
     }
-}
-
-/// Checks what hyper's HTTP/1 parser lets through but a proxy must not forward
-/// (RFC 9112 sections 3.2 and 6): a missing or repeated `Host` on HTTP/1.1, a
-/// `Content-Length` that is not plain digits, and any `Transfer-Encoding` other than
-/// a single `chunked`. Returns the reason to reject, if any.
-fn framing_error<B>(req: &Request<B>) -> Option<&'static str> {
-    let headers = req.headers();
-    let mut hosts = headers.get_all(header::HOST).iter();
-    let first_host = hosts.next();
-    if hosts.next().is_some() {
-        return Some("more than one host header");
-    }
-    if first_host.is_none() && req.version() == Version::HTTP_11 {
-        return Some("missing host header");
-    }
-    for cl in &headers.get_all(header::CONTENT_LENGTH) {
-        let digits = cl.as_bytes();
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return Some("invalid content-length");
-        }
-    }
-    let mut te = headers.get_all(header::TRANSFER_ENCODING).iter();
-    if let Some(first) = te.next() {
-        let single_chunked =
-            te.next().is_none() && first.as_bytes().eq_ignore_ascii_case(b"chunked");
-        if !single_chunked {
-            return Some("unsupported transfer-encoding");
-        }
-    }
-    None
 }
 
 /// The body length the request announces (`Content-Length`, already checked to be
-/// digits by [`framing_error`]).
+/// digits by [`check_head`]).
 fn announced_length<B>(req: &Request<B>) -> Option<u64> {
     req.headers()
         .get(header::CONTENT_LENGTH)
@@ -168,7 +185,13 @@ pin_project! {
     /// response body.
     #[project = GuardedProj]
     pub(super) enum Guarded<F, B> {
-        Inner { #[pin] fut: F, token: Option<InFlight> },
+        Inner {
+            #[pin] fut: F,
+            token: Option<InFlight>,
+            // The HTTP/1 connection's ledger, told when the connection switches protocols.
+            ledger: Option<Arc<Ledger>>,
+            tunnel: bool,
+        },
         Rejected { res: Option<Response<Either<B, Body>>>, token: Option<InFlight> },
     }
 }
@@ -184,12 +207,22 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            GuardedProj::Inner { fut, token } => fut
+            GuardedProj::Inner {
+                fut,
+                token,
+                ledger,
+                tunnel,
+            } => fut
                 .poll(cx)
                 .map_ok(|res| {
-                    if res.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    let switching = res.status() == StatusCode::SWITCHING_PROTOCOLS
+                        || (*tunnel && res.status().is_success());
+                    if switching {
                         if let Some(token) = token.as_ref() {
                             token.clock().mark_upgraded();
+                        }
+                        if let Some(ledger) = ledger.as_ref() {
+                            ledger.upgraded();
                         }
                     }
                     res.map(|b| Tracked::new(Either::Left(b), token.take()))
@@ -200,51 +233,5 @@ where
                 None => Poll::Ready(Err("guarded future polled after completion".into())),
             },
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn verdict(req: http::request::Builder) -> Option<&'static str> {
-        framing_error(&req.body(()).unwrap())
-    }
-
-    #[test]
-    fn framing_a_proxy_must_not_forward_is_named() {
-        let get = || Request::get("/").header("host", "h");
-        assert_eq!(verdict(get()), None);
-        assert_eq!(verdict(get().header("content-length", "12")), None);
-        assert_eq!(verdict(get().header("transfer-encoding", "Chunked")), None);
-        assert_eq!(
-            verdict(Request::get("/")),
-            Some("missing host header"),
-            "HTTP/1.1 needs a Host"
-        );
-        assert_eq!(verdict(Request::get("/").version(Version::HTTP_10)), None);
-        assert_eq!(
-            verdict(get().header("host", "h2")),
-            Some("more than one host header")
-        );
-        for cl in ["", "+1", "1,1", " 1"] {
-            assert_eq!(
-                verdict(get().header("content-length", cl)),
-                Some("invalid content-length"),
-                "{cl:?}"
-            );
-        }
-        assert_eq!(
-            verdict(get().header("transfer-encoding", "gzip, chunked")),
-            Some("unsupported transfer-encoding")
-        );
-        assert_eq!(
-            verdict(
-                get()
-                    .header("transfer-encoding", "chunked")
-                    .header("transfer-encoding", "chunked")
-            ),
-            Some("unsupported transfer-encoding")
-        );
     }
 }

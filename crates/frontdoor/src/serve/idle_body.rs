@@ -84,7 +84,11 @@ impl http_body::Body for IdleBody {
 /// is not 0. A body that crosses the cap fails with a
 /// [`PayloadTooLarge`](ErrorKind::PayloadTooLarge) error, so a proxied request is
 /// abandoned (answered `413` if no response has started) rather than forwarded whole.
-pub(super) fn request_body(body: IdleBody, max: u64) -> Body {
+pub(super) fn request_body<B>(body: B, max: u64) -> Body
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     if max == 0 {
         return Body::new(body);
     }

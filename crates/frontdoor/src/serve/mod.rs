@@ -20,10 +20,22 @@
 //!   against both for their whole life, and graceful shutdown waits for them;
 //! * optionally, the PROXY protocol (v1 and v2) on every connection: the client
 //!   address an L4 balancer sends becomes the connection's peer address;
-//! * requests whose framing a proxy must not forward (a missing or repeated `Host`
-//!   on HTTP/1.1, a non-numeric `Content-Length`, a `Transfer-Encoding` other than a
-//!   single `chunked`) are answered `400` with `Connection: close` before the service
-//!   sees them; hyper itself rejects the rest of the classic smuggling vectors;
+//! * requests whose framing a proxy must not forward are refused before the service
+//!   sees them, and the connection is closed: `Content-Length` together with
+//!   `Transfer-Encoding` and a `#fragment` in the target, seen on the raw bytes
+//!   (hyper would drop the `Content-Length`, the `http` crate the fragment), a missing
+//!   or repeated `Host` on HTTP/1.1, a `Content-Length` that is not plain digits, a
+//!   `Transfer-Encoding` that does not end in one `chunked` (400), or that applies
+//!   another coding (501). hyper's parser refuses the rest of the classic smuggling
+//!   vectors itself (400, 431, 414, 505). What it *repairs* is forwarded repaired, as
+//!   RFC 9112 allows a re-serialising recipient: bare-LF line ends in a head,
+//!   identical duplicate `Content-Length` values, an empty chunk-extension name;
+//! * the headers a client nominates in `Connection` are removed before the service
+//!   sees the request, so no layer's header can be deleted that way;
+//! * a request body that fails, or stops before its framing says it ends (a
+//!   connection dropped mid-body, an HTTP/2 stream reset), fails rather than ends
+//!   ([`UploadBody`](frontdoor_core::UploadBody)): an upstream request streaming it
+//!   is aborted, never completed;
 //! * graceful shutdown on a future: listeners close, in-flight requests finish
 //!   (HTTP/1 connections close after their current response, HTTP/2 connections get
 //!   GOAWAY), and whatever is still running after the drain timeout is dropped.
@@ -66,11 +78,14 @@
 //! listener (`accept.rs`); each accepted connection runs `connection.rs` (read the
 //! PROXY header with `proxy_protocol.rs`, take a per-address slot from `per_ip.rs`,
 //! configure hyper, drive the connection, drain it on shutdown) over the I/O of
-//! `conn_io.rs`, and `clock.rs` keeps its header, idle and send timeouts. Per
-//! request, `guard.rs` rejects bad framing and oversized announced bodies and inserts
-//! `ConnInfo`, and `idle_body.rs` times out stalled request bodies and caps them. A
-//! TLS listener's connections handshake (`tls/`) after the PROXY header, and the
-//! connection's clock starts at the handshake's end.
+//! `conn_io.rs`, its reads scanned by `strict/` (the framing only the raw bytes
+//! show, and where each message ends), and `clock.rs` keeps its header, idle and send
+//! timeouts. Per request, `guard.rs` refuses bad framing and oversized announced
+//! bodies, removes nominated hop-by-hop headers and inserts `ConnInfo`, and
+//! `idle_body.rs` times out stalled request bodies and caps them. A TLS listener's
+//! connections handshake (`tls/`) after the PROXY header, and the connection's clock
+//! starts at the handshake's end. [`serve_stream`] (`stream.rs`) runs the same
+//! per-connection code on a stream of any transport.
 
 use std::{future::pending, sync::Arc, time::Duration};
 
@@ -96,9 +111,12 @@ mod server;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
+mod stream;
+mod strict;
 mod workers;
 
 pub use server::Server;
+pub use stream::serve_stream;
 pub use workers::Workers;
 
 /// Default header-read timeout: 10 seconds.
