@@ -12,5 +12,5 @@ mod limits;
 mod seams;
 mod serve;
 mod stack;
-mod tls;
 mod strict;
+mod tls;

@@ -108,11 +108,11 @@ mod idle_body;
 mod per_ip;
 mod proxy_protocol;
 mod server;
+mod stream;
+mod strict;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
-mod stream;
-mod strict;
 mod workers;
 
 pub use server::Server;
