@@ -9,7 +9,14 @@
 
 mod support;
 
-use std::{convert::Infallible, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use bytes::Bytes;
 use frontdoor_core::{Body, ConnInfo, PeerTrust};
@@ -556,6 +563,58 @@ async fn get_ok(up: &Upstream) {
         .await
         .unwrap();
     assert_eq!(&collect(res.into_body()).await.unwrap()[..], b"ok");
+}
+
+/// Bursts of more concurrent requests than the old idle cap (32) reuse their
+/// connections: the default cap is not the concurrency, so nothing is closed and
+/// dialled again between bursts.
+#[tokio::test]
+async fn bursts_above_32_concurrent_requests_reuse_their_connections() {
+    const BURST: usize = 48;
+    let (l, addr) = support::listener().await;
+    let accepted = Arc::new(AtomicUsize::new(0));
+    // Every request waits until the whole burst is in flight, so a burst holds BURST
+    // connections at once.
+    let barrier = Arc::new(tokio::sync::Barrier::new(BURST));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req| {
+                    let barrier = Arc::clone(&barrier);
+                    async move {
+                        barrier.wait().await;
+                        Ok::<_, Infallible>(Response::new(Body::from("ok")))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    let up = Upstream::new(&format!("http://{addr}")).unwrap();
+    for _ in 0..3 {
+        let burst: Vec<_> = (0..BURST)
+            .map(|_| {
+                let up = up.clone();
+                tokio::spawn(async move { get_ok(&up).await })
+            })
+            .collect();
+        for request in burst {
+            request.await.unwrap();
+        }
+    }
+    // With the old cap, 16 of the 48 were closed after each burst and dialled again:
+    // 80 in all. A connection whose task has not yet finished its message when the next
+    // burst starts is passed over, hence a little slack above 48.
+    let accepted = accepted.load(Ordering::SeqCst);
+    assert!(
+        accepted <= BURST + BURST / 4,
+        "{accepted} connections for 3 bursts of {BURST}: closed and dialled again between bursts"
+    );
 }
 
 /// `pool_max_idle_per_host(0)` disables reuse: one connection per request.

@@ -145,7 +145,7 @@ impl UpstreamBuilder {
             head_timeout: Some(Duration::from_secs(60)),
             body_idle_timeout: Some(Duration::from_secs(60)),
             pool_idle_timeout: Some(Duration::from_secs(90)),
-            pool_max_idle_per_host: 32,
+            pool_max_idle_per_host: 1024,
             connection_cap: None,
             http2_only: false,
             upgrades: true,
@@ -197,7 +197,14 @@ impl UpstreamBuilder {
         self
     }
 
-    /// Most idle connections kept per upstream host. Default: 32. `0` disables reuse.
+    /// Most idle connections kept per upstream host. Default: 1024. `0` disables reuse.
+    ///
+    /// Keep it above the requests in flight to the upstream at once: a connection
+    /// finished while the pool is full is closed, and the next request that needs it
+    /// dials a new one (with the old default of 32, a `frontdoor` worker serving 64
+    /// keep-alive clients opened some 400 upstream connections a second). Idle
+    /// connections still close after [`pool_idle_timeout`](Self::pool_idle_timeout);
+    /// [`connection_cap`](Self::connection_cap) bounds open ones.
     pub const fn pool_max_idle_per_host(mut self, max: usize) -> Self {
         self.pool_max_idle_per_host = max;
         self
