@@ -47,6 +47,7 @@ pub mod build;
 pub mod commands;
 pub mod config;
 pub mod live;
+pub mod logging;
 mod mirror_metrics;
 pub mod ops;
 pub mod tls;

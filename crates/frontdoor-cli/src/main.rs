@@ -21,8 +21,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use frontdoor_cli::{
     commands::{self, ServeOptions, Watch},
     live::Source,
+    logging,
 };
-use tracing_subscriber::EnvFilter;
 
 /// The global allocator: see the `mimalloc` feature in `Cargo.toml`.
 #[cfg(feature = "mimalloc")]
@@ -104,19 +104,10 @@ fn main() -> ExitCode {
 
 /// Logs to stderr in `format`, at the level `RUST_LOG` sets (default info).
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    match format {
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-        LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init(),
-    }
+    logging::init(match format {
+        LogFormat::Text => logging::LogFormat::Text,
+        LogFormat::Json => logging::LogFormat::Json,
+    });
 }
 
 /// Runs `serve` on a multi-threaded runtime.

@@ -10,7 +10,7 @@ use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     task::{Context, Poll},
     time::{Duration, SystemTime},
 };
@@ -43,6 +43,18 @@ pub struct Served {
     pub upstream: Arc<str>,
     /// The resolved `host:port:path`, when the resolver stamped one.
     pub resolved: Option<String>,
+    /// The route's metric handles, shared by the tag's clones.
+    handles: Arc<RouteHandles>,
+}
+
+/// A route's request counters (per status class) and latency histogram, looked up in
+/// their families on first use and then kept: the per-request path does not build
+/// label sets or hash them.
+#[derive(Debug, Default)]
+struct RouteHandles {
+    /// `1xx` to `5xx`.
+    requests: [OnceLock<Counter>; 5],
+    latency: OnceLock<Histogram>,
 }
 
 impl Served {
@@ -53,6 +65,7 @@ impl Served {
             route: route.into(),
             upstream: upstream.into(),
             resolved: None,
+            handles: Arc::default(),
         }
     }
 
@@ -248,7 +261,7 @@ impl<S> Layer<S> for ObserveLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Observe {
             inner,
-            metrics: self.metrics.clone(),
+            metrics: Arc::new(self.metrics.clone()),
         }
     }
 }
@@ -257,7 +270,9 @@ impl<S> Layer<S> for ObserveLayer {
 #[derive(Clone, Debug)]
 pub struct Observe<S> {
     inner: S,
-    metrics: Metrics,
+    /// Shared by the requests in flight: one reference count per request, not one
+    /// per metric family.
+    metrics: Arc<Metrics>,
 }
 
 impl<S> Service<Request<Body>> for Observe<S>
@@ -310,7 +325,7 @@ struct Pending {
     start: Instant,
     method: Method,
     target: String,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
     answered: bool,
 }
 
@@ -346,15 +361,7 @@ fn record(metrics: &Metrics, method: &Method, target: &str, res: &Response<Body>
     let upstream = served.map_or("-", |s| &s.upstream);
     let resolved = served.and_then(|s| s.resolved.as_deref()).unwrap_or("-");
     let status = res.status();
-    let class = format!("{}xx", status.as_u16() / 100);
-    metrics
-        .requests
-        .get_or_create(&vec![("route", route.to_owned()), ("status", class)])
-        .inc();
-    metrics
-        .latency
-        .get_or_create(&vec![("route", route.to_owned())])
-        .observe(took.as_secs_f64());
+    count(metrics, served, route, status, took);
     let bytes = res.body().size_hint().exact();
     tracing::info!(
         target: "frontdoor::access",
@@ -368,6 +375,57 @@ fn record(metrics: &Metrics, method: &Method, target: &str, res: &Response<Body>
         duration_ms = took.as_secs_f64() * 1000.0,
         "request"
     );
+}
+
+/// Counts a request of `route` answered with `status` after `took`: through the
+/// route's cached handles when `served` has them, else in the families.
+fn count(
+    metrics: &Metrics,
+    served: Option<&Served>,
+    route: &str,
+    status: StatusCode,
+    took: Duration,
+) {
+    let class = usize::from(status.as_u16() / 100);
+    let labels = |class: String| vec![("route", route.to_owned()), ("status", class)];
+    match served.map(|s| &s.handles) {
+        Some(handles) => {
+            if let Some(counter) = handles.requests.get(class.wrapping_sub(1)) {
+                counter
+                    .get_or_init(|| {
+                        metrics
+                            .requests
+                            .get_or_create(&labels(format!("{class}xx")))
+                            .clone()
+                    })
+                    .inc();
+            } else {
+                metrics
+                    .requests
+                    .get_or_create(&labels(format!("{class}xx")))
+                    .inc();
+            }
+            handles
+                .latency
+                .get_or_init(|| {
+                    metrics
+                        .latency
+                        .get_or_create(&vec![("route", route.to_owned())])
+                        .clone()
+                })
+                .observe(took.as_secs_f64());
+        }
+        None => {
+            metrics
+                .requests
+                .get_or_create(&labels(format!("{class}xx")))
+                .inc();
+            metrics
+                .latency
+                .get_or_create(&vec![("route", route.to_owned())])
+                .observe(took.as_secs_f64());
+        }
+    }
 }
 
 /// The access-log line and count of a request dropped before its response head:

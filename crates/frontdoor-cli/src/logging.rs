@@ -1,0 +1,411 @@
+//! The binary's log: standard error, `RUST_LOG` filtering, text or JSON lines, and a
+//! fast path for the access log's text lines.
+//!
+//! Every request writes one `frontdoor::access` line, so its cost is per-request
+//! cost. tracing-subscriber's default text format writes each field name through
+//! nu-ansi-term's styling even with colours off and formats every value twice; that
+//! was a fifth of the binary's user-space instructions per proxied request
+//! (`benches/load/RESULTS.md`). [`TextFormat`] writes access lines itself, byte for
+//! byte what the default format writes without colours, and hands every other event
+//! (and access lines when colours are on, or inside a span) to the default format.
+
+use std::{fmt, fs::File, sync::Arc};
+
+use tracing::{
+    field::{Field, Visit},
+    Event, Subscriber,
+};
+use tracing_subscriber::{
+    fmt::{
+        format::{Format, Full, Writer},
+        time::FormatTime,
+        writer::BoxMakeWriter,
+        FmtContext, FormatEvent, FormatFields,
+    },
+    registry::LookupSpan,
+    EnvFilter,
+};
+
+/// The target of the access log's events.
+pub const ACCESS_TARGET: &str = "frontdoor::access";
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (tracing-subscriber's full format).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Installs the global subscriber: stderr, `format`, at the level `RUST_LOG` sets
+/// (default info).
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    match format {
+        LogFormat::Text => {
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(stderr_writer())
+                .with_ansi(ansi)
+                .event_format(TextFormat::new(UtcTime))
+                .init();
+        }
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(stderr_writer())
+            .init(),
+    }
+}
+
+/// Standard error for the log: a duplicate of its descriptor, written without
+/// `std::io::Stderr`'s process-wide lock.
+///
+/// The fmt layer formats each event into a buffer of its own and writes it with one
+/// `write_all`, so a line is one `write(2)`: whole in a file (the kernel serialises
+/// writes to one file) and in a pipe up to `PIPE_BUF` (4096 bytes). Through
+/// `std::io::stderr` the workers took turns on its lock for every access-log line;
+/// under load the loser slept on a futex and was woken again (0.4 futex calls per
+/// request with two workers). Falls back to `std::io::stderr` if the descriptor
+/// cannot be duplicated.
+#[must_use]
+pub fn stderr_writer() -> BoxMakeWriter {
+    use std::os::fd::AsFd as _;
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => BoxMakeWriter::new(Arc::new(File::from(fd))),
+        Err(_) => BoxMakeWriter::new(std::io::stderr),
+    }
+}
+
+/// The time of a log line as tracing-subscriber's default timer writes it
+/// (`2026-11-27T14:09:45.123456Z`, UTC, microseconds), with the part up to the second
+/// formatted once per second per thread instead of for every line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UtcTime;
+
+thread_local! {
+    /// The last second formatted on this thread, and its `YYYY-MM-DDTHH:MM:SS.`.
+    static SECOND: std::cell::Cell<(u64, [u8; 20])> = const { std::cell::Cell::new((u64::MAX, [0; 20])) };
+}
+
+impl UtcTime {
+    /// Writes `since_epoch` (time since 1970-01-01 UTC).
+    fn write(w: &mut Writer<'_>, since_epoch: std::time::Duration) -> fmt::Result {
+        let secs = since_epoch.as_secs();
+        let (cached, mut prefix) = SECOND.get();
+        if cached != secs {
+            prefix = second_prefix(secs);
+            SECOND.set((secs, prefix));
+        }
+        let mut micros = since_epoch.subsec_micros();
+        let mut tail = *b"000000Z";
+        for digit in tail[..6].iter_mut().rev() {
+            *digit = b'0' + (micros % 10) as u8;
+            micros /= 10;
+        }
+        // Both are ASCII by construction.
+        w.write_str(std::str::from_utf8(&prefix).map_err(|_| fmt::Error)?)?;
+        w.write_str(std::str::from_utf8(&tail).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl FormatTime for UtcTime {
+    fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| fmt::Error)?;
+        Self::write(w, now)
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` of `secs` since the epoch (the proleptic Gregorian
+/// calendar; days to civil date after Howard Hinnant's `civil_from_days`).
+fn second_prefix(secs: u64) -> [u8; 20] {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    let mut out = *b"0000-00-00T00:00:00.";
+    let mut put = |at: usize, width: usize, mut value: u64| {
+        for digit in out[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem / 60 % 60);
+    put(17, 2, rem % 60);
+    out
+}
+
+/// The text format: tracing-subscriber's full format, with access lines written
+/// directly. See the [module docs](self).
+#[derive(Debug)]
+pub struct TextFormat<T> {
+    timer: T,
+    full: Format<Full, T>,
+}
+
+impl<T: FormatTime + Clone> TextFormat<T> {
+    /// The full format with `timer`, and the access-line fast path.
+    pub fn new(timer: T) -> Self {
+        Self {
+            full: Format::default().with_timer(timer.clone()),
+            timer,
+        }
+    }
+}
+
+impl<S, N, T> FormatEvent<S, N> for TextFormat<T>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    T: FormatTime,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        if meta.target() != ACCESS_TARGET
+            || writer.has_ansi_escapes()
+            || ctx.event_scope().is_some()
+        {
+            return self.full.format_event(ctx, writer, event);
+        }
+        if self.timer.format_time(&mut writer).is_err() {
+            writer.write_str("<unknown time>")?;
+        }
+        write!(writer, " {:>5} {}: ", meta.level().as_str(), meta.target())?;
+        let mut fields = Fields {
+            writer: &mut writer,
+            result: Ok(()),
+            empty: true,
+        };
+        event.record(&mut fields);
+        fields.result?;
+        writer.write_char('\n')
+    }
+}
+
+/// Writes an event's fields as tracing-subscriber's default visitor does without
+/// colours: the message, then ` name=value` with values in their `Debug` form.
+struct Fields<'a, 'w> {
+    writer: &'a mut Writer<'w>,
+    result: fmt::Result,
+    empty: bool,
+}
+
+impl Fields<'_, '_> {
+    /// Writes `name=` (after a space unless first), or nothing for the message.
+    fn name(&mut self, field: &Field) -> fmt::Result {
+        if self.empty {
+            self.empty = false;
+        } else {
+            self.writer.write_char(' ')?;
+        }
+        match field.name() {
+            "message" => Ok(()),
+            name => {
+                self.writer
+                    .write_str(name.strip_prefix("r#").unwrap_or(name))?;
+                self.writer.write_char('=')
+            }
+        }
+    }
+}
+
+impl Visit for Fields<'_, '_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.result.is_ok() {
+            self.result = self
+                .name(field)
+                .and_then(|()| write!(self.writer, "{value:?}"));
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            if self.result.is_ok() {
+                self.result = self.name(field).and_then(|()| self.writer.write_str(value));
+            }
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parking_lot::Mutex;
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+
+    /// A fixed timestamp, so lines compare equal.
+    #[derive(Clone)]
+    struct Fixed;
+
+    impl FormatTime for Fixed {
+        fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+            w.write_str("2026-11-27T12:00:00.000000Z")
+        }
+    }
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Sink {
+        type Writer = Self;
+        fn make_writer(&'a self) -> Self {
+            self.clone()
+        }
+    }
+
+    /// Emits the access events of `ops` (answered, cancelled) and a few others.
+    fn emit() {
+        let method = http::Method::GET;
+        let target = "/app/x?q=\"1\"".to_owned();
+        tracing::info!(
+            target: "frontdoor::access",
+            method = %method,
+            target = %target,
+            resolved = %"h:80:/app/x",
+            route = %"route[0]",
+            upstream = %"http://127.0.0.1:1/",
+            status = 200_u16,
+            bytes = 13_i64,
+            duration_ms = 0.123_456_f64,
+            "request"
+        );
+        tracing::info!(
+            target: "frontdoor::access",
+            method = %method,
+            status = 499_u16,
+            bytes = -1_i64,
+            duration_ms = 12.0_f64,
+            cancelled = true,
+            quoted = "a \"str\"",
+            r#type = 1_u64,
+            "request"
+        );
+        tracing::warn!(target: "frontdoor::access", error = %"x", "odd");
+        tracing::info!(target: "frontdoor::other", n = 1, "not an access line");
+        let span = tracing::info_span!("conn", peer = 1);
+        span.in_scope(|| {
+            tracing::info!(target: "frontdoor::access", status = 200_u16, "request");
+        });
+    }
+
+    fn capture(
+        format: impl FormatEvent<
+                tracing_subscriber::Registry,
+                tracing_subscriber::fmt::format::DefaultFields,
+            > + Send
+            + Sync
+            + 'static,
+    ) -> String {
+        let sink = Sink::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(sink.clone())
+            .with_ansi(false)
+            .event_format(format)
+            .finish();
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = sink.0.lock().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    fn utc(since_epoch: std::time::Duration) -> String {
+        let mut out = String::new();
+        UtcTime::write(&mut Writer::new(&mut out), since_epoch).unwrap();
+        out
+    }
+
+    #[test]
+    fn utc_time_writes_known_instants() {
+        use std::time::Duration;
+        assert_eq!(utc(Duration::ZERO), "1970-01-01T00:00:00.000000Z");
+        // As `date -u -d @951782400` (a leap day), `@4107542399` and `@1795783785` say.
+        assert_eq!(
+            utc(Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000000Z"
+        );
+        assert_eq!(
+            utc(Duration::new(4_107_542_399, 42_000)),
+            "2100-02-28T23:59:59.000042Z"
+        );
+        assert_eq!(
+            utc(Duration::new(1_795_783_785, 123_456_789)),
+            "2026-11-27T12:49:45.123456Z"
+        );
+        // The cached second is per thread: the next second is formatted afresh.
+        assert_eq!(
+            utc(Duration::new(1_795_783_786, 0)),
+            "2026-11-27T12:49:46.000000Z"
+        );
+    }
+
+    #[test]
+    fn utc_time_agrees_with_the_default_timer() {
+        use tracing_subscriber::fmt::time::SystemTime;
+        loop {
+            let mut default = String::new();
+            SystemTime
+                .format_time(&mut Writer::new(&mut default))
+                .unwrap();
+            let mut ours = String::new();
+            UtcTime.format_time(&mut Writer::new(&mut ours)).unwrap();
+            assert_eq!(ours.len(), default.len(), "{ours} vs {default}");
+            if ours[..20] == default[..20] {
+                break; // else a second ended between the two: again
+            }
+        }
+    }
+
+    #[test]
+    fn access_lines_are_byte_for_byte_the_default_format() {
+        let fast = capture(TextFormat::new(Fixed));
+        let default = capture(Format::default().with_timer(Fixed));
+        assert_eq!(fast, default);
+        assert!(
+            fast.starts_with(
+                "2026-11-27T12:00:00.000000Z  INFO frontdoor::access: request method=GET \
+                 target=/app/x?q=\"1\" resolved=h:80:/app/x route=route[0] \
+                 upstream=http://127.0.0.1:1/ status=200 bytes=13 duration_ms=0.123456\n"
+            ),
+            "{fast}"
+        );
+        assert!(
+            fast.contains(" quoted=\"a \\\"str\\\"\" type=1\n"),
+            "{fast}"
+        );
+        assert_eq!(fast.lines().count(), 5, "{fast}");
+    }
+}
