@@ -201,8 +201,9 @@ impl UpstreamBuilder {
     ///
     /// Keep it above the requests in flight to the upstream at once: a connection
     /// finished while the pool is full is closed, and the next request that needs it
-    /// dials a new one (with the old default of 32, a `frontdoor` worker serving 64
-    /// keep-alive clients opened some 400 upstream connections a second). Idle
+    /// dials a new one (with the old default of 32, the `frontdoor` binary with two
+    /// workers serving 64 keep-alive clients opened 7,749 upstream connections in
+    /// 10 s; `benches/load/stack.sh`, `benches/load/RESULTS.md`). Idle
     /// connections still close after [`pool_idle_timeout`](Self::pool_idle_timeout);
     /// [`connection_cap`](Self::connection_cap) bounds open ones.
     pub const fn pool_max_idle_per_host(mut self, max: usize) -> Self {
