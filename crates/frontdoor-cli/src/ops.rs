@@ -386,45 +386,26 @@ fn count(
     status: StatusCode,
     took: Duration,
 ) {
-    let class = usize::from(status.as_u16() / 100);
-    let labels = |class: String| vec![("route", route.to_owned()), ("status", class)];
-    match served.map(|s| &s.handles) {
-        Some(handles) => {
-            if let Some(counter) = handles.requests.get(class.wrapping_sub(1)) {
-                counter
-                    .get_or_init(|| {
-                        metrics
-                            .requests
-                            .get_or_create(&labels(format!("{class}xx")))
-                            .clone()
-                    })
-                    .inc();
-            } else {
-                metrics
-                    .requests
-                    .get_or_create(&labels(format!("{class}xx")))
-                    .inc();
-            }
-            handles
-                .latency
-                .get_or_init(|| {
-                    metrics
-                        .latency
-                        .get_or_create(&vec![("route", route.to_owned())])
-                        .clone()
-                })
-                .observe(took.as_secs_f64());
-        }
-        None => {
-            metrics
-                .requests
-                .get_or_create(&labels(format!("{class}xx")))
-                .inc();
-            metrics
-                .latency
-                .get_or_create(&vec![("route", route.to_owned())])
-                .observe(took.as_secs_f64());
-        }
+    let class = status.as_u16() / 100;
+    let handles = served.map(|s| &*s.handles);
+    let counter = || {
+        let labels = vec![
+            ("route", route.to_owned()),
+            ("status", format!("{class}xx")),
+        ];
+        metrics.requests.get_or_create(&labels).clone()
+    };
+    match handles.and_then(|h| h.requests.get(usize::from(class).wrapping_sub(1))) {
+        Some(cached) => cached.get_or_init(counter).inc(),
+        None => counter().inc(),
+    };
+    let histogram = || {
+        let labels = vec![("route", route.to_owned())];
+        metrics.latency.get_or_create(&labels).clone()
+    };
+    match handles {
+        Some(h) => h.latency.get_or_init(histogram).observe(took.as_secs_f64()),
+        None => histogram().observe(took.as_secs_f64()),
     }
 }
 
@@ -494,23 +475,27 @@ mod tests {
     #[tokio::test]
     async fn observe_counts_by_route_and_status_class() {
         let metrics = Metrics::new();
-        let inner = tower::service_fn(|req: Request<Body>| async move {
-            let mut res = text_response(
-                if req.uri().path() == "/missing" {
-                    StatusCode::NOT_FOUND
-                } else {
-                    StatusCode::OK
-                },
-                "x",
-            );
-            res.extensions_mut().insert(Served {
-                resolved: Some("h:80:/".into()),
-                ..Served::new("route[0]", "builtin:echo")
-            });
-            Ok::<_, Infallible>(res)
+        // One tag for the route, cloned per request as the route's tag layer does: its
+        // cached metric handles count into the same families.
+        let tag = Served::new("route[0]", "builtin:echo");
+        let inner = tower::service_fn(move |req: Request<Body>| {
+            let tag = tag.clone();
+            async move {
+                let status = match req.uri().path() {
+                    "/missing" => StatusCode::NOT_FOUND,
+                    "/odd" => StatusCode::from_u16(799).unwrap(),
+                    _ => StatusCode::OK,
+                };
+                let mut res = text_response(status, "x");
+                res.extensions_mut().insert(Served {
+                    resolved: Some("h:80:/".into()),
+                    ..tag
+                });
+                Ok::<_, Infallible>(res)
+            }
         });
         let svc = ObserveLayer::new(metrics.clone()).layer(inner);
-        for path in ["/", "/", "/missing"] {
+        for path in ["/", "/", "/missing", "/odd"] {
             let req = Request::get(path).body(Body::empty()).unwrap();
             svc.clone().oneshot(req).await.unwrap();
         }
@@ -525,12 +510,16 @@ mod tests {
             "{text}"
         );
         assert!(
+            text.contains(r#"frontdoor_requests_total{route="route[0]",status="7xx"} 1"#),
+            "{text}"
+        );
+        assert!(
             text.contains(r#"frontdoor_upstream_errors_total{kind="connect"} 1"#),
             "{text}"
         );
         assert!(text.contains("frontdoor_in_flight_requests 0"), "{text}");
         assert!(
-            text.contains(r#"frontdoor_request_duration_seconds_count{route="route[0]"} 3"#),
+            text.contains(r#"frontdoor_request_duration_seconds_count{route="route[0]"} 4"#),
             "{text}"
         );
     }
