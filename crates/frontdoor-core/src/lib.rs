@@ -56,6 +56,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod answer;
 mod body;
 mod error;
 mod ext;
@@ -66,6 +67,7 @@ pub mod proto;
 mod schemes;
 mod upload;
 
+pub use answer::InnerOrAnswer;
 pub use body::{Body, BoxError};
 pub use error::{text_response, Error, ErrorKind};
 pub use ext::{

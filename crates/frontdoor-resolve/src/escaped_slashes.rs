@@ -38,18 +38,13 @@
 //! [`Resolved::path`]: frontdoor_core::Resolved::path
 //! [`Resolved::canonical`]: frontdoor_core::Resolved::canonical
 
-use std::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use frontdoor_core::{
     canonicalize_with, Body, BoxError, CanonicalOptions, EncodedSlash, Error, Resolved,
 };
 use http::{Request, Response};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -144,18 +139,10 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         match self.check(&mut req) {
-            Ok(()) => ResponseFuture {
-                state: State::Inner {
-                    fut: self.inner.call(req),
-                },
-            },
+            Ok(()) => ResponseFuture::inner(self.inner.call(req)),
             Err(err) => {
                 tracing::debug!(error = %err, uri = %req.uri(), "path refused by the route");
-                ResponseFuture {
-                    state: State::Refused {
-                        res: Some(err.into_response()),
-                    },
-                }
+                ResponseFuture::answer(err.into_response())
             }
         }
     }
@@ -163,42 +150,8 @@ where
 
 // === ResponseFuture ===
 
-pin_project! {
-    /// Response future of [`EscapedSlashes`].
-    #[derive(Debug)]
-    pub struct ResponseFuture<F> {
-        #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    #[derive(Debug)]
-    enum State<F> {
-        Inner { #[pin] fut: F },
-        Refused { res: Option<Response<Body>> },
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Output = Result<Response<Body>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Inner { fut } => fut.poll(cx).map_ok(|res| res.map(Body::new)),
-            StateProj::Refused { res } => match res.take() {
-                Some(res) => Poll::Ready(Ok(res)),
-                None => Poll::Pending,
-            },
-        }
-    }
-}
+/// Response future of [`EscapedSlashes`]: the inner service's response, or the refusal.
+pub type ResponseFuture<F> = frontdoor_core::InnerOrAnswer<F>;
 
 #[cfg(test)]
 mod tests {

@@ -60,11 +60,7 @@
 //! # }
 //! ```
 
-use std::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use frontdoor_core::{
@@ -72,7 +68,6 @@ use frontdoor_core::{
     Body, BoxError, EndStream, UploadBody,
 };
 use http::{header, Request, Response, Version};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -154,11 +149,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if let Err(refusal) = check_head(&req) {
-            return ResponseFuture {
-                state: State::Refused {
-                    res: Some(refusal.response()),
-                },
-            };
+            return ResponseFuture::answer(refusal.response());
         }
         let content_length = req
             .headers()
@@ -177,52 +168,14 @@ where
             }
         });
         hop_by_hop::strip_nominated(req.headers_mut());
-        ResponseFuture {
-            state: State::Inner {
-                fut: self.inner.call(req),
-            },
-        }
+        ResponseFuture::inner(self.inner.call(req))
     }
 }
 
 // === ResponseFuture ===
 
-pin_project! {
-    /// Response future of [`Ingress`].
-    #[derive(Debug)]
-    pub struct ResponseFuture<F> {
-        #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    #[derive(Debug)]
-    enum State<F> {
-        Inner { #[pin] fut: F },
-        Refused { res: Option<Response<Body>> },
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Output = Result<Response<Body>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Inner { fut } => fut.poll(cx).map_ok(|res| res.map(Body::new)),
-            StateProj::Refused { res } => match res.take() {
-                Some(res) => Poll::Ready(Ok(res)),
-                None => Poll::Pending,
-            },
-        }
-    }
-}
+/// Response future of [`Ingress`]: the inner service's response, or the refusal.
+pub type ResponseFuture<F> = frontdoor_core::InnerOrAnswer<F>;
 
 #[cfg(test)]
 mod tests {
