@@ -18,7 +18,7 @@ use std::{
 use frontdoor::Body;
 use frontdoor_core::{text_response, Resolved};
 use frontdoor_mirror::MirrorStats;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
 use prometheus_client::{
     encoding::text::encode,
@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use tower::{util::BoxCloneSyncService, Layer, Service};
 
 use crate::{
+    logging::AccessLine,
     mirror_metrics::MirrorCounters,
     tls::{seconds_until, CertRow},
 };
@@ -296,7 +297,7 @@ where
         let pending = Pending {
             start: Instant::now(),
             method: req.method().clone(),
-            target: req.uri().to_string(),
+            target: req.uri().clone(),
             metrics: self.metrics.clone(),
             answered: false,
         };
@@ -324,7 +325,7 @@ where
 struct Pending {
     start: Instant,
     method: Method,
-    target: String,
+    target: Uri,
     metrics: Arc<Metrics>,
     answered: bool,
 }
@@ -355,7 +356,7 @@ impl fmt::Debug for ObserveFuture {
     }
 }
 
-fn record(metrics: &Metrics, method: &Method, target: &str, res: &Response<Body>, took: Duration) {
+fn record(metrics: &Metrics, method: &Method, target: &Uri, res: &Response<Body>, took: Duration) {
     let served = res.extensions().get::<Served>();
     let route = served.map_or("none", |s| &s.route);
     let upstream = served.map_or("-", |s| &s.upstream);
@@ -363,18 +364,18 @@ fn record(metrics: &Metrics, method: &Method, target: &str, res: &Response<Body>
     let status = res.status();
     count(metrics, served, route, status, took);
     let bytes = res.body().size_hint().exact();
-    tracing::info!(
-        target: "frontdoor::access",
-        method = %method,
-        target = %target,
-        resolved = %resolved,
-        route = %route,
-        upstream = %upstream,
-        status = status.as_u16(),
-        bytes = bytes.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
-        duration_ms = took.as_secs_f64() * 1000.0,
-        "request"
-    );
+    AccessLine {
+        method,
+        target,
+        resolved,
+        route,
+        upstream,
+        status: status.as_u16(),
+        bytes: bytes.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
+        duration_ms: took.as_secs_f64() * 1000.0,
+        cancelled: false,
+    }
+    .log();
 }
 
 /// Counts a request of `route` answered with `status` after `took`: through the
@@ -420,19 +421,18 @@ fn record_cancelled(pending: &Pending) {
             ("status", "cancelled".to_owned()),
         ])
         .inc();
-    tracing::info!(
-        target: "frontdoor::access",
-        method = %pending.method,
-        target = %pending.target,
-        resolved = "-",
-        route = "none",
-        upstream = "-",
-        status = 499_u16,
-        bytes = -1_i64,
-        duration_ms = pending.start.elapsed().as_secs_f64() * 1000.0,
-        cancelled = true,
-        "request"
-    );
+    AccessLine {
+        method: &pending.method,
+        target: &pending.target,
+        resolved: "-",
+        route: "none",
+        upstream: "-",
+        status: 499,
+        bytes: -1,
+        duration_ms: pending.start.elapsed().as_secs_f64() * 1000.0,
+        cancelled: true,
+    }
+    .log();
 }
 
 // === admin ===

@@ -100,11 +100,16 @@ fn bin() -> Command {
 
 /// Starts `frontdoor serve` with `args`, listening on `127.0.0.1:0`.
 fn start(args: &[&str]) -> Running {
+    start_logging(args, "info")
+}
+
+/// [`start`] with `RUST_LOG` set to `filter`.
+fn start_logging(args: &[&str], filter: &str) -> Running {
     let mut child = bin()
         .arg("serve")
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", filter)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -600,13 +605,75 @@ async fn watch_reloads_when_the_file_changes() {
     assert_eq!(json(&body)["path"], "/second/x");
 }
 
-#[test]
-fn json_log_format() {
+#[tokio::test]
+async fn json_log_format() {
     let file = ConfigFile::new("[default]\nupstream = \"builtin:echo\"\n");
     let fd = start(&["-c", file.0.to_str().unwrap(), "--log-format", "json"]);
     let line = fd.wait_log("listening");
     let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(doc["level"], "INFO");
+    // Access lines are JSON too (through `tracing`, not the text fast path).
+    let (status, _, _) = get(&fd.addr, "/x?q=1", "a.example", "").await;
+    assert_eq!(status, 200);
+    let line = fd.wait_log("frontdoor::access");
+    let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(doc["target"], "frontdoor::access");
+    assert_eq!(doc["fields"]["message"], "request");
+    assert_eq!(doc["fields"]["target"], "/x?q=1");
+    assert_eq!(doc["fields"]["status"], 200);
+    assert_eq!(doc["fields"]["route"], "default");
+}
+
+/// The text access line, written past `tracing`: the exact text after the time.
+#[tokio::test]
+async fn access_lines_are_exact_and_follow_rust_log() {
+    let file = ConfigFile::new("[default]\nupstream = \"builtin:echo\"\n");
+    let fd = start(&["-c", file.0.to_str().unwrap()]);
+    let (status, _, body) = get(&fd.addr, "/x?q=%22", "a.example", "").await;
+    assert_eq!(status, 200);
+    let line = fd.wait_log("frontdoor::access");
+    let (time, rest) = line.split_at(27);
+    let shape = time
+        .bytes()
+        .zip("dddd-dd-ddTdd:dd:dd.ddddddZ".bytes())
+        .all(|(c, want)| {
+            if want == b'd' {
+                c.is_ascii_digit()
+            } else {
+                c == want
+            }
+        });
+    assert!(shape, "{line}");
+    let (fixed, duration) = rest.rsplit_once(" duration_ms=").unwrap();
+    assert!(duration.parse::<f64>().is_ok_and(|ms| ms >= 0.0), "{line}");
+    assert_eq!(
+        fixed,
+        format!(
+            "  INFO frontdoor::access: request method=GET target=/x?q=%22 \
+             resolved=a.example:80:/x route=default upstream=builtin:echo status=200 bytes={}",
+            body.len()
+        ),
+        "{line}"
+    );
+
+    // `frontdoor::access=off` silences them, and only them.
+    let quiet = start_logging(
+        &["-c", file.0.to_str().unwrap()],
+        "info,frontdoor::access=off",
+    );
+    let (status, _, _) = get(&quiet.addr, "/y", "a.example", "").await;
+    assert_eq!(status, 200);
+    quiet.signal("-HUP");
+    loop {
+        let line = quiet
+            .stderr
+            .recv_timeout(Duration::from_secs(20))
+            .expect("no reload line");
+        assert!(!line.contains("frontdoor::access"), "{line}");
+        if line.contains("config reloaded") {
+            break;
+        }
+    }
 }
 
 #[tokio::test]
