@@ -74,10 +74,25 @@ impl Served {
     #[must_use]
     pub fn for_request<B>(&self, req: &Request<B>) -> Self {
         Self {
-            resolved: req.extensions().get::<Resolved>().map(ToString::to_string),
+            resolved: req.extensions().get::<Resolved>().map(resolved_text),
             ..self.clone()
         }
     }
+}
+
+/// `resolved` as its `Display` writes it, without `core::fmt` (once per request).
+fn resolved_text(resolved: &Resolved) -> String {
+    let mut port = itoa::Buffer::new();
+    let middle = match &resolved.label {
+        Some(label) => label,
+        None => port.format(resolved.port),
+    };
+    let mut out =
+        String::with_capacity(resolved.host.len() + middle.len() + resolved.path.len() + 2);
+    for part in [&resolved.host, ":", middle, ":", &resolved.path] {
+        out.push_str(part);
+    }
+    out
 }
 
 type Labels = Vec<(&'static str, String)>;
@@ -471,6 +486,24 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+
+    #[test]
+    fn resolved_text_is_the_display_form() {
+        use frontdoor_core::HostSource;
+        let mut resolved = Resolved::new(
+            http::uri::Scheme::HTTP,
+            "[::1]",
+            8080,
+            "/a/b%20c",
+            HostSource::Host,
+        );
+        assert_eq!(resolved_text(&resolved), "[::1]:8080:/a/b%20c");
+        assert_eq!(resolved_text(&resolved), resolved.to_string());
+        resolved.label = Some("https".into());
+        resolved.port = 0;
+        assert_eq!(resolved_text(&resolved), "[::1]:https:/a/b%20c");
+        assert_eq!(resolved_text(&resolved), resolved.to_string());
+    }
 
     #[tokio::test]
     async fn observe_counts_by_route_and_status_class() {

@@ -261,7 +261,15 @@ impl Forwarding {
             append_list(headers, header::FORWARDED, &element.to_string());
         }
         if let Some(via) = self.via_value(parts.version) {
-            append_list(headers, header::VIA, via.to_str().unwrap_or_default());
+            match headers.entry(header::VIA) {
+                // The usual case: the prebuilt value, shared, not rebuilt.
+                Entry::Vacant(slot) => {
+                    slot.insert(via.clone());
+                }
+                line @ Entry::Occupied(_) => {
+                    fold(line, |buf| buf.extend_from_slice(via.as_bytes()))
+                }
+            }
         }
     }
 }
@@ -299,8 +307,12 @@ pub(crate) fn append_list(headers: &mut HeaderMap, name: HeaderName, item: &str)
 /// [`append_list`] with the item written by `write` into the value buffer (no
 /// intermediate `String`; the buffer becomes the value without a copy).
 fn append_with(headers: &mut HeaderMap, name: HeaderName, write: impl FnOnce(&mut Vec<u8>)) {
+    fold(headers.entry(name), write);
+}
+
+/// [`append_with`] on the header's `entry`.
+fn fold(entry: Entry<'_, HeaderValue>, write: impl FnOnce(&mut Vec<u8>)) {
     let mut joined = Vec::with_capacity(48);
-    let entry = headers.entry(name);
     if let Entry::Occupied(line) = &entry {
         for v in line.iter() {
             joined.extend_from_slice(v.as_bytes());
@@ -438,6 +450,13 @@ mod tests {
         p.headers.remove("via");
         fwd.apply(&mut p, None);
         assert_eq!(p.headers["via"], "1.1 frontdoor");
+        // Inbound lines are folded into one list, ours last.
+        let mut p = parts(None);
+        p.headers
+            .append("via", HeaderValue::from_static("1.0 fred"));
+        fwd.apply(&mut p, None);
+        let via: Vec<_> = p.headers.get_all("via").iter().collect();
+        assert_eq!(via, ["1.1 other, 1.0 fred, 1.1 frontdoor"]);
         let both = Forwarding::default()
             .via("edge")
             .unwrap()

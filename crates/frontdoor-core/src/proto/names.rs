@@ -29,7 +29,7 @@ pub const X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-
 /// assert!(is_forwarding_header(&HeaderName::from_static("x-forwarded-server")));
 /// assert!(!is_forwarding_header(&http::header::VIA));
 /// ```
-pub const FORWARDING_HEADERS: [HeaderName; 6] = [
+pub const FORWARDING_HEADERS: [HeaderName; FORWARDING_COUNT] = [
     header::FORWARDED,
     X_FORWARDED_FOR,
     X_FORWARDED_HOST,
@@ -37,6 +37,9 @@ pub const FORWARDING_HEADERS: [HeaderName; 6] = [
     X_FORWARDED_PORT,
     X_FORWARDED_SERVER,
 ];
+
+/// The length of [`FORWARDING_HEADERS`].
+const FORWARDING_COUNT: usize = 6;
 
 /// Whether `name` is one of [`FORWARDING_HEADERS`].
 #[must_use]
@@ -46,12 +49,54 @@ pub fn is_forwarding_header(name: &HeaderName) -> bool {
 
 /// Removes every [`FORWARDING_HEADERS`] entry from `headers`.
 ///
-/// One pass over the map's names first, so the common case (a client that sent none)
-/// costs no hashed removal.
+/// One pass over the map's names first, then a hashed removal only of the names
+/// present: the common cases (a client that sent none, or only `X-Forwarded-For`)
+/// cost none or one.
 pub fn remove_forwarding_headers(headers: &mut http::HeaderMap) {
-    if headers.keys().any(is_forwarding_header) {
-        for name in &FORWARDING_HEADERS {
+    let mut present = [false; FORWARDING_COUNT];
+    for name in headers.keys() {
+        if let Some(i) = FORWARDING_HEADERS.iter().position(|f| f == name) {
+            present[i] = true;
+        }
+    }
+    for (name, present) in FORWARDING_HEADERS.iter().zip(present) {
+        if present {
             headers.remove(name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    #[test]
+    fn removes_every_line_of_every_forwarding_header_and_nothing_else() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("x-forwarded-for", "1.2.3.4"),
+            ("via", "1.1 a"),
+            ("X-Forwarded-For", "5.6.7.8"),
+            ("forwarded", "for=1.2.3.4"),
+            ("x-forwarded-server", "evil"),
+            ("x-forwarded-hostname", "kept"),
+            ("host", "a.example"),
+        ] {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_static(value),
+            );
+        }
+        remove_forwarding_headers(&mut headers);
+        let mut left: Vec<_> = headers.keys().map(HeaderName::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["host", "via", "x-forwarded-hostname"]);
+        assert_eq!(headers.len(), 3);
+
+        let before = headers.clone();
+        remove_forwarding_headers(&mut headers);
+        assert_eq!(headers, before);
     }
 }
