@@ -8,6 +8,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::Arc,
+    task::{Context, Poll},
     time::{Duration, SystemTime},
 };
 
@@ -15,10 +16,10 @@ use arc_swap::ArcSwap;
 use frontdoor::{demo, serve::Server, Body};
 use http::{Request, Response};
 use parking_lot::Mutex;
-use tower::{util::BoxCloneSyncService, ServiceExt};
+use tower::{util::Oneshot, Service, ServiceExt};
 
 use crate::{
-    build::{build, builtins_used, Built, Builtins},
+    build::{build, builtins_used, Built, Builtins, Svc},
     config::{Builtin, Config, ConfigError, ConfigErrors},
     ops::Metrics,
     tls::{self, Certificates, Served},
@@ -89,6 +90,38 @@ impl Backends {
             self.started.lock().insert(builtin, addr);
         }
         Ok(self.started.lock().clone())
+    }
+}
+
+/// A worker's front door service ([`Live::service`]): each request runs on the stack
+/// current when it arrived. A named service whose future is the stack's own, so a
+/// request costs no boxed future here.
+#[derive(Clone)]
+pub struct WorkerService {
+    stacks: Arc<[ArcSwap<Built>]>,
+    slot: usize,
+}
+
+impl std::fmt::Debug for WorkerService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerService")
+            .field("slot", &self.slot)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service<Request<Body>> for WorkerService {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Oneshot<Svc, Request<Body>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Readiness is the stack's, polled by `Oneshot` on the stack of the request.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        self.stacks[self.slot].load().service.clone().oneshot(req)
     }
 }
 
@@ -220,16 +253,12 @@ impl Live {
 
     /// Worker `worker`'s front door service: each request runs on the stack current
     /// when it arrived, so a reload never disturbs requests in flight.
-    pub fn service(
-        &self,
-        worker: usize,
-    ) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
-        let stacks = self.stacks.clone();
-        let slot = worker % stacks.len().max(1);
-        BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
-            let svc = stacks[slot].load().service.clone();
-            svc.oneshot(req)
-        }))
+    #[must_use]
+    pub fn service(&self, worker: usize) -> WorkerService {
+        WorkerService {
+            slot: worker % self.stacks.len().max(1),
+            stacks: self.stacks.clone(),
+        }
     }
 
     /// Re-reads and rebuilds the config and re-reads its certificate files (even when

@@ -175,7 +175,8 @@ impl<'a> RouteTable<'a> {
             errors.push(error(route.matcher.key(), message));
             return;
         }
-        let (service, filter) = match target::build(
+        let router = std::mem::take(&mut self.router);
+        self.router = match target::build(
             &route.target,
             path.clone().into(),
             self.config,
@@ -191,17 +192,15 @@ impl<'a> RouteTable<'a> {
                     filter: target::filter_text(&route.target),
                     mirror: target::mirror_text(&route.target),
                 });
-                (built.service, built.filter)
+                match built.filter {
+                    Some(f) => router.route_with_filter(spec, built.service, f),
+                    None => router.route(spec, built.service),
+                }
             }
             Err((key, message)) => {
                 errors.push(error(key, message));
-                (target::not_found(self.config), None)
+                router.route(spec, target::not_found(self.config))
             }
-        };
-        let router = std::mem::take(&mut self.router);
-        self.router = match filter {
-            Some(f) => router.route_with_filter(spec, service, f),
-            None => router.route(spec, service),
         };
         self.added.push(route);
     }

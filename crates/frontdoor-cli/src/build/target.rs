@@ -2,7 +2,13 @@
 //! [https redirect] -> gateway errors -> [in-flight limit] -> [relocation] -> [mirror]
 //! -> `Upstream` | `Balanced`.
 
-use std::{convert::Infallible, sync::Arc};
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{ready, Context, Poll},
+};
 
 use frontdoor::{redirect_https::RedirectHttpsLayer, Body};
 use frontdoor_cleanup::{CleanupLayer, Rules, Syntax};
@@ -14,7 +20,6 @@ use frontdoor_route::Filter;
 use frontdoor_upstream::{
     Balanced, Forwarding, GatewayErrorLayer, GatewayFailure, ProxyError, Upstream,
 };
-use futures_util::FutureExt;
 use http::{header, HeaderValue, Request, Response};
 use tokio::sync::Semaphore;
 use tower::{
@@ -54,19 +59,17 @@ pub(super) fn build(
         .collect::<Vec<_>>()
         .join(", ")
         .into();
-    let mut service = upstream_service(target, &label, config, builtins, metrics)?;
-    if target.redirect_https {
-        service = boxed(
-            RedirectHttpsLayer::new()
-                .port(https_port(config))
-                .layer(service),
-        );
-    }
-    let tag = TagLayer {
-        served: Served::new(label, upstream.clone()),
+    let served = Served::new(label, upstream.clone());
+    let label = Arc::clone(&served.route);
+    let outer = Outer {
+        served,
+        redirect: target
+            .redirect_https
+            .then(|| RedirectHttpsLayer::new().port(https_port(config))),
     };
+    let service = upstream_service(target, &label, config, builtins, metrics, outer)?;
     Ok(Built {
-        service: tag.layer(service),
+        service,
         filter,
         upstream: upstream.to_string(),
     })
@@ -148,6 +151,7 @@ fn upstream_service(
     config: &Config,
     builtins: &Builtins,
     metrics: &Metrics,
+    outer: Outer,
 ) -> Result<Svc, Problem> {
     let bases = target
         .upstreams
@@ -180,6 +184,7 @@ fn upstream_service(
         .clone()
         .map(|m| m.stats(metrics.mirror_stats(label)).shadow_label(label));
     let layers = Layers {
+        outer,
         mirror,
         relocation,
         gateway,
@@ -225,6 +230,7 @@ impl<S> Client for S where
 /// receives the request as the upstream does (prefix consumed, cleaned up,
 /// relocated).
 struct Layers<H> {
+    outer: Outer,
     mirror: Option<MirrorLayer>,
     relocation: Option<RelocateLayer>,
     gateway: GatewayErrorLayer<H>,
@@ -266,8 +272,39 @@ where
         S::Future: Send + 'static,
     {
         match &self.in_flight {
-            None => boxed(self.gateway.layer(svc)),
-            Some(permits) => boxed(self.gateway.layer(shed_over(Arc::clone(permits), svc))),
+            None => self.outer.wrap(self.gateway.layer(svc)),
+            Some(permits) => self
+                .outer
+                .wrap(self.gateway.layer(shed_over(Arc::clone(permits), svc))),
+        }
+    }
+}
+
+/// The outermost layers of a target, over its gateway-error layer: the tag, then the
+/// HTTPS redirect when the target has one. The whole target is boxed once, here (the
+/// router takes a boxed service as it is).
+struct Outer {
+    served: Served,
+    redirect: Option<RedirectHttpsLayer>,
+}
+
+impl Outer {
+    fn wrap<S>(&self, svc: S) -> Svc
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        let served = self.served.clone();
+        match &self.redirect {
+            None => boxed(Tagged { inner: svc, served }),
+            Some(redirect) => boxed(Tagged {
+                inner: redirect.layer(svc),
+                served,
+            }),
         }
     }
 }
@@ -455,25 +492,57 @@ pub(super) fn not_found(config: &Config) -> Svc {
     }))
 }
 
-/// Tags responses with what served them, for the access log and metrics.
+/// Tags responses with what served them, for the access log and metrics: a named
+/// service and future, so a request costs no boxed future or boxed clone here (the
+/// router boxes the route service once).
 #[derive(Clone)]
-struct TagLayer {
+pub(super) struct Tagged<S> {
+    inner: S,
     served: Served,
 }
 
-impl Layer<Svc> for TagLayer {
-    type Service = Svc;
+impl<S> Service<Request<Body>> for Tagged<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = TagFuture<S::Future>;
 
-    fn layer(&self, inner: Svc) -> Svc {
-        let served = self.served.clone();
-        BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
-            let served = served.for_request(&req);
-            inner.clone().oneshot(req).map(move |result| {
-                result.map(|mut res| {
-                    res.extensions_mut().insert(served);
-                    res
-                })
-            })
-        }))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let served = self.served.for_request(&req);
+        TagFuture {
+            inner: self.inner.call(req),
+            served: Some(served),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`Tagged`].
+    pub(super) struct TagFuture<F> {
+        #[pin]
+        inner: F,
+        served: Option<Served>,
+    }
+}
+
+impl<F> Future for TagFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, Infallible>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(mut res) = ready!(this.inner.poll(cx));
+        if let Some(served) = this.served.take() {
+            res.extensions_mut().insert(served);
+        }
+        Poll::Ready(Ok(res))
     }
 }

@@ -121,6 +121,9 @@ pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infal
 /// answered in place, with the status of its [`ErrorKind`] (found in its source chain,
 /// 500 for a foreign error), and logged; wrap upstream clients in the upstream crate's
 /// gateway-error layer for 502/503/504 answers with their own hooks.
+///
+/// A [`RouteService`] itself is taken as it is: it needs no adapter, and one would
+/// cost a boxed clone and a boxed future per request.
 pub trait IntoRouteService: sealed::Sealed {
     /// Boxes the service.
     fn into_route_service(self) -> RouteService;
@@ -150,6 +153,9 @@ where
     B::Error: Into<BoxError>,
 {
     fn into_route_service(self) -> RouteService {
+        if let Some(route) = (&self as &dyn std::any::Any).downcast_ref::<RouteService>() {
+            return route.clone();
+        }
         BoxCloneSyncService::new(Answering {
             inner: self,
             failed: None,
