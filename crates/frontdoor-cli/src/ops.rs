@@ -11,7 +11,7 @@ use std::{
     future::Future,
     pin::Pin,
     sync::{Arc, OnceLock},
-    task::{Context, Poll},
+    task::{ready, Context, Poll},
     time::{Duration, SystemTime},
 };
 
@@ -301,7 +301,7 @@ where
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = ObserveFuture;
+    type Future = ObserveFuture<S::Future>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -317,20 +317,10 @@ where
             answered: false,
         };
         pending.metrics.in_flight.inc();
-        let fut = self.inner.call(req);
-        ObserveFuture(Box::pin(async move {
-            let mut pending = pending;
-            let Ok(res) = fut.await;
-            pending.answered = true;
-            record(
-                &pending.metrics,
-                &pending.method,
-                &pending.target,
-                &res,
-                pending.start.elapsed(),
-            );
-            Ok(res)
-        }))
+        ObserveFuture {
+            inner: self.inner.call(req),
+            pending: Some(pending),
+        }
     }
 }
 
@@ -354,18 +344,40 @@ impl Drop for Pending {
     }
 }
 
-/// Response future of [`Observe`].
-pub struct ObserveFuture(Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>);
-
-impl Future for ObserveFuture {
-    type Output = Result<Response<Body>, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx)
+pin_project_lite::pin_project! {
+    /// Response future of [`Observe`]: logs and counts the request at its response
+    /// head, or as cancelled when dropped before it.
+    pub struct ObserveFuture<F> {
+        #[pin]
+        inner: F,
+        pending: Option<Pending>,
     }
 }
 
-impl fmt::Debug for ObserveFuture {
+impl<F> Future for ObserveFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, Infallible>>,
+{
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(res) = ready!(this.inner.poll(cx));
+        if let Some(mut pending) = this.pending.take() {
+            pending.answered = true;
+            record(
+                &pending.metrics,
+                &pending.method,
+                &pending.target,
+                &res,
+                pending.start.elapsed(),
+            );
+        }
+        Poll::Ready(Ok(res))
+    }
+}
+
+impl<F> fmt::Debug for ObserveFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ObserveFuture").finish_non_exhaustive()
     }
