@@ -7,9 +7,9 @@ use http::{header, request::Parts, uri::Scheme, HeaderName};
 use ipnet::IpNet;
 
 use frontdoor_core::proto::{
-    connection_scheme, default_port, host_from, request_host, resolution_path, rfc7239, HostPort,
-    FORWARDING_HEADERS, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO,
-    X_FORWARDED_SERVER,
+    connection_scheme, default_port, host_from, request_host, resolution_path, rfc7239,
+    ForwardingPresent, HostPort, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT,
+    X_FORWARDED_PROTO, X_FORWARDED_SERVER,
 };
 
 use crate::{
@@ -51,6 +51,21 @@ impl ForwardedSource {
         Self::XForwardedPort,
         Self::XForwardedServer,
     ];
+
+    /// The position of the header this source reads in
+    /// [`FORWARDING_HEADERS`](frontdoor_core::proto::FORWARDING_HEADERS)
+    /// (which lists them in the order of [`ALL`](Self::ALL); a test holds the two
+    /// together).
+    const fn index(self) -> usize {
+        match self {
+            Self::Forwarded => 0,
+            Self::XForwardedFor => 1,
+            Self::XForwardedHost => 2,
+            Self::XForwardedProto => 3,
+            Self::XForwardedPort => 4,
+            Self::XForwardedServer => 5,
+        }
+    }
 }
 
 /// Warned once per process: forwarding headers arrived on a request without
@@ -61,12 +76,6 @@ static NO_CONN_INFO: WarnOnce = WarnOnce::new(
      for axum::serve (hyper: frontdoor::conn::ConnInfoLayer per connection). Logged once \
      per process.",
 );
-
-fn has_forwarding_header(parts: &Parts) -> bool {
-    FORWARDING_HEADERS
-        .iter()
-        .any(|name| parts.headers.contains_key(name))
-}
 
 /// A resolver for servers behind reverse proxies: it honours `Forwarded` (RFC 7239)
 /// and `X-Forwarded-Host/-Proto/-Port/-For/-Server`, **only** when the connection's
@@ -194,8 +203,12 @@ impl ForwardedResolver {
 
     fn resolve_trusted(&self, parts: &Parts, peer: IpAddr) -> Result<Resolution, Error> {
         let mut claims = Claims::default();
+        // One pass over the names, then only the sources whose header came.
+        let present = ForwardingPresent::of(&parts.headers);
         for source in self.sources.iter() {
-            self.gather(&mut claims, *source, parts, peer)?;
+            if present.at(source.index()) {
+                self.gather(&mut claims, *source, parts, peer)?;
+            }
         }
         let trust = Some(PeerTrust::new(true, claims.client.unwrap_or(peer)));
         let resolved = self.settle(parts, claims)?;
@@ -383,7 +396,7 @@ impl Resolver for ForwardedResolver {
     fn resolve(&self, parts: &Parts) -> Result<Resolution, Error> {
         match peer_ip(parts) {
             Some(peer) if self.is_trusted(peer) => self.resolve_trusted(parts, peer),
-            None if has_forwarding_header(parts) => {
+            None if ForwardingPresent::of(&parts.headers).any() => {
                 NO_CONN_INFO.warn();
                 let resolved = self.direct.resolve_with(parts, connection_scheme(parts))?;
                 Ok(Resolution::new(resolved, None))
@@ -458,5 +471,29 @@ fn forwarded_host<'a>(h: Cow<'a, str>, what: &'static str) -> Result<Option<Host
             host: Cow::Owned(hp.host.into_owned()),
             port: hp.port,
         })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use frontdoor_core::proto::FORWARDING_HEADERS;
+
+    use super::*;
+
+    /// `index` (which `resolve` uses to skip sources whose header did not come)
+    /// names the header each source reads.
+    #[test]
+    fn each_source_indexes_its_own_header() {
+        let read = [
+            header::FORWARDED,
+            X_FORWARDED_FOR,
+            X_FORWARDED_HOST,
+            X_FORWARDED_PROTO,
+            X_FORWARDED_PORT,
+            X_FORWARDED_SERVER,
+        ];
+        for (source, name) in ForwardedSource::ALL.into_iter().zip(read) {
+            assert_eq!(FORWARDING_HEADERS[source.index()], name, "{source:?}");
+        }
     }
 }

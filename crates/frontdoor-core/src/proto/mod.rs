@@ -36,8 +36,8 @@ pub use direct::{
 };
 pub use host::{default_port, parse_host, HostError, HostPort, MAX_HOST_LEN};
 pub use names::{
-    is_forwarding_header, remove_forwarding_headers, FORWARDING_HEADERS, X_FORWARDED_FOR,
-    X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
+    is_forwarding_header, remove_forwarding_headers, ForwardingPresent, FORWARDING_HEADERS,
+    X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
 };
 pub use proxy_header::{
     parse_proxy_header, ProxyHeader, ProxyHeaderError, PROXY_V1_MAX_LEN, PROXY_V2_MAX_LEN,

@@ -47,20 +47,61 @@ pub fn is_forwarding_header(name: &HeaderName) -> bool {
     FORWARDING_HEADERS.contains(name)
 }
 
+/// Which of [`FORWARDING_HEADERS`] a header map holds, found in one pass over its
+/// names: a reader that looks at several of them asks this instead of hashing each
+/// name into the map (the common request carries none, or only `X-Forwarded-For`).
+///
+/// ```
+/// use frontdoor_core::proto::{ForwardingPresent, FORWARDING_HEADERS, X_FORWARDED_FOR};
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// assert!(!ForwardingPresent::of(&headers).any());
+/// headers.insert(X_FORWARDED_FOR, HeaderValue::from_static("192.0.2.1"));
+/// let present = ForwardingPresent::of(&headers);
+/// assert!(present.any());
+/// assert!(present.at(1)); // FORWARDING_HEADERS[1] is X-Forwarded-For
+/// assert!(!present.at(0));
+/// assert_eq!(FORWARDING_HEADERS[1], X_FORWARDED_FOR);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForwardingPresent([bool; FORWARDING_COUNT]);
+
+impl ForwardingPresent {
+    /// What `headers` holds.
+    #[must_use]
+    pub fn of(headers: &http::HeaderMap) -> Self {
+        let mut present = [false; FORWARDING_COUNT];
+        for name in headers.keys() {
+            if let Some(i) = FORWARDING_HEADERS.iter().position(|f| f == name) {
+                present[i] = true;
+            }
+        }
+        Self(present)
+    }
+
+    /// Whether the map holds `FORWARDING_HEADERS[index]` (false past the list).
+    #[must_use]
+    pub fn at(&self, index: usize) -> bool {
+        self.0.get(index).copied().unwrap_or(false)
+    }
+
+    /// Whether the map holds any of them.
+    #[must_use]
+    pub fn any(&self) -> bool {
+        self.0.contains(&true)
+    }
+}
+
 /// Removes every [`FORWARDING_HEADERS`] entry from `headers`.
 ///
-/// One pass over the map's names first, then a hashed removal only of the names
-/// present: the common cases (a client that sent none, or only `X-Forwarded-For`)
-/// cost none or one.
+/// One pass over the map's names first ([`ForwardingPresent`]), then a hashed
+/// removal only of the names present: the common cases (a client that sent none, or
+/// only `X-Forwarded-For`) cost none or one.
 pub fn remove_forwarding_headers(headers: &mut http::HeaderMap) {
-    let mut present = [false; FORWARDING_COUNT];
-    for name in headers.keys() {
-        if let Some(i) = FORWARDING_HEADERS.iter().position(|f| f == name) {
-            present[i] = true;
-        }
-    }
-    for (name, present) in FORWARDING_HEADERS.iter().zip(present) {
-        if present {
+    let present = ForwardingPresent::of(headers);
+    for (i, name) in FORWARDING_HEADERS.iter().enumerate() {
+        if present.at(i) {
             headers.remove(name);
         }
     }
