@@ -109,10 +109,17 @@ impl<'a> Target<'a> {
     /// when set).
     #[must_use]
     pub fn subject(&self) -> String {
-        match self.label {
-            Some(l) => format!("{}:{}:{}", self.host, l, self.path),
-            None => format!("{}:{}:{}", self.host, self.port, self.path),
+        // Built directly: it is built for every request that reaches a regex spec.
+        let mut port = itoa::Buffer::new();
+        let middle = match self.label {
+            Some(l) => l,
+            None => port.format(self.port),
+        };
+        let mut out = String::with_capacity(self.host.len() + middle.len() + self.path.len() + 2);
+        for part in [self.host, ":", middle, ":", self.path] {
+            out.push_str(part);
         }
+        out
     }
 
     fn compat_subject(&self) -> String {
@@ -522,5 +529,23 @@ impl Index {
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.subject())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subject_is_host_port_path_or_the_label() {
+        assert_eq!(
+            Target::new("a.example", 8080, "/x/y").subject(),
+            "a.example:8080:/x/y"
+        );
+        assert_eq!(Target::new("[::1]", 0, "").subject(), "[::1]:0:");
+        assert_eq!(Target::new("", 65535, "/").subject(), ":65535:/");
+        let labelled = Target::new("a.example", 443, "/x").with_label(Some("https"));
+        assert_eq!(labelled.subject(), "a.example:https:/x");
+        assert_eq!(labelled.to_string(), labelled.subject());
     }
 }
