@@ -93,9 +93,9 @@ fn route_filter(target: &Target, config: &Config) -> Result<Option<Filter>, Prob
     let reject = target.escaped_slashes == Some(EncodedSlash::Reject);
     Ok(match (reject, cleanup_layer(target, config)?) {
         (false, None) => None,
-        (false, Some(cleanup)) => Some(Filter::new(cleanup)),
-        (true, None) => Some(Filter::new(EscapedSlashesLayer::reject())),
-        (true, Some(cleanup)) => Some(Filter::new(
+        (false, Some(cleanup)) => Some(Filter::infallible(cleanup)),
+        (true, None) => Some(Filter::infallible(EscapedSlashesLayer::reject())),
+        (true, Some(cleanup)) => Some(Filter::infallible(
             ServiceBuilder::new()
                 .layer(EscapedSlashesLayer::reject())
                 .layer(cleanup)

@@ -299,6 +299,57 @@ impl Filter {
         }
     }
 
+    /// A filter from a layer whose service already answers `Response<Body>` and
+    /// never fails (cleanup rules, the escaped-slash check): boxed as it is, without
+    /// the adapter [`Filter::new`] puts around any service, which would cost a boxed
+    /// clone and a boxed future per request and change nothing here.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    ///
+    /// use frontdoor_core::Body;
+    /// use frontdoor_route::{Filter, Router};
+    /// use http::{HeaderValue, Request, Response};
+    /// use tower::{util::MapRequestLayer, ServiceExt};
+    ///
+    /// // Sets a header on every request of the route; `MapRequest` keeps the route
+    /// // service's response and error types.
+    /// let tag = Filter::infallible(MapRequestLayer::new(|mut req: Request<Body>| {
+    ///     req.headers_mut().insert("x-route", HeaderValue::from_static("app"));
+    ///     req
+    /// }));
+    /// let echo = tower::service_fn(|req: Request<Body>| async move {
+    ///     let seen = req.headers()["x-route"].clone();
+    ///     let mut res = Response::new(Body::empty());
+    ///     res.headers_mut().insert("x-seen", seen);
+    ///     Ok::<_, Infallible>(res)
+    /// });
+    /// let router = Router::builder()
+    ///     .route_with_filter("::/app", echo, tag)
+    ///     .build()
+    ///     .unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let req = Request::get("/app/x").header("host", "a.example").body(Body::empty()).unwrap();
+    /// let res = router.oneshot(req).await.unwrap();
+    /// assert_eq!(res.headers()["x-seen"], "app");
+    /// # });
+    /// ```
+    pub fn infallible<L>(layer: L) -> Self
+    where
+        L: Layer<RouteService> + Send + Sync + 'static,
+        L::Service: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+    {
+        Self {
+            apply: Arc::new(move |svc| BoxCloneSyncService::new(layer.layer(svc))),
+            name: std::any::type_name::<L>(),
+        }
+    }
+
     /// Wraps `svc` in this filter.
     #[must_use]
     pub fn apply(&self, svc: RouteService) -> RouteService {
