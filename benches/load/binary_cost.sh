@@ -17,7 +17,8 @@
 # Environment (defaults): N1 (2000), N2 (12000), CONFIG
 # (benches/load/stack/one-route.toml), URL_PATH (/app), FRONTDOOR (a prebuilt
 # binary instead of building this tree's), KEEP_PROFILE (copy the N2 run's
-# callgrind profile there, for callgrind_annotate).
+# callgrind profile there, for callgrind_annotate), KEEP=1 (keep the temporary
+# directory).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -25,7 +26,8 @@ N1=${N1:-2000}
 N2=${N2:-12000}
 CONFIG=${CONFIG:-benches/load/stack/one-route.toml}
 URL_PATH=${URL_PATH:-/app}
-say() { echo "binary_cost.sh: $*" >&2; }
+# shellcheck source=benches/load/common.sh
+source benches/load/common.sh
 command -v valgrind >/dev/null || { say "needs valgrind (apt-get install valgrind)"; exit 2; }
 command -v ab >/dev/null || { say "needs ab (apt-get install apache2-utils)"; exit 2; }
 
@@ -37,30 +39,7 @@ fi
 cargo build --release -p frontdoor-benches --bin stack-upstream >&2
 
 DIR=$(mktemp -d /tmp/frontdoor-cost.XXXXXX)
-pids=()
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$DIR"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# wait_for FILE PATTERN PID: until a line of FILE matches, while PID lives (60 s).
-wait_for() {
-    local i
-    for ((i = 0; i < 600; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        kill -0 "$3" 2>/dev/null || { say "process $3 exited before '$2' in $1"; return 1; }
-        sleep 0.1
-    done
-    say "timed out waiting for '$2' in $1"
-    return 1
-}
+stop_on_exit
 
 "$CARGO_TARGET_DIR/release/stack-upstream" >"$DIR/upstream.out" &
 pids+=("$!")
@@ -74,7 +53,7 @@ run() {
     valgrind --tool=callgrind --callgrind-out-file="$DIR/cg.$n" \
         "$FRONTDOOR" serve --config "$DIR/frontdoor.toml" >"$DIR/fd.$n.out" 2>"$DIR/fd.$n.err" &
     vg=$!
-    wait_for "$DIR/fd.$n.out" "^frontdoor listening on" "$vg"
+    wait_for "$DIR/fd.$n.out" "^frontdoor listening on" "$vg" 60
     local port
     port=$(sed -n 's|^frontdoor listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$DIR/fd.$n.out" | head -1)
     ab -q -k -n "$n" -c 8 -H "X-Forwarded-For: 203.0.113.9" "http://127.0.0.1:$port$URL_PATH" >"$DIR/ab.$n" 2>&1

@@ -18,7 +18,7 @@
 #   benches/load/cpu_split.sh > split.md
 # Environment (defaults): ROUNDS (3), DURATION (5 seconds per wrk run), WORKERS (2),
 # WRK_THREADS (2), CONFIG (benches/load/stack/one-route.toml), FRONTDOOR (a prebuilt
-# binary instead of building this tree's).
+# binary instead of building this tree's), KEEP=1 (keep the temporary directory).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,7 +27,8 @@ DURATION=${DURATION:-5}
 WORKERS=${WORKERS:-2}
 WRK_THREADS=${WRK_THREADS:-2}
 CONFIG=${CONFIG:-benches/load/stack/one-route.toml}
-say() { echo "cpu_split.sh: $*" >&2; }
+# shellcheck source=benches/load/common.sh
+source benches/load/common.sh
 for tool in wrk nginx; do
     command -v "$tool" >/dev/null || { say "needs $tool (apt-get install $tool)"; exit 2; }
 done
@@ -41,40 +42,7 @@ cargo build --release -p frontdoor-benches --bin stack-upstream >&2
 
 DIR=$(mktemp -d /tmp/frontdoor-split.XXXXXX)
 chmod 755 "$DIR" # nginx's workers create their temporary files in it
-pids=()
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$DIR"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# wait_for FILE PATTERN PID: until a line of FILE matches, while PID lives (30 s).
-wait_for() {
-    local i
-    for ((i = 0; i < 300; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        kill -0 "$3" 2>/dev/null || { say "process $3 exited before '$2' in $1"; return 1; }
-        sleep 0.1
-    done
-    say "timed out waiting for '$2' in $1"
-    return 1
-}
-
-free_port() { # a loopback port nothing listens on
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-        echo "$p"
-        return
-    done
-}
+stop_on_exit
 
 # --- the upstream, nginx, frontdoor -----------------------------------------------
 "$CARGO_TARGET_DIR/release/stack-upstream" >"$DIR/upstream.out" &
@@ -85,14 +53,12 @@ read -r _ UPSTREAM _ _ <"$DIR/upstream.out"
 
 NGINX_PORT=$(free_port)
 : >"$DIR/nginx-tls.conf"
-sed -e "s|@WORKERS@|$WORKERS|; s|@DIR@|$DIR|g; s|@USER@|$(id -un)|; s|@ACCESS_LOG@|/dev/null|" \
-    -e "s|@UPSTREAM@|$UPSTREAM|; s|@PORT@|$NGINX_PORT|" benches/load/stack/nginx.conf >"$DIR/nginx.conf"
+render benches/load/stack/nginx.conf "$DIR/nginx.conf" "WORKERS=$WORKERS" "DIR=$DIR" \
+    "USER=$(id -un)" ACCESS_LOG=/dev/null "UPSTREAM=$UPSTREAM" "PORT=$NGINX_PORT"
 nginx -p "$DIR" -c "$DIR/nginx.conf" 2>"$DIR/nginx.err" &
 pids+=("$!")
-for ((i = 0; i < 300; i++)); do
-    [[ -s $DIR/nginx.pid ]] && (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null && break
-    sleep 0.1
-done
+wait_port "$NGINX_PORT" "${pids[-1]}"
+wait_for "$DIR/nginx.pid" . "${pids[-1]}"
 NGINX_MASTER=$(cat "$DIR/nginx.pid")
 
 sed "s|@UPSTREAM@|$UPSTREAM|" "$CONFIG" >"$DIR/frontdoor.toml"

@@ -47,7 +47,8 @@ CONNS_BIG=${CONNS_BIG:-16}
 CASES=${CASES:-small big tls}
 conf=benches/load/stack
 
-say() { echo "stack.sh: $*" >&2; }
+# shellcheck source=benches/load/common.sh
+source benches/load/common.sh
 for c in $CASES; do
     case $c in small | big | tls) ;; *) say "unknown case $c (small, big, tls)"; exit 2 ;; esac
 done
@@ -80,66 +81,10 @@ bin=$CARGO_TARGET_DIR/release
 # --- processes, stopped on exit -------------------------------------------------
 DIR=$(mktemp -d /tmp/frontdoor-stack.XXXXXX)
 chmod 755 "$DIR" # nginx's workers create their temporary files in it
-pids=() # the long-running processes; WRK: the wrk run in progress
-WRK=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    for p in $WRK "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in $WRK "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [[ ${KEEP:-0} == 1 ]]; then say "kept $DIR"; else rm -rf "$DIR"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_on_exit
 
 log() { # log NAME: where a process's log goes
     if [[ -n ${LOG_DIR:-} ]]; then mkdir -p "$LOG_DIR" && echo "$LOG_DIR/$1"; else echo /dev/null; fi
-}
-
-# wait_for FILE PATTERN PID: until a line of FILE matches, while PID lives (30 s).
-wait_for() {
-    local i
-    for ((i = 0; i < 300; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        kill -0 "$3" 2>/dev/null || { say "process $3 exited before '$2' in $1"; return 1; }
-        sleep 0.1
-    done
-    say "timed out waiting for '$2' in $1"
-    return 1
-}
-
-# wait_port PORT PID: until 127.0.0.1:PORT accepts, while PID lives (30 s).
-wait_port() {
-    local i
-    for ((i = 0; i < 300; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || { say "process $2 exited before listening on $1"; return 1; }
-        sleep 0.1
-    done
-    say "timed out waiting for port $1"
-    return 1
-}
-
-taken=" "
-free_port() { # a loopback port nothing listens on and not handed out before
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        [[ $taken == *" $p "* ]] && continue
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-        taken+="$p "
-        echo "$p"
-        return
-    done
-}
-
-render() { # render TEMPLATE OUT [NAME=VALUE]...: fills in @NAME@ placeholders
-    local src=$1 out=$2 kv args=()
-    shift 2
-    for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-    sed "${args[@]}" "$src" >"$out"
 }
 
 # --- the upstream -----------------------------------------------------------------

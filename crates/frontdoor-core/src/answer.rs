@@ -18,7 +18,8 @@ pin_project! {
     /// the layer gave itself (a refusal), ready at once.
     ///
     /// The `ResponseFuture` of layers that refuse some requests before their inner
-    /// service sees them (`frontdoor::ingress`, the resolver's escaped-slash check).
+    /// service sees them (`frontdoor::ingress`, the resolver and its escaped-slash
+    /// check).
     ///
     /// ```
     /// use std::convert::Infallible;

@@ -5,14 +5,14 @@ use std::{
     future::Future,
     pin::Pin,
     sync::Arc,
-    task::{ready, Context, Poll},
+    task::{Context, Poll},
 };
 
 use bytes::Bytes;
 use frontdoor_core::{
     canonicalize_with,
     proto::{remove_forwarding_headers, with_path},
-    Body, BoxError, CanonicalOptions, Error, OriginalUri, PeerTrust,
+    Body, BoxError, CanonicalOptions, Error, InnerOrAnswer, OriginalUri, PeerTrust,
 };
 use http::{request::Parts, Request, Response};
 use pin_project_lite::pin_project;
@@ -192,16 +192,14 @@ where
                     self.inner.call(Request::from_parts(parts, body))
                 };
                 ResponseFuture {
-                    state: State::Inner { fut },
+                    inner: InnerOrAnswer::inner(fut),
                     span,
                 }
             }
             Err(err) => {
                 tracing::debug!(error = %err, uri = %parts.uri, "request rejected by resolver");
                 ResponseFuture {
-                    state: State::Rejected {
-                        res: Some(err.into_response()),
-                    },
+                    inner: InnerOrAnswer::answer(err.into_response()),
                     span: Span::none(),
                 }
             }
@@ -242,31 +240,18 @@ fn stamp<R: Resolver>(parts: &mut Parts, layer: &ResolveLayer<R>) -> Result<Span
 // === ResponseFuture ===
 
 pin_project! {
-    /// Response future of [`Resolve`].
+    /// Response future of [`Resolve`]: the inner service's, polled inside the
+    /// request's `resolve` span, or the resolver's refusal.
     pub struct ResponseFuture<F> {
         #[pin]
-        state: State<F>,
+        inner: InnerOrAnswer<F>,
         span: Span,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        Inner { #[pin] fut: F },
-        Rejected { res: Option<Response<Body>> },
     }
 }
 
 impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
-            State::Inner { .. } => "inner",
-            State::Rejected { .. } => "rejected",
-        };
-        f.debug_struct("ResponseFuture")
-            .field("state", &state)
-            .finish_non_exhaustive()
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }
 
@@ -280,16 +265,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        match this.state.project() {
-            StateProj::Inner { fut } => {
-                let _entered = this.span.enter();
-                let res = ready!(fut.poll(cx))?;
-                Poll::Ready(Ok(res.map(Body::new)))
-            }
-            StateProj::Rejected { res } => match res.take() {
-                Some(res) => Poll::Ready(Ok(res)),
-                None => Poll::Pending,
-            },
-        }
+        let _entered = this.span.enter();
+        this.inner.poll(cx)
     }
 }

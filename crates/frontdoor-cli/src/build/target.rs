@@ -225,6 +225,30 @@ impl<S> Client for S where
 {
 }
 
+/// A service that answers every request (its errors already turned into
+/// responses), boxed into a route service as it is.
+trait Answers:
+    Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Answers for S where
+    S: Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// The layers between a target's cleanup filter and its upstream client, outermost
 /// first: gateway errors, the in-flight limit, relocation, mirroring. The shadow thus
 /// receives the request as the upstream does (prefix consumed, cleaned up,
@@ -262,15 +286,7 @@ where
         }
     }
 
-    fn limited<S>(&self, svc: S) -> Svc
-    where
-        S: Service<Request<Body>, Response = Response<Body>, Error = ProxyError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    fn limited(&self, svc: impl Client) -> Svc {
         match &self.in_flight {
             None => self.outer.wrap(self.gateway.layer(svc)),
             Some(permits) => self
@@ -289,15 +305,7 @@ struct Outer {
 }
 
 impl Outer {
-    fn wrap<S>(&self, svc: S) -> Svc
-    where
-        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    fn wrap(&self, svc: impl Answers) -> Svc {
         let served = self.served.clone();
         match &self.redirect {
             None => boxed(Tagged { inner: svc, served }),
@@ -461,15 +469,7 @@ fn forwarding(config: &Config) -> Result<Forwarding, frontdoor_upstream::Upstrea
         .forwarded(config.server.forwarded))
 }
 
-fn boxed<S>(svc: S) -> Svc
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+fn boxed(svc: impl Answers) -> Svc {
     BoxCloneSyncService::new(svc)
 }
 
