@@ -31,17 +31,12 @@ source benches/load/common.sh
 command -v valgrind >/dev/null || { say "needs valgrind (apt-get install valgrind)"; exit 2; }
 command -v ab >/dev/null || { say "needs ab (apt-get install apache2-utils)"; exit 2; }
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-if [[ -z ${FRONTDOOR:-} ]]; then
-    cargo build --release -p frontdoor-cli --bin frontdoor >&2
-    FRONTDOOR=$CARGO_TARGET_DIR/release/frontdoor
-fi
-cargo build --release -p frontdoor-benches --bin stack-upstream >&2
+build_binaries stack-upstream
 
 DIR=$(mktemp -d /tmp/frontdoor-cost.XXXXXX)
 stop_on_exit
 
-"$CARGO_TARGET_DIR/release/stack-upstream" >"$DIR/upstream.out" &
+"$bin/stack-upstream" >"$DIR/upstream.out" &
 pids+=("$!")
 wait_for "$DIR/upstream.out" control "$!"
 read -r _ UPSTREAM _ _ <"$DIR/upstream.out"

@@ -6,6 +6,21 @@
 # long-running process it starts goes in `pids`, the wrk run in progress in WRK.
 # On exit they are stopped and DIR is removed (kept, and named, with KEEP=1).
 
+# build_binaries BIN...: the release `frontdoor` (unless FRONTDOOR names a prebuilt
+# one; FRONTDOOR is set to it) and the named frontdoor-benches binaries, in `$bin`.
+build_binaries() {
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+    if [[ -z ${FRONTDOOR:-} ]]; then
+        cargo build --release -p frontdoor-cli --bin frontdoor >&2
+        FRONTDOOR=$CARGO_TARGET_DIR/release/frontdoor
+    fi
+    local args=() b
+    for b in "$@"; do args+=(--bin "$b"); done
+    cargo build --release -p frontdoor-benches "${args[@]}" >&2
+    # shellcheck disable=SC2034 # used by the sourcing script
+    bin=$CARGO_TARGET_DIR/release
+}
+
 # say MESSAGE...: progress on stderr, after the script's name.
 say() { echo "${0##*/}: $*" >&2; }
 

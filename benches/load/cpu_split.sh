@@ -33,19 +33,14 @@ for tool in wrk nginx; do
     command -v "$tool" >/dev/null || { say "needs $tool (apt-get install $tool)"; exit 2; }
 done
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-if [[ -z ${FRONTDOOR:-} ]]; then
-    cargo build --release -p frontdoor-cli --bin frontdoor >&2
-    FRONTDOOR=$CARGO_TARGET_DIR/release/frontdoor
-fi
-cargo build --release -p frontdoor-benches --bin stack-upstream >&2
+build_binaries stack-upstream
 
 DIR=$(mktemp -d /tmp/frontdoor-split.XXXXXX)
 chmod 755 "$DIR" # nginx's workers create their temporary files in it
 stop_on_exit
 
 # --- the upstream, nginx, frontdoor -----------------------------------------------
-"$CARGO_TARGET_DIR/release/stack-upstream" >"$DIR/upstream.out" &
+"$bin/stack-upstream" >"$DIR/upstream.out" &
 UP=$!
 pids+=("$UP")
 wait_for "$DIR/upstream.out" control "$UP"

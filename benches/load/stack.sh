@@ -70,13 +70,7 @@ if ((${#need[@]})); then
 fi
 
 # --- build ----------------------------------------------------------------------
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-if [[ -z ${FRONTDOOR:-} ]]; then
-    cargo build --release -p frontdoor-cli --bin frontdoor >&2
-    FRONTDOOR=$CARGO_TARGET_DIR/release/frontdoor
-fi
-cargo build --release -p frontdoor-benches --bin stack-upstream --bin stack-report >&2
-bin=$CARGO_TARGET_DIR/release
+build_binaries stack-upstream stack-report
 
 # --- processes, stopped on exit -------------------------------------------------
 DIR=$(mktemp -d /tmp/frontdoor-stack.XXXXXX)

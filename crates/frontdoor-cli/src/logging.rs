@@ -348,34 +348,20 @@ impl AccessLine<'_> {
 
     /// The line through `tracing`.
     fn event(&self) {
-        if self.cancelled {
-            tracing::info!(
-                target: "frontdoor::access",
-                method = %self.method,
-                target = %self.target,
-                resolved = %self.resolved,
-                route = %self.route,
-                upstream = %self.upstream,
-                status = self.status,
-                bytes = self.bytes,
-                duration_ms = self.duration_ms,
-                cancelled = true,
-                "request"
-            );
-        } else {
-            tracing::info!(
-                target: "frontdoor::access",
-                method = %self.method,
-                target = %self.target,
-                resolved = %self.resolved,
-                route = %self.route,
-                upstream = %self.upstream,
-                status = self.status,
-                bytes = self.bytes,
-                duration_ms = self.duration_ms,
-                "request"
-            );
-        }
+        tracing::info!(
+            target: "frontdoor::access",
+            method = %self.method,
+            target = %self.target,
+            resolved = %self.resolved,
+            route = %self.route,
+            upstream = %self.upstream,
+            status = self.status,
+            bytes = self.bytes,
+            duration_ms = self.duration_ms,
+            // Recorded only for a cancelled request (`None` writes no field).
+            cancelled = self.cancelled.then_some(true),
+            "request"
+        );
     }
 
     /// The line, formatted in this thread's buffer and written with one `write(2)`
