@@ -16,7 +16,7 @@ use frontdoor_core::Body;
 use frontdoor_mirror::{MirrorLayer, ShadowErrorKind, SkipReason, TeeBody};
 use http::{Method, Request, Response};
 use http_body_util::{channel::Channel, BodyExt};
-use support::{exchanges, get, hanging_server, primary, recording_server, refused_addr};
+use support::{exchanges, get, hanging_server, primary, recording_server, refused_addr, until};
 use tokio::{sync::mpsc, time::timeout};
 use tower::{service_fn, Layer, ServiceExt};
 
@@ -43,6 +43,7 @@ async fn primary_is_not_held_up_by_a_hanging_or_refusing_shadow() {
             assert_eq!(body, "primary");
         }
         assert_eq!(stats.snapshot().considered(), 20);
+        until(|| stats.snapshot().mirrored() >= 20).await;
         assert_eq!(stats.snapshot().mirrored(), 20);
     }
 }
@@ -84,6 +85,11 @@ async fn a_hanging_shadow_fills_the_bound_then_requests_are_skipped() {
             .unwrap();
         assert_eq!(res.status(), 200);
     }
+    until(|| {
+        let snap = stats.snapshot();
+        snap.mirrored() + snap.skipped(SkipReason::Saturated) >= 10
+    })
+    .await;
     let snap = stats.snapshot();
     assert_eq!(snap.mirrored() + snap.skipped(SkipReason::Saturated), 10);
     assert_eq!(snap.skipped(SkipReason::Saturated), 6);

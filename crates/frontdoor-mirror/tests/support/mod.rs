@@ -147,3 +147,16 @@ where
     let status = res.status().as_u16();
     (status, res.into_body().collect().await.unwrap().to_bytes())
 }
+
+/// Waits, at most 10 s, until `done` holds, yielding to the runtime in between: for
+/// counters the shadow tasks update after the primary has already answered (a
+/// shadow's `mirrored` count is taken in its task, not in the call).
+pub(crate) async fn until(mut done: impl FnMut() -> bool) {
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while !done() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "condition not reached within 10 s");
+}
