@@ -697,7 +697,7 @@ async fn server_timeouts_from_the_config_apply() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&got).contains("200 OK"));
 
-    // A request body that stalls is given up on: 400, not a hang.
+    // A request body that stalls is given up on: 408, not a hang.
     let mut stream = TcpStream::connect(&fd.addr).await.unwrap();
     stream
         .write_all(
@@ -710,7 +710,7 @@ async fn server_timeouts_from_the_config_apply() {
         .await
         .expect("stalled body never given up on")
         .unwrap();
-    assert!(got.starts_with("HTTP/1.1 400 "), "{got:?}");
+    assert!(got.starts_with("HTTP/1.1 408 "), "{got:?}");
 }
 
 /// `mirror = { .. }` sends a copy to the shadow (credentials stripped, Host marked,

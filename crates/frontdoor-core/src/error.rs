@@ -15,6 +15,7 @@ use crate::{Body, BoxError};
 /// |---|---|
 /// | [`BadRequest`](ErrorKind::BadRequest) | 400 |
 /// | [`NotFound`](ErrorKind::NotFound) | 404 |
+/// | [`RequestTimeout`](ErrorKind::RequestTimeout) | 408 |
 /// | [`PayloadTooLarge`](ErrorKind::PayloadTooLarge) | 413 |
 /// | [`BadGateway`](ErrorKind::BadGateway) | 502 |
 /// | [`ServiceUnavailable`](ErrorKind::ServiceUnavailable) | 503 |
@@ -27,6 +28,9 @@ pub enum ErrorKind {
     BadRequest,
     /// Nothing is configured for this request.
     NotFound,
+    /// The client was too slow sending its request body (it stalled for the body
+    /// timeout, or its average rate fell below the minimum body rate).
+    RequestTimeout,
     /// The request body is larger than a configured cap.
     PayloadTooLarge,
     /// The upstream refused, reset or answered something unparseable.
@@ -46,6 +50,7 @@ impl ErrorKind {
         match self {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -60,6 +65,7 @@ impl ErrorKind {
         match self {
             Self::BadRequest => "bad_request",
             Self::NotFound => "not_found",
+            Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
             Self::BadGateway => "bad_gateway",
             Self::ServiceUnavailable => "service_unavailable",

@@ -57,6 +57,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod balance;
+pub mod buffer;
 mod error;
 pub mod forwarded;
 pub mod gateway;
@@ -66,6 +67,7 @@ mod tls;
 pub mod upstream;
 
 pub use balance::{Balanced, BalancedBuilder};
+pub use buffer::{BufferBudget, RequestBufferLayer};
 pub use error::{ProxyError, ProxyErrorKind, UpstreamConfigError};
 pub use forwarded::Forwarding;
 pub use gateway::{

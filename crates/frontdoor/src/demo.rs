@@ -51,7 +51,9 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// `body_length` (bytes streamed through), and, when present in the extensions,
 /// `script_name` and `path_info` ([`Mount`]), `resolved` ([`Resolved`]), `route`
 /// ([`MatchedRoute`]), `vars` ([`Vars`]) and `tls` ([`TlsInfo`]: `{"server_name": ..}`).
-/// A body that fails mid-stream gives 400.
+/// A body that fails mid-stream is answered with its error's status when it is a
+/// frontdoor [`Error`](frontdoor_core::Error) (a read timeout's 408, a size cap's
+/// 413), else 400.
 #[must_use]
 pub const fn echo() -> Echo {
     Echo { _priv: () }
@@ -94,8 +96,12 @@ where
                     Err(e) => {
                         let e: BoxError = e.into();
                         tracing_debug(&e);
+                        let status = match frontdoor_core::ErrorKind::of(&*e) {
+                            frontdoor_core::ErrorKind::Internal => StatusCode::BAD_REQUEST,
+                            kind => kind.status(),
+                        };
                         return Ok(frontdoor_core::text_response(
-                            StatusCode::BAD_REQUEST,
+                            status,
                             "request body failed",
                         ));
                     }

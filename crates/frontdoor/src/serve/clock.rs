@@ -65,6 +65,8 @@ pub(super) struct ConnClock {
     blocked_since: AtomicU64,
     http2: AtomicBool,
     upgraded: AtomicBool,
+    /// A request body was too slow: the answer closes the connection, lingering.
+    closing: AtomicBool,
 }
 
 impl ConnClock {
@@ -79,6 +81,7 @@ impl ConnClock {
             blocked_since: AtomicU64::new(0),
             http2: AtomicBool::new(false),
             upgraded: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
         })
     }
 
@@ -122,6 +125,23 @@ impl ConnClock {
         self.upgraded.load(Ordering::Acquire)
     }
 
+    /// The connection speaks HTTP/2 (its preface arrived, or ALPN chose `h2`) before
+    /// any request: with nothing in flight it is idle, not waiting for a head.
+    pub(super) fn mark_http2(&self) {
+        self.http2.store(true, Ordering::Relaxed);
+    }
+
+    /// A request body was too slow (`idle_body.rs`): its HTTP/1 answer says
+    /// `Connection: close`, and the connection's I/O lingers when it closes.
+    pub(super) fn close_after_answer(&self) {
+        self.closing.store(true, Ordering::Release);
+    }
+
+    /// Whether [`close_after_answer`](Self::close_after_answer) was called.
+    pub(super) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
     /// Bytes arrived from the client: when nothing is in flight, a head has started.
     #[inline]
     pub(super) fn on_read(&self) {
@@ -157,7 +177,12 @@ impl ConnClock {
             // Nothing is late while a request is in flight, but a write may stall.
             (now + t.send, None)
         } else if !self.served.load(Ordering::Relaxed) {
-            (self.start + t.header, Some(Expired::Header))
+            if self.http2.load(Ordering::Relaxed) {
+                // An HTTP/2 connection that opened no stream yet is idle from its start.
+                (self.start + t.idle, Some(Expired::Idle))
+            } else {
+                (self.start + t.header, Some(Expired::Header))
+            }
         } else {
             let idle_since = self
                 .instant(self.idle_since.load(Ordering::Acquire))

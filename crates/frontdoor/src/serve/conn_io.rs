@@ -10,7 +10,11 @@
 //!   (WebSocket), so an upgraded connection keeps them for its whole life;
 //! * once the connection is upgraded, times it itself: no byte either way for the
 //!   idle timeout, or the drain timeout of a shutdown elapsing, fails its reads and
-//!   writes, which ends the splice and closes both sides.
+//!   writes, which ends the splice and closes both sides;
+//! * closes lingering after a request body was too slow ([`ConnClock::is_closing`]):
+//!   its write half is shut down first, then what the client still sends is read and
+//!   discarded until it closes too, for at most [`LINGER`], so that a client still
+//!   sending reads its `408` instead of a connection reset.
 
 use std::{
     future::Future as _,
@@ -33,6 +37,9 @@ use tokio_util::{
 
 use super::{clock::ConnClock, per_ip::IpSlot};
 
+/// The longest a closing connection reads and discards what its client still sends.
+const LINGER: Duration = Duration::from_secs(2);
+
 /// What a connection occupies until it is closed, upgraded or not: each is given back
 /// when dropped.
 #[derive(Debug)]
@@ -52,6 +59,8 @@ pub(super) struct ConnIo<I> {
     idle_timeout: Duration,
     force: CancellationToken,
     upgraded: Option<Upgraded>,
+    /// The lingering close, once its write half is shut down.
+    linger: Option<Pin<Box<Sleep>>>,
     _held: Held,
 }
 
@@ -76,6 +85,7 @@ impl<I> ConnIo<I> {
             idle_timeout,
             force,
             upgraded: None,
+            linger: None,
             _held: held,
         }
     }
@@ -143,7 +153,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for ConnIo<I> {
     }
 }
 
-impl<I: AsyncWrite + Unpin> AsyncWrite for ConnIo<I> {
+impl<I: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ConnIo<I> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -183,7 +193,34 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for ConnIo<I> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
-        Poll::Ready(Ok(()))
+        if this.linger.is_none() {
+            ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+            if !this.clock.is_closing() || this.clock.is_upgraded() {
+                return Poll::Ready(Ok(()));
+            }
+            this.linger = Some(Box::pin(tokio::time::sleep(LINGER)));
+        }
+        this.poll_linger(cx)
+    }
+}
+
+impl<I: AsyncRead + Unpin> ConnIo<I> {
+    /// Reads and discards until the client closes, its reads fail, or [`LINGER`]
+    /// elapses.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut scratch = [0u8; 4096];
+        loop {
+            if let Some(linger) = self.linger.as_mut() {
+                if linger.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Ok(()));
+                }
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {}
+                Poll::Ready(_) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }

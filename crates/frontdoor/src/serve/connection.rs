@@ -3,7 +3,7 @@
 //! `tls/`), configure hyper, drive the connection under its clock (header, idle and
 //! send timeouts), and drain it on shutdown.
 
-use std::{pin::Pin, sync::Arc};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use frontdoor_core::{BoxError, ConnInfo};
@@ -171,12 +171,12 @@ pub(super) async fn serve_http<I, S, B>(
         service,
         info,
         Arc::clone(&clock),
-        GuardConfig {
-            body_read_timeout: config.body_read_timeout,
-            max_request_body: config.max_request_body,
-        },
+        GuardConfig::of(config),
         ledger,
     );
+    if protocol == Protocol::Http2 {
+        clock.mark_http2();
+    }
     let builder = http_builder(config, protocol);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), guard);
     tokio::pin!(conn);
@@ -264,8 +264,14 @@ where
     }
 }
 
+/// How long an idle HTTP/2 connection may take to end after its GOAWAY: hyper waits
+/// for the client to acknowledge the PING that follows it, and a client that never
+/// does must not hold the connection.
+const GOAWAY_GRACE: Duration = Duration::from_secs(3);
+
 /// An idle HTTP/2 connection: sends GOAWAY and polls the connection until it ends,
-/// within the send timeout (a client that reads nothing does not hold it).
+/// within [`GOAWAY_GRACE`] (or the send timeout, if shorter), whatever the client
+/// does.
 async fn go_away<I, S, B>(
     mut conn: Pin<&mut Connection<'_, I, S>>,
     shared: &Shared,
@@ -278,7 +284,7 @@ where
     conn.as_mut().graceful_shutdown();
     tokio::select! {
         result = conn.as_mut() => Some(result),
-        () = tokio::time::sleep(shared.config.send_timeout) => None,
+        () = tokio::time::sleep(shared.config.send_timeout.min(GOAWAY_GRACE)) => None,
         () = shared.force.cancelled() => None,
     }
 }

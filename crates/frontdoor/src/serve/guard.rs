@@ -34,7 +34,7 @@ use tracing::debug;
 
 use super::{
     clock::{ConnClock, InFlight, Tracked},
-    idle_body::{request_body, IdleBody},
+    idle_body::{request_body, BodyPace, IdleBody},
     strict::{Check, Ledger, WireEnd},
     ConnService, ResponseBody,
 };
@@ -43,8 +43,21 @@ use super::{
 #[derive(Clone, Copy, Debug)]
 pub(super) struct GuardConfig {
     pub(super) body_read_timeout: Duration,
+    /// The minimum average rate of a request body, in bytes a second; 0 is none.
+    pub(super) min_body_rate: u64,
     /// The most bytes a request body may have; 0 means no cap.
     pub(super) max_request_body: u64,
+}
+
+impl GuardConfig {
+    /// The per-request settings of the server's `config`.
+    pub(super) const fn of(config: &super::Config) -> Self {
+        Self {
+            body_read_timeout: config.body_read_timeout,
+            min_body_rate: config.min_body_rate,
+            max_request_body: config.max_request_body,
+        }
+    }
 }
 
 /// The hyper service of one connection, wrapping the user's service `S`.
@@ -120,6 +133,7 @@ where
         };
         let GuardConfig {
             body_read_timeout,
+            min_body_rate,
             max_request_body,
         } = self.config;
         let content_length = announced_length(&req);
@@ -135,17 +149,24 @@ where
         }
         let tunnel = req.method() == Method::CONNECT;
         let ledger = wire.is_some().then(|| Arc::clone(&self.ledger));
+        let pace = BodyPace {
+            idle: body_read_timeout,
+            min_rate: min_body_rate,
+        };
         let mut req = req.map(|body| {
             if http_body::Body::is_end_stream(&body) {
                 return Body::new(body);
             }
-            let body = UploadBody::new(IdleBody::new(body, body_read_timeout))
+            let body = UploadBody::new(IdleBody::new(body, pace, Arc::clone(&self.clock)))
                 .content_length(content_length);
             match wire {
                 Some(end) => request_body(body.message_end(end), max_request_body),
                 None => request_body(body.message_end(EndStream), max_request_body),
             }
         });
+        if let Some(n) = content_length {
+            canonical_length(req.headers_mut(), n);
+        }
         hop_by_hop::strip_nominated(req.headers_mut());
         req.extensions_mut().insert(self.info);
         Guarded::Inner {
@@ -164,6 +185,18 @@ fn announced_length<B>(req: &Request<B>) -> Option<u64> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
+}
+
+/// Writes an announced `Content-Length` as the canonical decimal `n` when the client
+/// wrote it otherwise (`010`, which an upstream reading leading zeros as octal would
+/// frame as 8 bytes): what is forwarded is the length the front door framed.
+fn canonical_length(headers: &mut http::HeaderMap, n: u64) {
+    let canonical = headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| !(v.len() > 1 && v.as_bytes()[0] == b'0'));
+    if !canonical {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
 }
 
 /// An answer that closes the connection: after a framing error the rest of the
@@ -223,6 +256,17 @@ where
                         }
                         if let Some(ledger) = ledger.as_ref() {
                             ledger.upgraded();
+                        }
+                    }
+                    let mut res = res;
+                    if let Some(token) = token.as_ref() {
+                        let clock = token.clock();
+                        // A body that was too slow: its answer (408) ends the
+                        // connection. HTTP/2 resets the stream instead; the other
+                        // streams are innocent.
+                        if clock.is_closing() && !clock.is_http2() {
+                            res.headers_mut()
+                                .insert(header::CONNECTION, HeaderValue::from_static("close"));
                         }
                     }
                     res.map(|b| Tracked::new(Either::Left(b), token.take()))

@@ -1,9 +1,11 @@
-//! The request body as the service sees it: [`IdleBody`] (the body read timeout)
-//! under http-body-util's [`Limited`] (the `max_request_body` cap).
+//! The request body as the service sees it: [`IdleBody`] (the body read timeout and
+//! the minimum body rate) under http-body-util's [`Limited`] (the `max_request_body`
+//! cap).
 
 use std::{
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
@@ -13,30 +15,81 @@ use frontdoor_core::{Body, BoxError, ErrorKind};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
+use tokio::time::Instant;
+
+use super::clock::ConnClock;
+
+/// How fast a request body must arrive: no gap longer than `idle`, and, once it has
+/// been arriving for longer than `idle`, an average of at least `min_rate` bytes a
+/// second (0: no minimum).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BodyPace {
+    pub(super) idle: Duration,
+    pub(super) min_rate: u64,
+}
+
+impl BodyPace {
+    /// When a body that started at `start` and has delivered `bytes` falls below the
+    /// minimum rate (never before `start + idle`); `None` without a minimum.
+    fn rate_deadline(self, start: Instant, bytes: u64) -> Option<Instant> {
+        if self.min_rate == 0 {
+            return None;
+        }
+        // bytes / min_rate seconds, in nanoseconds, saturating (a deadline past the
+        // longest timeout is as good as none: it is clamped below).
+        let nanos = u128::from(bytes) * 1_000_000_000 / u128::from(self.min_rate);
+        let owed = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        Some(start + self.idle.max(owed.min(super::MAX_TIMEOUT)))
+    }
+}
 
 pin_project! {
-    /// A request body that fails when it delivers nothing for `timeout`.
+    /// A request body that fails with a [`RequestTimeout`](ErrorKind::RequestTimeout)
+    /// error when it delivers nothing for the idle timeout, or when, after the idle
+    /// timeout, its average rate since it was first polled is below the minimum. Either
+    /// way the connection's clock is told, so the answer closes the connection (with a
+    /// lingering close, see `conn_io.rs`).
     pub(super) struct IdleBody {
         #[pin]
         inner: Incoming,
         #[pin]
         sleep: tokio::time::Sleep,
-        timeout: Duration,
+        pace: BodyPace,
+        clock: Arc<ConnClock>,
+        // Set at the first poll: the body's rate is counted from there (a client
+        // waiting for `100 Continue` sends nothing before it).
+        start: Option<Instant>,
+        bytes: u64,
         armed: bool,
+        failed: bool,
     }
 }
 
 // === impl IdleBody ===
 
 impl IdleBody {
-    pub(super) fn new(inner: Incoming, timeout: Duration) -> Self {
+    pub(super) fn new(inner: Incoming, pace: BodyPace, clock: Arc<ConnClock>) -> Self {
         Self {
             inner,
-            sleep: tokio::time::sleep(timeout),
-            timeout,
+            sleep: tokio::time::sleep(pace.idle),
+            pace,
+            clock,
+            start: None,
+            bytes: 0,
             armed: false,
+            failed: false,
         }
     }
+}
+
+/// Why a body failed: it stalled for the idle timeout.
+const TIMED_OUT: &str = "request body read timeout";
+/// Why a body failed: its average rate fell below the minimum.
+const BELOW_RATE: &str = "request body below the minimum rate";
+
+/// The error of a body that is too slow.
+fn too_slow(reason: &'static str) -> BoxError {
+    frontdoor_core::Error::new(ErrorKind::RequestTimeout, reason).into()
 }
 
 impl http_body::Body for IdleBody {
@@ -48,23 +101,48 @@ impl http_body::Body for IdleBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
+        if *this.failed {
+            return Poll::Ready(Some(Err(too_slow("request body too slow"))));
+        }
+        let now = Instant::now();
+        let start = *this.start.get_or_insert(now);
         match this.inner.poll_frame(cx) {
-            Poll::Ready(frame) => {
+            Poll::Ready(Some(Ok(frame))) => {
                 *this.armed = false;
-                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+                if let Some(data) = frame.data_ref() {
+                    *this.bytes += data.len() as u64;
+                }
+                // A client that keeps sending, but too slowly: checked as its bytes come.
+                let late = this
+                    .pace
+                    .rate_deadline(start, *this.bytes)
+                    .is_some_and(|due| due <= now);
+                if late && !frame.is_trailers() {
+                    return Poll::Ready(Some(Err(fail(this.failed, this.clock, BELOW_RATE))));
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(other) => {
+                *this.armed = false;
+                Poll::Ready(other.map(|r| r.map_err(Into::into)))
             }
             Poll::Pending => {
                 if !*this.armed {
-                    // The timer runs from the first time the body has nothing to give.
-                    let deadline = tokio::time::Instant::now() + *this.timeout;
-                    this.sleep.as_mut().reset(deadline);
+                    // The timer runs from the first time the body has nothing to give,
+                    // to the idle timeout or the instant the rate falls below the
+                    // minimum, whichever comes first.
+                    let idle = now + this.pace.idle;
+                    let due = this
+                        .pace
+                        .rate_deadline(start, *this.bytes)
+                        .map_or(idle, |rate| rate.min(idle));
+                    this.sleep.as_mut().reset(due);
                     *this.armed = true;
                 }
                 match this.sleep.poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(frontdoor_core::Error::bad_request(
-                        "request body read timeout",
-                    )
-                    .into()))),
+                    Poll::Ready(()) => {
+                        Poll::Ready(Some(Err(fail(this.failed, this.clock, TIMED_OUT))))
+                    }
                     Poll::Pending => Poll::Pending,
                 }
             }
@@ -78,6 +156,13 @@ impl http_body::Body for IdleBody {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// Marks the body failed and the connection for closing; the error to yield.
+fn fail(failed: &mut bool, clock: &ConnClock, reason: &'static str) -> BoxError {
+    *failed = true;
+    clock.close_after_answer();
+    too_slow(reason)
 }
 
 /// The request body handed to the service: `body`, capped at `max` bytes when `max`

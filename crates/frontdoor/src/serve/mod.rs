@@ -123,6 +123,9 @@ pub use workers::Workers;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default request-body read timeout: 60 seconds.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default minimum average rate of a request body, once it has been arriving for
+/// longer than the body read timeout: 256 bytes a second.
+pub const DEFAULT_MIN_BODY_RATE: u64 = 256;
 /// Default maximum number of open connections: 10,000.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Default drain timeout for graceful shutdown: 30 seconds.
@@ -180,6 +183,7 @@ where
 struct Config {
     header_read_timeout: Duration,
     body_read_timeout: Duration,
+    min_body_rate: u64,
     idle_timeout: Duration,
     send_timeout: Duration,
     max_connections: usize,
@@ -199,6 +203,7 @@ impl Default for Config {
         Self {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            min_body_rate: DEFAULT_MIN_BODY_RATE,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             send_timeout: DEFAULT_SEND_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -291,6 +296,24 @@ macro_rules! limit_setters {
         /// [`DEFAULT_H2_MAX_CONCURRENT_STREAMS`](super::DEFAULT_H2_MAX_CONCURRENT_STREAMS).
         pub fn h2_max_concurrent_streams(mut self, max: u32) -> Self {
             self.config.h2_max_concurrent_streams = max;
+            self
+        }
+
+        /// The lowest average rate, in bytes a second, a request body (HTTP/1 body or
+        /// HTTP/2 stream) may arrive at once it has been arriving (from the first
+        /// time it is read) for longer than the body read timeout: a client sending
+        /// one byte a second is cut off instead of holding what its request holds.
+        /// Below it the body fails with a
+        /// [`RequestTimeout`](frontdoor_core::ErrorKind::RequestTimeout) error (`408`
+        /// when nothing was answered yet, as for the body read timeout), the upstream
+        /// request it feeds is aborted, and an HTTP/1 connection is closed after the
+        /// answer, lingering: its write half is shut down and what the client still
+        /// sends is discarded for up to two seconds, so the client reads the `408`
+        /// rather than a reset (an HTTP/2 stream is reset; the connection stays).
+        /// Default [`DEFAULT_MIN_BODY_RATE`](super::DEFAULT_MIN_BODY_RATE); 0 turns it
+        /// off.
+        pub fn min_body_rate(mut self, bytes_per_second: u64) -> Self {
+            self.config.min_body_rate = bytes_per_second;
             self
         }
 

@@ -133,9 +133,10 @@ impl Server {
 
     /// How long a request body may go without delivering a byte (nginx's
     /// `client_body_timeout`). Past it the body fails with a
-    /// [`BadRequest`](frontdoor_core::ErrorKind::BadRequest) error, so a proxied
-    /// request is abandoned (answered 400 if no response has started) instead of
-    /// holding an upstream connection. Default [`DEFAULT_BODY_READ_TIMEOUT`].
+    /// [`RequestTimeout`](frontdoor_core::ErrorKind::RequestTimeout) error, so a
+    /// proxied request is abandoned (answered `408` if no response has started, and
+    /// the connection closed as [`min_body_rate`](Self::min_body_rate) says) instead
+    /// of holding an upstream connection. Default [`DEFAULT_BODY_READ_TIMEOUT`].
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.body_read_timeout = super::clamp(timeout);
         self

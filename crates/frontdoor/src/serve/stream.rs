@@ -88,10 +88,7 @@ where
         service,
         info,
         ConnClock::new(tokio::time::Instant::now()),
-        GuardConfig {
-            body_read_timeout: config.body_read_timeout,
-            max_request_body: config.max_request_body,
-        },
+        GuardConfig::of(&config),
         ledger,
     );
     http_builder(&config, Protocol::Detect)
