@@ -199,6 +199,60 @@ async fn a_client_that_reads_nothing_is_cut_off_after_the_send_timeout() {
     server.shutdown().await;
 }
 
+/// The HTTP/2 client preface and an empty SETTINGS frame.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+/// A HEADERS frame on stream 1 (END_STREAM, END_HEADERS): `GET /` for `x`, HPACK
+/// static indices and one literal `:authority`.
+const H2_GET: &[u8] = b"\0\0\x06\x01\x05\0\0\0\x01\x82\x84\x86\x41\x01x";
+
+/// The frame types the server sent until it closed the connection (bounded by
+/// [`BOUND`]), never answering its PINGs or SETTINGS.
+async fn frames_until_close(stream: &mut TcpStream) -> Vec<u8> {
+    let bytes = tokio::time::timeout(BOUND, read_to_close(stream))
+        .await
+        .expect("the connection was never closed");
+    let mut types = Vec::new();
+    let mut rest = &bytes[..];
+    while rest.len() >= 9 {
+        let len = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        types.push(rest[3]);
+        rest = &rest[(9 + len).min(rest.len())..];
+    }
+    types
+}
+
+#[tokio::test]
+async fn an_idle_h2c_connection_whose_client_ignores_the_goaway_ping_is_closed_within_three_seconds(
+) {
+    // A header timeout far longer than the test: only the idle path can close it.
+    let server = bind_loopback(1)
+        .await
+        .idle_timeout(SHORT)
+        .header_read_timeout(Duration::from_secs(60))
+        .send_timeout(Duration::from_secs(60));
+    let server = spawn(server, tower::service_fn(ok));
+    // One connection that never opens a stream (idle from its preface), one that is
+    // served a request first; neither acknowledges anything.
+    for request in [H2_GET, &b""[..]] {
+        let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+        stream.write_all(H2_PREFACE).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let types = frames_until_close(&mut stream).await;
+        let took = started.elapsed();
+        assert!(types.contains(&0x7), "no GOAWAY: {types:?}");
+        if !request.is_empty() {
+            assert!(types.contains(&0x1), "the request was not answered: {types:?}");
+        }
+        assert!(
+            took < SHORT + Duration::from_secs(4),
+            "closed {took:?} after the preface"
+        );
+    }
+    server.shutdown().await;
+}
+
 // === upgrades ===
 
 /// Answers `101` to `Upgrade: echo` and echoes the upgraded bytes back.
@@ -429,6 +483,77 @@ async fn a_chunked_body_crossing_max_request_body_fails_as_payload_too_large() {
 }
 
 #[tokio::test]
+async fn a_body_below_the_minimum_rate_is_answered_408_and_the_client_still_reads_it() {
+    // 1 KiB/s after 300 ms: a client sending a byte every 20 ms (50 B/s) is too slow.
+    let server = bind_loopback(1)
+        .await
+        .body_read_timeout(SHORT)
+        .min_body_rate(1024);
+    let server = spawn(server, frontdoor::demo::echo());
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        .await
+        .unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let answer = tokio::spawn(async move {
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(BOUND, read.read_to_end(&mut got)).await;
+        got
+    });
+    // Keep sending after the answer: the server discards it while it lingers, so the
+    // answer is read in full, not lost to a reset.
+    let mut interval = tokio::time::interval(Duration::from_millis(20));
+    let mut sent = 0;
+    while !answer.is_finished() && sent < 400 {
+        interval.tick().await;
+        if write.write_all(b"a").await.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    let answer = String::from_utf8(answer.await.unwrap()).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+    assert!(answer.contains("connection: close\r\n"), "{answer:?}");
+    assert!(answer.ends_with("\r\n\r\nrequest body failed\n"), "{answer:?}");
+    assert!(sent < 400, "the client was never cut off");
+
+    // A body at the rate arrives whole.
+    let answer = exchange(
+        server.addr(),
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+    )
+    .await;
+    assert!(answer.contains("\"body_length\":3"), "{answer:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_content_length_with_leading_zeros_is_forwarded_canonical() {
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let server = bind_loopback(1).await;
+    let server = spawn(
+        server,
+        tower::service_fn(move |req: Request<Body>| {
+            record.lock().push(req.headers()["content-length"].clone());
+            async move {
+                let body = req.into_body().collect().await.unwrap().to_bytes();
+                Ok::<_, Infallible>(Response::new(Body::from(body)))
+            }
+        }),
+    );
+    let answer = exchange(
+        server.addr(),
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 010\r\nConnection: close\r\n\r\n0123456789",
+    )
+    .await;
+    assert!(answer.ends_with("\r\n\r\n0123456789"), "{answer:?}");
+    assert_eq!(*seen.lock(), ["10"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn h2c_streams_over_h2_max_concurrent_streams_wait() {
     let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
     let release = Arc::new(Notify::new());
@@ -550,3 +675,4 @@ async fn without_a_proxy_protocol_header_nothing_is_served() {
     server.shutdown().await;
     server2.shutdown().await;
 }
+

@@ -238,7 +238,8 @@ fn bind(config: &Config, listen: Vec<SocketAddr>, live: &Live) -> Result<Workers
     Ok(server
         .max_connections_per_ip(limits.max_connections_per_ip)
         .proxy_protocol(limits.proxy_protocol)
-        .max_request_body(limits.max_request_body))
+        .max_request_body(limits.max_request_body)
+        .min_body_rate(limits.min_body_rate))
 }
 
 /// Starts the admin listener, if configured; returns its bound address.

@@ -18,7 +18,8 @@ use frontdoor_relocate::{RelocateLayer, Root};
 use frontdoor_resolve::EscapedSlashesLayer;
 use frontdoor_route::Filter;
 use frontdoor_upstream::{
-    Balanced, Forwarding, GatewayErrorLayer, GatewayFailure, ProxyError, Upstream,
+    Balanced, Forwarding, GatewayErrorLayer, GatewayFailure, ProxyError, RequestBufferLayer,
+    Upstream,
 };
 use http::{header, HeaderValue, Request, Response};
 use tokio::sync::Semaphore;
@@ -183,12 +184,21 @@ fn upstream_service(
         .mirror
         .clone()
         .map(|m| m.stats(metrics.mirror_stats(label)).shadow_label(label));
+    let buffer = target
+        .request_buffer
+        .unwrap_or(config.server.request_buffer);
     let layers = Layers {
         outer,
         mirror,
         relocation,
         gateway,
         in_flight: target.limits.in_flight.clone(),
+        buffer: (buffer > 0).then(|| {
+            RequestBufferLayer::new(
+                usize::try_from(buffer).unwrap_or(usize::MAX),
+                config.server.buffer_budget.clone(),
+            )
+        }),
     };
     if upstreams.len() == 1 {
         if let Some(one) = upstreams.pop() {
@@ -250,9 +260,10 @@ impl<S> Answers for S where
 }
 
 /// The layers between a target's cleanup filter and its upstream client, outermost
-/// first: gateway errors, the in-flight limit, relocation, mirroring. The shadow thus
-/// receives the request as the upstream does (prefix consumed, cleaned up,
-/// relocated).
+/// first: gateway errors, request buffering, the in-flight limit, relocation,
+/// mirroring. The shadow thus receives the request as the upstream does (prefix
+/// consumed, cleaned up, relocated); a body being buffered holds no in-flight permit
+/// and no upstream connection.
 struct Layers<H> {
     outer: Outer,
     mirror: Option<MirrorLayer>,
@@ -260,6 +271,8 @@ struct Layers<H> {
     gateway: GatewayErrorLayer<H>,
     /// `max_in_flight`'s permits, shared by every worker's stack.
     in_flight: Option<Arc<Semaphore>>,
+    /// `request_buffer`, when not 0.
+    buffer: Option<RequestBufferLayer>,
 }
 
 impl<H> Layers<H>
@@ -288,10 +301,23 @@ where
 
     fn limited(&self, svc: impl Client) -> Svc {
         match &self.in_flight {
+            None => self.buffered(svc),
+            Some(permits) => self.buffered(shed_over(Arc::clone(permits), svc)),
+        }
+    }
+
+    fn buffered<S>(&self, svc: S) -> Svc
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Future: Send + 'static>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<frontdoor::BoxError>,
+    {
+        match &self.buffer {
             None => self.outer.wrap(self.gateway.layer(svc)),
-            Some(permits) => self
-                .outer
-                .wrap(self.gateway.layer(shed_over(Arc::clone(permits), svc))),
+            Some(buffer) => self.outer.wrap(self.gateway.layer(buffer.layer(svc))),
         }
     }
 }

@@ -47,6 +47,9 @@ pub(super) struct RawServer {
     pub(super) max_headers: Option<Spanned<i64>>,
     pub(super) h2_max_concurrent_streams: Option<Spanned<i64>>,
     pub(super) max_request_body: Option<Spanned<Size>>,
+    pub(super) request_buffer: Option<Spanned<Size>>,
+    pub(super) request_buffer_total: Option<Spanned<Size>>,
+    pub(super) min_body_rate: Option<Spanned<Size>>,
     pub(super) via: Option<Spanned<toml::Value>>,
     pub(super) via_responses: Option<bool>,
     pub(super) escaped_slashes: Option<Spanned<String>>,
@@ -83,6 +86,7 @@ pub(super) struct RawTarget {
     pub(super) tls: Option<Spanned<RawUpstreamTls>>,
     pub(super) escaped_slashes: Option<Spanned<String>>,
     pub(super) connect: Option<bool>,
+    pub(super) request_buffer: Option<Spanned<Size>>,
 }
 
 /// `mirror = { .. }` of a target.

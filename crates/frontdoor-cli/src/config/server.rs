@@ -15,6 +15,10 @@ use super::{
 
 /// `[server]`, checked.
 pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
+    let request_buffer_total = raw
+        .request_buffer_total
+        .and_then(|v| size("server.request_buffer_total", &v, errors))
+        .unwrap_or(DEFAULT_REQUEST_BUFFER_TOTAL);
     Server {
         listen: raw
             .listen
@@ -59,12 +63,55 @@ pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
             .max_request_body
             .and_then(|v| size("server.max_request_body", &v, errors))
             .unwrap_or(0),
+        request_buffer: raw
+            .request_buffer
+            .and_then(|v| size("server.request_buffer", &v, errors))
+            .unwrap_or(DEFAULT_REQUEST_BUFFER),
+        request_buffer_total,
+        buffer_budget: frontdoor_upstream::BufferBudget::new(
+            usize::try_from(request_buffer_total).unwrap_or(usize::MAX),
+        ),
+        min_body_rate: raw
+            .min_body_rate
+            .and_then(|v| rate("server.min_body_rate", &v, errors))
+            .unwrap_or(frontdoor::serve::DEFAULT_MIN_BODY_RATE),
         via: via(raw.via, errors),
         via_responses: raw.via_responses.unwrap_or(false),
         escaped_slashes: raw.escaped_slashes.map_or(EncodedSlash::Keep, |e| {
             escaped_slashes("server", &e, errors)
         }),
     }
+}
+
+/// The default `request_buffer`: bodies up to 64 KiB are read before the upstream
+/// request starts.
+pub(super) const DEFAULT_REQUEST_BUFFER: u64 = 64 * 1024;
+/// The default `request_buffer_total`: what all buffered bodies may hold at once.
+const DEFAULT_REQUEST_BUFFER_TOTAL: u64 = 64 * 1024 * 1024;
+
+/// A rate at `key`: a size per second (`"256B/s"`, `"1KiB/s"`), or 0 (off).
+fn rate(key: &str, value: &Spanned<Size>, errors: &mut Errors<'_>) -> Option<u64> {
+    let parsed = match value.get_ref() {
+        toml::Value::Integer(0) => Some(0),
+        toml::Value::String(text) if text.trim() == "0" => Some(0),
+        toml::Value::String(text) => text
+            .trim()
+            .strip_suffix("/s")
+            .and_then(parse_size)
+            .filter(|&n| n > 0),
+        _ => None,
+    };
+    if parsed.is_none() {
+        errors.push(
+            Some(&value.span()),
+            key,
+            format!(
+                "not a rate: {}; write a size per second, e.g. \"256B/s\", \"1KiB/s\", or 0 (off)",
+                value.get_ref()
+            ),
+        );
+    }
+    parsed
 }
 
 /// The default `Via` pseudonym.

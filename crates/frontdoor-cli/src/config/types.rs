@@ -84,6 +84,18 @@ pub struct Server {
     pub h2_max_concurrent_streams: Option<u32>,
     /// The request body cap, in bytes; 0 is no cap.
     pub max_request_body: u64,
+    /// Request bodies up to this many bytes are read before the upstream request
+    /// starts (a target's own `request_buffer` overrides it); 0 streams every body.
+    pub request_buffer: u64,
+    /// The bytes all buffered request bodies may hold at once, over every worker;
+    /// past it a body streams instead.
+    pub request_buffer_total: u64,
+    /// The running side of `request_buffer_total`: one budget per loaded config,
+    /// shared by every worker's and every target's buffering layer.
+    pub buffer_budget: frontdoor_upstream::BufferBudget,
+    /// The lowest average request body rate, in bytes a second, once a body has been
+    /// arriving for longer than `body_timeout`; 0 is none.
+    pub min_body_rate: u64,
     /// The `Via` pseudonym on forwarded requests (`frontdoor` by default); `None`
     /// when `via = false`.
     pub via: Option<String>,
@@ -149,6 +161,14 @@ impl Server {
         check(
             "server.max_request_body",
             self.max_request_body != new.max_request_body,
+        );
+        check(
+            "server.min_body_rate",
+            self.min_body_rate != new.min_body_rate,
+        );
+        check(
+            "server.request_buffer_total",
+            self.request_buffer_total != new.request_buffer_total,
         );
         keys
     }
@@ -257,6 +277,9 @@ pub struct Target {
     pub escaped_slashes: Option<EncodedSlash>,
     /// Whether `CONNECT` is forwarded (and tunnelled) to the upstream; else 405.
     pub connect: bool,
+    /// The target's own `request_buffer`, overriding `[server] request_buffer` (0:
+    /// this target streams every body).
+    pub request_buffer: Option<u64>,
 }
 
 /// The semaphores behind a target's `max_in_flight` and `upstream_max_connections`,

@@ -295,6 +295,9 @@ fn target(
     let escaped_slashes = raw
         .escaped_slashes
         .and_then(|e| route_escaped_slashes(path, &e, errors));
+    let request_buffer = raw
+        .request_buffer
+        .and_then(|v| size(&format!("{path}.request_buffer"), &v, errors));
     (errors.count() == before).then(|| Target {
         limits,
         upstreams,
@@ -309,6 +312,7 @@ fn target(
         tls,
         escaped_slashes,
         connect: raw.connect.unwrap_or(false),
+        request_buffer,
     })
 }
 
