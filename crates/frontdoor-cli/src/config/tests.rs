@@ -290,6 +290,73 @@ upstream_max_connections = 4
 }
 
 #[test]
+fn request_buffering_and_the_body_rate_parse_with_defaults() {
+    let config = parse(
+        r#"
+[server]
+request_buffer = "16KiB"
+request_buffer_total = "1MiB"
+min_body_rate = "1KiB/s"
+
+[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+request_buffer = 0
+
+[[route]]
+spec = "::/b"
+upstream = "http://127.0.0.1:1"
+request_buffer = "1MiB"
+"#,
+    )
+    .unwrap();
+    let s = &config.server;
+    assert_eq!(s.request_buffer, 16 * 1024);
+    assert_eq!(s.request_buffer_total, 1 << 20);
+    assert_eq!(s.buffer_budget.available(), 1 << 20);
+    assert_eq!(s.min_body_rate, 1024);
+    assert_eq!(config.routes[0].target.request_buffer, Some(0));
+    assert_eq!(config.routes[1].target.request_buffer, Some(1 << 20));
+
+    let defaults = parse("[default]\nupstream = \"http://127.0.0.1:1\"\n").unwrap();
+    assert_eq!(defaults.server.request_buffer, 64 * 1024);
+    assert_eq!(defaults.server.request_buffer_total, 64 << 20);
+    assert_eq!(defaults.server.min_body_rate, 256);
+    assert_eq!(defaults.default.unwrap().request_buffer, None);
+    for off in ["min_body_rate = 0", "min_body_rate = \"0\""] {
+        let config = parse(&format!("[server]\n{off}\n")).unwrap();
+        assert_eq!(config.server.min_body_rate, 0, "{off}");
+    }
+    assert_eq!(
+        parse("[server]\nmin_body_rate = \"256B/s\"\n")
+            .unwrap()
+            .server
+            .min_body_rate,
+        256
+    );
+
+    let got = errors(
+        r#"[server]
+request_buffer = "lots"
+min_body_rate = "1KiB"
+
+[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+request_buffer = "-1"
+"#,
+    );
+    assert_eq!(
+        got,
+        [
+            "line 2: server.request_buffer: not a size: \"lots\"; write a number of bytes or e.g. \"64KiB\", \"1MiB\"",
+            "line 3: server.min_body_rate: not a rate: \"1KiB\"; write a size per second, e.g. \"256B/s\", \"1KiB/s\", or 0 (off)",
+            "line 8: route[0].request_buffer: not a size: \"-1\"; write a number of bytes or e.g. \"64KiB\", \"1MiB\"",
+        ]
+    );
+}
+
+#[test]
 fn bad_limits_name_their_key() {
     let got = errors(
         r#"[server]
