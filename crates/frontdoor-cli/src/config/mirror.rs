@@ -22,11 +22,12 @@ pub(super) fn mirror(
     let mut layer = MirrorLayer::try_new(raw.upstream.get_ref())
         .map_err(|e| errors.push(Some(&raw.upstream.span()), key("upstream"), e.to_string()))
         .ok();
-    if let (Some(l), Some(s)) = (layer.take(), &raw.sample) {
-        layer = l
-            .sample(*s.get_ref())
-            .map_err(|e| errors.push(Some(&s.span()), key("sample"), e.to_string()))
-            .ok();
+    if let Some(s) = &raw.sample {
+        layer = layer.and_then(|l| {
+            l.sample(*s.get_ref())
+                .map_err(|e| errors.push(Some(&s.span()), key("sample"), e.to_string()))
+                .ok()
+        });
     }
     let settings = Settings::check(&raw, &key, errors);
     let layer = layer.filter(|_| errors.count() == before)?;
@@ -125,4 +126,25 @@ fn parse_each<T>(
 /// A positive duration of at most 7 days (the config's one duration rule).
 fn timeout(value: &Spanned<String>, key: &str, errors: &mut Errors<'_>) -> Option<Duration> {
     super::server::duration(key, Some(value.clone()), errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    const ROUTE: &str = "[[route]]\nspec = \"::/a\"\nupstream = \"http://127.0.0.1:1\"\n";
+
+    /// A mirror without `sample` mirrors every eligible request (the layer's default),
+    /// rather than being dropped.
+    #[test]
+    fn sample_is_optional() {
+        let src = format!("{ROUTE}mirror = {{ upstream = \"http://127.0.0.1:2\" }}\n");
+        let config: Config = src.parse().unwrap();
+        let mirror = config.routes[0].target.mirror.as_ref().unwrap();
+        assert_eq!(
+            mirror.to_string(),
+            "mirror http://127.0.0.1:2 sample=1 methods=GET,HEAD max_in_flight=64 timeout=5s \
+             compare=status"
+        );
+    }
 }
