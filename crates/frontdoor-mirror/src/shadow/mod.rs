@@ -19,11 +19,17 @@ use crate::{
     MirrorConfigError, MirrorId, ShadowError, ShadowErrorKind,
 };
 
-/// The headers stripped from every shadow copy unless configured otherwise.
-pub(crate) const CREDENTIALS: [HeaderName; 3] = [
+/// The credential headers stripped from every shadow copy, whatever the
+/// configuration; [`MirrorLayer::strip_headers`](crate::MirrorLayer::strip_headers)
+/// adds to them.
+pub(crate) const CREDENTIALS: [HeaderName; 7] = [
     header::AUTHORIZATION,
     header::COOKIE,
     header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("x-auth-token"),
+    HeaderName::from_static("x-csrf-token"),
+    HeaderName::from_static("x-amz-security-token"),
 ];
 
 // === HostMark ===
@@ -165,6 +171,7 @@ impl fmt::Display for HostMark {
 /// The safety settings applied to every copy.
 #[derive(Clone, Debug)]
 pub(crate) struct CopyRules {
+    /// Stripped besides [`CREDENTIALS`].
     pub(crate) strip: Arc<[HeaderName]>,
     pub(crate) host: HostMark,
     pub(crate) id_header: Option<HeaderName>,
@@ -173,7 +180,7 @@ pub(crate) struct CopyRules {
 impl Default for CopyRules {
     fn default() -> Self {
         Self {
-            strip: Arc::from(CREDENTIALS),
+            strip: Arc::from([]),
             host: HostMark::default(),
             id_header: None,
         }
@@ -181,11 +188,11 @@ impl Default for CopyRules {
 }
 
 impl CopyRules {
-    /// The head of the shadow copy of `parts`: credentials and hop-by-hop headers
-    /// removed, `Host` marked, the id stamped where configured.
+    /// The head of the shadow copy of `parts`: credentials, the configured headers
+    /// and hop-by-hop headers removed, `Host` marked, the id stamped where configured.
     pub(crate) fn copy_head(&self, parts: &Parts, id: MirrorId) -> Parts {
         let mut head = parts.clone();
-        for name in self.strip.iter() {
+        for name in CREDENTIALS.iter().chain(self.strip.iter()) {
             head.headers.remove(name);
         }
         hop_by_hop::strip(&mut head.headers, Message::Request);
