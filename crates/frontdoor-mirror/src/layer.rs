@@ -104,7 +104,9 @@ pub struct MirrorLayer {
 
 impl MirrorLayer {
     /// Mirrors to `base_url` (`http://host[:port][/base]`) with the built-in pooled
-    /// HTTP/1 client. A request's path and query are joined under the base path.
+    /// HTTP/1 client. A request's path and query are joined under the base path; a
+    /// copy goes out as HTTP/1.1 whatever the client spoke (an HTTP/2 client's
+    /// `:authority` is what the `Host` mark starts from).
     ///
     /// # Errors
     ///
