@@ -714,8 +714,9 @@ async fn server_timeouts_from_the_config_apply() {
     assert!(got.starts_with("HTTP/1.1 408 "), "{got:?}");
 }
 
-/// `mirror = { .. }` sends a copy to the shadow (credentials stripped, Host marked,
-/// under the shadow's base URL) while the primary answers, and `/metrics` counts it.
+/// `mirror = { .. }` sends a copy to the shadow (credentials and `strip_headers`
+/// stripped, Host marked, under the shadow's base URL) while the primary answers, and
+/// `/metrics` counts it.
 #[tokio::test]
 async fn mirror_shadows_requests_and_counts_them() {
     let origin = echo_origin().await;
@@ -729,6 +730,7 @@ async fn mirror_shadows_requests_and_counts_them() {
             req.uri().to_string(),
             req.headers().get("host").cloned(),
             req.headers().contains_key("authorization"),
+            req.headers().contains_key("x-internal"),
         ));
         async { Ok::<_, Infallible>(Response::new(Body::from("shadow"))) }
     })));
@@ -739,7 +741,7 @@ admin = "127.0.0.1:0"
 [[route]]
 spec = "::/app"
 upstream = "http://{origin}/base"
-mirror = {{ upstream = "http://{shadow_addr}/shadow", sample = 1.0, compare = ["status"] }}
+mirror = {{ upstream = "http://{shadow_addr}/shadow", sample = 1.0, compare = ["status"], strip_headers = ["X-Internal"] }}
 "#
     ));
     let out = bin()
@@ -751,6 +753,7 @@ mirror = {{ upstream = "http://{shadow_addr}/shadow", sample = 1.0, compare = ["
         table.contains(&format!("mirror http://{shadow_addr}/shadow sample=1")),
         "{table}"
     );
+    assert!(table.contains(" strip_headers=x-internal"), "{table}");
     let fd = start(&["-c", file.0.to_str().unwrap()]);
     let admin = fd.admin.clone().expect("admin address printed");
 
@@ -758,17 +761,20 @@ mirror = {{ upstream = "http://{shadow_addr}/shadow", sample = 1.0, compare = ["
         &fd.addr,
         "/app/x?q=1",
         "public.example",
-        "Authorization: Basic eDp5\r\n",
+        "Authorization: Basic eDp5\r\nX-Internal: 1\r\n",
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["path"], "/base/x");
-    let (uri, host, authorization) = tokio::time::timeout(Duration::from_secs(10), seen_rx.recv())
-        .await
-        .expect("the shadow got no copy")
-        .unwrap();
+    assert_eq!(header(&json(&body), "x-internal"), Some("1"), "{body}");
+    let (uri, host, authorization, internal) =
+        tokio::time::timeout(Duration::from_secs(10), seen_rx.recv())
+            .await
+            .expect("the shadow got no copy")
+            .unwrap();
     assert_eq!(uri, "/shadow/x?q=1");
     assert!(!authorization, "credentials reached the shadow");
+    assert!(!internal, "a strip_headers header reached the shadow");
     let host = host.unwrap();
     assert!(host.to_str().unwrap().ends_with("-shadow"), "{host:?}");
 

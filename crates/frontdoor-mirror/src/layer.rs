@@ -104,7 +104,9 @@ pub struct MirrorLayer {
 
 impl MirrorLayer {
     /// Mirrors to `base_url` (`http://host[:port][/base]`) with the built-in pooled
-    /// HTTP/1 client. A request's path and query are joined under the base path.
+    /// HTTP/1 client. A request's path and query are joined under the base path; a
+    /// copy goes out as HTTP/1.1 whatever the client spoke (an HTTP/2 client's
+    /// `:authority` is what the `Host` mark starts from).
     ///
     /// # Errors
     ///
@@ -213,12 +215,20 @@ impl MirrorLayer {
         })
     }
 
-    /// The headers removed from the shadow copy (replacing the default list:
-    /// `Authorization`, `Cookie`, `Proxy-Authorization`). Hop-by-hop headers are
-    /// always removed.
+    /// Also removes these headers from the shadow copy (calls add up). Whatever is
+    /// configured, `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`,
+    /// `X-Auth-Token`, `X-CSRF-Token`, `X-Amz-Security-Token` and the hop-by-hop
+    /// headers are always removed. Default: nothing more.
     pub fn strip_headers(self, names: impl IntoIterator<Item = HeaderName>) -> Self {
-        let names: Arc<[HeaderName]> = names.into_iter().collect();
-        self.edit(|c| c.copy.strip = names)
+        self.edit(|c| {
+            let mut all = c.copy.strip.to_vec();
+            for name in names {
+                if !all.contains(&name) {
+                    all.push(name);
+                }
+            }
+            c.copy.strip = Arc::from(all);
+        })
     }
 
     /// How the copy's `Host` is marked. Default [`HostMark::default`] (`-shadow`
@@ -299,7 +309,8 @@ impl<S> Layer<S> for MirrorLayer {
 }
 
 /// One line for route tables: `mirror http://shadow:8081 sample=0.1 methods=GET,HEAD
-/// max_in_flight=64 timeout=5s compare=status`.
+/// max_in_flight=64 timeout=5s compare=status`, then `host=..` and
+/// `strip_headers=..` when they are not the defaults.
 impl fmt::Display for MirrorLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt_config(&self.cfg, f)
@@ -320,6 +331,10 @@ pub(crate) fn fmt_config(c: &Config, f: &mut fmt::Formatter<'_>) -> fmt::Result 
     )?;
     if c.copy.host != HostMark::default() {
         write!(f, " host={}", c.copy.host)?;
+    }
+    if !c.copy.strip.is_empty() {
+        let names = join(c.copy.strip.iter().map(ToString::to_string).collect());
+        write!(f, " strip_headers={names}")?;
     }
     Ok(())
 }

@@ -13,8 +13,10 @@
 //! 2. **tees** the request body as it streams to the primary, up to the cap (over it,
 //!    that request is simply not mirrored; the primary is never buffered or delayed);
 //! 3. **sends the copy** on a detached task, under its own timeout, after the safety
-//!    edits: `Authorization`, `Cookie` and `Proxy-Authorization` stripped, hop-by-hop
-//!    headers removed, `Host` marked (`www.example.com-shadow` by default, see
+//!    edits: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`,
+//!    `X-Auth-Token`, `X-CSRF-Token` and `X-Amz-Security-Token` always stripped, and
+//!    any headers named with [`MirrorLayer::strip_headers`], hop-by-hop headers
+//!    removed, `Host` marked (`www.example.com-shadow` by default, see
 //!    [`HostMark`]);
 //! 4. **reports** to hooks keyed by one [`MirrorId`], named after GoReplay's events:
 //!    `on_request` (may edit or skip the copy), `on_response` (the primary's head,

@@ -1,5 +1,6 @@
 //! The shadow never holds the primary up: real loopback shadows that hang or refuse,
-//! the built-in HTTP client end to end, large bodies teed without buffering.
+//! the built-in HTTP client end to end (from HTTP/1 and HTTP/2 clients), large bodies
+//! teed without buffering.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,10 +15,19 @@ use std::{convert::Infallible, time::Duration};
 use bytes::Bytes;
 use frontdoor_core::Body;
 use frontdoor_mirror::{MirrorLayer, ShadowErrorKind, SkipReason, TeeBody};
-use http::{Method, Request, Response};
-use http_body_util::{channel::Channel, BodyExt};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body_util::{channel::Channel, BodyExt, Empty};
+use hyper::{body::Incoming, server::conn::http2};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo},
+    service::TowerToHyperService,
+};
 use support::{exchanges, get, hanging_server, primary, recording_server, refused_addr, until};
-use tokio::{sync::mpsc, time::timeout};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+    time::timeout,
+};
 use tower::{service_fn, Layer, ServiceExt};
 
 /// Every primary answer within one second while the shadow hangs (its timeout is 30 s)
@@ -137,6 +147,65 @@ async fn builtin_client_sends_the_safe_copy_to_the_base_url() {
     assert_eq!(ex.replay.response().unwrap().body, "shadow says hi");
     assert_eq!(ex.diffs.len(), 1);
     assert_eq!(ex.diffs[0].kind(), frontdoor_mirror::DiffKind::Body);
+}
+
+/// A request from an HTTP/2 (h2c, prior knowledge) client is mirrored over the
+/// built-in HTTP/1 client: sent as HTTP/1.1 in origin form under the base path, its
+/// `:authority` marked into `Host`, and no failure counted.
+#[tokio::test]
+async fn http2_client_requests_are_mirrored_over_http1() {
+    let (shadow_addr, mut seen) = recording_server(200, "shadow").await;
+    let layer = MirrorLayer::try_new(&format!("http://{shadow_addr}/base")).unwrap();
+    let stats = layer.stats_handle();
+    let (layer, mut rx) = exchanges(layer);
+    let svc = layer
+        .layer(primary(Duration::ZERO))
+        .map_request(|req: Request<Incoming>| req.map(Body::new));
+    let front = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let front_addr = front.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (stream, _) = front.accept().await.unwrap();
+        let _ = http2::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
+            .await;
+    });
+    let stream = TcpStream::connect(front_addr).await.unwrap();
+    let (mut client, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get("http://www.example.com:8443/app/x?q=1")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let res = client.send_request(req).await.unwrap();
+    assert_eq!(
+        (res.status(), res.version()),
+        (StatusCode::OK, Version::HTTP_2)
+    );
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes(),
+        "primary"
+    );
+    // Reported once the shadow has answered, so after it recorded the request.
+    let ex = timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ex.replay.response().map(|r| r.status),
+        Some(StatusCode::OK),
+        "{:?}",
+        ex.replay
+    );
+    let got = seen.try_recv().unwrap();
+    assert_eq!(got.head.method, Method::GET);
+    assert_eq!(got.head.uri, "/base/app/x?q=1");
+    assert_eq!(got.head.version, Version::HTTP_11);
+    assert_eq!(got.head.headers["host"], "www.example.com-shadow:8443");
+    let snap = stats.snapshot();
+    assert_eq!((snap.mirrored(), snap.replayed()), (1, 1));
+    assert_eq!(snap.failed_total(), 0);
 }
 
 /// A 4 MiB body streams to the primary chunk by chunk (each chunk reaches the

@@ -16,7 +16,7 @@ use frontdoor_mirror::{
     CaptureBody, HostMark, Mirror, MirrorId, MirrorLayer, ResponseFuture, ShadowErrorKind,
     SkipReason, TeeBody,
 };
-use http::{Method, Request, Response};
+use http::{HeaderName, Method, Request, Response};
 use support::{exchanges, get, primary, recording_shadow, Primary};
 use tokio::sync::Semaphore;
 use tower::{service_fn, util::BoxCloneSyncService, Layer, ServiceExt};
@@ -124,6 +124,41 @@ async fn credentials_are_stripped_and_the_primary_keeps_them() {
     assert_eq!(primary_headers["authorization"], "Basic dTpw");
     assert_eq!(primary_headers["cookie"], "sid=1");
     assert_eq!(id, Some(ex.id), "the primary request carries the mirror id");
+}
+
+/// The seven credential headers are stripped whatever is configured; a configured
+/// list adds to them (calls add up), and everything else reaches the shadow.
+#[tokio::test(start_paused = true)]
+async fn configured_headers_are_stripped_besides_the_seven() {
+    let (shadow, seen) = recording_shadow(200, MS);
+    let layer = MirrorLayer::with_shadow(shadow)
+        .strip_headers([HeaderName::from_static("x-foo")])
+        .strip_headers([HeaderName::from_static("x-bar")]);
+    let (layer, mut rx) = exchanges(layer);
+    let req = Request::get("/a")
+        .header("host", "www.example.com")
+        .header("Authorization", "Basic dTpw")
+        .header("Cookie", "sid=1")
+        .header("Proxy-Authorization", "Basic eDp5")
+        .header("X-Api-Key", "k")
+        .header("X-Auth-Token", "t")
+        .header("X-CSRF-Token", "c")
+        .header("X-Amz-Security-Token", "s")
+        .header("X-Foo", "1")
+        .header("x-bar", "2")
+        .header("x-foo-kept", "3")
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
+    layer.layer(primary(MS)).oneshot(req).await.unwrap();
+    rx.recv().await.unwrap();
+    let seen = seen.lock();
+    let h = &seen[0].head.headers;
+    let mut names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["accept", "host", "x-foo-kept"]);
+    assert_eq!(h["host"], "www.example.com-shadow");
+    assert_eq!(h["x-foo-kept"], "3");
 }
 
 #[tokio::test(start_paused = true)]
@@ -256,6 +291,16 @@ fn display_summarises_the_config_for_route_tables() {
     assert_eq!(
         layer.to_string(),
         "mirror http://127.0.0.1:8081/v2 sample=0.1 methods=GET,HEAD max_in_flight=100 timeout=5s compare=status,headers:etag"
+    );
+    let stripping = layer.strip_headers([
+        HeaderName::from_static("x-foo"),
+        HeaderName::from_static("x-bar"),
+    ]);
+    assert!(
+        stripping
+            .to_string()
+            .ends_with(" compare=status,headers:etag strip_headers=x-foo,x-bar"),
+        "{stripping}"
     );
     assert!(MirrorLayer::try_new("https://x").is_err());
     let custom = MirrorLayer::with_shadow(primary_like()).shadow_label("https://canary:8443");

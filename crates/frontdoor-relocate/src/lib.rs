@@ -60,10 +60,11 @@
 //!
 //! Matching and rewriting are one function with segment boundaries; a root remote
 //! never produces `//`; hosts compare case-insensitively and default ports equal
-//! absent ones; `Content-Location`, `Refresh`, `Link`, `Set-Cookie` and `If` are
-//! relocated too; the XML rewriter is namespace-aware, streaming, and keeps the
-//! document byte for byte outside the URLs it moves; only bodies that are rewritten
-//! are buffered, up to a cap; duplicate `Location` headers are a 502, not a crash.
+//! absent ones; `Content-Location`, `Refresh` (and `<meta http-equiv="refresh">` in
+//! HTML), `Link`, `Set-Cookie` and `If` are relocated too; the XML rewriter is
+//! namespace-aware, streaming, and keeps the document byte for byte outside the URLs
+//! it moves; only bodies that are rewritten are buffered, up to a cap; duplicate
+//! `Location` headers are a 502, not a crash.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -11,7 +11,7 @@ use std::{fmt, str::FromStr};
 /// | `Plain` | `Referer`/`Origin` (when [enabled](crate::RelocateLayer::map_referer)) | `Location`, `Content-Location`, `Refresh`, `Link`, `Set-Cookie` `Path`/`Domain` |
 /// | `WebDav` | plain + `Destination`, `If` tagged lists, `{DAV:}href` in XML bodies of DAV methods | plain + `{DAV:}href` in XML bodies of DAV methods |
 /// | `Svn` | webdav + `{svn:}src-path`, `{svn:}dst-path` | webdav + `SVN-Repository-Root`, `SVN-Me-Resource`, `SVN-*-Stub`, `bc-url` attributes |
-/// | `Html` | plain | plain + URL attributes of `text/html` bodies |
+/// | `Html` | plain | plain + URL attributes of `text/html` bodies and `<meta http-equiv="refresh">` URLs |
 ///
 /// ```
 /// use frontdoor_relocate::Profile;

@@ -1,10 +1,11 @@
-//! `mirror = { upstream, sample, methods, max_in_flight, timeout, compare, host }` of a
-//! target, checked into a [`MirrorLayer`] at load, every error naming its key.
+//! `mirror = { upstream, sample, methods, max_in_flight, timeout, compare, host,
+//! strip_headers }` of a target, checked into a [`MirrorLayer`] at load, every error
+//! naming its key.
 
 use std::time::Duration;
 
 use frontdoor_mirror::{Comparator, HostMark, MirrorLayer};
-use http::Method;
+use http::{HeaderName, Method};
 use toml::Spanned;
 
 use super::{error::Errors, raw::RawMirror};
@@ -22,11 +23,12 @@ pub(super) fn mirror(
     let mut layer = MirrorLayer::try_new(raw.upstream.get_ref())
         .map_err(|e| errors.push(Some(&raw.upstream.span()), key("upstream"), e.to_string()))
         .ok();
-    if let (Some(l), Some(s)) = (layer.take(), &raw.sample) {
-        layer = l
-            .sample(*s.get_ref())
-            .map_err(|e| errors.push(Some(&s.span()), key("sample"), e.to_string()))
-            .ok();
+    if let Some(s) = &raw.sample {
+        layer = layer.and_then(|l| {
+            l.sample(*s.get_ref())
+                .map_err(|e| errors.push(Some(&s.span()), key("sample"), e.to_string()))
+                .ok()
+        });
     }
     let settings = Settings::check(&raw, &key, errors);
     let layer = layer.filter(|_| errors.count() == before)?;
@@ -38,6 +40,7 @@ struct Settings {
     methods: Option<Vec<Method>>,
     compare: Option<Vec<Comparator>>,
     host: Option<HostMark>,
+    strip_headers: Option<Vec<HeaderName>>,
     max_in_flight: Option<usize>,
     timeout: Option<Duration>,
 }
@@ -60,6 +63,12 @@ impl Settings {
                 .map_err(|e| errors.push(Some(&h.span()), key("host"), e.to_string()))
                 .ok()
         });
+        let strip_headers = raw.strip_headers.as_ref().map(|names| {
+            parse_each(names, errors, &key("strip_headers"), |t| {
+                HeaderName::from_bytes(t.as_bytes())
+                    .map_err(|_| format!("not a header name: {t:?}"))
+            })
+        });
         let max_in_flight = raw.max_in_flight.as_ref().and_then(|n| {
             let count = usize::try_from(*n.get_ref()).ok().filter(|n| *n > 0);
             if count.is_none() {
@@ -79,6 +88,7 @@ impl Settings {
             methods,
             compare,
             host,
+            strip_headers,
             max_in_flight,
             timeout,
         }
@@ -93,6 +103,9 @@ impl Settings {
         }
         if let Some(h) = self.host {
             layer = layer.host(h);
+        }
+        if let Some(names) = self.strip_headers {
+            layer = layer.strip_headers(names);
         }
         if let Some(n) = self.max_in_flight {
             layer = layer.max_in_flight(n);
@@ -125,4 +138,62 @@ fn parse_each<T>(
 /// A positive duration of at most 7 days (the config's one duration rule).
 fn timeout(value: &Spanned<String>, key: &str, errors: &mut Errors<'_>) -> Option<Duration> {
     super::server::duration(key, Some(value.clone()), errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    const ROUTE: &str = "[[route]]\nspec = \"::/a\"\nupstream = \"http://127.0.0.1:1\"\n";
+
+    /// A mirror without `sample` mirrors every eligible request (the layer's default),
+    /// rather than being dropped.
+    #[test]
+    fn sample_is_optional() {
+        let src = format!("{ROUTE}mirror = {{ upstream = \"http://127.0.0.1:2\" }}\n");
+        let config: Config = src.parse().unwrap();
+        let mirror = config.routes[0].target.mirror.as_ref().unwrap();
+        assert_eq!(
+            mirror.to_string(),
+            "mirror http://127.0.0.1:2 sample=1 methods=GET,HEAD max_in_flight=64 timeout=5s \
+             compare=status"
+        );
+    }
+
+    /// `strip_headers` adds names to the seven always stripped; the route table shows
+    /// them.
+    #[test]
+    fn strip_headers_are_added() {
+        let src = format!(
+            "{ROUTE}mirror = {{ upstream = \"http://127.0.0.1:2\", strip_headers = [\"X-Foo\", \"x-bar\"] }}\n"
+        );
+        let config: Config = src.parse().unwrap();
+        let mirror = config.routes[0].target.mirror.as_ref().unwrap();
+        assert_eq!(
+            mirror.to_string(),
+            "mirror http://127.0.0.1:2 sample=1 methods=GET,HEAD max_in_flight=64 timeout=5s \
+             compare=status strip_headers=x-foo,x-bar"
+        );
+    }
+
+    /// Each invalid name is an error naming its index.
+    #[test]
+    fn invalid_strip_headers_name_their_index() {
+        let src = format!(
+            "{ROUTE}mirror = {{ upstream = \"http://127.0.0.1:2\", strip_headers = [\"X-Foo\", \"X Bar\", \"\"] }}\n"
+        );
+        let errors: Vec<String> = src
+            .parse::<Config>()
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "line 4: route[0].mirror.strip_headers[1]: not a header name: \"X Bar\"",
+                "line 4: route[0].mirror.strip_headers[2]: not a header name: \"\"",
+            ]
+        );
+    }
 }

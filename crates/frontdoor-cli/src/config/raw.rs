@@ -100,6 +100,7 @@ pub(super) struct RawMirror {
     pub(super) timeout: Option<Spanned<String>>,
     pub(super) compare: Option<Spanned<Vec<String>>>,
     pub(super) host: Option<Spanned<String>>,
+    pub(super) strip_headers: Option<Spanned<Vec<String>>>,
 }
 
 /// A `[[tls]]` certificate.

@@ -1,4 +1,6 @@
 //! The built-in shadow transport: hyper-util's pooled HTTP/1 client to one base URL.
+//! Every copy goes out as HTTP/1.1, whatever the client spoke: hyper writes the
+//! target in origin form and, when the copy has no `Host`, the base URL's authority.
 
 use std::{
     future::Future,
@@ -9,7 +11,7 @@ use std::{
 };
 
 use frontdoor_core::{proto::rebase, Body, BoxError};
-use http::{uri::Scheme, Request, Response, Uri};
+use http::{uri::Scheme, Request, Response, Uri, Version};
 use hyper_util::{
     client::legacy::{connect::HttpConnector, Client},
     rt::{TokioExecutor, TokioTimer},
@@ -85,6 +87,9 @@ impl Service<Request<Body>> for HttpShadow {
         let client = self.client.clone();
         Box::pin(async move {
             *req.uri_mut() = target?;
+            // The copy of an HTTP/2 request would otherwise ask for an HTTP/2
+            // connection, which this client never makes.
+            *req.version_mut() = Version::HTTP_11;
             let res = client.request(req).await?;
             Ok(res.map(Body::new))
         })

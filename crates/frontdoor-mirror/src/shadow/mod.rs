@@ -19,11 +19,17 @@ use crate::{
     MirrorConfigError, MirrorId, ShadowError, ShadowErrorKind,
 };
 
-/// The headers stripped from every shadow copy unless configured otherwise.
-pub(crate) const CREDENTIALS: [HeaderName; 3] = [
+/// The credential headers stripped from every shadow copy, whatever the
+/// configuration; [`MirrorLayer::strip_headers`](crate::MirrorLayer::strip_headers)
+/// adds to them.
+pub(crate) const CREDENTIALS: [HeaderName; 7] = [
     header::AUTHORIZATION,
     header::COOKIE,
     header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("x-auth-token"),
+    HeaderName::from_static("x-csrf-token"),
+    HeaderName::from_static("x-amz-security-token"),
 ];
 
 // === HostMark ===
@@ -53,7 +59,8 @@ pub enum HostMark {
     /// No `Host` from the client: the shadow transport writes the shadow URL's
     /// authority.
     Upstream,
-    /// The client's `Host`, unmarked (opt-in: the shadow cannot tell copies apart).
+    /// The client's `Host` (from an HTTP/2 client, its `:authority`), unmarked
+    /// (opt-in: the shadow cannot tell copies apart).
     Keep,
 }
 
@@ -103,7 +110,8 @@ impl HostMark {
     /// Writes the mark into `headers` (the copy's), given the request's authority.
     fn apply(&self, parts: &mut Parts) {
         let value = match self {
-            Self::Keep => return,
+            Self::Keep if parts.headers.contains_key(header::HOST) => return,
+            Self::Keep => authority_host(parts),
             Self::Fixed(v) => Some(v.clone()),
             Self::Upstream => None,
             Self::Suffix(suffix) => suffixed_host(parts, suffix),
@@ -115,6 +123,16 @@ impl HostMark {
     }
 }
 
+/// The request's URI authority (an HTTP/2 `:authority`, or an absolute-form
+/// target's) without userinfo, as a `Host` value.
+fn authority_host(parts: &Parts) -> Option<HeaderValue> {
+    HeaderValue::from_str(without_userinfo(parts.uri.authority()?.as_str())).ok()
+}
+
+fn without_userinfo(authority: &str) -> &str {
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h)
+}
+
 /// `host + suffix [:port]` of the request's `Host` (or URI authority); `None` when it
 /// has no host name to mark.
 fn suffixed_host(parts: &Parts, suffix: &str) -> Option<HeaderValue> {
@@ -122,7 +140,7 @@ fn suffixed_host(parts: &Parts, suffix: &str) -> Option<HeaderValue> {
         Some(v) => v.to_str().ok()?,
         None => parts.uri.authority()?.as_str(),
     };
-    let text = text.rsplit_once('@').map_or(text, |(_, h)| h);
+    let text = without_userinfo(text);
     let hp = parse_host(text).ok()??;
     if hp.host.starts_with('[') {
         return None;
@@ -165,6 +183,7 @@ impl fmt::Display for HostMark {
 /// The safety settings applied to every copy.
 #[derive(Clone, Debug)]
 pub(crate) struct CopyRules {
+    /// Stripped besides [`CREDENTIALS`].
     pub(crate) strip: Arc<[HeaderName]>,
     pub(crate) host: HostMark,
     pub(crate) id_header: Option<HeaderName>,
@@ -173,7 +192,7 @@ pub(crate) struct CopyRules {
 impl Default for CopyRules {
     fn default() -> Self {
         Self {
-            strip: Arc::from(CREDENTIALS),
+            strip: Arc::from([]),
             host: HostMark::default(),
             id_header: None,
         }
@@ -181,11 +200,11 @@ impl Default for CopyRules {
 }
 
 impl CopyRules {
-    /// The head of the shadow copy of `parts`: credentials and hop-by-hop headers
-    /// removed, `Host` marked, the id stamped where configured.
+    /// The head of the shadow copy of `parts`: credentials, the configured headers
+    /// and hop-by-hop headers removed, `Host` marked, the id stamped where configured.
     pub(crate) fn copy_head(&self, parts: &Parts, id: MirrorId) -> Parts {
         let mut head = parts.clone();
-        for name in self.strip.iter() {
+        for name in CREDENTIALS.iter().chain(self.strip.iter()) {
             head.headers.remove(name);
         }
         hop_by_hop::strip(&mut head.headers, Message::Request);
@@ -373,6 +392,16 @@ mod tests {
         );
         assert_eq!(mark("upstream", Some("a"), "/"), None);
         assert_eq!(mark("keep", Some("a"), "/").as_deref(), Some("a"));
+        // From an HTTP/2 client: no Host, the authority in the URI.
+        assert_eq!(
+            mark("keep", None, "http://u@h:81/x").as_deref(),
+            Some("h:81")
+        );
+        assert_eq!(
+            mark("keep", Some("a"), "http://h:81/x").as_deref(),
+            Some("a")
+        );
+        assert_eq!(mark("keep", None, "/"), None);
         assert!("".parse::<HostMark>().is_err());
         assert!("a b".parse::<HostMark>().is_err());
         assert!(HostMark::suffix("").is_err());

@@ -49,8 +49,10 @@ fn is_svn_url_header(name: &HeaderName) -> bool {
         && (n.ends_with("-stub") || n == "svn-repository-root" || n == "svn-me-resource")
 }
 
-/// `Refresh: 5; url=/x` (also `url='/x'`, a `,` separator, or no `url=`).
-fn refresh(
+/// `Refresh: 5; url=/x` (also `url='/x'`, a `,` separator, or no `url=`): the value
+/// with its URL moved by `map`, or `None` when `map` keeps it. The HTML rewriter moves
+/// `<meta http-equiv="refresh" content="...">` with this too.
+pub(crate) fn refresh(
     value: &str,
     map: impl Fn(&str) -> Result<Option<String>, Invalid>,
 ) -> Result<Option<String>, Invalid> {

@@ -1,5 +1,8 @@
 //! The streaming HTML rewriter: URL attributes of chosen elements (`a[href]`,
-//! `form[action]`, ...) moved from the remote root to the local one.
+//! `form[action]`, ...) moved from the remote root to the local one, and the URL in
+//! the `content` of `<meta http-equiv="refresh">` (`http-equiv` matched ASCII
+//! case-insensitively), found and moved as in a `Refresh` response header, the rest
+//! of `content` (delay, spacing, quotes, `URL=`'s case) kept as it was.
 //!
 //! The tokenizing is [`lol_html`]'s (Cloudflare's streaming rewriter, which follows
 //! the WHATWG tokenizer states and simulates just enough of tree construction to
@@ -32,7 +35,10 @@ use bytes::{Bytes, BytesMut};
 use lol_html::{errors::RewritingError, send, MemorySettings, OutputSink, Selector as LolSelector};
 use parking_lot::Mutex;
 
-use crate::body::{keep_padding, Limits, Mapper, RewriteError, RewriteErrorKind};
+use crate::{
+    body::{keep_padding, Limits, Mapper, RewriteError, RewriteErrorKind},
+    headers::response::refresh,
+};
 
 /// The URL attributes rewritten by default.
 pub(crate) const DEFAULT_ATTRIBUTES: &[(&str, &str)] = &[
@@ -42,6 +48,10 @@ pub(crate) const DEFAULT_ATTRIBUTES: &[(&str, &str)] = &[
     ("img", "src"),
     ("script", "src"),
 ];
+
+/// The elements whose `content` may hold a refresh URL; the handler checks that
+/// `http-equiv` is `refresh`.
+const META_REFRESH: &str = "meta[http-equiv][content]";
 
 /// What lol_html allocates up front for markup cut by a frame boundary (its default),
 /// unless the token cap is smaller.
@@ -113,6 +123,19 @@ impl HtmlRewriter {
                 },
             );
             settings = settings.append_element_content_handler((Cow::Owned(selector), handlers));
+        }
+        match META_REFRESH.parse::<LolSelector>() {
+            Ok(selector) => {
+                let handlers = send::ElementContentHandlers::default().element(
+                    move |el: &mut send::Element<'_, '_>| {
+                        relocate_refresh(el, &mapper);
+                        Ok(())
+                    },
+                );
+                settings =
+                    settings.append_element_content_handler((Cow::Owned(selector), handlers));
+            }
+            Err(e) => tracing::warn!(error = %e, "meta refresh selector rejected"),
         }
         let out = Sink::default();
         Self {
@@ -214,20 +237,44 @@ fn css_ident(name: &str) -> String {
 
 /// Moves the URL of `el`'s `attribute`, when it is one of ours.
 fn relocate(el: &mut send::Element<'_, '_>, attribute: &str, mapper: &Mapper) {
+    rewrite_attribute(el, attribute, |url| mapper.map(url));
+}
+
+/// Moves the URL in the `content` of a `<meta http-equiv="refresh">`, when it is one
+/// of ours, as a `Refresh` response header's.
+fn relocate_refresh(el: &mut send::Element<'_, '_>, mapper: &Mapper) {
+    let is_refresh = el
+        .get_attribute("http-equiv")
+        .is_some_and(|v| v.eq_ignore_ascii_case("refresh"));
+    if is_refresh {
+        rewrite_attribute(el, "content", |value| {
+            refresh(value, |url| Ok(mapper.map(url))).ok().flatten()
+        });
+    }
+}
+
+/// Replaces `el`'s `attribute` with what `f` makes of its decoded value (without the
+/// surrounding whitespace, which is kept), when `f` changes it and the value is
+/// exactly the attribute's bytes.
+fn rewrite_attribute(
+    el: &mut send::Element<'_, '_>,
+    attribute: &str,
+    f: impl FnOnce(&str) -> Option<String>,
+) {
     let Some(value) = el.get_attribute(attribute) else {
         return;
     };
     let Some(decoded) = decode(&value) else {
         return;
     };
-    let url = decoded.trim_matches(is_html_ws);
-    let Some(new) = mapper.map(url) else {
+    let text = decoded.trim_matches(is_html_ws);
+    let Some(new) = f(text) else {
         return;
     };
     if !is_exact(el, attribute, &value) {
         return;
     }
-    let new = if url.len() == decoded.len() {
+    let new = if text.len() == decoded.len() {
         new
     } else {
         keep_padding(&decoded, &new, is_html_ws)

@@ -123,6 +123,72 @@ fn configured_attributes_only() {
     assert_eq!(out, "<a href=\"/r/a\"><DIV Data-Href=\"/l/d\">");
 }
 
+/// `<meta http-equiv="refresh">`'s URL moves as a `Refresh` header's: any case of
+/// `http-equiv` and `URL=`, the delay, spacing and quotes kept; a URL outside the
+/// remote root, a relative one (it resolves on its own), and other metas left alone.
+#[test]
+fn meta_refresh() {
+    let table = [
+        (
+            r#"<meta http-equiv="refresh" content="0; url=/r/login?next=/r/a">"#,
+            r#"<meta http-equiv="refresh" content="0; url=/l/login?next=/r/a">"#,
+        ),
+        (
+            r#"<META HTTP-EQUIV="Refresh" CONTENT="5;URL=http://origin/r/x">"#,
+            r#"<META HTTP-EQUIV="Refresh" CONTENT="5;URL=http://public/l/x">"#,
+        ),
+        (
+            r#"<meta http-equiv="REFRESH" content="  3 ,  Url = '/r/q'  ">"#,
+            r#"<meta http-equiv="REFRESH" content="  3 ,  Url = '/l/q'  ">"#,
+        ),
+        (
+            r#"<meta content='10; URL="/r/d"' http-equiv=refresh>"#,
+            r#"<meta content="10; URL=&quot;/l/d&quot;" http-equiv=refresh>"#,
+        ),
+        (
+            r#"<meta http-equiv="refresh" content="1; /r/bare">"#,
+            r#"<meta http-equiv="refresh" content="1; /l/bare">"#,
+        ),
+        (
+            r#"<meta http-equiv="refresh" content="0; url=/r/a?x=1&amp;y=2">"#,
+            r#"<meta http-equiv="refresh" content="0; url=/l/a?x=1&amp;y=2">"#,
+        ),
+    ];
+    for (page, want) in table {
+        let out = run(
+            rewriter("http://public/l", "http://origin/r"),
+            &[page.as_bytes()],
+        );
+        assert_eq!(out, want, "{page}");
+    }
+    let (page, want) = table[2];
+    for i in 0..=page.len() {
+        let cut = run(
+            rewriter("http://public/l", "http://origin/r"),
+            &[&page.as_bytes()[..i], &page.as_bytes()[i..]],
+        );
+        assert_eq!(cut, want, "split at {i}");
+    }
+    let untouched = concat!(
+        r#"<meta http-equiv="refresh" content="0; url=/elsewhere/x">"#,
+        r#"<meta http-equiv="refresh" content="0; url=http://other/r/x">"#,
+        r#"<meta http-equiv="refresh" content="0; url=../r/x">"#,
+        r#"<meta http-equiv="refresh" content="30">"#,
+        r#"<meta http-equiv="refresh-x" content="0; url=/r/x">"#,
+        r#"<meta http-equiv="content-type" content="text/html; url=/r/x">"#,
+        r#"<meta name="refresh" content="0; url=/r/x">"#,
+        r#"<meta property="og:url" content="/r/x">"#,
+        r#"<meta http-equiv="refresh" content="0; url=/r/&copy;">"#,
+    );
+    assert_eq!(
+        run(
+            rewriter("http://public/l", "http://origin/r"),
+            &[untouched.as_bytes()]
+        ),
+        untouched
+    );
+}
+
 /// Feeds `page` in `frame`-byte frames: the output, or the first error.
 fn try_run(mut h: HtmlRewriter, page: &[u8], frame: usize) -> Result<String, RewriteError> {
     let mut out = Vec::new();

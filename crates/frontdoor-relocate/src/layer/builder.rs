@@ -150,7 +150,9 @@ impl RelocateLayer {
 
     /// The `(element, attribute)` pairs rewritten in HTML bodies, replacing the set
     /// (names are ASCII case-insensitive). Default: `a[href]`, `form[action]`,
-    /// `link[href]`, `img[src]`, `script[src]`.
+    /// `link[href]`, `img[src]`, `script[src]`. The URL in the `content` of a
+    /// `<meta http-equiv="refresh">` is moved whatever the set, as a `Refresh`
+    /// header's.
     pub fn html_attributes<E, A>(self, pairs: impl IntoIterator<Item = (E, A)>) -> Self
     where
         E: AsRef<str>,
