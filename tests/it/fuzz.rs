@@ -56,6 +56,10 @@ fn http_seeds() -> Vec<(String, Vec<u8>)> {
             b"GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nafter",
         ),
         (
+            "clean-expect-continue",
+            b"PUT /f HTTP/1.1\r\nHost: example\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello",
+        ),
+        (
             "h2-preface",
             b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
         ),

@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | `Content-Length` with `Transfer-Encoding` (`cl_then_te`, `te_then_cl`, `te_cl_classic`, `cl_te_zero_length`, `te_tab_then_cl`) | remove the `Content-Length`, decode the chunks (§6.3) | **refused**, 400 and close: §6.3 says such a message "ought to be handled as an error", and it is the classic smuggling shape |
 //! | identical duplicate `Content-Length` (`cl_duplicate_identical`) | collapse to one value (RFC 9110 §8.6) | repaired: forwarded with one `Content-Length` |
+//! | a `Content-Length` with leading zeros (`cl_leading_zeros`, `010`) | re-serialise the value (an origin reading `010` as octal frames 8 bytes) | repaired: forwarded as `10` |
 //! | bare-LF line ends in the head (`bare_lf_head`) | accept LF as a line terminator (§2.2) | repaired: re-serialised with CRLF |
 //! | an empty chunk-extension name (`chunk_ext_empty_name`) | ignore unrecognised extensions (§7.1.1) | repaired: the extension is dropped |
 //!
@@ -202,6 +203,13 @@ fn content_length() -> Vec<SmuggleCase> {
         repairable(case(
             "cl_duplicate_identical",
             post("Content-Length: 5\r\nContent-Length: 5\r\n", "hello"),
+            BAD,
+        )),
+        // Leading zeros are valid digits (RFC 9110 §8.6), but an origin reading them
+        // as octal frames `010` as 8 bytes: forward the canonical `10`, or refuse.
+        repairable(case(
+            "cl_leading_zeros",
+            post("Content-Length: 010\r\n", "0123456789"),
             BAD,
         )),
         case("cl_list", post("Content-Length: 5, 5\r\n", "hello"), BAD),
