@@ -243,7 +243,10 @@ async fn an_idle_h2c_connection_whose_client_ignores_the_goaway_ping_is_closed_w
         let took = started.elapsed();
         assert!(types.contains(&0x7), "no GOAWAY: {types:?}");
         if !request.is_empty() {
-            assert!(types.contains(&0x1), "the request was not answered: {types:?}");
+            assert!(
+                types.contains(&0x1),
+                "the request was not answered: {types:?}"
+            );
         }
         assert!(
             took < SHORT + Duration::from_secs(4),
@@ -515,7 +518,10 @@ async fn a_body_below_the_minimum_rate_is_answered_408_and_the_client_still_read
     let answer = String::from_utf8(answer.await.unwrap()).unwrap();
     assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
     assert!(answer.contains("connection: close\r\n"), "{answer:?}");
-    assert!(answer.ends_with("\r\n\r\nrequest body failed\n"), "{answer:?}");
+    assert!(
+        answer.ends_with("\r\n\r\nrequest body failed\n"),
+        "{answer:?}"
+    );
     assert!(sent < 400, "the client was never cut off");
 
     // A body at the rate arrives whole.
@@ -675,4 +681,3 @@ async fn without_a_proxy_protocol_header_nothing_is_served() {
     server.shutdown().await;
     server2.shutdown().await;
 }
-

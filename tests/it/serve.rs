@@ -553,7 +553,10 @@ async fn a_stalled_request_body_fails_after_the_body_read_timeout() {
     let answer = String::from_utf8_lossy(&buf[..n]);
     // The echo backend answers the body's error: 408, and the connection closes.
     assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
-    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer:?}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer:?}"
+    );
 
     // A body that arrives in pieces is not cut off.
     let mut slow = TcpStream::connect(server.addr()).await.unwrap();

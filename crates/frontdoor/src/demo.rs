@@ -100,10 +100,7 @@ where
                             frontdoor_core::ErrorKind::Internal => StatusCode::BAD_REQUEST,
                             kind => kind.status(),
                         };
-                        return Ok(frontdoor_core::text_response(
-                            status,
-                            "request body failed",
-                        ));
+                        return Ok(frontdoor_core::text_response(status, "request body failed"));
                     }
                 }
             }

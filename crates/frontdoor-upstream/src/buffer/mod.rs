@@ -349,6 +349,7 @@ where
 }
 
 /// How reading stopped.
+#[derive(Clone, Copy)]
 enum End {
     /// The body ended: it is all in memory.
     Complete,
@@ -454,7 +455,11 @@ impl http_body::Body for Replay {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.frames.is_empty() && self.rest.as_ref().is_none_or(http_body::Body::is_end_stream)
+        self.frames.is_empty()
+            && self
+                .rest
+                .as_ref()
+                .is_none_or(http_body::Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -80,14 +80,20 @@ async fn a_trickled_chunked_body_is_read_whole_before_the_inner_service_is_calle
     tx.send(data("hel")).await.unwrap();
     tx.send(data("lo")).await.unwrap();
     tokio::task::yield_now().await;
-    assert!(!called.load(Ordering::SeqCst), "called before the body ended");
+    assert!(
+        !called.load(Ordering::SeqCst),
+        "called before the body ended"
+    );
     drop(tx);
     call.await.unwrap().unwrap();
     let seen = seen.recv().await.unwrap();
     assert_eq!(seen.body, "hello");
     assert_eq!(seen.headers["content-length"], "5");
     assert!(seen.headers.get("transfer-encoding").is_none());
-    assert!(seen.headers.get("expect").is_none(), "Expect was answered here");
+    assert!(
+        seen.headers.get("expect").is_none(),
+        "Expect was answered here"
+    );
     assert_eq!(budget.available(), 1 << 20, "the budget is given back");
 }
 
