@@ -48,6 +48,8 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::destination;
+
 // === EscapedSlashesLayer ===
 
 /// Applies [`EscapedSlashes`] to a route. See the [module docs](self).
@@ -108,15 +110,21 @@ impl<S> EscapedSlashes<S> {
         self.inner
     }
 
-    /// Checks the request's path; on success records the policy in `Resolved`.
+    /// Checks the request's path and `Destination`'s; on success records the policy
+    /// in `Resolved`.
     fn check<B>(&self, req: &mut Request<B>) -> Result<(), Error> {
-        let options = |base: CanonicalOptions| base.encoded_slash(self.policy);
+        let resolved = req.extensions().get::<Resolved>();
+        let narrowed = resolved
+            .map_or_else(CanonicalOptions::new, |r| r.canonical)
+            .encoded_slash(self.policy);
+        match resolved {
+            Some(resolved) => drop(canonicalize_with(&resolved.path, narrowed)?),
+            None if req.uri().path() != "*" => drop(canonicalize_with(req.uri().path(), narrowed)?),
+            None => {}
+        }
+        destination::police(req.headers_mut(), narrowed)?;
         if let Some(resolved) = req.extensions_mut().get_mut::<Resolved>() {
-            let narrowed = options(resolved.canonical);
-            canonicalize_with(&resolved.path, narrowed)?;
             resolved.canonical = narrowed;
-        } else if req.uri().path() != "*" {
-            canonicalize_with(req.uri().path(), options(CanonicalOptions::new()))?;
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ use tower_service::Service;
 use tracing::Span;
 
 use crate::{
+    destination,
     direct::DirectResolver,
     resolver::{untrusted, Resolver},
 };
@@ -207,7 +208,8 @@ where
     }
 }
 
-/// Canonicalises the path, runs the resolver and inserts the extensions.
+/// Canonicalises the path, holds `Destination`'s path to the same policy, runs the
+/// resolver and inserts the extensions.
 fn stamp<R: Resolver>(parts: &mut Parts, layer: &ResolveLayer<R>) -> Result<Span, Error> {
     OriginalUri::insert_if_absent_parts(parts);
     // `OPTIONS *` has no path to canonicalise.
@@ -217,6 +219,7 @@ fn stamp<R: Resolver>(parts: &mut Parts, layer: &ResolveLayer<R>) -> Result<Span
             parts.uri = with_path(&parts.uri, &path)?;
         }
     }
+    destination::police(&mut parts.headers, layer.canonical)?;
     let resolution = layer.resolver.resolve(parts)?;
     let trust = resolution.trust.or_else(|| untrusted(parts));
     if layer.strip_untrusted && !trust.is_some_and(|t| t.peer_trusted) {

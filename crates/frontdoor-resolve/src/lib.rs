@@ -114,6 +114,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod by_scheme;
+mod destination;
 mod direct;
 mod error;
 pub mod escaped_slashes;
