@@ -27,6 +27,7 @@ use tokio::{
     sync::Notify,
 };
 
+mod destination;
 mod limits;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);

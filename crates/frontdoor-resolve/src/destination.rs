@@ -15,7 +15,7 @@
 //! | `decode` | decoded by [`decode_path`], the request path's own decoding, so `..%2F` reaches the relocation layer as `../`; refused (400) where the request path would be |
 //!
 //! A value that is not text, or not one of those forms (a relative or opaque
-//! reference), is left to the layers that handle it today.
+//! reference), is left as it is, to the layers further in.
 
 use std::borrow::Cow;
 
@@ -30,7 +30,8 @@ use http::{header::Entry, HeaderMap, HeaderValue};
 /// refusal is a bad-request error; under [`EncodedSlash::Decode`] the decoded path
 /// replaces the old one (scheme, authority, query and fragment kept byte for byte).
 pub(crate) fn police(headers: &mut HeaderMap, options: CanonicalOptions) -> Result<(), Error> {
-    if options.encoded_slash == EncodedSlash::Keep {
+    // `entry` may grow the map: look first.
+    if options.encoded_slash == EncodedSlash::Keep || !headers.contains_key(DESTINATION) {
         return Ok(());
     }
     let Entry::Occupied(mut entry) = headers.entry(DESTINATION) else {

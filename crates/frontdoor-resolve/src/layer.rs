@@ -60,7 +60,8 @@ impl<R> ResolveLayer<R> {
     }
 
     /// The options of the path canonicalisation. Default: [`CanonicalOptions::new`]
-    /// (keep `%2F` opaque, merge `//`).
+    /// (keep `%2F` opaque, merge `//`). Their escaped-slash policy also holds for the
+    /// path of a WebDAV `Destination` (see the [crate docs](crate#the-path)).
     pub const fn canonical_options(mut self, options: CanonicalOptions) -> Self {
         self.canonical = options;
         self
