@@ -60,6 +60,12 @@ fn http_seeds() -> Vec<(String, Vec<u8>)> {
             b"PUT /f HTTP/1.1\r\nHost: example\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello",
         ),
         (
+            // WebDAV `Destination` paths for the escaped-slash policy: the `::/strict`
+            // route refuses the first four, the default route forwards the last.
+            "destination-escaped-slashes",
+            b"MOVE /strict/src HTTP/1.1\r\nHost: app.test\r\nDestination: http://app.test/strict/..%2f..%2fsecret\r\n\r\nCOPY /strict/src HTTP/1.1\r\nHost: app.test\r\nDestination: /strict/..%5Csecret\r\n\r\nMOVE /strict/src HTTP/1.1\r\nHost: app.test\r\nDestination: /strict/..;/secret\r\n\r\nMOVE /strict/src HTTP/1.1\r\nHost: app.test\r\nDestination: /strict/a\\b\r\n\r\nMOVE /a HTTP/1.1\r\nHost: app.test\r\nDestination: //app.test/a/..%2Fb?x=%5c#..;\r\n\r\n",
+        ),
+        (
             "h2-preface",
             b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
         ),

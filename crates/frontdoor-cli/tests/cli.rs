@@ -28,6 +28,7 @@ use tokio::{
 };
 
 mod bodies;
+mod destination;
 mod limits;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);

@@ -76,6 +76,8 @@ pub use ext::{
 };
 pub use extract::MissingExtension;
 pub use mount::Mount;
-pub use path::{canonicalize, canonicalize_with, CanonicalOptions, EncodedSlash, PathError};
+pub use path::{
+    canonicalize, canonicalize_with, decode_path, CanonicalOptions, EncodedSlash, PathError,
+};
 pub use schemes::Schemes;
 pub use upload::{EndStream, MessageEnd, Unchecked, UploadBody};

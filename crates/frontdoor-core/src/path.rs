@@ -15,6 +15,10 @@
 //!    error of kind [`ErrorKind::BadRequest`](crate::ErrorKind::BadRequest).
 //!
 //! An already canonical path is returned borrowed, without allocating.
+//!
+//! [`decode_path`] is steps 1, 2 and 5 alone, for a path that is forwarded but not
+//! routed (a WebDAV `Destination`): the same decoding and the same refusals, with dot
+//! segments left for whoever resolves the path next.
 
 use std::{borrow::Cow, fmt};
 
@@ -213,26 +217,73 @@ pub fn canonicalize_with(path: &str, opts: CanonicalOptions) -> Result<Cow<'_, s
     if !path.starts_with('/') {
         return Err(PathError::NotAbsolute);
     }
-    if is_canonical(path, opts)? {
+    let scan = scan(path, opts)?;
+    if scan.canonical {
         return Ok(Cow::Borrowed(path));
     }
-    let decoded = decode_unreserved(path, opts)?;
-    if opts.encoded_slash == EncodedSlash::Reject && has_dot_semicolon(&decoded) {
-        return Err(PathError::DotSemicolon);
-    }
+    let decoded = decode_scanned(path, scan, opts)?;
     Ok(Cow::Owned(remove_dot_segments(
         &decoded,
         opts.merge_slashes,
     )))
 }
 
-/// Fast check: no escapes, no empty segments (when merging) and no dot segments.
-/// Errors on raw NUL (and, under [`EncodedSlash::Reject`], on a raw `\\` and a
-/// `..;` segment) so the slow path need not.
-fn is_canonical(path: &str, opts: CanonicalOptions) -> Result<bool, PathError> {
+/// Decodes a path as [`canonicalize_with`] does before it resolves anything: steps 1,
+/// 2 and 5 (unreserved escapes decoded, other escapes uppercased, the
+/// [`EncodedSlash`] policy applied, NUL and malformed escapes refused), without
+/// removing dot segments or merging `//`.
+///
+/// This is the decoding for a path that is forwarded but not routed, such as the
+/// path of a WebDAV `Destination`: under [`EncodedSlash::Decode`], `..%2F` becomes a
+/// `../` that whoever resolves the path next sees; under [`EncodedSlash::Reject`], the
+/// same inputs are refused as in a request path. An empty path is returned as it is;
+/// a path that already needs no decoding is returned borrowed.
+///
+/// ```
+/// use frontdoor_core::{decode_path, CanonicalOptions, EncodedSlash, PathError};
+///
+/// let decode = CanonicalOptions::new().encoded_slash(EncodedSlash::Decode);
+/// assert_eq!(decode_path("/dav/..%2f..%2Fsecret", decode).unwrap(), "/dav/../../secret");
+/// assert_eq!(decode_path("/a//./%7e", decode).unwrap(), "/a//./~");
+/// let reject = CanonicalOptions::new().encoded_slash(EncodedSlash::Reject);
+/// assert_eq!(decode_path("/dav/..;/x", reject), Err(PathError::DotSemicolon));
+/// assert_eq!(decode_path("/dav/a%5cb", reject), Err(PathError::EncodedSlash));
+/// ```
+///
+/// # Errors
+///
+/// A [`PathError`], as [`canonicalize_with`] gives for the same path and options.
+pub fn decode_path(path: &str, opts: CanonicalOptions) -> Result<Cow<'_, str>, PathError> {
+    if path.is_empty() {
+        return Ok(Cow::Borrowed(path));
+    }
+    if !path.starts_with('/') {
+        return Err(PathError::NotAbsolute);
+    }
+    let scan = scan(path, opts)?;
+    decode_scanned(path, scan, opts)
+}
+
+/// What [`scan`] found in a path.
+#[derive(Clone, Copy)]
+struct Scan {
+    /// The path holds a `%`.
+    escapes: bool,
+    /// The path is canonical already: no escape, no empty segment (when merging) and
+    /// no dot segment.
+    canonical: bool,
+}
+
+/// One pass over an absolute path: what the slow path has to do. Errors on raw NUL
+/// (and, under [`EncodedSlash::Reject`], on a raw `\` and a `..;` segment) so the
+/// slow path need not.
+fn scan(path: &str, opts: CanonicalOptions) -> Result<Scan, PathError> {
     let bytes = path.as_bytes();
     let reject = opts.encoded_slash == EncodedSlash::Reject;
-    let mut canonical = true;
+    let mut found = Scan {
+        escapes: false,
+        canonical: true,
+    };
     for (i, &b) in bytes.iter().enumerate() {
         match b {
             0 => return Err(PathError::Nul),
@@ -240,20 +291,43 @@ fn is_canonical(path: &str, opts: CanonicalOptions) -> Result<bool, PathError> {
             b'.' if reject && bytes[i - 1] == b'/' && bytes[i..].starts_with(b"..;") => {
                 return Err(PathError::DotSemicolon)
             }
-            b'%' => canonical = false,
-            b'/' if opts.merge_slashes && bytes.get(i + 1) == Some(&b'/') => canonical = false,
+            b'%' => {
+                found.escapes = true;
+                found.canonical = false;
+            }
+            b'/' if opts.merge_slashes && bytes.get(i + 1) == Some(&b'/') => {
+                found.canonical = false;
+            }
             b'.' if bytes[i - 1] == b'/' => {
                 // "/." or "/.." followed by "/" or the end is a dot segment.
                 let rest = &bytes[i + 1..];
                 let dot = matches!(rest, [] | [b'/', ..] | [b'.'] | [b'.', b'/', ..]);
                 if dot {
-                    canonical = false;
+                    found.canonical = false;
                 }
             }
             _ => {}
         }
     }
-    Ok(canonical)
+    Ok(found)
+}
+
+/// Steps 1, 2 and 5 after [`scan`]: the escapes decoded under the policy, and a `..;`
+/// segment they spell refused under [`EncodedSlash::Reject`] (a raw one was refused
+/// by the scan). Borrowed when the path holds no escape.
+fn decode_scanned(
+    path: &str,
+    scan: Scan,
+    opts: CanonicalOptions,
+) -> Result<Cow<'_, str>, PathError> {
+    if !scan.escapes {
+        return Ok(Cow::Borrowed(path));
+    }
+    let decoded = decode_unreserved(path, opts)?;
+    if opts.encoded_slash == EncodedSlash::Reject && has_dot_semicolon(&decoded) {
+        return Err(PathError::DotSemicolon);
+    }
+    Ok(Cow::Owned(decoded))
 }
 
 const fn is_unreserved(b: u8) -> bool {
@@ -489,6 +563,72 @@ mod tests {
     }
 
     #[test]
+    fn decode_path_is_the_decoding_without_resolving() {
+        let reject = CanonicalOptions::new().encoded_slash(EncodedSlash::Reject);
+        let decode = CanonicalOptions::new().encoded_slash(EncodedSlash::Decode);
+        let keep = CanonicalOptions::new();
+        let table: &[(&str, Result<&str, PathError>, Result<&str, PathError>, &str)] = &[
+            // input, reject, decode, keep
+            (
+                "/dav/..%2f..%2fsecret",
+                Err(PathError::EncodedSlash),
+                Ok("/dav/../../secret"),
+                "/dav/..%2F..%2Fsecret",
+            ),
+            (
+                "/a%5Cb",
+                Err(PathError::EncodedSlash),
+                Ok("/a\\b"),
+                "/a%5Cb",
+            ),
+            ("/a\\b", Err(PathError::Backslash), Ok("/a\\b"), "/a\\b"),
+            (
+                "/a/%2e%2e;/b",
+                Err(PathError::DotSemicolon),
+                Ok("/a/..;/b"),
+                "/a/..;/b",
+            ),
+            (
+                "/a//./b/../%7e",
+                Ok("/a//./b/../~"),
+                Ok("/a//./b/../~"),
+                "/a//./b/../~",
+            ),
+            ("", Ok(""), Ok(""), ""),
+        ];
+        for (input, want_reject, want_decode, want_keep) in table {
+            let got = decode_path(input, reject);
+            assert_eq!(
+                got.as_deref().map_err(|e| *e),
+                *want_reject,
+                "reject {input:?}"
+            );
+            let got = decode_path(input, decode);
+            assert_eq!(
+                got.as_deref().map_err(|e| *e),
+                *want_decode,
+                "decode {input:?}"
+            );
+            assert_eq!(
+                decode_path(input, keep).unwrap(),
+                *want_keep,
+                "keep {input:?}"
+            );
+        }
+        for (input, err) in [
+            ("/a%zz", PathError::MalformedEscape),
+            ("/a%00", PathError::Nul),
+            ("a", PathError::NotAbsolute),
+        ] {
+            assert_eq!(decode_path(input, keep), Err(err), "{input:?}");
+        }
+        assert!(matches!(
+            decode_path("/a/../b", decode),
+            Ok(Cow::Borrowed(_))
+        ));
+    }
+
+    #[test]
     fn canonical_input_is_borrowed() {
         for p in ["/", "/a/b", "/a.b/c.d/", "/.x/..y"] {
             assert!(matches!(canonicalize(p), Ok(Cow::Borrowed(_))), "{p}");
@@ -528,6 +668,22 @@ mod tests {
                 if let Ok(once) = canonicalize_with(&path, opts) {
                     let twice = canonicalize_with(&once, opts).unwrap();
                     prop_assert_eq!(&*once, &*twice);
+                }
+            }
+        }
+
+        #[test]
+        fn decoding_then_canonicalising_is_canonicalising(path in path_strategy()) {
+            for policy in [EncodedSlash::Keep, EncodedSlash::Reject, EncodedSlash::Decode] {
+                let opts = CanonicalOptions::new().encoded_slash(policy);
+                let direct = canonicalize_with(&path, opts);
+                match decode_path(&path, opts) {
+                    Ok(decoded) => {
+                        // Canonicalising is decoding, then resolving dot segments.
+                        let resolved = remove_dot_segments(&decoded, opts.merge_slashes);
+                        prop_assert_eq!(direct.map(|c| c.into_owned()), Ok(resolved));
+                    }
+                    Err(e) => prop_assert_eq!(direct, Err(e)),
                 }
             }
         }

@@ -3,6 +3,9 @@
 
 use std::borrow::Cow;
 
+pub(crate) use frontdoor_core::proto::split_path;
+use frontdoor_core::proto::Reference;
+
 /// The form of a URL reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UrlRef<'a> {
@@ -22,34 +25,29 @@ pub(crate) enum UrlRef<'a> {
     Relative(&'a str),
 }
 
-/// Classifies `s`; `None` when it holds a space, a control character or a backslash
-/// (which browsers treat as `/`), or a hierarchical scheme without `//`.
+/// Classifies `s`, split by the workspace's one [`Reference`] split; `None` when it
+/// holds a space, a control character or a backslash (which browsers treat as `/`), or
+/// a hierarchical scheme without `//`.
 pub(crate) fn classify(s: &str) -> Option<UrlRef<'_>> {
     if !clean(s) {
         return None;
     }
-    if let Some((scheme, after)) = split_scheme(s) {
-        return match after.strip_prefix("//") {
-            Some(hier) => {
-                let (authority, rest) = split_authority(hier);
-                Some(UrlRef::Absolute {
-                    scheme,
-                    authority,
-                    rest,
-                })
-            }
-            None if is_http(scheme) => None,
-            None => Some(UrlRef::Opaque),
-        };
-    }
-    if let Some(hier) = s.strip_prefix("//") {
-        let (authority, rest) = split_authority(hier);
-        return Some(UrlRef::NetworkPath { authority, rest });
-    }
-    if s.starts_with('/') {
-        return Some(UrlRef::PathAbsolute(s));
-    }
-    Some(UrlRef::Relative(s))
+    let r = Reference::split(s);
+    Some(match (r.scheme(), r.authority()) {
+        (Some(scheme), Some(authority)) => UrlRef::Absolute {
+            scheme,
+            authority,
+            rest: r.rest(),
+        },
+        (Some(scheme), None) if is_http(scheme) => return None,
+        (Some(_), None) => UrlRef::Opaque,
+        (None, Some(authority)) => UrlRef::NetworkPath {
+            authority,
+            rest: r.rest(),
+        },
+        (None, None) if s.starts_with('/') => UrlRef::PathAbsolute(s),
+        (None, None) => UrlRef::Relative(s),
+    })
 }
 
 /// Whether `s` is free of spaces, control characters and backslashes.
@@ -59,39 +57,6 @@ pub(crate) fn clean(s: &str) -> bool {
 
 fn is_http(scheme: &str) -> bool {
     scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
-}
-
-/// `scheme` and what follows `scheme:`, when `s` starts with a scheme.
-fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let colon = s
-        .bytes()
-        .position(|b| matches!(b, b':' | b'/' | b'?' | b'#'))?;
-    if s.as_bytes().get(colon) != Some(&b':') {
-        return None;
-    }
-    let scheme = &s[..colon];
-    let mut bytes = scheme.bytes();
-    let first_alpha = bytes.next().is_some_and(|b| b.is_ascii_alphabetic());
-    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    (first_alpha && rest_ok).then(|| (scheme, &s[colon + 1..]))
-}
-
-/// Splits `authority` from the path, query and fragment that follow it.
-fn split_authority(hier: &str) -> (&str, &str) {
-    let end = hier
-        .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(hier.len());
-    hier.split_at(end)
-}
-
-/// Splits a path from its query and fragment (`/a?b#c` into `/a` and `?b#c`).
-pub(crate) fn split_path(s: &str) -> (&str, &str) {
-    let end = s
-        .bytes()
-        .position(|b| matches!(b, b'?' | b'#'))
-        .unwrap_or(s.len());
-    s.split_at(end)
 }
 
 /// Whether a segment is `.` or `..` (`Some(true)` for `..`), also when its dots are

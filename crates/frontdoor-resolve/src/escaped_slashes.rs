@@ -9,8 +9,10 @@
 //! [`EscapedSlashesLayer::reject`], as a route filter, answers **400** for a path with
 //! `%2F` or `%5C` (either case), a raw `\`, or a segment starting `..;`, and forwards
 //! nothing. It checks the whole resolved path ([`Resolved::path`], or the request path
-//! without a resolver), and records `reject` in [`Resolved::canonical`], so paths that
-//! cleanup rules write further in are held to it too.
+//! without a resolver) and the path of a WebDAV `Destination` (an absolute URI or an
+//! absolute path, as the resolver checks it; see the [crate docs](crate#the-path)), and
+//! records `reject` in [`Resolved::canonical`], so paths that cleanup rules write
+//! further in are held to it too.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -30,7 +32,14 @@
 //! let req = Request::get("/admin/..;/secret").body(Body::empty())?;
 //! assert_eq!(admin.clone().oneshot(req).await?.status(), 400);
 //! let req = Request::get("/admin/users").body(Body::empty())?;
-//! assert_eq!(admin.oneshot(req).await?.status(), 200);
+//! assert_eq!(admin.clone().oneshot(req).await?.status(), 200);
+//! // The path a MOVE writes to is held to it too.
+//! let req = Request::builder()
+//!     .method("MOVE")
+//!     .uri("/admin/a")
+//!     .header("destination", "http://example.com/admin/..%2F..%2Fsecret")
+//!     .body(Body::empty())?;
+//! assert_eq!(admin.oneshot(req).await?.status(), 400);
 //! # Ok(())
 //! # }
 //! ```
@@ -48,6 +57,8 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::destination;
+
 // === EscapedSlashesLayer ===
 
 /// Applies [`EscapedSlashes`] to a route. See the [module docs](self).
@@ -58,7 +69,8 @@ pub struct EscapedSlashesLayer {
 }
 
 impl EscapedSlashesLayer {
-    /// Refuses `%2F`, `%5C`, a raw `\` and a segment starting `..;` with 400.
+    /// Refuses `%2F`, `%5C`, a raw `\` and a segment starting `..;` in the request
+    /// path or `Destination`'s with 400.
     pub const fn reject() -> Self {
         Self {
             policy: EncodedSlash::Reject,
@@ -108,15 +120,21 @@ impl<S> EscapedSlashes<S> {
         self.inner
     }
 
-    /// Checks the request's path; on success records the policy in `Resolved`.
+    /// Checks the request's path and `Destination`'s; on success records the policy
+    /// in `Resolved`.
     fn check<B>(&self, req: &mut Request<B>) -> Result<(), Error> {
-        let options = |base: CanonicalOptions| base.encoded_slash(self.policy);
-        if let Some(resolved) = req.extensions_mut().get_mut::<Resolved>() {
-            let narrowed = options(resolved.canonical);
+        let resolved = req.extensions().get::<Resolved>();
+        let narrowed = resolved
+            .map_or_else(CanonicalOptions::new, |r| r.canonical)
+            .encoded_slash(self.policy);
+        if let Some(resolved) = resolved {
             canonicalize_with(&resolved.path, narrowed)?;
-            resolved.canonical = narrowed;
         } else if req.uri().path() != "*" {
-            canonicalize_with(req.uri().path(), options(CanonicalOptions::new()))?;
+            canonicalize_with(req.uri().path(), narrowed)?;
+        }
+        destination::police(req.headers_mut(), narrowed)?;
+        if let Some(resolved) = req.extensions_mut().get_mut::<Resolved>() {
+            resolved.canonical = narrowed;
         }
         Ok(())
     }

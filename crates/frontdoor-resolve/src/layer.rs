@@ -21,6 +21,7 @@ use tower_service::Service;
 use tracing::Span;
 
 use crate::{
+    destination,
     direct::DirectResolver,
     resolver::{untrusted, Resolver},
 };
@@ -59,7 +60,8 @@ impl<R> ResolveLayer<R> {
     }
 
     /// The options of the path canonicalisation. Default: [`CanonicalOptions::new`]
-    /// (keep `%2F` opaque, merge `//`).
+    /// (keep `%2F` opaque, merge `//`). Their escaped-slash policy also holds for the
+    /// path of a WebDAV `Destination` (see the [crate docs](crate#the-path)).
     pub const fn canonical_options(mut self, options: CanonicalOptions) -> Self {
         self.canonical = options;
         self
@@ -207,7 +209,8 @@ where
     }
 }
 
-/// Canonicalises the path, runs the resolver and inserts the extensions.
+/// Canonicalises the path, holds `Destination`'s path to the same policy, runs the
+/// resolver and inserts the extensions.
 fn stamp<R: Resolver>(parts: &mut Parts, layer: &ResolveLayer<R>) -> Result<Span, Error> {
     OriginalUri::insert_if_absent_parts(parts);
     // `OPTIONS *` has no path to canonicalise.
@@ -217,6 +220,7 @@ fn stamp<R: Resolver>(parts: &mut Parts, layer: &ResolveLayer<R>) -> Result<Span
             parts.uri = with_path(&parts.uri, &path)?;
         }
     }
+    destination::police(&mut parts.headers, layer.canonical)?;
     let resolution = layer.resolver.resolve(parts)?;
     let trust = resolution.trust.or_else(|| untrusted(parts));
     if layer.strip_untrusted && !trust.is_some_and(|t| t.peer_trusted) {

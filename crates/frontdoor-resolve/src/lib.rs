@@ -50,6 +50,16 @@
 //! Tomcat) sees another path than the one routed and authorised here; use `reject` (or
 //! `decode`) in front of it, server-wide or per route with [`EscapedSlashesLayer`].
 //!
+//! The policy covers every path forwarded on the client's behalf, so also the path of
+//! WebDAV's `Destination` (`COPY`, `MOVE`), an absolute URI or an absolute path, its
+//! query and fragment not looked at: `reject` answers 400 for the same bytes there;
+//! `decode` decodes it with [`decode_path`](frontdoor_core::decode_path), the request
+//! path's own decoding, without resolving dot segments, so a relocation layer further
+//! in sees `..%2F` as the `../` it refuses to let climb out of its root; under both, a
+//! malformed escape or a NUL there is a 400, as in the request path. `keep` leaves it
+//! untouched. A `Destination` of another form (relative, opaque, not text) is left to
+//! the layers further in.
+//!
 //! # Example
 //!
 //! ```
@@ -114,6 +124,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod by_scheme;
+mod destination;
 mod direct;
 mod error;
 pub mod escaped_slashes;

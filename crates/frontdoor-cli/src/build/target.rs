@@ -87,7 +87,8 @@ fn https_port(config: &Config) -> u16 {
         .unwrap_or(443)
 }
 
-/// The target's route filter: its `escaped_slashes = "reject"` check, then its
+/// The target's route filter: its `escaped_slashes = "reject"` check (of the request
+/// path and `Destination`'s, in `EscapedSlashesLayer`), then its
 /// cleanup rules (so a path a rule writes is held to the narrowed policy too); `None`
 /// without either.
 fn route_filter(target: &Target, config: &Config) -> Result<Option<Filter>, Problem> {

@@ -101,8 +101,8 @@ pub struct Server {
     pub via: Option<String>,
     /// Whether responses get a `Via` too (default: no).
     pub via_responses: bool,
-    /// What the resolver does with `%2F`, `%5C`, `\` and `..;` in paths (default:
-    /// keep).
+    /// What the resolver does with `%2F`, `%5C`, `\` and `..;` in the request path
+    /// and the path of a WebDAV `Destination` (default: keep).
     pub escaped_slashes: EncodedSlash,
 }
 
@@ -273,7 +273,8 @@ pub struct Target {
     /// How to reach `https://` upstreams, when set.
     pub tls: Option<UpstreamTls>,
     /// A route's narrowing of `[server] escaped_slashes`: `Some(Reject)` refuses
-    /// escaped slashes on this route whatever the server keeps.
+    /// escaped slashes on this route, in the request path and `Destination`'s,
+    /// whatever the server keeps.
     pub escaped_slashes: Option<EncodedSlash>,
     /// Whether `CONNECT` is forwarded (and tunnelled) to the upstream; else 405.
     pub connect: bool,

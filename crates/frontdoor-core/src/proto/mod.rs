@@ -1,8 +1,9 @@
 //! The HTTP protocol facts every layer needs, each in one place: host and authority
 //! parsing with default ports ([`parse_host`], [`request_host`]), the direct
 //! resolution of a request's `host:port:path` ([`direct_resolution`]), the one URI
-//! path rewrite ([`with_path`], [`rebase`]), the forwarding header names and the list
-//! stripped from untrusted peers ([`FORWARDING_HEADERS`]), the hop-by-hop headers
+//! path rewrite ([`with_path`], [`rebase`]) and split of a URI reference
+//! ([`Reference`]), the forwarding header names and the list stripped from untrusted
+//! peers ([`FORWARDING_HEADERS`]), WebDAV's [`DESTINATION`], the hop-by-hop headers
 //! ([`hop_by_hop`]), RFC 7239 `Forwarded` parsing and writing ([`rfc7239`]), the
 //! request framing a proxy refuses ([`framing`]), and the PROXY protocol header an L4
 //! balancer sends before HTTP ([`parse_proxy_header`]).
@@ -36,11 +37,12 @@ pub use direct::{
 };
 pub use host::{default_port, parse_host, HostError, HostPort, MAX_HOST_LEN};
 pub use names::{
-    is_forwarding_header, remove_forwarding_headers, ForwardingPresent, FORWARDING_HEADERS,
-    X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
+    is_forwarding_header, remove_forwarding_headers, ForwardingPresent, DESTINATION,
+    FORWARDING_HEADERS, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO,
+    X_FORWARDED_SERVER,
 };
 pub use proxy_header::{
     parse_proxy_header, ProxyHeader, ProxyHeaderError, PROXY_V1_MAX_LEN, PROXY_V2_MAX_LEN,
     PROXY_V2_SIGNATURE,
 };
-pub use uri::{normalize_root, rebase, strip_root, with_path};
+pub use uri::{normalize_root, rebase, split_path, strip_root, with_path, Reference};

@@ -1,5 +1,6 @@
 //! The forwarding header names, and the one list of them that a proxy must not take
-//! from an untrusted peer.
+//! from an untrusted peer; WebDAV's `Destination`, the request header that names a
+//! second path.
 
 use http::{header, HeaderName};
 
@@ -13,6 +14,11 @@ pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-p
 pub const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 /// `X-Forwarded-Server`: the forwarding proxy's server name (WFront's fallback host).
 pub const X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
+
+/// WebDAV's `Destination` (RFC 4918 section 10.3): the URL `COPY` and `MOVE` write
+/// to, an absolute URI or an absolute path. The resolver holds its path to the
+/// escaped-slash policy; the relocation layer moves it to the upstream's root.
+pub const DESTINATION: HeaderName = HeaderName::from_static("destination");
 
 /// Every header through which a peer can claim facts about the original request:
 /// RFC 7239 `Forwarded` and the five `X-Forwarded-*` headers.

@@ -1,4 +1,5 @@
-//! The one URI path rewrite: replacing a path and moving a path between roots.
+//! The one URI path rewrite (replacing a path and moving a path between roots), and
+//! the one split of a URI reference into its parts.
 
 use http::{uri::PathAndQuery, Uri};
 
@@ -106,11 +107,183 @@ pub fn rebase(target: &str, from_root: &str, to_root: &str) -> Option<String> {
     Some(out)
 }
 
+/// A URI reference split into its parts (RFC 3986 section 4.1, as its appendix B
+/// splits one), without validating them: `scheme:`, `//authority`, the path, and the
+/// query and fragment.
+///
+/// A scheme is recognised only when it is well formed (a letter, then letters, digits,
+/// `+`, `-` or `.`) and ends before the first `/`, `?` or `#`; an authority only right
+/// after `//`, up to the next `/`, `?` or `#`. The relocation layer classifies the URLs
+/// it moves with it, and the resolver finds the path of a WebDAV `Destination` with
+/// it, so the two never disagree about where a path starts.
+///
+/// ```
+/// use frontdoor_core::proto::Reference;
+///
+/// let r = Reference::split("http://h:8080/dav/a%2Fb?x=1#f");
+/// assert_eq!((r.scheme(), r.authority()), (Some("http"), Some("h:8080")));
+/// assert_eq!((r.head(), r.path(), r.tail()), ("http://h:8080", "/dav/a%2Fb", "?x=1#f"));
+/// assert_eq!(r.rest(), "/dav/a%2Fb?x=1#f");
+///
+/// let r = Reference::split("/dav/b?q");
+/// assert_eq!((r.scheme(), r.authority(), r.path()), (None, None, "/dav/b"));
+/// let r = Reference::split("//h/x");
+/// assert_eq!((r.scheme(), r.authority(), r.path()), (None, Some("h"), "/x"));
+/// let r = Reference::split("mailto:a@b");
+/// assert_eq!((r.scheme(), r.authority(), r.path()), (Some("mailto"), None, "a@b"));
+/// let r = Reference::split("a/b:c");
+/// assert_eq!((r.scheme(), r.path()), (None, "a/b:c"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reference<'a> {
+    text: &'a str,
+    scheme: Option<&'a str>,
+    authority: Option<&'a str>,
+    /// Where the path starts and ends in `text`.
+    path: (usize, usize),
+}
+
+impl<'a> Reference<'a> {
+    /// Splits `text`.
+    #[must_use]
+    pub fn split(text: &'a str) -> Self {
+        let scheme = scheme_of(text);
+        let after_scheme = scheme.map_or(text, |s| &text[s.len() + 1..]);
+        let (authority, rest) = match after_scheme.strip_prefix("//") {
+            Some(hier) => {
+                let end = hier
+                    .bytes()
+                    .position(|b| matches!(b, b'/' | b'?' | b'#'))
+                    .unwrap_or(hier.len());
+                (Some(&hier[..end]), &hier[end..])
+            }
+            None => (None, after_scheme),
+        };
+        let start = text.len() - rest.len();
+        let end = start + split_path(rest).0.len();
+        Self {
+            text,
+            scheme,
+            authority,
+            path: (start, end),
+        }
+    }
+
+    /// The scheme, without its `:`.
+    #[must_use]
+    pub const fn scheme(&self) -> Option<&'a str> {
+        self.scheme
+    }
+
+    /// The authority, without its `//`.
+    #[must_use]
+    pub const fn authority(&self) -> Option<&'a str> {
+        self.authority
+    }
+
+    /// Everything before the path: `scheme://authority`, `//authority`, `scheme:` or
+    /// nothing.
+    #[must_use]
+    pub fn head(&self) -> &'a str {
+        &self.text[..self.path.0]
+    }
+
+    /// The path: empty, absolute (`/a`) or not (`a/b`, `a@b` after `mailto:`).
+    #[must_use]
+    pub fn path(&self) -> &'a str {
+        &self.text[self.path.0..self.path.1]
+    }
+
+    /// The query and fragment, with their `?` and `#`, or nothing.
+    #[must_use]
+    pub fn tail(&self) -> &'a str {
+        &self.text[self.path.1..]
+    }
+
+    /// The path with the query and fragment: everything after the head.
+    #[must_use]
+    pub fn rest(&self) -> &'a str {
+        &self.text[self.path.0..]
+    }
+}
+
+/// The scheme of `text`, when it starts with a well-formed one followed by `:`.
+fn scheme_of(text: &str) -> Option<&str> {
+    let colon = text
+        .bytes()
+        .position(|b| matches!(b, b':' | b'/' | b'?' | b'#'))?;
+    if text.as_bytes().get(colon) != Some(&b':') {
+        return None;
+    }
+    let scheme = &text[..colon];
+    let mut bytes = scheme.bytes();
+    let first_alpha = bytes.next().is_some_and(|b| b.is_ascii_alphabetic());
+    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    (first_alpha && rest_ok).then_some(scheme)
+}
+
+/// Splits a path from its query and fragment (`/a?b#c` into `/a` and `?b#c`).
+///
+/// ```
+/// use frontdoor_core::proto::split_path;
+///
+/// assert_eq!(split_path("/a?b#c"), ("/a", "?b#c"));
+/// assert_eq!(split_path("/a#b?c"), ("/a", "#b?c"));
+/// assert_eq!(split_path("/a"), ("/a", ""));
+/// ```
+#[must_use]
+pub fn split_path(s: &str) -> (&str, &str) {
+    let end = s
+        .bytes()
+        .position(|b| matches!(b, b'?' | b'#'))
+        .unwrap_or(s.len());
+    s.split_at(end)
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn splits_references() {
+        type Parts<'a> = (Option<&'a str>, Option<&'a str>, &'a str, &'a str, &'a str);
+        let table: &[(&str, Parts<'_>)] = &[
+            (
+                "http://h/x?y#z",
+                (Some("http"), Some("h"), "http://h", "/x", "?y#z"),
+            ),
+            ("HTTPS://h", (Some("HTTPS"), Some("h"), "HTTPS://h", "", "")),
+            (
+                "http://h?q",
+                (Some("http"), Some("h"), "http://h", "", "?q"),
+            ),
+            (
+                "http://u@h:1/a:b",
+                (Some("http"), Some("u@h:1"), "http://u@h:1", "/a:b", ""),
+            ),
+            ("mailto:a@b", (Some("mailto"), None, "mailto:", "a@b", "")),
+            ("http:/x", (Some("http"), None, "http:", "/x", "")),
+            ("//evil/x", (None, Some("evil"), "//evil", "/x", "")),
+            ("///x", (None, Some(""), "//", "/x", "")),
+            ("/a:b?c", (None, None, "", "/a:b", "?c")),
+            ("a/b:c", (None, None, "", "a/b:c", "")),
+            ("1a:b", (None, None, "", "1a:b", "")),
+            (":b", (None, None, "", ":b", "")),
+            ("?q#f", (None, None, "", "", "?q#f")),
+            ("", (None, None, "", "", "")),
+        ];
+        for (input, want) in table {
+            let r = Reference::split(input);
+            assert_eq!(
+                (r.scheme(), r.authority(), r.head(), r.path(), r.tail()),
+                *want,
+                "{input:?}"
+            );
+            assert_eq!(format!("{}{}", r.head(), r.rest()), *input);
+        }
+    }
 
     #[test]
     fn rebase_table() {

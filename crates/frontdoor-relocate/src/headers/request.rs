@@ -1,5 +1,6 @@
 //! Request headers: public URLs become upstream ones.
 
+use frontdoor_core::proto::DESTINATION;
 use http::{
     header::{ACCEPT_ENCODING, ORIGIN, REFERER},
     HeaderMap, HeaderName, HeaderValue, StatusCode,
@@ -8,8 +9,6 @@ use http::{
 use super::{each, single, HeaderError};
 use crate::relocation::{Direction, Relocation};
 
-/// WebDAV's `Destination` (RFC 4918 section 10.3).
-pub(crate) const DESTINATION: HeaderName = HeaderName::from_static("destination");
 /// WebDAV's `If` (RFC 4918 section 10.4).
 pub(crate) const IF: HeaderName = HeaderName::from_static("if");
 
