@@ -117,3 +117,43 @@ async fn router_and_resolver_agree_on_the_path_under_non_default_options() {
     let res = stamped.oneshot(req).await.unwrap();
     assert_eq!(body_text(res).await, "/a/b /a /b /b");
 }
+
+/// The per-route layers compose in the documented order without any body
+/// conversion: `.gateway_errors().mirror(..)` over an `Upstream`, where the mirror
+/// answers its own capturing body type and the gateway layer takes it as it is.
+#[tokio::test]
+async fn gateway_errors_over_the_mirror_over_an_upstream_compiles_and_works() {
+    let origin = axum::Router::new()
+        .fallback(|req: Request<axum::body::Body>| async move { format!("saw {}", req.uri()) });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, origin).await });
+
+    let mirror = frontdoor_mirror::MirrorLayer::try_new(&format!("http://{addr}/shadow")).unwrap();
+    let svc = ServiceBuilder::new()
+        .layer(GatewayErrorLayer::new())
+        .layer(mirror)
+        .service(Upstream::new(&format!("http://{addr}/v1")).unwrap());
+    let res = svc
+        .clone()
+        .oneshot(Request::get("/x").body(Body::empty()).unwrap())
+        .await
+        .unwrap_or_else(|e: Infallible| match e {});
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res).await, "saw /v1/x");
+
+    // An upstream that refuses: the gateway layer answers 502 through the mirror.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap();
+    drop(closed);
+    let mirror = frontdoor_mirror::MirrorLayer::try_new(&format!("http://{addr}/shadow")).unwrap();
+    let svc = ServiceBuilder::new()
+        .layer(GatewayErrorLayer::new())
+        .layer(mirror)
+        .service(Upstream::new(&format!("http://{dead}")).unwrap());
+    let res = svc
+        .oneshot(Request::get("/x").body(Body::empty()).unwrap())
+        .await
+        .unwrap_or_else(|e: Infallible| match e {});
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+}

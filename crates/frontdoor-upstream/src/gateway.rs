@@ -2,7 +2,10 @@
 //! `full_proxy`, with the status table fixed).
 //!
 //! [`GatewayError`] wraps any service whose error converts into [`BoxError`] and turns
-//! each error into a short `text/plain` answer, so its own `Error` is [`Infallible`]:
+//! each error into a short `text/plain` answer, so its own `Error` is [`Infallible`].
+//! The inner service may answer any body (`Response<B>` for any
+//! `http_body::Body<Data = Bytes>` with a boxable error, such as the mirror layer's
+//! `CaptureBody`); the layer answers [`Body`], which it does not box twice:
 //!
 //! | error | status |
 //! |---|---|
@@ -56,6 +59,7 @@ use std::{
     task::{ready, Context, Poll},
 };
 
+use bytes::Bytes;
 use frontdoor_core::{text_response, Body, BoxError, ErrorKind};
 use http::{header, HeaderValue, Response, StatusCode};
 use pin_project_lite::pin_project;
@@ -339,11 +343,13 @@ impl<S: fmt::Debug, H> fmt::Debug for GatewayError<S, H> {
     }
 }
 
-impl<S, H, R> Service<R> for GatewayError<S, H>
+impl<S, H, R, B> Service<R> for GatewayError<S, H>
 where
-    S: Service<R, Response = Response<Body>>,
+    S: Service<R, Response = Response<B>>,
     S::Error: Into<BoxError>,
     H: OnGatewayError + Clone,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     type Response = Response<Body>;
     type Error = Infallible;
@@ -398,11 +404,13 @@ impl<F, H> fmt::Debug for ResponseFuture<F, H> {
     }
 }
 
-impl<F, E, H> Future for ResponseFuture<F, H>
+impl<F, B, E, H> Future for ResponseFuture<F, H>
 where
-    F: Future<Output = Result<Response<Body>, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
     E: Into<BoxError>,
     H: OnGatewayError,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     type Output = Result<Response<Body>, Infallible>;
 
@@ -410,7 +418,8 @@ where
         let this = self.project();
         let err: BoxError = match this.state.project() {
             StateProj::Inner { fut } => match ready!(fut.poll(cx)) {
-                Ok(res) => return Poll::Ready(Ok(res)),
+                // `Body::new` does not box a `Body` again.
+                Ok(res) => return Poll::Ready(Ok(res.map(Body::new))),
                 Err(e) => e.into(),
             },
             StateProj::Failed { err } => err
