@@ -157,3 +157,50 @@ async fn gateway_errors_over_the_mirror_over_an_upstream_compiles_and_works() {
         .unwrap_or_else(|e: Infallible| match e {});
     assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
 }
+
+/// Every order of the per-route layers between the gateway layer and the upstream
+/// compiles as it is: relocation outside or inside the mirror, and tower's
+/// concurrency limit (the in-flight limit) anywhere between them.
+#[test]
+fn the_per_route_layers_compose_in_any_order() {
+    fn answers<S>(_: &S)
+    where
+        S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+    }
+    let upstream = || Upstream::new("http://127.0.0.1:9/base").unwrap();
+    let mirror = || {
+        frontdoor_mirror::MirrorLayer::with_shadow(Upstream::new("http://127.0.0.1:9").unwrap())
+    };
+    let relocate = || {
+        frontdoor_relocate::RelocateLayer::new(frontdoor_relocate::Profile::WebDav)
+            .remote_root("http://127.0.0.1:9/base".try_into().unwrap())
+    };
+    answers(
+        &ServiceBuilder::new()
+            .layer(GatewayErrorLayer::new())
+            .layer(relocate())
+            .layer(mirror())
+            .service(upstream()),
+    );
+    answers(
+        &ServiceBuilder::new()
+            .layer(GatewayErrorLayer::new())
+            .layer(mirror())
+            .layer(relocate())
+            .service(upstream()),
+    );
+    answers(
+        &ServiceBuilder::new()
+            .layer(GatewayErrorLayer::new())
+            .load_shed()
+            .concurrency_limit(10)
+            .layer(mirror())
+            .service(upstream()),
+    );
+}
