@@ -166,7 +166,7 @@ pub(super) async fn serve_http<I, S, B>(
     B: ResponseBody,
 {
     let config = &shared.config;
-    let (io, ledger) = strict::inspect(io, config.max_headers);
+    let (io, ledger) = strict::inspect(io, config.max_headers, config.max_header_bytes);
     let guard = Guard::new(
         service,
         info,
