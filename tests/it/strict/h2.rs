@@ -116,7 +116,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawH2<S> {
             let (kind, flags, id, payload) = self.frame().await;
             match kind {
                 SETTINGS if flags & ACK == 0 => {
-                    self.io.write_all(&frame(SETTINGS, ACK, 0, &[])).await.unwrap();
+                    self.io
+                        .write_all(&frame(SETTINGS, ACK, 0, &[]))
+                        .await
+                        .unwrap();
                 }
                 HEADERS => {
                     assert_ne!(flags & END_HEADERS, 0, "one frame holds the answer's head");
@@ -203,7 +206,10 @@ async fn an_h2_path_with_a_fragment_over_tls_is_400() {
     let certs = CertResolver::new(CertSet::builder().cert(cert).build().unwrap());
     let server = bind_loopback(1)
         .await
-        .bind_tls(&["127.0.0.1:0".parse().unwrap()], &TlsConfig::new(certs).unwrap())
+        .bind_tls(
+            &["127.0.0.1:0".parse().unwrap()],
+            &TlsConfig::new(certs).unwrap(),
+        )
         .await
         .unwrap();
     let addr = server.local_tls_addrs().unwrap()[0];
@@ -241,7 +247,11 @@ async fn an_http2_clients_requests_all_pass_the_wire_scanner() {
         let res = client.send_request(req).await.unwrap();
         let status = res.status();
         let body = res.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!((status.as_u16(), &body[..]), (200, &b"ok"[..]), "{method} {path}");
+        assert_eq!(
+            (status.as_u16(), &body[..]),
+            (200, &b"ok"[..]),
+            "{method} {path}"
+        );
         want.push(format!("{method} {path}"));
     }
     assert_eq!(*seen.lock(), want);

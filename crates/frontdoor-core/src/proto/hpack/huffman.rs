@@ -118,8 +118,8 @@ mod tests {
     fn code_of(sym: usize) -> (u32, u8) {
         let len = LENGTHS[sym];
         let (mut code, mut first, mut index) = (0u32, 0u32, 0usize);
-        for l in 1..=usize::from(len) {
-            let count = u32::from(COUNTS[l]);
+        for (l, &count) in COUNTS.iter().enumerate().take(usize::from(len) + 1).skip(1) {
+            let count = u32::from(count);
             if l == usize::from(len) {
                 let pos = SYMBOLS[index..index + count as usize]
                     .iter()

@@ -158,7 +158,8 @@ impl Ledger {
         let Some(at) = streams.heads.iter().position(|h| h.request == request) else {
             return Err(Refusal::UNVERIFIED_FRAMING);
         };
-        match streams.heads.drain(..=at).last().and_then(|h| h.refusal) {
+        let head = streams.heads.drain(..=at).next_back();
+        match head.and_then(|h| h.refusal) {
             Some(refusal) => Err(refusal),
             None => Ok(()),
         }

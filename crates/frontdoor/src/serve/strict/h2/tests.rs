@@ -187,7 +187,7 @@ fn padding_and_priority_are_stripped() {
     wire.extend(frame(HEADERS, END_HEADERS | PRIORITY, 3, &prioritised));
     wire.extend(frame(HEADERS, END_HEADERS | PADDED | PRIORITY, 5, &both));
     let want = fragment("DELETE", "/dav/coll/");
-    assert_eq!(scan(&wire), (vec![want.clone(), want.clone(), want], false));
+    assert_eq!(scan(&wire), (vec![want; 3], false));
 }
 
 #[test]
