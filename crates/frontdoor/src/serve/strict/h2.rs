@@ -18,7 +18,10 @@
 //! Requests `h2` refuses itself (over the concurrent stream limit, malformed) were
 //! reported all the same: the guard skips their verdicts.
 
-use frontdoor_core::proto::{framing::Refusal, hpack::Decoder};
+use frontdoor_core::proto::{
+    framing::Refusal,
+    hpack::{Decoder, HpackError},
+};
 use http::Method;
 
 use super::scan::Fingerprint;
@@ -28,7 +31,8 @@ pub(super) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// The largest frame payload hyper accepts: `SETTINGS_MAX_FRAME_SIZE`, which hyper
 /// keeps at the protocol's default.
 const MAX_FRAME_SIZE: usize = 16 * 1024;
-/// hyper's `SETTINGS_HEADER_TABLE_SIZE`: the protocol's default.
+/// hyper's `SETTINGS_HEADER_TABLE_SIZE`: the protocol's default (the connection's
+/// builder keeps it, and the frame size, unchanged).
 const HEADER_TABLE_SIZE: usize = 4096;
 /// A frame header's length.
 const FRAME_HEADER_LEN: usize = 9;
@@ -64,8 +68,6 @@ struct Block {
     stream: u32,
     /// The first `:method` and `:path`, when the block opens a request.
     request: Option<Pseudo>,
-    /// Bytes of the block not yet decoded (an unfinished field).
-    pending: Vec<u8>,
     /// CONTINUATION frames without END_HEADERS so far.
     continuations: usize,
 }
@@ -89,6 +91,8 @@ pub(super) struct FrameScanner {
     /// The payload of a HEADERS or CONTINUATION frame being read.
     payload: Vec<u8>,
     block: Option<Block>,
+    /// Bytes of the block not yet decoded (an unfinished field).
+    pending: Vec<u8>,
     /// The highest stream a request opened.
     last_stream: u32,
     off: bool,
@@ -106,6 +110,7 @@ impl FrameScanner {
             frame: None,
             payload: Vec::new(),
             block: None,
+            pending: Vec::new(),
             last_stream: 0,
             off: false,
         }
@@ -154,6 +159,7 @@ impl FrameScanner {
         self.frame = None;
         self.block = None;
         self.payload = Vec::new();
+        self.pending = Vec::new();
     }
 
     /// A frame header was read.
@@ -230,7 +236,6 @@ impl FrameScanner {
         self.block = Some(Block {
             stream: frame.stream,
             request,
-            pending: Vec::new(),
             continuations: 0,
         });
         self.decode(fragment, frame.flags & END_HEADERS != 0, out);
@@ -258,28 +263,23 @@ impl FrameScanner {
         let Some(block) = self.block.as_mut() else {
             return;
         };
-        block.pending.extend_from_slice(fragment);
-        let request = &mut block.request;
-        let decoded = self.decoder.decode(&block.pending, |name, value| {
-            let Some(pseudo) = request.as_mut() else {
-                return;
-            };
-            let slot = match name {
-                b":method" => &mut pseudo.method,
-                b":path" => &mut pseudo.path,
-                _ => return,
-            };
-            // h2 refuses a repeated pseudo-header; the first is the one to match.
-            slot.get_or_insert_with(|| value.to_vec());
-        });
-        let Ok(used) = decoded else {
-            return self.stop();
+        let decoder = &mut self.decoder;
+        // The usual block arrives whole: decoded in place, nothing copied.
+        let decoded = if self.pending.is_empty() {
+            let used = decode(decoder, fragment, &mut block.request);
+            used.map(|used| self.pending.extend_from_slice(&fragment[used..]))
+        } else {
+            self.pending.extend_from_slice(fragment);
+            let used = decode(decoder, &self.pending, &mut block.request);
+            used.map(|used| drop(self.pending.drain(..used)))
         };
-        block.pending.drain(..used);
+        if decoded.is_err() {
+            return self.stop();
+        }
         if !end {
             return;
         }
-        if !block.pending.is_empty() {
+        if !self.pending.is_empty() {
             // The block ends inside a field: h2 fails the connection.
             return self.stop();
         }
@@ -287,6 +287,27 @@ impl FrameScanner {
             out(pseudo.verdict());
         }
     }
+}
+
+/// Decodes what it can of `input` (a block's undecoded bytes), keeping the first
+/// `:method` and `:path` in `request` (h2 refuses a repeated pseudo-header); the
+/// bytes used.
+fn decode(
+    decoder: &mut Decoder,
+    input: &[u8],
+    request: &mut Option<Pseudo>,
+) -> Result<usize, HpackError> {
+    decoder.decode(input, |name, value| {
+        let Some(pseudo) = request.as_mut() else {
+            return;
+        };
+        let slot = match name {
+            b":method" => &mut pseudo.method,
+            b":path" => &mut pseudo.path,
+            _ => return,
+        };
+        slot.get_or_insert_with(|| value.to_vec());
+    })
 }
 
 impl Pseudo {
