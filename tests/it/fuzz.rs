@@ -35,7 +35,8 @@ fn seeds(dir: &str) -> Vec<(String, Vec<u8>)> {
     all
 }
 
-/// The `http` seeds: the smuggling corpus (what fits a seed) and clean exchanges.
+/// The `http` seeds: the smuggling corpus (what fits a seed), clean exchanges, an
+/// upgrade and HTTP/2 ones.
 fn http_seeds() -> Vec<(String, Vec<u8>)> {
     let mut all: Vec<(String, Vec<u8>)> = frontdoor_deproxy::smuggling::corpus()
         .into_iter()
@@ -72,8 +73,49 @@ fn http_seeds() -> Vec<(String, Vec<u8>)> {
     ] {
         all.push((name.to_owned(), bytes.to_vec()));
     }
+    all.push(("h2-fragment".to_owned(), h2_fragment()));
     all.sort();
     all
+}
+
+/// HTTP/2 with prior knowledge: `DELETE /dav/coll/#frag` (refused), a clean request
+/// whose block is split over HEADERS and CONTINUATION and adds its `:path` and
+/// `:authority` to the dynamic table, a request sending only their indices, and a
+/// fragment again.
+fn h2_fragment() -> Vec<u8> {
+    fn frame(kind: u8, flags: u8, stream: u8, payload: &[u8]) -> Vec<u8> {
+        let len = u8::try_from(payload.len()).unwrap();
+        let mut out = vec![0, 0, len, kind, flags, 0, 0, 0, stream];
+        out.extend_from_slice(payload);
+        out
+    }
+    fn field(first: u8, name: &str, value: &str) -> Vec<u8> {
+        let mut out = vec![first, u8::try_from(name.len()).unwrap()];
+        out.extend_from_slice(name.as_bytes());
+        out.push(u8::try_from(value.len()).unwrap());
+        out.extend_from_slice(value.as_bytes());
+        out
+    }
+    let (headers, continuation, end_stream, end_headers) = (1, 9, 1, 4);
+    let mut refused = field(0, ":method", "DELETE");
+    refused.extend([0x86]);
+    refused.extend(field(0, ":path", "/dav/coll/#frag"));
+    refused.extend(field(0, ":authority", "app.test"));
+    let mut clean = vec![0x82, 0x86];
+    clean.extend(field(0x40, ":path", "/dav/coll/"));
+    clean.extend(field(0x40, ":authority", "app.test"));
+    let indexed = [0x82, 0x86, 0xbf, 0xbe];
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend(frame(4, 0, 0, &[]));
+    out.extend(frame(headers, end_headers | end_stream, 1, &refused));
+    out.extend(frame(headers, end_stream, 3, &clean[..9]));
+    out.extend(frame(continuation, end_headers, 3, &clean[9..]));
+    out.extend(frame(headers, end_headers | end_stream, 5, &indexed));
+    let mut again = vec![0x82, 0x86];
+    again.extend(field(0, ":path", "/x#y"));
+    again.push(0xbe);
+    out.extend(frame(headers, end_headers | end_stream, 7, &again));
+    out
 }
 
 #[test]

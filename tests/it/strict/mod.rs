@@ -1,12 +1,13 @@
 //! Issue 14, "strict where nginx is lax", through the real stack of
 //! [`stack::support`](super::stack): framing that cannot be forwarded safely is
-//! refused before anything reaches the origin, a client body that fails mid-upload
-//! aborts the upstream request, an ambiguous upstream response is a 502, and no
-//! client can forge what the upstream is told about the connection.
+//! refused before anything reaches the origin (over HTTP/2 too: `h2`), a client body
+//! that fails mid-upload aborts the upstream request, an ambiguous upstream response
+//! is a 502, and no client can forge what the upstream is told about the connection.
 
 mod abort;
 mod forwarding;
 mod framing;
+mod h2;
 mod method;
 mod paths;
 mod response;

@@ -15,7 +15,8 @@
 //! Every refusal closes the connection: after a framing error the rest of the byte
 //! stream cannot be trusted. Some framing is visible only in the raw bytes (hyper
 //! drops a `Content-Length` sent with `Transfer-Encoding`, and the `http` crate drops
-//! a `#fragment` from the target); `frontdoor::serve` checks those on the wire and
+//! a `#fragment` from the target, an HTTP/1 one or an HTTP/2 `:path`);
+//! `frontdoor::serve` checks those on the wire and
 //! answers them with the same [`Refusal`]s ([`Refusal::CONTENT_LENGTH_WITH_TRANSFER_ENCODING`],
 //! [`Refusal::FRAGMENT`]).
 //!

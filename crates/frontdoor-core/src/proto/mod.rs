@@ -5,8 +5,9 @@
 //! ([`Reference`]), the forwarding header names and the list stripped from untrusted
 //! peers ([`FORWARDING_HEADERS`]), WebDAV's [`DESTINATION`], the hop-by-hop headers
 //! ([`hop_by_hop`]), RFC 7239 `Forwarded` parsing and writing ([`rfc7239`]), the
-//! request framing a proxy refuses ([`framing`]), and the PROXY protocol header an L4
-//! balancer sends before HTTP ([`parse_proxy_header`]).
+//! request framing a proxy refuses ([`framing`]), the PROXY protocol header an L4
+//! balancer sends before HTTP ([`parse_proxy_header`]), and HTTP/2 header block
+//! decoding ([`hpack`]).
 //!
 //! The resolver, the router's fallback, the upstream's forwarding headers and the
 //! relocation layer all call these; nothing is parsed twice with different rules.
@@ -26,6 +27,7 @@ mod direct;
 pub mod framing;
 pub mod hop_by_hop;
 mod host;
+pub mod hpack;
 mod names;
 mod proxy_header;
 pub mod rfc7239;

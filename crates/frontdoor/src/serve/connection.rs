@@ -166,7 +166,7 @@ pub(super) async fn serve_http<I, S, B>(
     B: ResponseBody,
 {
     let config = &shared.config;
-    let (io, ledger) = strict::inspect(io, config.max_headers);
+    let (io, ledger) = strict::inspect(io, config.max_headers, config.max_header_bytes);
     let guard = Guard::new(
         service,
         info,
@@ -219,6 +219,8 @@ pub(super) fn http_builder(config: &Config, protocol: Protocol) -> auto::Builder
     if config.max_headers != DEFAULT_MAX_HEADERS {
         builder.http1().max_headers(config.max_headers);
     }
+    // The wire scanner (`strict/h2.rs`) reads HTTP/2 as `h2` does with the default
+    // `SETTINGS_HEADER_TABLE_SIZE` and `SETTINGS_MAX_FRAME_SIZE`: keep both.
     builder
         .http2()
         .timer(TokioTimer::new())

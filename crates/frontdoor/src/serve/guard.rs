@@ -1,7 +1,7 @@
 //! The per-connection hyper service in front of the user's service: it counts each
 //! request in on the connection's [`ConnClock`], refuses framing a proxy must not
 //! forward (what the parsed head shows, [`check_head`], and what only the wire shows,
-//! the [`Ledger`]'s verdict), answers an announced body over `max_request_body` with
+//! the [`Ledger`]'s verdict on the HTTP/1 request or HTTP/2 stream), answers an announced body over `max_request_body` with
 //! a `413`, removes the hop-by-hop headers the client nominated, and hands the rest on
 //! with [`ConnInfo`] and an idle-timed, capped body that fails, never ends, when cut
 //! short ([`UploadBody`]). A `101` answer (or a 2xx to `CONNECT`) marks the connection
@@ -102,6 +102,7 @@ impl<S> Guard<S> {
                 Check::Refuse(refusal) => return Err(refusal),
             }
         } else {
+            self.ledger.check_stream(req.method(), req.uri())?;
             None
         };
         check_head(req)?;

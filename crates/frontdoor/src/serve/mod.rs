@@ -21,15 +21,17 @@
 //! * optionally, the PROXY protocol (v1 and v2) on every connection: the client
 //!   address an L4 balancer sends becomes the connection's peer address;
 //! * requests whose framing a proxy must not forward are refused before the service
-//!   sees them, and the connection is closed: `Content-Length` together with
+//!   sees them, and an HTTP/1 connection is closed: `Content-Length` together with
 //!   `Transfer-Encoding` and a `#fragment` in the target, seen on the raw bytes
-//!   (hyper would drop the `Content-Length`, the `http` crate the fragment), a missing
-//!   or repeated `Host` on HTTP/1.1, a `Content-Length` that is not plain digits, a
-//!   `Transfer-Encoding` that does not end in one `chunked` (400), or that applies
-//!   another coding (501). hyper's parser refuses the rest of the classic smuggling
-//!   vectors itself (400, 431, 414, 505). What it *repairs* is forwarded repaired, as
-//!   RFC 9112 allows a re-serialising recipient: bare-LF line ends in a head,
-//!   identical duplicate `Content-Length` values, an empty chunk-extension name;
+//!   (hyper would drop the `Content-Length`, the `http` crate the fragment), a
+//!   `#fragment` in an HTTP/2 `:path`, seen in the header block decoded on the wire
+//!   (400; the other streams go on), a missing or repeated `Host` on HTTP/1.1, a
+//!   `Content-Length` that is not plain digits, a `Transfer-Encoding` that does not
+//!   end in one `chunked` (400), or that applies another coding (501). hyper's
+//!   parser refuses the rest of the classic smuggling vectors itself (400, 431, 414,
+//!   505). What it *repairs* is forwarded repaired, as RFC 9112 allows a
+//!   re-serialising recipient: bare-LF line ends in a head, identical duplicate
+//!   `Content-Length` values, an empty chunk-extension name;
 //! * the headers a client nominates in `Connection` are removed before the service
 //!   sees the request, so no layer's header can be deleted that way;
 //! * a request body that fails, or stops before its framing says it ends (a
@@ -79,7 +81,8 @@
 //! PROXY header with `proxy_protocol.rs`, take a per-address slot from `per_ip.rs`,
 //! configure hyper, drive the connection, drain it on shutdown) over the I/O of
 //! `conn_io.rs`, its reads scanned by `strict/` (the framing only the raw bytes
-//! show, and where each message ends), and `clock.rs` keeps its header, idle and send
+//! show, and where each message ends; after the HTTP/2 preface, every request
+//! stream's method and `:path`), and `clock.rs` keeps its header, idle and send
 //! timeouts. Per request, `guard.rs` refuses bad framing and oversized announced
 //! bodies, removes nominated hop-by-hop headers and inserts `ConnInfo`, and
 //! `idle_body.rs` times out stalled request bodies and caps them. A TLS listener's

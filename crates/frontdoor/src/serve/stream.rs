@@ -83,7 +83,7 @@ where
     B::Error: Into<BoxError>,
 {
     let config = Config::default();
-    let (io, ledger) = strict::inspect(io, config.max_headers);
+    let (io, ledger) = strict::inspect(io, config.max_headers, config.max_header_bytes);
     let guard = Guard::new(
         service,
         info,

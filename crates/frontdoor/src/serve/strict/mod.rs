@@ -19,9 +19,22 @@
 //! ledger's count: when hyper ends a body because its connection was dropped, the
 //! body fails instead of ending, and the upstream request it feeds is aborted.
 //!
-//! HTTP/2 connections (and upgraded ones, once the guard has seen the `101` or the
-//! `CONNECT`'s 2xx) are not scanned: their framing is binary and explicit.
+//! A connection that opens with the HTTP/2 client preface is scanned by frame instead
+//! (`h2.rs`): its framing is binary and explicit, but the `:path` of a request is
+//! HPACK-coded and the `http` crate cuts it at `#` like an HTTP/1 target. The scanner
+//! decodes every header block with the connection's HPACK state and writes one
+//! verdict per request stream into the ledger: a fingerprint of its method and path
+//! as hyper hands them over, and [`Refusal::FRAGMENT`] for a `:path` with a
+//! `#fragment`. hyper hands requests over in the order their HEADERS arrived, but
+//! `h2` refuses some streams itself (over the concurrent stream limit, malformed), so
+//! the guard takes the first verdict with the request's fingerprint and drops the
+//! ones before it. A request without a verdict is refused: the scanner stops only
+//! where `h2` fails the whole connection, so none is due after it.
+//!
+//! Upgraded HTTP/1 connections are not scanned once the guard has seen the `101` or
+//! the `CONNECT`'s 2xx.
 
+mod h2;
 mod scan;
 
 use std::{
@@ -36,23 +49,50 @@ use std::{
 };
 
 use frontdoor_core::{proto::framing::Refusal, MessageEnd};
-use http::{Method, Uri};
+use http::{uri::PathAndQuery, Method, Uri};
 use parking_lot::Mutex;
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use self::scan::{Event, Fingerprint, Head, Scanner};
+use self::{
+    h2::{FrameScanner, StreamHead, PREFACE},
+    scan::{Event, Fingerprint, Head, Scanner},
+};
+
+/// The most HTTP/2 verdicts a ledger holds that no request has taken yet. Only
+/// streams `h2` refused leave theirs behind, until the next request served takes the
+/// verdicts before its own; past this many the ledger stops trusting itself and every
+/// later HTTP/2 request of the connection is refused.
+const MAX_PENDING_STREAMS: usize = 4096;
 
 /// Wraps an accepted stream for scanning, for a hyper configured to accept
-/// `max_headers` header lines; the ledger goes to the connection's guard.
-pub(super) fn inspect<T>(io: T, max_headers: usize) -> (Inspected<T>, Arc<Ledger>) {
+/// `max_headers` HTTP/1 header lines and `max_header_bytes` of HTTP/2 header list;
+/// the ledger goes to the connection's guard.
+pub(super) fn inspect<T>(
+    io: T,
+    max_headers: usize,
+    max_header_bytes: usize,
+) -> (Inspected<T>, Arc<Ledger>) {
     let ledger = Arc::new(Ledger::default());
     let io = Inspected {
         io,
-        scanner: Scanner::new(max_headers),
+        wire: Wire::Preface(0),
+        limits: Limits {
+            max_headers,
+            max_header_list_size: max_header_bytes.min(u32::MAX as usize),
+        },
         ledger: Arc::clone(&ledger),
     };
     (io, ledger)
+}
+
+/// hyper's limits, which the scanners follow.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Limits {
+    max_headers: usize,
+    /// As hyper passes it to `h2`: the `max_header_bytes` setting, at most
+    /// `u32::MAX`.
+    max_header_list_size: usize,
 }
 
 // === Ledger ===
@@ -64,8 +104,20 @@ pub(super) struct Ledger {
     heads: Mutex<VecDeque<Head>>,
     /// Messages received to the end of their framing.
     ended: AtomicU64,
-    /// Set by the guard when the connection is upgraded: scanning stops.
+    /// Set by the guard when the connection is upgraded, and by the ledger when it
+    /// lost track of HTTP/2 streams: scanning stops.
     off: AtomicBool,
+    /// The HTTP/2 request streams not yet taken, in the order they opened.
+    streams: Mutex<Streams>,
+    /// The connection opened with the HTTP/2 client preface.
+    http2: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Streams {
+    heads: VecDeque<StreamHead>,
+    /// More than [`MAX_PENDING_STREAMS`] were pending: verdicts are no longer kept.
+    lost: bool,
 }
 
 /// How the guard takes a request.
@@ -96,9 +148,52 @@ impl Ledger {
         }
     }
 
+    /// The verdict on an HTTP/2 request hyper handed over with `method` and `uri`:
+    /// the first pending stream with its fingerprint (the ones before it were streams
+    /// `h2` refused), refused without one.
+    pub(super) fn check_stream(&self, method: &Method, uri: &Uri) -> Result<(), Refusal> {
+        let target = uri.path_and_query().map_or("", PathAndQuery::as_str);
+        let request = Fingerprint::of_request(method.as_str().as_bytes(), target.as_bytes());
+        let mut streams = self.streams.lock();
+        let Some(at) = streams.heads.iter().position(|h| h.request == request) else {
+            return Err(Refusal::UNVERIFIED_FRAMING);
+        };
+        let head = streams.heads.drain(..=at).next_back();
+        match head.and_then(|h| h.refusal) {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the connection opened with the HTTP/2 client preface.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "for the connection's clock, which does not use it yet"
+        )
+    )]
+    pub(super) fn is_http2(&self) -> bool {
+        self.http2.load(Ordering::Acquire)
+    }
+
     /// The connection switched protocols: the scanner stops.
     pub(super) fn upgraded(&self) {
         self.off.store(true, Ordering::Release);
+    }
+
+    fn record_stream(&self, head: StreamHead) {
+        let mut streams = self.streams.lock();
+        if streams.lost {
+            return;
+        }
+        if streams.heads.len() >= MAX_PENDING_STREAMS {
+            streams.heads = VecDeque::new();
+            streams.lost = true;
+            self.off.store(true, Ordering::Release);
+            return;
+        }
+        streams.heads.push_back(head);
     }
 
     fn record(&self, event: Event) {
@@ -138,14 +233,68 @@ impl MessageEnd for WireEnd {
 
 // === Inspected ===
 
+/// Which protocol the connection's reads are scanned as.
+#[derive(Debug)]
+enum Wire {
+    /// The first bytes, as long as they match the HTTP/2 preface: this many so far.
+    Preface(usize),
+    Http1(Scanner),
+    Http2(Box<FrameScanner>),
+}
+
+impl Wire {
+    /// Scans `bytes`, the next bytes read, writing what it sees into `ledger`.
+    fn feed(&mut self, bytes: &[u8], ledger: &Ledger, limits: Limits) {
+        match self {
+            Self::Http1(scanner) => {
+                if !scanner.is_off() {
+                    if ledger.off.load(Ordering::Acquire) {
+                        scanner.turn_off();
+                    } else {
+                        scanner.feed(bytes, &mut |e| ledger.record(e));
+                    }
+                }
+            }
+            Self::Http2(scanner) => {
+                if !scanner.is_off() {
+                    if ledger.off.load(Ordering::Acquire) {
+                        scanner.turn_off();
+                    } else {
+                        scanner.feed(bytes, &mut |head| ledger.record_stream(head));
+                    }
+                }
+            }
+            Self::Preface(matched) => {
+                // hyper decides the same way: HTTP/2 when all 24 bytes match.
+                let want = PREFACE.get(*matched..).unwrap_or_default();
+                let n = want.len().min(bytes.len());
+                if bytes[..n] != want[..n] {
+                    let seen = PREFACE.get(..*matched).unwrap_or_default();
+                    *self = Self::Http1(Scanner::new(limits.max_headers));
+                    self.feed(seen, ledger, limits);
+                    self.feed(bytes, ledger, limits);
+                } else if *matched + n == PREFACE.len() {
+                    ledger.http2.store(true, Ordering::Release);
+                    let scanner = FrameScanner::new(limits.max_header_list_size);
+                    *self = Self::Http2(Box::new(scanner));
+                    self.feed(&bytes[n..], ledger, limits);
+                } else {
+                    *matched += n;
+                }
+            }
+        }
+    }
+}
+
 pin_project! {
-    /// An accepted stream whose reads pass the [`Scanner`] on their way to hyper.
+    /// An accepted stream whose reads pass the scanner on their way to hyper.
     /// Writes pass through untouched.
     #[derive(Debug)]
     pub(super) struct Inspected<T> {
         #[pin]
         io: T,
-        scanner: Scanner,
+        wire: Wire,
+        limits: Limits,
         ledger: Arc<Ledger>,
     }
 }
@@ -160,15 +309,8 @@ impl<T: AsyncRead> AsyncRead for Inspected<T> {
         let before = buf.filled().len();
         let read = this.io.poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = read {
-            if !this.scanner.is_off() {
-                if this.ledger.off.load(Ordering::Acquire) {
-                    this.scanner.turn_off();
-                } else {
-                    let ledger = &**this.ledger;
-                    this.scanner
-                        .feed(&buf.filled()[before..], &mut |e| ledger.record(e));
-                }
-            }
+            this.wire
+                .feed(&buf.filled()[before..], this.ledger, *this.limits);
         }
         read
     }

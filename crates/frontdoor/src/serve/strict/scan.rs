@@ -55,17 +55,33 @@ pub(super) struct Fingerprint {
 }
 
 impl Fingerprint {
+    const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
     pub(super) fn of(bytes: &[u8]) -> Self {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
         Self {
             len: bytes.len(),
+            hash: fnv(Self::SEED, bytes),
+        }
+    }
+
+    /// The fingerprint of a request's method and target together (an HTTP/2 request
+    /// is matched by both).
+    pub(super) fn of_request(method: &[u8], target: &[u8]) -> Self {
+        let hash = fnv(fnv(fnv(Self::SEED, method), b" "), target);
+        Self {
+            len: method.len() + 1 + target.len(),
             hash,
         }
     }
+}
+
+/// FNV-1a over `bytes`, from `hash`.
+fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
 }
 
 /// Where the scanner is in the stream.
