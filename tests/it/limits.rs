@@ -234,7 +234,7 @@ async fn an_idle_h2c_connection_whose_client_ignores_the_goaway_ping_is_closed_w
     let server = spawn(server, tower::service_fn(ok));
     // One connection that never opens a stream (idle from its preface), one that is
     // served a request first; neither acknowledges anything.
-    for request in [H2_GET, &b""[..]] {
+    for request in [&b""[..], H2_GET] {
         let mut stream = TcpStream::connect(server.addr()).await.unwrap();
         stream.write_all(H2_PREFACE).await.unwrap();
         stream.write_all(request).await.unwrap();

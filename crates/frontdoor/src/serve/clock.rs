@@ -377,6 +377,20 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn an_http2_connection_without_a_stream_is_idle_from_its_start() {
+        let t = Timeouts {
+            idle: Duration::from_secs(1),
+            ..T
+        };
+        let t0 = Instant::now();
+        let clock = ConnClock::new(t0);
+        clock.on_read();
+        clock.mark_http2();
+        assert_eq!(clock.check(t0, t), Check::RearmAt(t0 + t.idle));
+        assert_eq!(clock.check(t0 + t.idle, t), Check::Close(Expired::Idle));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_stalled_write_expires_even_with_a_request_in_flight() {
         let clock = ConnClock::new(Instant::now());
         let _token = clock.begin(Version::HTTP_11);

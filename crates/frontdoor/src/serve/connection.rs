@@ -24,7 +24,7 @@ use super::{
     conn_io::{ConnIo, Held},
     guard::{Guard, GuardConfig},
     proxy_protocol::{read_header, ProxyFailure, Rewind},
-    strict::{self, Inspected},
+    strict::{self, Inspected, Ledger},
     Config, ConnService, ResponseBody, Shared, Transport, DEFAULT_MAX_HEADERS,
 };
 
@@ -167,6 +167,7 @@ pub(super) async fn serve_http<I, S, B>(
 {
     let config = &shared.config;
     let (io, ledger) = strict::inspect(io, config.max_headers, config.max_header_bytes);
+    let preface = Arc::clone(&ledger);
     let guard = Guard::new(
         service,
         info,
@@ -181,7 +182,7 @@ pub(super) async fn serve_http<I, S, B>(
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), guard);
     tokio::pin!(conn);
 
-    let result = match drive(conn.as_mut(), &clock, shared).await {
+    let result = match drive(conn.as_mut(), &clock, &preface, shared).await {
         Driven::Ended(result) => Some(result),
         Driven::Expired(Expired::Idle) if clock.is_http2() => {
             debug!(remote = %info.remote, "idle timeout: GOAWAY");
@@ -232,10 +233,12 @@ pub(super) fn http_builder(config: &Config, protocol: Protocol) -> auto::Builder
 }
 
 /// Polls the connection until it ends, one of its timeouts expires, or shutdown
-/// begins. One timer, re-armed at the instant the clock names.
+/// begins. One timer, re-armed at the instant the clock names; the scanner's
+/// `ledger` tells whether the connection started with the HTTP/2 preface.
 async fn drive<I, S, B>(
     mut conn: Pin<&mut Connection<'_, I, S>>,
     clock: &ConnClock,
+    ledger: &Ledger,
     shared: &Shared,
 ) -> Driven
 where
@@ -257,10 +260,17 @@ where
     loop {
         tokio::select! {
             result = conn.as_mut() => return Driven::Ended(result),
-            () = timer.as_mut() => match clock.check(Instant::now(), timeouts) {
-                Check::Close(expired) => return Driven::Expired(expired),
-                Check::RearmAt(at) => timer.as_mut().reset(at),
-            },
+            () = timer.as_mut() => {
+                // An HTTP/2 preface (seen by the scanner) makes a connection that has
+                // opened no stream idle rather than waiting for a head.
+                if ledger.is_http2() {
+                    clock.mark_http2();
+                }
+                match clock.check(Instant::now(), timeouts) {
+                    Check::Close(expired) => return Driven::Expired(expired),
+                    Check::RearmAt(at) => timer.as_mut().reset(at),
+                }
+            }
             () = shared.shutdown.cancelled() => return Driven::ShuttingDown,
         }
     }
