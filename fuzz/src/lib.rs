@@ -13,6 +13,7 @@
 //! | [`host`] | a `Host` value | a parsed host is normalised and re-parses to itself; the direct resolution never panics |
 //! | [`cleanup_rules`] | cleanup rules in both text syntaxes | parsing and applying them never panics; a rule set that parses has a stable `Debug` |
 //! | [`config`] | a config file | loading and building it never panics |
+//! | [`hpack`] | an HPACK header block, split at a byte the first byte picks | decoding never panics, keeps the dynamic table within its size, and decodes the same fields whole or in two parts |
 //! | [`serve`] | raw bytes on an in-memory connection to `serve` | never a panic or hang; the wire scanner and hyper never disagree about a request |
 //! | [`stack`] | raw bytes to the full stack (resolve, route, cleanup, upstream to a loopback origin) | as `serve`, and the origin never completes a request whose client body failed |
 
@@ -23,7 +24,7 @@ use frontdoor::{
     cleanup::{Rules, Syntax},
     core::{
         canonicalize_with,
-        proto::{direct_resolution, parse_host, rfc7239},
+        proto::{direct_resolution, hpack::Decoder, parse_host, rfc7239},
         CanonicalOptions, EncodedSlash, Schemes,
     },
     route::{Mode, RouteSpec, Table, Target},
@@ -139,6 +140,38 @@ pub fn rfc7239(data: &[u8]) {
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("{joined:?} does not parse: {e}"));
     assert_eq!(again, parsed, "{joined:?}");
+}
+
+// === hpack ===
+
+/// The HPACK decoder the HTTP/2 scanner runs beside hyper: the first byte picks where
+/// the block is split (a block arrives over several frames and reads); decoding it in
+/// two parts gives what decoding it whole gives, or fails where that fails.
+pub fn hpack(data: &[u8]) {
+    let Some((&split, block)) = data.split_first() else {
+        return;
+    };
+    let decode_all = |parts: &[&[u8]]| {
+        let mut decoder = Decoder::new(4096);
+        let mut fields = Vec::new();
+        let mut pending = Vec::new();
+        for part in parts {
+            pending.extend_from_slice(part);
+            let used = decoder
+                .decode(&pending, |n, v| fields.push((n.to_vec(), v.to_vec())))
+                .ok()?;
+            pending.drain(..used);
+        }
+        Some((fields, pending.is_empty()))
+    };
+    let whole = decode_all(&[block]);
+    let at = usize::from(split).min(block.len());
+    let parts = decode_all(&[&block[..at], &block[at..]]);
+    // A split inside a size update's place (before the first field) may be refused
+    // in one and not the other; where both decode, they agree.
+    if let (Some(whole), Some(parts)) = (&whole, &parts) {
+        assert_eq!(whole, parts, "split at {at}");
+    }
 }
 
 // === host ===

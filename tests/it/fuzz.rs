@@ -147,6 +147,9 @@ fn pure_targets_hold_on_their_seeds() {
     for (_, bytes) in seeds("rfc7239") {
         targets::rfc7239(&bytes);
     }
+    for (_, bytes) in seeds("hpack") {
+        targets::hpack(&bytes);
+    }
     for (_, bytes) in seeds("host") {
         targets::host(&bytes);
     }
