@@ -10,11 +10,13 @@
 //! proxied), `Proxy-Authorization` and `Proxy-Authenticate`.
 //!
 //! `Connection` cannot nominate headers the proxy itself is responsible for (`Host`,
-//! `Content-Length`, `Forwarded`, `X-Forwarded-*`, `Via`): a client listing them does
-//! not get them deleted ("Abusing HTTP hop-by-hop request headers"). Headers a client
-//! nominates are removed at ingress too, before any layer adds its own
-//! ([`strip_nominated`], which `frontdoor::serve` and `frontdoor::ingress` run), so a
-//! client cannot delete what a layer added.
+//! `Content-Length`, `Via` and every forwarding header: `Forwarded`, `X-Forwarded-*`,
+//! `X-Real-IP` and the rest of
+//! [`FORWARDING_HEADERS`](frontdoor_core::proto::FORWARDING_HEADERS)): a client listing
+//! them does not get them deleted ("Abusing HTTP hop-by-hop request headers").
+//! Headers a client nominates are removed at ingress too, before any layer adds its
+//! own ([`strip_nominated`], which `frontdoor::serve` and `frontdoor::ingress` run), so
+//! a client cannot delete what a layer added.
 //!
 //! # Example
 //!
