@@ -28,6 +28,7 @@ use tokio::{
 };
 
 mod limits;
+mod upgrades;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 

@@ -7,7 +7,8 @@
 //! Removes, case-insensitively: `Connection` and every header it nominates,
 //! `Keep-Alive`, `Proxy-Connection`, `TE` (a `trailers` token is kept as `TE: trailers`
 //! on requests), `Trailer`, `Transfer-Encoding`, `Upgrade` (unless an upgrade is being
-//! proxied), `Proxy-Authorization` and `Proxy-Authenticate`.
+//! proxied), `HTTP2-Settings` (always: RFC 9113 §3.2.1), `Proxy-Authorization` and
+//! `Proxy-Authenticate`.
 //!
 //! `Connection` cannot nominate headers the proxy itself is responsible for (`Host`,
 //! `Content-Length`, `Via` and every forwarding header: `Forwarded`, `X-Forwarded-*`,

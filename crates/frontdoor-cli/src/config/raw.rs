@@ -83,6 +83,7 @@ pub(super) struct RawTarget {
     pub(super) tls: Option<Spanned<RawUpstreamTls>>,
     pub(super) escaped_slashes: Option<Spanned<String>>,
     pub(super) connect: Option<bool>,
+    pub(super) upgrades: Option<Spanned<toml::Value>>,
 }
 
 /// `mirror = { .. }` of a target.

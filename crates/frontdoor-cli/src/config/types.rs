@@ -11,7 +11,7 @@ use std::{
 
 use frontdoor_core::{EncodedSlash, Schemes};
 use frontdoor_route::{Mode, RouteSpec};
-use frontdoor_upstream::{ConnectionCap, HostPolicy};
+use frontdoor_upstream::{ConnectionCap, HostPolicy, UpgradeProtocols};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
@@ -257,6 +257,9 @@ pub struct Target {
     pub escaped_slashes: Option<EncodedSlash>,
     /// Whether `CONNECT` is forwarded (and tunnelled) to the upstream; else 405.
     pub connect: bool,
+    /// The `Upgrade` protocols proxied to the upstream (`upgrades`, default
+    /// `["websocket"]`; empty: none). Never `h2c`.
+    pub upgrades: UpgradeProtocols,
 }
 
 /// The semaphores behind a target's `max_in_flight` and `upstream_max_connections`,
