@@ -71,6 +71,37 @@ async fn h1_and_h2c_both_work() {
     server.shutdown().await;
 }
 
+/// RFC 8441 (WebSocket over HTTP/2) is not offered: the server's `SETTINGS` do not
+/// carry `SETTINGS_ENABLE_CONNECT_PROTOCOL`, and a stream that carries `:protocol`
+/// anyway is reset (`PROTOCOL_ERROR`) before it reaches the service.
+#[tokio::test]
+async fn extended_connect_is_not_offered_over_http2() {
+    let server = spawn(bind_loopback(1).await, demo::echo());
+    let tcp = TcpStream::connect(server.addr()).await.unwrap();
+    let (client, conn) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(conn);
+    let mut client = client.ready().await.unwrap();
+    let req = Request::get(format!("http://{}/", server.addr()))
+        .body(())
+        .unwrap();
+    let (res, _) = client.send_request(req, true).unwrap();
+    // The server's SETTINGS open the connection: an answer means they were read.
+    assert_eq!(res.await.unwrap().status(), 200);
+    assert!(!client.is_extended_connect_protocol_enabled());
+    let mut connect = Request::connect(format!("http://{}/chat", server.addr()))
+        .body(())
+        .unwrap();
+    connect
+        .extensions_mut()
+        .insert(h2::ext::Protocol::from_static("websocket"));
+    // Sent anyway, it is reset before it reaches the service.
+    let (res, _) = client.send_request(connect, true).unwrap();
+    let err = res.await.unwrap_err();
+    assert_eq!(err.reason(), Some(h2::Reason::PROTOCOL_ERROR), "{err}");
+    assert!(err.is_remote() && err.is_reset(), "{err:?}");
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn two_listeners_share_one_service() {
     let hits = Arc::new(AtomicUsize::new(0));

@@ -30,6 +30,7 @@ use tokio::{
 mod bodies;
 mod destination;
 mod limits;
+mod upgrades;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -448,18 +449,21 @@ body = "gone fishing"
     let (_, _, body) = get(&fd.addr, "/fixed", "a.example", "").await;
     assert_eq!(header(&json(&body), "host"), Some("backend.internal:8080"));
 
-    // Trusted proxy (the test is 127.0.0.1): X-Forwarded-Host picks the virtual host.
+    // Trusted proxy (the test is 127.0.0.1): X-Forwarded-Host picks the virtual host;
+    // its X-Real-IP and X-Original-URL pass as they came.
     let (status, _, body) = get(
         &fd.addr,
         "/cart",
         "a.example",
-        "X-Forwarded-Host: shop.example.com\r\n",
+        "X-Forwarded-Host: shop.example.com\r\nX-Real-IP: 192.0.2.9\r\nX-Original-URL: /cart\r\n",
     )
     .await;
     assert_eq!(status, 200);
     let doc = json(&body);
     assert_eq!(doc["path"], "/shop/cart");
     assert_eq!(header(&doc, "host"), Some(origin.to_string().as_str()));
+    assert_eq!(header(&doc, "x-real-ip"), Some("192.0.2.9"));
+    assert_eq!(header(&doc, "x-original-url"), Some("/cart"));
 
     // HTTP/1.0 without Host falls back to server_name.
     let (status, _, body) = exchange(&fd.addr, "GET /x HTTP/1.0\r\n\r\n").await;
@@ -513,13 +517,17 @@ async fn untrusted_peers_cannot_pick_the_virtual_host() {
         &fd.addr,
         "/cart",
         "a.example",
-        "X-Forwarded-Host: shop.example.com\r\nX-Forwarded-For: 1.2.3.4\r\n",
+        "X-Forwarded-Host: shop.example.com\r\nX-Forwarded-For: 1.2.3.4\r\n\
+         X-Real-IP: 1.2.3.4\r\nX-Original-URL: /admin\r\nX-HTTP-Method-Override: DELETE\r\n",
     )
     .await;
     let doc = json(&body);
     assert_eq!(doc["path"], "/default/cart");
     // The upstream sees the real peer, not the client's claim.
     assert_eq!(header(&doc, "x-forwarded-for"), Some("127.0.0.1"));
+    assert_eq!(header(&doc, "x-real-ip"), Some("127.0.0.1"));
+    assert_eq!(header(&doc, "x-original-url"), None);
+    assert_eq!(header(&doc, "x-http-method-override"), None);
 }
 
 #[tokio::test]

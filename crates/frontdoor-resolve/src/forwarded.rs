@@ -54,8 +54,8 @@ impl ForwardedSource {
 
     /// The position of the header this source reads in
     /// [`FORWARDING_HEADERS`](frontdoor_core::proto::FORWARDING_HEADERS)
-    /// (which lists them in the order of [`ALL`](Self::ALL); a test holds the two
-    /// together).
+    /// (which lists them first, in the order of [`ALL`](Self::ALL); a test holds the
+    /// two together).
     const fn index(self) -> usize {
         match self {
             Self::Forwarded => 0,
@@ -396,7 +396,7 @@ impl Resolver for ForwardedResolver {
     fn resolve(&self, parts: &Parts) -> Result<Resolution, Error> {
         match peer_ip(parts) {
             Some(peer) if self.is_trusted(peer) => self.resolve_trusted(parts, peer),
-            None if ForwardingPresent::of(&parts.headers).any() => {
+            None if reads_any(ForwardingPresent::of(&parts.headers)) => {
                 NO_CONN_INFO.warn();
                 let resolved = self.direct.resolve_with(parts, connection_scheme(parts))?;
                 Ok(Resolution::new(resolved, None))
@@ -407,6 +407,14 @@ impl Resolver for ForwardedResolver {
             }
         }
     }
+}
+
+/// Whether `present` holds a header some [`ForwardedSource`] reads (the rest of the
+/// list, `X-Real-IP` and the like, is never read by the resolver).
+fn reads_any(present: ForwardingPresent) -> bool {
+    ForwardedSource::ALL
+        .iter()
+        .any(|source| present.at(source.index()))
 }
 
 /// What the trusted forwarding headers claim; for each datum the first source wins.

@@ -67,9 +67,10 @@ impl<R> ResolveLayer<R> {
         self
     }
 
-    /// Whether `Forwarded` and `X-Forwarded-*`
-    /// ([`FORWARDING_HEADERS`](frontdoor_core::proto::FORWARDING_HEADERS)) are removed
-    /// from requests whose peer is not trusted (the stamped [`PeerTrust`] says so, or
+    /// Whether every forwarding header
+    /// ([`FORWARDING_HEADERS`](frontdoor_core::proto::FORWARDING_HEADERS): `Forwarded`,
+    /// `X-Forwarded-*`, `X-Real-IP` and the other client-address, original-URL and
+    /// method-override headers) is removed from requests whose peer is not trusted (the stamped [`PeerTrust`] says so, or
     /// none was stamped), so nothing further in can mistake them for vetted data.
     /// Default: `false` (ignored but left in place).
     pub const fn strip_untrusted_forwarded(mut self, strip: bool) -> Self {

@@ -54,6 +54,37 @@ async fn untrusted_peer_cannot_pick_the_host() {
     }
 }
 
+/// `X-Real-IP` and the other client-address, URL and method override headers are on
+/// the list: removed from untrusted peers on request, kept from trusted ones, and never
+/// read by the resolver (the client is the peer, or the `X-Forwarded-For` walk's).
+#[tokio::test(flavor = "current_thread")]
+async fn client_address_and_override_headers_are_never_read() {
+    let extra = [
+        ("x-real-ip", "192.0.2.66"),
+        ("true-client-ip", "192.0.2.67"),
+        ("x-original-url", "/admin"),
+        ("x-http-method-override", "DELETE"),
+    ];
+    let strip = forwarded().strip_untrusted_forwarded(true);
+    for peer in [UNTRUSTED, TRUSTED] {
+        let mut req = Req::new("/").peer(peer).host("app.example");
+        for (name, value) in extra {
+            req = req.header(name, value);
+        }
+        let seen = run(&strip, req.build()).await.unwrap();
+        let trusted = peer == TRUSTED;
+        assert_eq!(seen.resolved.to_string(), "app.example:80:/");
+        assert_eq!(
+            seen.trust,
+            Some(PeerTrust::new(trusted, ip(peer.split(':').next().unwrap())))
+        );
+        for (name, value) in extra {
+            let kept = seen.headers.get(name).map(|v| v.to_str().unwrap());
+            assert_eq!(kept, trusted.then_some(value), "{name} from {peer}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn trusted_peer_forwarded_host_is_honoured() {
     let req = Req::new("/")

@@ -67,6 +67,15 @@ fn forwarding_headers_without_conn_info_warn_once_per_process() {
         "127.0.0.1:8080".parse().unwrap(),
         "127.0.0.1:5000".parse().unwrap(),
     );
+    // Headers on the list that the resolver never reads are no cause to warn (and
+    // do not use up the one warning).
+    let logs = logged(|| {
+        let res = resolver
+            .resolve(&parts(&[("x-real-ip", "192.0.2.1")], None))
+            .unwrap();
+        assert_eq!(res.resolved.to_string(), "internal:8080:/");
+    });
+    assert_eq!(logs, "");
     let logs = logged(|| {
         // No forwarding header: nothing to warn about.
         resolver.resolve(&parts(&[], None)).unwrap();

@@ -17,7 +17,7 @@ use frontdoor_core::{BoxError, ErrorKind};
 /// | [`HeadTimeout`](Self::HeadTimeout) | no response head within the head timeout | 504 |
 /// | [`Closed`](Self::Closed) | the upstream closed or reset the connection before a response head | 502 |
 /// | [`Protocol`](Self::Protocol) | the upstream answered something that is not HTTP | 502 |
-/// | [`Upgrade`](Self::Upgrade) | a `101` that does not match the requested upgrade | 502 |
+/// | [`Upgrade`](Self::Upgrade) | a `101` that does not match the requested upgrade, or answers a request not forwarded as one | 502 |
 /// | [`Body`](Self::Body) | the upstream body failed after the head (the downstream body is aborted) | 502 |
 /// | [`BodyTimeout`](Self::BodyTimeout) | the upstream body was idle for longer than the idle timeout | 504 |
 /// | [`RequestBody`](Self::RequestBody) | the client's request body failed while being forwarded | 400 |

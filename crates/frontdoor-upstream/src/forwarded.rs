@@ -1,12 +1,22 @@
-//! Forwarding metadata written towards the upstream: `X-Forwarded-*`, RFC 7239
-//! `Forwarded` and `Via`, with an explicit trust decision.
+//! Forwarding metadata written towards the upstream: `X-Forwarded-*`, `X-Real-IP`,
+//! RFC 7239 `Forwarded` and `Via`, with an explicit trust decision.
 //!
 //! Trust comes from the [`PeerTrust`] extension the resolver layer stamps; its absence
-//! means *untrusted*. From an untrusted peer every inbound `Forwarded` and
-//! `X-Forwarded-*` header is **removed** and replaced by values this proxy vouches for;
-//! from a trusted peer `X-Forwarded-For` and `Forwarded` are **appended to** (all inbound
-//! lines folded into one, then `, <peer>`), and inbound `X-Forwarded-Proto/-Host/-Port`
-//! are kept. `Via` is always appended to (RFC 9110 §7.6.3).
+//! means *untrusted*. From an untrusted peer every inbound forwarding header
+//! ([`FORWARDING_HEADERS`]: `Forwarded`, `X-Forwarded-*`, `X-Real-IP`,
+//! `True-Client-IP`, `X-Client-IP`, `CF-Connecting-IP`, `Fastly-Client-IP`,
+//! `X-Cluster-Client-IP`, `X-Original-URL`, `X-Rewrite-URL`, `X-Forwarded-Prefix`,
+//! `X-HTTP-Method-Override`, `X-Method-Override`) is **removed**, and the ones this
+//! proxy writes are replaced by values it vouches for; from a trusted peer they all
+//! pass as they came, except that `X-Forwarded-For` and `Forwarded` are **appended
+//! to** (all inbound lines folded into one, then `, <peer>`). `Via` is always appended
+//! to (RFC 9110 §7.6.3).
+//!
+//! `X-Real-IP` (on by default, [`Forwarding::x_real_ip`]) is set to the client
+//! address: from an untrusted peer, the peer's address (the element `X-Forwarded-For`
+//! gets); from a trusted proxy, its own `X-Real-IP` is kept as it came, and when it
+//! sent none, the client the resolver found by walking the trusted chain
+//! ([`PeerTrust::client`]), as nginx's `realip` module sets `$remote_addr`.
 //!
 //! The peer address comes from [`ConnInfo::remote`]; without a `ConnInfo` no address is
 //! added (but untrusted inbound copies are still removed). The scheme written
@@ -33,6 +43,8 @@
 //! assert!(!none.is_x_forwarded_for());
 //! # Ok::<(), frontdoor_upstream::UpstreamConfigError>(())
 //! ```
+//!
+//! [`FORWARDING_HEADERS`]: frontdoor_core::proto::FORWARDING_HEADERS
 
 use std::{io::Write as _, net::IpAddr};
 
@@ -42,7 +54,7 @@ use frontdoor_core::{
     proto::{
         remove_forwarding_headers,
         rfc7239::{Element, Node, NodeName},
-        X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO,
+        X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_REAL_IP,
     },
     ConnInfo, PeerTrust, Resolved,
 };
@@ -58,9 +70,9 @@ use crate::UpstreamConfigError;
 /// Which forwarding headers [`Upstream`](crate::Upstream) writes. See the
 /// [module docs](self).
 ///
-/// Default: `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `Via:
-/// <version> frontdoor` (requests only) on; `X-Forwarded-Port`, `Forwarded` and `Via`
-/// on responses off.
+/// Default: `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`, `X-Real-IP`
+/// and `Via: <version> frontdoor` (requests only) on; `X-Forwarded-Port`, `Forwarded`
+/// and `Via` on responses off.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Forwarding {
@@ -68,6 +80,7 @@ pub struct Forwarding {
     proto: bool,
     host: bool,
     port: bool,
+    real_ip: bool,
     forwarded: bool,
     /// `Via` values for HTTP/1.0, HTTP/1.1 and HTTP/2 messages.
     via: Option<[HeaderValue; 3]>,
@@ -81,6 +94,7 @@ impl Default for Forwarding {
             proto: true,
             host: true,
             port: false,
+            real_ip: true,
             forwarded: false,
             via: Some([
                 HeaderValue::from_static("1.0 frontdoor"),
@@ -101,6 +115,7 @@ impl Forwarding {
             proto: false,
             host: false,
             port: false,
+            real_ip: false,
             forwarded: false,
             via: None,
             via_responses: false,
@@ -128,6 +143,13 @@ impl Forwarding {
     /// Set `X-Forwarded-Port` to the local port the request arrived on. Default: off.
     pub const fn x_forwarded_port(mut self, on: bool) -> Self {
         self.port = on;
+        self
+    }
+
+    /// Set `X-Real-IP` to the client address (see the [module docs](self)).
+    /// Default: on.
+    pub const fn x_real_ip(mut self, on: bool) -> Self {
+        self.real_ip = on;
         self
     }
 
@@ -182,6 +204,12 @@ impl Forwarding {
         self.xff
     }
 
+    /// Whether `X-Real-IP` is written.
+    #[must_use]
+    pub const fn is_x_real_ip(&self) -> bool {
+        self.real_ip
+    }
+
     /// Whether `Forwarded` is written.
     #[must_use]
     pub const fn is_forwarded(&self) -> bool {
@@ -209,15 +237,18 @@ impl Forwarding {
     /// Rewrites the forwarding headers of an outbound request. `client_host` is the
     /// Host the client asked for (before the Host policy applied).
     pub(crate) fn apply(&self, parts: &mut Parts, client_host: Option<&HeaderValue>) {
-        let trusted = parts
+        let trust = parts
             .extensions
             .get::<PeerTrust>()
-            .is_some_and(|t| t.peer_trusted);
+            .copied()
+            .filter(|t| t.peer_trusted);
+        let trusted = trust.is_some();
         let conn = parts.extensions.get::<ConnInfo>().copied();
         let headers = &mut parts.headers;
         if !trusted {
-            // The one list (frontdoor_core::proto::FORWARDING_HEADERS), the same the
-            // resolver honours: X-Forwarded-Server included.
+            // The one list (frontdoor_core::proto::FORWARDING_HEADERS): what the
+            // resolver honours (X-Forwarded-Server included), X-Real-IP and the other
+            // client-address, original-URL and method-override headers.
             remove_forwarding_headers(headers);
         }
         // The connection's scheme, or the resolver's decision when the peer is
@@ -233,6 +264,18 @@ impl Forwarding {
         if self.xff {
             if let Some(ip) = peer {
                 append_with(headers, X_FORWARDED_FOR, |buf| write_ip(buf, ip));
+            }
+        }
+        if self.real_ip {
+            // The resolver's client from a trusted proxy; the peer from anyone else
+            // (whose X-Real-IP was removed above).
+            let client = trust.map(|t| t.client).or(peer);
+            if let (Entry::Vacant(slot), Some(ip)) = (headers.entry(X_REAL_IP), client) {
+                let mut buf = Vec::with_capacity(16);
+                write_ip(&mut buf, ip);
+                if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(buf)) {
+                    slot.insert(value);
+                }
             }
         }
         // Inbound values that survived (from a trusted peer) are kept.
@@ -348,6 +391,11 @@ mod tests {
             .header("x-forwarded-host", "evil.example")
             .header("forwarded", "for=6.6.6.6")
             .header("x-forwarded-server", "evil.example")
+            .header("x-real-ip", "7.7.7.7")
+            .header("cf-connecting-ip", "7.7.7.8")
+            .header("x-original-url", "/admin")
+            .header("x-forwarded-prefix", "/evil")
+            .header("x-http-method-override", "DELETE")
             .header("via", "1.1 other")
             .body(())
             .unwrap();
@@ -387,6 +435,31 @@ mod tests {
             );
             assert_eq!(h["forwarded"], "for=10.0.0.1;host=front.example;proto=http");
             assert_eq!(h["via"], "1.1 other, 1.1 fd");
+            // The client-address headers go; X-Real-IP is ours: the peer.
+            assert_eq!(h.get_all("x-real-ip").iter().count(), 1);
+            assert_eq!(h["x-real-ip"], "10.0.0.1");
+            for name in [
+                "cf-connecting-ip",
+                "x-original-url",
+                "x-forwarded-prefix",
+                "x-http-method-override",
+            ] {
+                assert!(h.get(name).is_none(), "untrusted {name}");
+            }
+            let mut names: Vec<_> = h.keys().map(HeaderName::as_str).collect();
+            names.sort_unstable();
+            assert_eq!(
+                names,
+                [
+                    "forwarded",
+                    "via",
+                    "x-forwarded-for",
+                    "x-forwarded-host",
+                    "x-forwarded-port",
+                    "x-forwarded-proto",
+                    "x-real-ip",
+                ]
+            );
         }
     }
 
@@ -403,6 +476,44 @@ mod tests {
             h["forwarded"],
             "for=6.6.6.6, for=10.0.0.1;host=front.example;proto=http"
         );
+        // The rest of the list passes as the trusted proxy sent it.
+        for (name, value) in [
+            ("x-forwarded-server", "evil.example"),
+            ("x-real-ip", "7.7.7.7"),
+            ("cf-connecting-ip", "7.7.7.8"),
+            ("x-original-url", "/admin"),
+            ("x-forwarded-prefix", "/evil"),
+            ("x-http-method-override", "DELETE"),
+        ] {
+            assert_eq!(
+                h.get_all(name).iter().collect::<Vec<_>>(),
+                [value],
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn x_real_ip_from_a_trusted_proxy_that_sent_none_is_the_resolvers_client() {
+        let mut p = parts(Some(true));
+        p.headers.remove("x-real-ip");
+        p.extensions
+            .insert(PeerTrust::new(true, "192.0.2.7".parse().unwrap()));
+        Forwarding::default().apply(&mut p, None);
+        assert_eq!(p.headers["x-real-ip"], "192.0.2.7");
+        assert_eq!(p.headers["x-forwarded-for"], "9.9.9.9, 8.8.8.8, 10.0.0.1");
+        // Off: an untrusted X-Real-IP is still removed, none is written.
+        let mut p = parts(Some(false));
+        let off = Forwarding::default().x_real_ip(false);
+        assert!(!off.is_x_real_ip());
+        off.apply(&mut p, None);
+        assert!(p.headers.get("x-real-ip").is_none());
+        // Without ConnInfo or trust there is no address to write.
+        let mut p = parts(None);
+        p.extensions.clear();
+        Forwarding::default().apply(&mut p, None);
+        assert!(p.headers.get("x-real-ip").is_none());
+        assert!(Forwarding::default().is_x_real_ip());
     }
 
     #[test]
@@ -508,6 +619,7 @@ mod tests {
         let mut p = parts(None);
         Forwarding::none().apply(&mut p, None);
         assert!(p.headers.get("x-forwarded-for").is_none());
+        assert!(p.headers.get("x-real-ip").is_none());
         assert!(p.headers.get("forwarded").is_none());
         assert_eq!(p.headers["via"], "1.1 other");
     }

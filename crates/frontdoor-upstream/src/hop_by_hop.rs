@@ -7,14 +7,17 @@
 //! Removes, case-insensitively: `Connection` and every header it nominates,
 //! `Keep-Alive`, `Proxy-Connection`, `TE` (a `trailers` token is kept as `TE: trailers`
 //! on requests), `Trailer`, `Transfer-Encoding`, `Upgrade` (unless an upgrade is being
-//! proxied), `Proxy-Authorization` and `Proxy-Authenticate`.
+//! proxied), `HTTP2-Settings` (always: RFC 9113 §3.2.1), `Proxy-Authorization` and
+//! `Proxy-Authenticate`.
 //!
 //! `Connection` cannot nominate headers the proxy itself is responsible for (`Host`,
-//! `Content-Length`, `Forwarded`, `X-Forwarded-*`, `Via`): a client listing them does
-//! not get them deleted ("Abusing HTTP hop-by-hop request headers"). Headers a client
-//! nominates are removed at ingress too, before any layer adds its own
-//! ([`strip_nominated`], which `frontdoor::serve` and `frontdoor::ingress` run), so a
-//! client cannot delete what a layer added.
+//! `Content-Length`, `Via` and every forwarding header: `Forwarded`, `X-Forwarded-*`,
+//! `X-Real-IP` and the rest of
+//! [`FORWARDING_HEADERS`](frontdoor_core::proto::FORWARDING_HEADERS)): a client listing
+//! them does not get them deleted ("Abusing HTTP hop-by-hop request headers").
+//! Headers a client nominates are removed at ingress too, before any layer adds its
+//! own ([`strip_nominated`], which `frontdoor::serve` and `frontdoor::ingress` run), so
+//! a client cannot delete what a layer added.
 //!
 //! # Example
 //!

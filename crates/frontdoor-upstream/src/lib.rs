@@ -5,8 +5,9 @@
 //! hyper-util's pooled client (keep-alive, no forced `Connection: close`), strips
 //! hop-by-hop headers in both directions, writes forwarding headers according to the
 //! resolver's trust decision, applies a [`HostPolicy`], streams both bodies without
-//! collecting them, and splices `Connection: upgrade` requests (WebSocket) after a
-//! matching `101`. Its error is a typed [`ProxyError`]. [`GatewayErrorLayer`] (the
+//! collecting them, and splices `Connection: upgrade` requests to the protocols it
+//! allows ([`UpgradeProtocols`]: WebSocket by default, never h2c) after a matching
+//! `101`. Its error is a typed [`ProxyError`]. [`GatewayErrorLayer`] (the
 //! successor of rouille's `full_proxy`) answers those errors with 502/503/504.
 //!
 //! [`Balanced`] spreads requests over several addresses of one route with tower's
@@ -74,4 +75,6 @@ pub use gateway::{
     error_kind_of, gateway_response, DefaultOnGatewayError, GatewayError, GatewayErrorLayer,
     GatewayFailure, OnGatewayError, ResponseFuture as GatewayResponseFuture,
 };
-pub use upstream::{ConnectionCap, HostPolicy, ResponseFuture, Upstream, UpstreamBuilder};
+pub use upstream::{
+    ConnectionCap, HostPolicy, ResponseFuture, UpgradeProtocols, Upstream, UpstreamBuilder,
+};

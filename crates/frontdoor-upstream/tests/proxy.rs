@@ -502,6 +502,84 @@ async fn forwarded_headers_depend_on_trust() {
     );
 }
 
+/// An upstream answering with every request header it got, one `name: value` line
+/// each, sorted.
+async fn header_echo() -> std::net::SocketAddr {
+    hyper_upstream(|req: Request<hyper::body::Incoming>| async move {
+        let mut lines: Vec<String> = req
+            .headers()
+            .iter()
+            .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap()))
+            .collect();
+        lines.sort_unstable();
+        Response::new(Body::from(lines.join("\n")))
+    })
+    .await
+}
+
+/// The whole forwarding list: from an untrusted peer every entry is removed and
+/// `X-Real-IP` is the peer; from a trusted proxy every entry passes as it came
+/// (`X-Forwarded-For` appended to).
+#[tokio::test]
+async fn client_address_and_override_headers_depend_on_trust() {
+    let addr = header_echo().await;
+    let svc = GatewayError::new(
+        Upstream::builder(&format!("http://{addr}"))
+            .host(replace("backend.local"))
+            .build()
+            .unwrap(),
+    );
+    let sent = [
+        ("cf-connecting-ip", "6.6.6.1"),
+        ("fastly-client-ip", "6.6.6.2"),
+        ("forwarded", "for=6.6.6.3"),
+        ("true-client-ip", "6.6.6.4"),
+        ("x-client-ip", "6.6.6.5"),
+        ("x-cluster-client-ip", "6.6.6.6"),
+        ("x-forwarded-for", "6.6.6.7"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-port", "8443"),
+        ("x-forwarded-prefix", "/evil"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-server", "evil.example"),
+        ("x-http-method-override", "DELETE"),
+        ("x-method-override", "PUT"),
+        ("x-original-url", "/admin"),
+        ("x-real-ip", "6.6.6.8"),
+        ("x-rewrite-url", "/admin"),
+    ];
+    let mk = |trusted| {
+        let mut req = Request::get("/").header("host", "own.example");
+        for (name, value) in sent {
+            req = req.header(name, value);
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        peer(&mut req, "10.0.0.7", trusted);
+        req
+    };
+    let untrusted = "host: backend.local\n\
+                     via: 1.1 frontdoor\n\
+                     x-forwarded-for: 10.0.0.7\n\
+                     x-forwarded-host: own.example\n\
+                     x-forwarded-proto: http\n\
+                     x-real-ip: 10.0.0.7";
+    for trust in [None, Some(false)] {
+        let (_, body) = call(svc.clone(), mk(trust)).await;
+        assert_eq!(std::str::from_utf8(&body).unwrap(), untrusted, "{trust:?}");
+    }
+    let (_, body) = call(svc, mk(Some(true))).await;
+    let mut trusted: Vec<String> = sent
+        .iter()
+        .map(|(n, v)| match *n {
+            "x-forwarded-for" => format!("{n}: {v}, 10.0.0.7"),
+            _ => format!("{n}: {v}"),
+        })
+        .chain(["host: backend.local".into(), "via: 1.1 frontdoor".into()])
+        .collect();
+    trusted.sort_unstable();
+    assert_eq!(std::str::from_utf8(&body).unwrap(), trusted.join("\n"));
+}
+
 /// Connections to the upstream are reused (no forced `Connection: close`, U8).
 #[tokio::test]
 async fn upstream_connections_are_pooled() {

@@ -42,7 +42,7 @@
 //! | `proxy::full_proxy(...)` (errors become responses) | `ServiceBuilder::new().gateway_errors().service(upstream)` | 502, 503 or 504 by error kind, with a hook |
 //! | `replace_host: Some(host)` / `None` | `Upstream::builder(url).host(HostPolicy::Replace(value))` / `HostPolicy::Preserve`; the default is the upstream's own authority | |
 //! | dispatch on `request.header("Host")` in a `match` | one route per host: `.route("domain1.com", upstream1).route("domain2.com", upstream2)` | hosts normalised; globs such as `*.example.com` |
-//! | hop-by-hop headers forwarded, `X-Forwarded-*` appended from anyone | hop-by-hop stripped both ways; forwarding headers replaced unless the peer is trusted | |
+//! | hop-by-hop headers forwarded, `X-Forwarded-*` appended from anyone | hop-by-hop stripped both ways; forwarding headers (`X-Forwarded-*`, `X-Real-IP`, the method overrides, ...) removed unless the peer is trusted; `X-Forwarded-For/-Proto/-Host` and `X-Real-IP` written by frontdoor | |
 //!
 //! # From nginx
 //!

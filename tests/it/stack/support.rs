@@ -65,6 +65,8 @@ pub(crate) fn upstream(origin: SocketAddr) -> RouteService {
         .head_timeout(Some(TIMEOUT))
         .body_idle_timeout(Some(TIMEOUT))
         .pool_idle_timeout(Some(TIMEOUT))
+        // The deproxy's `upgrade_echo` origin speaks the `echo` protocol.
+        .upgrades(["websocket", "echo"])
         .build()
         .expect("a valid upstream");
     BoxCloneSyncService::new(

@@ -170,6 +170,7 @@ fn upstream_service(
             let key = match e.key() {
                 "max_connections" => "upstream_max_connections",
                 "tls" => "tls",
+                "upgrades" => "upgrades",
                 _ => "upstream",
             };
             (key, e.message().to_owned())
@@ -452,7 +453,8 @@ fn upstream(
     let mut builder = Upstream::builder(base)
         .host(target.host.clone())
         .forwarding(forwarding(config)?)
-        .connect_method(target.connect);
+        .connect_method(target.connect)
+        .upgrades(target.upgrades.iter());
     if let Some(cap) = target.limits.connection_caps.get(index) {
         builder = builder.connection_cap(cap.clone());
     }

@@ -87,6 +87,7 @@ pub(super) struct RawTarget {
     pub(super) escaped_slashes: Option<Spanned<String>>,
     pub(super) connect: Option<bool>,
     pub(super) request_buffer: Option<Spanned<Size>>,
+    pub(super) upgrades: Option<Spanned<toml::Value>>,
 }
 
 /// `mirror = { .. }` of a target.

@@ -357,6 +357,71 @@ request_buffer = "-1"
 }
 
 #[test]
+fn upgrades_are_an_allow_list_without_h2c() {
+    let config = parse(
+        r#"[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+
+[[route]]
+spec = "::/b"
+upstream = "http://127.0.0.1:1"
+upgrades = ["WebSocket", "foo"]
+
+[[route]]
+spec = "::/c"
+upstream = "http://127.0.0.1:1"
+upgrades = []
+
+[default]
+upstream = "http://127.0.0.1:1"
+upgrades = ["foo/1"]
+"#,
+    )
+    .unwrap();
+    let listed = |t: &Target| t.upgrades.iter().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(listed(&config.routes[0].target), ["websocket"]);
+    assert_eq!(listed(&config.routes[1].target), ["websocket", "foo"]);
+    assert!(config.routes[2].target.upgrades.is_empty());
+    assert_eq!(listed(config.default.as_ref().unwrap()), ["foo/1"]);
+
+    let got = errors(
+        r#"[[route]]
+spec = "::/a"
+upstream = "http://127.0.0.1:1"
+upgrades = ["websocket", "h2c"]
+
+[[route]]
+spec = "::/b"
+upstream = "http://127.0.0.1:1"
+upgrades = "websocket"
+
+[[route]]
+spec = "::/c"
+upstream = "http://127.0.0.1:1"
+upgrades = ["web socket"]
+
+[default]
+upstream = "http://127.0.0.1:1"
+upgrades = ["H2C/1"]
+"#,
+    );
+    assert_eq!(
+        got,
+        [
+            "line 4: route[0].upgrades: `h2c` cannot be proxied: the h2c upgrade is deprecated \
+             (RFC 9113) and would let clients reach any path of the upstream",
+            "line 9: route[1].upgrades: expected a list of protocols, such as [\"websocket\"] \
+             ([] for none)",
+            "line 14: route[2].upgrades: `web socket` is not an upgrade protocol: a token, \
+             optionally with `/version`",
+            "line 18: default.upgrades: `H2C/1` cannot be proxied: the h2c upgrade is \
+             deprecated (RFC 9113) and would let clients reach any path of the upstream",
+        ]
+    );
+}
+
+#[test]
 fn bad_limits_name_their_key() {
     let got = errors(
         r#"[server]

@@ -11,7 +11,7 @@ use std::{
 
 use frontdoor_core::{EncodedSlash, Schemes};
 use frontdoor_route::{Mode, RouteSpec};
-use frontdoor_upstream::{ConnectionCap, HostPolicy};
+use frontdoor_upstream::{ConnectionCap, HostPolicy, UpgradeProtocols};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
@@ -281,6 +281,9 @@ pub struct Target {
     /// The target's own `request_buffer`, overriding `[server] request_buffer` (0:
     /// this target streams every body).
     pub request_buffer: Option<u64>,
+    /// The `Upgrade` protocols proxied to the upstream (`upgrades`, default
+    /// `["websocket"]`; empty: none). Never `h2c`.
+    pub upgrades: UpgradeProtocols,
 }
 
 /// The semaphores behind a target's `max_in_flight` and `upstream_max_connections`,

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, ops::Range};
 
 use frontdoor_core::{EncodedSlash, Schemes};
-use frontdoor_upstream::{HostPolicy, Upstream};
+use frontdoor_upstream::{HostPolicy, UpgradeProtocols, Upstream};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
 use toml::Spanned;
@@ -298,6 +298,9 @@ fn target(
     let request_buffer = raw
         .request_buffer
         .and_then(|v| size(&format!("{path}.request_buffer"), &v, errors));
+    let upgrades = raw
+        .upgrades
+        .map_or_else(UpgradeProtocols::default, |u| upgrades(path, &u, errors));
     (errors.count() == before).then(|| Target {
         limits,
         upstreams,
@@ -313,6 +316,31 @@ fn target(
         escaped_slashes,
         connect: raw.connect.unwrap_or(false),
         request_buffer,
+        upgrades,
+    })
+}
+
+/// `upgrades = [..]`: protocol tokens the upstream client accepts (its checks, its
+/// message: never `h2c`).
+fn upgrades(path: &str, raw: &Spanned<toml::Value>, errors: &mut Errors<'_>) -> UpgradeProtocols {
+    let key = format!("{path}.upgrades");
+    let list = raw.get_ref().as_array().and_then(|items| {
+        items
+            .iter()
+            .map(toml::Value::as_str)
+            .collect::<Option<Vec<_>>>()
+    });
+    let Some(list) = list else {
+        errors.push(
+            Some(&raw.span()),
+            key,
+            "expected a list of protocols, such as [\"websocket\"] ([] for none)",
+        );
+        return UpgradeProtocols::default();
+    };
+    UpgradeProtocols::try_new(list).unwrap_or_else(|e| {
+        errors.push(Some(&raw.span()), key, e.message());
+        UpgradeProtocols::default()
     })
 }
 

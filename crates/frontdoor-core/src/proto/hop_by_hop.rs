@@ -5,7 +5,9 @@
 //!   (the upstream client calls it in both directions): `Connection` and every header
 //!   it nominates, `Keep-Alive`, `Proxy-Connection`, `TE` (a `trailers` token is kept
 //!   as `TE: trailers` on requests), `Trailer`, `Transfer-Encoding`, `Upgrade` (unless
-//!   an upgrade is being proxied), `Proxy-Authorization` and `Proxy-Authenticate`.
+//!   an upgrade is being proxied), `HTTP2-Settings` (connection-specific, RFC 9113
+//!   §3.2.1: never forwarded, upgrade or not), `Proxy-Authorization` and
+//!   `Proxy-Authenticate`.
 //! * [`strip_nominated`] runs at ingress, before any layer adds a header: it removes
 //!   the headers the client nominated in `Connection` and leaves `Connection` holding
 //!   only the `upgrade` token (when the client sent it), so a header a layer adds
@@ -30,10 +32,12 @@
 //!
 //! headers.insert("x-secret", "added by a layer".parse()?);
 //! headers.insert("te", "trailers, gzip".parse()?);
+//! headers.insert("http2-settings", "AAMAAABkAAQCAAAAAAIAAAAA".parse()?);
 //! strip(&mut headers, Message::Request);
 //! assert_eq!(headers["x-secret"], "added by a layer");
 //! assert_eq!(headers["te"], "trailers");
 //! assert!(headers.get("upgrade").is_none());
+//! assert!(headers.get("http2-settings").is_none());
 //! # Ok::<(), http::header::InvalidHeaderValue>(())
 //! ```
 //!
@@ -48,6 +52,9 @@ use super::is_forwarding_header;
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+/// `HTTP2-Settings` (RFC 9113 §3.2.1): the settings of an h2c upgrade, specific to
+/// the connection it was sent on.
+const HTTP2_SETTINGS: HeaderName = HeaderName::from_static("http2-settings");
 
 /// The message [`strip`] works on, which decides the two exceptions to the list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +93,7 @@ fn is_protected(name: &HeaderName) -> bool {
 /// Removes the hop-by-hop headers from `headers`, a [`Message`] of that kind.
 pub fn strip(headers: &mut HeaderMap, message: Message) {
     let keep_upgrade = message.keeps_upgrade();
-    // Fast path: one pass over the names instead of nine hashed removals when, as
+    // Fast path: one pass over the names instead of ten hashed removals when, as
     // usual, there is nothing to strip.
     if !headers.keys().any(|n| is_hop_by_hop(n, keep_upgrade)) {
         return;
@@ -105,6 +112,7 @@ pub fn strip(headers: &mut HeaderMap, message: Message) {
         header::TE,
         header::TRAILER,
         header::TRANSFER_ENCODING,
+        HTTP2_SETTINGS,
         header::PROXY_AUTHORIZATION,
         header::PROXY_AUTHENTICATE,
     ] {
@@ -160,6 +168,7 @@ fn is_hop_by_hop(name: &HeaderName, keep_upgrade: bool) -> bool {
         || *name == header::TE
         || *name == header::TRAILER
         || *name == header::TRANSFER_ENCODING
+        || *name == HTTP2_SETTINGS
         || *name == header::PROXY_AUTHORIZATION
         || *name == header::PROXY_AUTHENTICATE
         || (!keep_upgrade && *name == header::UPGRADE)
@@ -211,10 +220,33 @@ mod tests {
             ("upgrade", "websocket"),
             ("proxy-authorization", "Basic x"),
             ("proxy-authenticate", "Basic"),
+            ("http2-settings", "AAMAAABkAAQCAAAAAAIAAAAA"),
             ("x-kept", "1"),
         ]);
         strip(&mut h, Message::Request);
         assert_eq!(h, map(&[("x-kept", "1")]));
+    }
+
+    #[test]
+    fn http2_settings_never_survives_even_an_upgrade() {
+        for message in [
+            Message::Request,
+            Message::UpgradeRequest,
+            Message::Response,
+            Message::UpgradeResponse,
+        ] {
+            let mut h = map(&[
+                ("upgrade", "websocket"),
+                ("http2-settings", "AAMAAABkAAQCAAAAAAIAAAAA"),
+            ]);
+            strip(&mut h, message);
+            assert!(!h.contains_key("http2-settings"), "{message:?}");
+            assert_eq!(
+                h.contains_key("upgrade"),
+                message.keeps_upgrade(),
+                "{message:?}"
+            );
+        }
     }
 
     #[test]

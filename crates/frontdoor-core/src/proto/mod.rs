@@ -39,9 +39,11 @@ pub use direct::{
 };
 pub use host::{default_port, parse_host, HostError, HostPort, MAX_HOST_LEN};
 pub use names::{
-    is_forwarding_header, remove_forwarding_headers, ForwardingPresent, DESTINATION,
-    FORWARDING_HEADERS, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO,
-    X_FORWARDED_SERVER,
+    is_forwarding_header, remove_forwarding_headers, ForwardingPresent, CF_CONNECTING_IP,
+    DESTINATION, FASTLY_CLIENT_IP, FORWARDING_HEADERS, TRUE_CLIENT_IP, X_CLIENT_IP,
+    X_CLUSTER_CLIENT_IP, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PREFIX,
+    X_FORWARDED_PROTO, X_FORWARDED_SERVER, X_HTTP_METHOD_OVERRIDE, X_METHOD_OVERRIDE,
+    X_ORIGINAL_URL, X_REAL_IP, X_REWRITE_URL,
 };
 pub use proxy_header::{
     parse_proxy_header, ProxyHeader, ProxyHeaderError, PROXY_V1_MAX_LEN, PROXY_V2_MAX_LEN,

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use super::{
     connect::{http_connector, Connector},
     pool::Http1Pool,
-    Shared, Transport, Upstream,
+    Shared, Transport, UpgradeProtocols, Upstream,
 };
 use crate::{Forwarding, UpstreamConfigError};
 
@@ -106,7 +106,8 @@ pub struct UpstreamBuilder {
     pool_max_idle_per_host: usize,
     connection_cap: Option<ConnectionCap>,
     http2_only: bool,
-    upgrades: bool,
+    /// As given; checked by `build` ([`UpgradeProtocols::try_new`]).
+    upgrades: Vec<String>,
     connect: bool,
     #[cfg(feature = "tls")]
     tls: Option<rustls::ClientConfig>,
@@ -148,7 +149,7 @@ impl UpstreamBuilder {
             pool_max_idle_per_host: 1024,
             connection_cap: None,
             http2_only: false,
-            upgrades: true,
+            upgrades: vec!["websocket".to_owned()],
             connect: false,
             #[cfg(feature = "tls")]
             tls: None,
@@ -234,17 +235,49 @@ impl UpstreamBuilder {
     }
 
     /// Speak HTTP/2 with prior knowledge (h2c for `http://`). Default: off (HTTP/1.1,
-    /// or ALPN-negotiated with TLS). Upgrades are not proxied in this mode.
+    /// or ALPN-negotiated with TLS). Upgrades are not proxied in this mode (whatever
+    /// [`upgrades`](Self::upgrades) lists).
     pub const fn http2_only(mut self, on: bool) -> Self {
         self.http2_only = on;
         self
     }
 
-    /// Proxy `Connection: upgrade` requests (WebSocket and others) by splicing both
-    /// connections after a matching `101`. Default: on. Off: `Upgrade` is stripped like
-    /// any hop-by-hop header.
-    pub const fn upgrades(mut self, on: bool) -> Self {
-        self.upgrades = on;
+    /// The `Upgrade` protocols proxied (see [`UpgradeProtocols`] for how a token such
+    /// as `foo/1` matches an entry): a `Connection: upgrade` request offering one of
+    /// them is forwarded with only the allowed tokens in `Upgrade`, and both
+    /// connections are spliced after a `101` naming one of them. A request offering
+    /// none is forwarded as a plain HTTP/1.1 request (no `Upgrade`, no `Connection`),
+    /// and a `101` to it is a [`ProxyErrorKind::Upgrade`](crate::ProxyErrorKind::Upgrade)
+    /// error (502), never a tunnel. `HTTP2-Settings` is never forwarded. Default:
+    /// `["websocket"]`; an empty list turns upgrades off ([`no_upgrades`](Self::no_upgrades)).
+    /// `h2c` is refused by [`build`](Self::build).
+    ///
+    /// ```
+    /// use frontdoor_upstream::Upstream;
+    ///
+    /// let up = Upstream::builder("http://127.0.0.1:8080").upgrades(["websocket", "foo/1"]).build()?;
+    /// let err = Upstream::builder("http://127.0.0.1:8080").upgrades(["h2c"]).build().unwrap_err();
+    /// assert_eq!(err.key(), "upgrades");
+    /// # drop(up);
+    /// # Ok::<_, frontdoor_upstream::UpstreamConfigError>(())
+    /// ```
+    pub fn upgrades<I>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.upgrades = protocols
+            .into_iter()
+            .map(|p| p.as_ref().to_owned())
+            .collect();
+        self
+    }
+
+    /// Proxy no upgrade: `Upgrade` is stripped like any hop-by-hop header, and a `101`
+    /// is a 502. The same as `upgrades` with an empty list. Default: `websocket` is
+    /// proxied.
+    pub fn no_upgrades(mut self) -> Self {
+        self.upgrades.clear();
         self
     }
 
@@ -298,9 +331,11 @@ impl UpstreamBuilder {
     /// `https` with the `tls` feature) with a host, no userinfo and no query, `tls` when
     /// the TLS configuration cannot be built, or is given for an `http` upstream, or
     /// the TLS server name is not a DNS name or IP address; `max_connections` when a
-    /// cap is set for an `https` or HTTP/2 upstream.
+    /// cap is set for an `https` or HTTP/2 upstream; `upgrades` when an entry is not
+    /// an upgrade token or names `h2c`.
     pub fn build(self) -> Result<Upstream, UpstreamConfigError> {
         let target = Target::parse(&self.uri)?;
+        let upgrades = UpgradeProtocols::try_new(&self.upgrades)?;
         #[cfg(feature = "tls")]
         self.check_tls_applies(&target)?;
         let transport = if target.scheme == Scheme::HTTP && !self.http2_only {
@@ -327,7 +362,11 @@ impl UpstreamBuilder {
                 forwarding: self.forwarding,
                 head_timeout: self.head_timeout,
                 body_idle_timeout: self.body_idle_timeout,
-                upgrades: self.upgrades && !self.http2_only,
+                upgrades: if self.http2_only {
+                    UpgradeProtocols::none()
+                } else {
+                    upgrades
+                },
                 connect: self.connect && !self.http2_only,
                 version: if self.http2_only {
                     Version::HTTP_2

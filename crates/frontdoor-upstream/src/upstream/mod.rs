@@ -10,13 +10,38 @@
 //! 3. forwarding headers are written ([`Forwarding`]);
 //! 4. `Host` is set by the [`HostPolicy`] (one line, added when the client sent none);
 //! 5. the version towards the upstream is HTTP/1.1 (or HTTP/2 with
-//!    [`UpstreamBuilder::http2_only`]), whatever the client spoke.
+//!    [`UpstreamBuilder::http2_only`]), whatever the client spoke;
+//! 6. an upgrade is forwarded only to an allowed protocol (see [Upgrades](#upgrades)).
 //!
 //! Bodies stream both ways and are never collected; trailers pass through; hyper frames
 //! 1xx, HEAD, 204 and 304 answers. The reason phrase is not carried (the `http` crate
 //! has none); the client sees the canonical one. Failures are typed [`ProxyError`]s;
 //! wrap the service in [`GatewayErrorLayer`](crate::GatewayErrorLayer) to answer them
 //! with 502/503/504.
+//!
+//! # Upgrades
+//!
+//! Only the protocols of an allow-list are proxied ([`UpstreamBuilder::upgrades`],
+//! [`UpgradeProtocols`]; `websocket` by default). An HTTP/1.1 request with
+//! `Connection: upgrade` whose `Upgrade` offers an allowed protocol is forwarded with
+//! `Connection: upgrade` and only the allowed tokens in `Upgrade`; after a `101`
+//! naming one of them, the client's connection and the upstream's are spliced. A
+//! request offering none (`Upgrade: h2c`, `Upgrade: foo/1` when `foo` is not listed)
+//! is forwarded as a plain HTTP/1.1 request, without `Upgrade` or `Connection`, and
+//! its answer relayed as any other; should the upstream still answer `101`, that is a
+//! [`ProxyErrorKind::Upgrade`](crate::ProxyErrorKind::Upgrade) error (502) and
+//! nothing is spliced. `h2c` can never be listed: a tunnel to an h2c upstream would
+//! let the client send HTTP/2 requests with any `:path`, outside the route.
+//! `HTTP2-Settings` is hop-by-hop and never forwarded.
+//!
+//! WebSocket over HTTP/2 (RFC 8441 extended `CONNECT`) is not offered:
+//! `frontdoor::serve` does not enable hyper's `enable_connect_protocol`, so the front
+//! door's HTTP/2 `SETTINGS` never carry `SETTINGS_ENABLE_CONNECT_PROTOCOL`, and the
+//! `h2` crate resets any stream whose request carries `:protocol` before it reaches a
+//! service. Clients open their WebSockets over HTTP/1.1 instead (TLS listeners offer
+//! `http/1.1` in ALPN beside `h2`). Under a server that does enable it, an extended
+//! `CONNECT` reaches `Upstream` as a `CONNECT` like any other (405 unless
+//! [`UpstreamBuilder::connect_method`]); it is never turned into an HTTP/1.1 upgrade.
 //!
 //! # Example
 //!
@@ -69,7 +94,10 @@ use hyper_util::client::legacy::Client;
 use tower_service::Service;
 use tracing::{field, Instrument as _};
 
-pub use self::builder::{ConnectionCap, HostPolicy, UpstreamBuilder};
+pub use self::{
+    builder::{ConnectionCap, HostPolicy, UpstreamBuilder},
+    upgrade::UpgradeProtocols,
+};
 use self::{connect::Connector, pool::Http1Pool, transport::send};
 use crate::{Forwarding, ProxyError, UpstreamConfigError};
 
@@ -103,7 +131,8 @@ struct Shared {
     forwarding: Forwarding,
     head_timeout: Option<Duration>,
     body_idle_timeout: Option<Duration>,
-    upgrades: bool,
+    /// The `Upgrade` protocols proxied (none with `http2_only`).
+    upgrades: UpgradeProtocols,
     /// Whether `CONNECT` is forwarded (else answered 405).
     connect: bool,
     version: Version,

@@ -86,9 +86,11 @@ fn client_host(parts: &Parts) -> Option<HeaderValue> {
     })
 }
 
-/// Takes the downstream upgrade handle when upgrades are on and the client asked for
-/// one over HTTP/1.1 (`Connection: upgrade` with an `Upgrade` header), or for a
-/// `CONNECT` tunnel on an upstream that forwards `CONNECT`.
+/// Takes the downstream upgrade handle when the client asked over HTTP/1.1 for an
+/// upgrade to an allowed protocol (`Connection: upgrade` with an `Upgrade` header
+/// naming one; `Upgrade` then keeps only the allowed tokens), or for a `CONNECT`
+/// tunnel on an upstream that forwards `CONNECT`. Any other upgrade request is
+/// forwarded as a plain one: the hop-by-hop strip removes its `Upgrade`.
 fn take_upgrade(s: &Shared, parts: &mut Parts) -> Option<UpgradeRequest> {
     if parts.method == Method::CONNECT {
         let downstream = s
@@ -100,8 +102,7 @@ fn take_upgrade(s: &Shared, parts: &mut Parts) -> Option<UpgradeRequest> {
             kind: UpgradeKind::Tunnel,
         });
     }
-    let asked = s.upgrades
-        && parts.version == Version::HTTP_11
+    let asked = parts.version == Version::HTTP_11
         && hop_by_hop::has_token(&parts.headers, &header::CONNECTION, "upgrade")
         && parts
             .extensions
@@ -110,16 +111,19 @@ fn take_upgrade(s: &Shared, parts: &mut Parts) -> Option<UpgradeRequest> {
     if !asked {
         return None;
     }
-    match (
-        parts.headers.get(header::UPGRADE).cloned(),
-        parts.extensions.remove::<hyper::upgrade::OnUpgrade>(),
-    ) {
-        (Some(protocols), Some(downstream)) => Some(UpgradeRequest {
-            downstream,
-            kind: UpgradeKind::Protocols(protocols),
-        }),
-        _ => None,
-    }
+    let Some(protocols) = s.upgrades.offered(&parts.headers) else {
+        tracing::debug!(
+            upgrade = ?parts.headers.get(header::UPGRADE),
+            "upgrade not allowed: forwarded as a plain request"
+        );
+        return None;
+    };
+    let downstream = parts.extensions.remove::<hyper::upgrade::OnUpgrade>()?;
+    parts.headers.insert(header::UPGRADE, protocols.clone());
+    Some(UpgradeRequest {
+        downstream,
+        kind: UpgradeKind::Protocols(protocols),
+    })
 }
 
 /// Hop-by-hop removal, the forwarding headers and the `Host` policy.

@@ -4,7 +4,12 @@
 //! [`Server`] binds any number of addresses and serves one service on all of them:
 //!
 //! * HTTP/1.1 and HTTP/2 with prior knowledge (h2c), detected per connection by
-//!   hyper-util's auto connection builder; HTTP/1 upgrades are supported;
+//!   hyper-util's auto connection builder; HTTP/1 upgrades are supported (which
+//!   protocols reach an upstream is the upstream client's allow-list,
+//!   `frontdoor_upstream::UpgradeProtocols`). HTTP/2 extended `CONNECT` (RFC 8441,
+//!   WebSocket over HTTP/2) is not enabled: `SETTINGS_ENABLE_CONNECT_PROTOCOL` is
+//!   never sent and a stream carrying `:protocol` is reset (`PROTOCOL_ERROR`) by
+//!   `h2` before the service sees it;
 //! * every request carries a [`ConnInfo`](frontdoor_core::ConnInfo) extension (local
 //!   and peer address);
 //! * every resource is bounded and timed: a header-read timeout cuts off clients that
