@@ -1,11 +1,13 @@
 //! The per-connection hyper service in front of the user's service: it counts each
 //! request in on the connection's [`ConnClock`], refuses framing a proxy must not
 //! forward (what the parsed head shows, [`check_head`], and what only the wire shows,
-//! the [`Ledger`]'s verdict on the HTTP/1 request or HTTP/2 stream), answers an announced body over `max_request_body` with
-//! a `413`, removes the hop-by-hop headers the client nominated, and hands the rest on
-//! with [`ConnInfo`] and an idle-timed, capped body that fails, never ends, when cut
-//! short ([`UploadBody`]). A `101` answer (or a 2xx to `CONNECT`) marks the connection
-//! upgraded on its clock and stops its scanner.
+//! the [`Ledger`]'s verdict on the HTTP/1 request or HTTP/2 stream), answers an
+//! announced body over `max_request_body` with a `413`, writes an announced
+//! `Content-Length` as the canonical decimal, removes the hop-by-hop headers the
+//! client nominated, and hands the rest on with [`ConnInfo`] and a paced, capped body
+//! that fails, never ends, when cut short ([`UploadBody`]; too slow: `408`, and the
+//! HTTP/1 answer closes the connection). A `101` answer (or a 2xx to `CONNECT`) marks
+//! the connection upgraded on its clock and stops its scanner.
 
 use std::{
     future::Future,
