@@ -535,6 +535,43 @@ async fn a_body_below_the_minimum_rate_is_answered_408_and_the_client_still_read
 }
 
 #[tokio::test]
+async fn a_reader_slow_to_take_the_body_is_not_the_clients_fault() {
+    // 100 KiB/s after 300 ms of waiting for the client; the client sends its 3,000
+    // bytes at once, the service takes the first frame, then pauses longer than that.
+    let server = bind_loopback(1)
+        .await
+        .body_read_timeout(SHORT)
+        .min_body_rate(100 * 1024);
+    let server = spawn(
+        server,
+        tower::service_fn(|req: Request<Body>| async move {
+            let mut body = req.into_body();
+            let mut len = 0;
+            let mut first = true;
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| e.to_string());
+                let Ok(frame) = frame else {
+                    return Ok::<_, Infallible>(Response::new(Body::from("failed")));
+                };
+                len += frame.data_ref().map_or(0, Bytes::len);
+                if first {
+                    first = false;
+                    // The reader's own pace, which the client's rate does not include.
+                    tokio::time::sleep(2 * SHORT).await;
+                }
+            }
+            Ok(Response::new(Body::from(len.to_string())))
+        }),
+    );
+    let mut request =
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\nConnection: close\r\n\r\n".to_vec();
+    request.extend_from_slice(&[b'a'; 3000]);
+    let answer = exchange(server.addr(), &request).await;
+    assert!(answer.ends_with("\r\n\r\n3000"), "{answer:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_content_length_with_leading_zeros_is_forwarded_canonical() {
     let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);

@@ -19,9 +19,12 @@ use tokio::time::Instant;
 
 use super::clock::ConnClock;
 
-/// How fast a request body must arrive: no gap longer than `idle`, and, once it has
-/// been arriving for longer than `idle`, an average of at least `min_rate` bytes a
-/// second (0: no minimum).
+/// How fast a request body must arrive: no gap longer than `idle`, and, once the
+/// body has kept its reader waiting for longer than `idle` in all, an average of at
+/// least `min_rate` bytes a second over that waiting (0: no minimum).
+///
+/// Only the time the reader waits for the client counts: a body whose reader (the
+/// upstream) is slow to take it is never the client's fault.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct BodyPace {
     pub(super) idle: Duration,
@@ -29,26 +32,26 @@ pub(super) struct BodyPace {
 }
 
 impl BodyPace {
-    /// When a body that started at `start` and has delivered `bytes` falls below the
-    /// minimum rate (never before `start + idle`); `None` without a minimum.
-    fn rate_deadline(self, start: Instant, bytes: u64) -> Option<Instant> {
+    /// How long a body that has delivered `bytes` may have kept its reader waiting
+    /// before it is below the minimum rate (never less than `idle`); `None` without a
+    /// minimum.
+    fn allowance(self, bytes: u64) -> Option<Duration> {
         if self.min_rate == 0 {
             return None;
         }
-        // bytes / min_rate seconds, in nanoseconds, saturating (a deadline past the
-        // longest timeout is as good as none: it is clamped below).
+        // bytes / min_rate seconds, in nanoseconds, saturating (an allowance past the
+        // longest timeout is as good as none: it is clamped).
         let nanos = u128::from(bytes) * 1_000_000_000 / u128::from(self.min_rate);
         let owed = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
-        Some(start + self.idle.max(owed.min(super::MAX_TIMEOUT)))
+        Some(self.idle.max(owed.min(super::MAX_TIMEOUT)))
     }
 }
 
 pin_project! {
     /// A request body that fails with a [`RequestTimeout`](ErrorKind::RequestTimeout)
-    /// error when it delivers nothing for the idle timeout, or when, after the idle
-    /// timeout, its average rate since it was first polled is below the minimum. Either
-    /// way the connection's clock is told, so the answer closes the connection (with a
-    /// lingering close, see `conn_io.rs`).
+    /// error when it delivers nothing for the idle timeout, or when it is below the
+    /// minimum rate ([`BodyPace`]). Either way the connection's clock is told, so the
+    /// answer closes the connection (with a lingering close, see `conn_io.rs`).
     pub(super) struct IdleBody {
         #[pin]
         inner: Incoming,
@@ -56,11 +59,11 @@ pin_project! {
         sleep: tokio::time::Sleep,
         pace: BodyPace,
         clock: Arc<ConnClock>,
-        // Set at the first poll: the body's rate is counted from there (a client
-        // waiting for `100 Continue` sends nothing before it).
-        start: Option<Instant>,
+        // Since when the reader has been waiting for the next frame, if it is.
+        waiting_since: Option<Instant>,
+        // How long the reader waited for the frames so far.
+        waited: Duration,
         bytes: u64,
-        armed: bool,
         failed: bool,
     }
 }
@@ -74,9 +77,9 @@ impl IdleBody {
             sleep: tokio::time::sleep(pace.idle),
             pace,
             clock,
-            start: None,
+            waiting_since: None,
+            waited: Duration::ZERO,
             bytes: 0,
-            armed: false,
             failed: false,
         }
     }
@@ -102,46 +105,57 @@ impl http_body::Body for IdleBody {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
         if *this.failed {
-            return Poll::Ready(Some(Err(too_slow("request body too slow"))));
+            return Poll::Ready(Some(Err(too_slow(TIMED_OUT))));
         }
-        let now = Instant::now();
-        let start = *this.start.get_or_insert(now);
         match this.inner.poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                *this.armed = false;
+                if let Some(since) = this.waiting_since.take() {
+                    *this.waited += since.elapsed();
+                }
                 if let Some(data) = frame.data_ref() {
                     *this.bytes += data.len() as u64;
                 }
                 // A client that keeps sending, but too slowly: checked as its bytes come.
                 let late = this
                     .pace
-                    .rate_deadline(start, *this.bytes)
-                    .is_some_and(|due| due <= now);
+                    .allowance(*this.bytes)
+                    .is_some_and(|allowed| *this.waited > allowed);
                 if late && !frame.is_trailers() {
                     return Poll::Ready(Some(Err(fail(this.failed, this.clock, BELOW_RATE))));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(other) => {
-                *this.armed = false;
+                *this.waiting_since = None;
                 Poll::Ready(other.map(|r| r.map_err(Into::into)))
             }
             Poll::Pending => {
-                if !*this.armed {
+                if this.waiting_since.is_none() {
                     // The timer runs from the first time the body has nothing to give,
-                    // to the idle timeout or the instant the rate falls below the
-                    // minimum, whichever comes first.
+                    // to the idle timeout or the instant the waiting so far goes past
+                    // what the rate allows, whichever comes first.
+                    let now = Instant::now();
+                    *this.waiting_since = Some(now);
                     let idle = now + this.pace.idle;
                     let due = this
                         .pace
-                        .rate_deadline(start, *this.bytes)
-                        .map_or(idle, |rate| rate.min(idle));
+                        .allowance(*this.bytes)
+                        .map_or(idle, |allowed| {
+                            idle.min(now + allowed.saturating_sub(*this.waited))
+                        });
                     this.sleep.as_mut().reset(due);
-                    *this.armed = true;
                 }
                 match this.sleep.poll(cx) {
                     Poll::Ready(()) => {
-                        Poll::Ready(Some(Err(fail(this.failed, this.clock, TIMED_OUT))))
+                        let reason = if this
+                            .waiting_since
+                            .is_some_and(|since| since.elapsed() >= this.pace.idle)
+                        {
+                            TIMED_OUT
+                        } else {
+                            BELOW_RATE
+                        };
+                        Poll::Ready(Some(Err(fail(this.failed, this.clock, reason))))
                     }
                     Poll::Pending => Poll::Pending,
                 }

@@ -165,14 +165,8 @@ impl Ledger {
         }
     }
 
-    /// Whether the connection opened with the HTTP/2 client preface.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "for the connection's clock, which does not use it yet"
-        )
-    )]
+    /// Whether the connection opened with the HTTP/2 client preface (the connection's
+    /// clock then counts it idle before its first stream).
     pub(super) fn is_http2(&self) -> bool {
         self.http2.load(Ordering::Acquire)
     }
