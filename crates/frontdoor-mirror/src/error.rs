@@ -269,13 +269,19 @@ mod tests {
         use ShadowErrorKind::{Connect, Io, Other, Timeout};
         let io = |k: io::ErrorKind| io::Error::from(k);
         assert_eq!(kind(io(io::ErrorKind::ConnectionRefused)), Connect);
-        assert_eq!(kind(Wrapped(io(io::ErrorKind::HostUnreachable).into())), Connect);
+        assert_eq!(
+            kind(Wrapped(io(io::ErrorKind::HostUnreachable).into())),
+            Connect
+        );
         assert_eq!(kind(io(io::ErrorKind::TimedOut)), Timeout);
         assert_eq!(kind(io(io::ErrorKind::ConnectionReset)), Io);
         assert_eq!(kind(std::io::Error::other("x")), Io);
         // A frontdoor error: its kind, unless an io::Error below it says more.
         assert_eq!(kind(Error::new(ErrorKind::GatewayTimeout, "t")), Timeout);
-        assert_eq!(kind(Error::new(ErrorKind::ServiceUnavailable, "u")), Connect);
+        assert_eq!(
+            kind(Error::new(ErrorKind::ServiceUnavailable, "u")),
+            Connect
+        );
         assert_eq!(kind(Error::new(ErrorKind::BadGateway, "b")), Io);
         let refused = Error::new(ErrorKind::BadGateway, "b")
             .with_source(Wrapped(io(io::ErrorKind::ConnectionRefused).into()));

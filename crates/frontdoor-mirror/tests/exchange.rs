@@ -87,8 +87,7 @@ async fn on_exchange_fires_once_per_id_in_either_order() {
 #[tokio::test(start_paused = true)]
 async fn a_primary_that_never_answers_is_reported_missing_after_the_ttl() {
     let (shadow, _) = recording_shadow(200, 10 * MS);
-    let (layer, mut rx) =
-        exchanges(MirrorLayer::new(shadow).exchange_ttl(Duration::from_secs(3)));
+    let (layer, mut rx) = exchanges(MirrorLayer::new(shadow).exchange_ttl(Duration::from_secs(3)));
     let stuck = service_fn(|_req: Request<TeeBody<Body>>| async {
         pending::<Result<Response<Body>, std::convert::Infallible>>().await
     });

@@ -221,9 +221,7 @@ async fn sampling_stays_within_statistical_bounds() -> Result<(), BoxError> {
     let shadow = service_fn(|_req: Request<Body>| async {
         Ok::<_, Infallible>(Response::new(Body::empty()))
     });
-    let layer = MirrorLayer::new(shadow)
-        .sample(0.25)?
-        .max_in_flight(10_000);
+    let layer = MirrorLayer::new(shadow).sample(0.25)?.max_in_flight(10_000);
     let stats = layer.stats_handle();
     let svc = layer.layer(primary(Duration::ZERO));
     for _ in 0..4000 {
@@ -244,9 +242,7 @@ async fn sampling_stays_within_statistical_bounds() -> Result<(), BoxError> {
         svc.clone().oneshot(get("/")).await?;
     }
     assert_eq!(stats.snapshot().skipped(SkipReason::Sampled), 100);
-    assert!(MirrorLayer::new(primary_like())
-        .sample(1.5)
-        .is_err());
+    assert!(MirrorLayer::new(primary_like()).sample(1.5).is_err());
     Ok(())
 }
 

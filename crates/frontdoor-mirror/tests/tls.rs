@@ -148,7 +148,10 @@ async fn a_tls_shadow_receives_the_marked_copy() {
     let got = seen.try_recv().expect("the TLS shadow got no copy");
     // ALPN picked HTTP/2: the target is absolute, the mark is in `Host`.
     assert_eq!(got.head.version, Version::HTTP_2);
-    assert_eq!(got.head.uri.to_string(), format!("https://{addr}/base/app/x?q=1"));
+    assert_eq!(
+        got.head.uri.to_string(),
+        format!("https://{addr}/base/app/x?q=1")
+    );
     assert_eq!(got.head.headers["host"], "www.example.com-shadow");
     assert!(got.head.headers.get("authorization").is_none());
     let snap = stats.snapshot();

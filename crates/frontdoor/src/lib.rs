@@ -85,11 +85,11 @@ pub mod serve;
 mod shadow;
 
 pub use builder::ServiceBuilderExt;
+pub use frontdoor_core as core;
+pub use frontdoor_core::{Body, BoxError, Error, ErrorKind};
 #[cfg(all(feature = "mirror", feature = "upstream"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "mirror", feature = "upstream"))))]
 pub use shadow::{mirror_to, mirror_via, shadow_upstream};
-pub use frontdoor_core as core;
-pub use frontdoor_core::{Body, BoxError, Error, ErrorKind};
 
 #[cfg(feature = "cleanup")]
 pub use frontdoor_cleanup as cleanup;

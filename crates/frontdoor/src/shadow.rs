@@ -87,7 +87,8 @@ fn shadow_error(err: ProxyError) -> ShadowError {
     ShadowError::with_source(kind, err)
 }
 
-#[cfg(all(test, feature = "serve"))]
+#[cfg(test)]
+#[cfg(feature = "serve")]
 mod tests {
     use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -100,9 +101,12 @@ mod tests {
     use super::*;
     use crate::serve::Server;
 
-    fn primary(
-    ) -> impl Service<Request<TeeBody<Body>>, Response = Response<Body>, Error = Infallible, Future: Send>
-           + Clone {
+    fn primary() -> impl Service<
+        Request<TeeBody<Body>>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future: Send,
+    > + Clone {
         service_fn(|req: Request<TeeBody<Body>>| async move {
             let _ = req.into_body().collect().await;
             Ok::<_, Infallible>(Response::new(Body::from("primary")))

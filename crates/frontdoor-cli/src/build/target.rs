@@ -18,8 +18,7 @@ use frontdoor_relocate::{RelocateLayer, Root};
 use frontdoor_resolve::EscapedSlashesLayer;
 use frontdoor_route::Filter;
 use frontdoor_upstream::{
-    Balanced, GatewayErrorLayer, GatewayFailure, ProxyError, RequestBufferLayer,
-    Upstream,
+    Balanced, GatewayErrorLayer, GatewayFailure, ProxyError, RequestBufferLayer, Upstream,
 };
 use http::{header, HeaderValue, Request, Response};
 use tokio::sync::Semaphore;

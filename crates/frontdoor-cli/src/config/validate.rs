@@ -242,11 +242,7 @@ fn route(
     })
 }
 
-fn default(
-    mut raw: RawTarget,
-    forwarding: &Forwarding,
-    errors: &mut Errors<'_>,
-) -> Option<Target> {
+fn default(mut raw: RawTarget, forwarding: &Forwarding, errors: &mut Errors<'_>) -> Option<Target> {
     for (key, value) in [("spec", raw.spec.take()), ("regex", raw.regex.take())] {
         if let Some(value) = value {
             errors.push(
