@@ -129,7 +129,9 @@ async fn gateway_errors_over_the_mirror_over_an_upstream_compiles_and_works() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, origin).await });
 
-    let mirror = frontdoor_mirror::MirrorLayer::try_new(&format!("http://{addr}/shadow")).unwrap();
+    let mirror = frontdoor_mirror::MirrorLayer::new(
+        Upstream::new(&format!("http://{addr}/shadow")).unwrap(),
+    );
     let svc = ServiceBuilder::new()
         .layer(GatewayErrorLayer::new())
         .layer(mirror)
@@ -146,7 +148,9 @@ async fn gateway_errors_over_the_mirror_over_an_upstream_compiles_and_works() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = closed.local_addr().unwrap();
     drop(closed);
-    let mirror = frontdoor_mirror::MirrorLayer::try_new(&format!("http://{addr}/shadow")).unwrap();
+    let mirror = frontdoor_mirror::MirrorLayer::new(
+        Upstream::new(&format!("http://{addr}/shadow")).unwrap(),
+    );
     let svc = ServiceBuilder::new()
         .layer(GatewayErrorLayer::new())
         .layer(mirror)
@@ -175,7 +179,7 @@ fn the_per_route_layers_compose_in_any_order() {
     }
     let upstream = || Upstream::new("http://127.0.0.1:9/base").unwrap();
     let mirror = || {
-        frontdoor_mirror::MirrorLayer::with_shadow(Upstream::new("http://127.0.0.1:9").unwrap())
+        frontdoor_mirror::MirrorLayer::new(Upstream::new("http://127.0.0.1:9").unwrap())
     };
     let relocate = || {
         frontdoor_relocate::RelocateLayer::new(frontdoor_relocate::Profile::WebDav)

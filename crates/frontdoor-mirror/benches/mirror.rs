@@ -35,7 +35,7 @@ fn request() -> Request<Body> {
 }
 
 fn shadow() -> MirrorLayer {
-    MirrorLayer::with_shadow(service_fn(|_req: Request<Body>| async {
+    MirrorLayer::new(service_fn(|_req: Request<Body>| async {
         Ok::<_, Infallible>(Response::new(Body::from("shadow")))
     }))
     .max_in_flight(100_000)

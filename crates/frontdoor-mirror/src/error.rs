@@ -1,9 +1,8 @@
 //! The mirror's errors: the shadow's failures, the primary's, and configuration.
 
-use std::{error::Error as StdError, fmt, sync::Arc};
+use std::{error::Error as StdError, fmt, io, sync::Arc};
 
-use frontdoor_core::BoxError;
-use frontdoor_upstream::ProxyError;
+use frontdoor_core::{BoxError, ErrorKind};
 
 // === ShadowError ===
 
@@ -53,15 +52,46 @@ impl ShadowError {
         Self { kind, source: None }
     }
 
-    /// Classifies an error returned by a shadow service: hyper-util's client errors
-    /// and frontdoor-upstream's [`ProxyError`] are recognised anywhere in the source
-    /// chain; an unknown error is [`ShadowErrorKind::Other`].
-    #[must_use]
-    pub fn classify(error: BoxError) -> Self {
-        let kind = kind_of(&*error);
+    /// An error of `kind` caused by `source`: what a shadow service that knows its
+    /// own failures returns (the facade's `frontdoor::mirror_via` maps an
+    /// `Upstream`'s errors to these), so [`classify`](Self::classify) keeps its kind.
+    pub fn with_source(kind: ShadowErrorKind, source: impl Into<BoxError>) -> Self {
         Self {
             kind,
-            source: Some(Arc::from(error)),
+            source: Some(Arc::from(source.into())),
+        }
+    }
+
+    /// Classifies an error returned by a shadow service, walking its source chain:
+    ///
+    /// - a [`ShadowError`] keeps its kind (a shadow service classifying its own
+    ///   failures);
+    /// - tokio's `Elapsed` is a timeout;
+    /// - an [`io::Error`] is a timeout (`TimedOut`), a connect failure (refused,
+    ///   host or network unreachable, address not available) or else an I/O
+    ///   failure;
+    /// - a frontdoor [`Error`](frontdoor_core::Error) of kind `GatewayTimeout` or
+    ///   `RequestTimeout` is a timeout; `ServiceUnavailable` is a connect failure and
+    ///   `BadGateway` an I/O failure, unless an `io::Error` below it says more;
+    /// - anything else is [`ShadowErrorKind::Other`].
+    ///
+    /// ```
+    /// use frontdoor_mirror::{ShadowError, ShadowErrorKind};
+    ///
+    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// assert!(ShadowError::classify(Box::new(refused)).is_connect());
+    /// let own = ShadowError::with_source(ShadowErrorKind::Timeout, "head timed out");
+    /// assert!(ShadowError::classify(Box::new(own)).is_timeout());
+    /// assert_eq!(ShadowError::classify("boom".into()).kind(), ShadowErrorKind::Other);
+    /// ```
+    #[must_use]
+    pub fn classify(error: BoxError) -> Self {
+        match error.downcast::<Self>() {
+            Ok(own) => *own,
+            Err(error) => Self {
+                kind: kind_of(&*error),
+                source: Some(Arc::from(error)),
+            },
         }
     }
 
@@ -84,34 +114,49 @@ impl ShadowError {
     }
 }
 
+/// See [`ShadowError::classify`].
 fn kind_of(error: &(dyn StdError + 'static)) -> ShadowErrorKind {
+    let mut fallback = ShadowErrorKind::Other;
     let mut cur: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(e) = cur {
-        if let Some(p) = e.downcast_ref::<ProxyError>() {
-            return if p.is_timeout() {
-                ShadowErrorKind::Timeout
-            } else if p.is_connect() {
-                ShadowErrorKind::Connect
-            } else {
-                ShadowErrorKind::Io
-            };
-        }
-        if let Some(c) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
-            return if c.is_connect() {
-                ShadowErrorKind::Connect
-            } else {
-                ShadowErrorKind::Io
-            };
+        if let Some(own) = e.downcast_ref::<ShadowError>() {
+            return own.kind;
         }
         if e.is::<tokio::time::error::Elapsed>() {
             return ShadowErrorKind::Timeout;
         }
-        if e.is::<hyper::Error>() || e.is::<std::io::Error>() {
-            return ShadowErrorKind::Io;
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return io_kind(io.kind());
+        }
+        if let Some(ours) = e.downcast_ref::<frontdoor_core::Error>() {
+            match ours.kind() {
+                ErrorKind::GatewayTimeout | ErrorKind::RequestTimeout => {
+                    return ShadowErrorKind::Timeout;
+                }
+                ErrorKind::ServiceUnavailable if fallback == ShadowErrorKind::Other => {
+                    fallback = ShadowErrorKind::Connect;
+                }
+                ErrorKind::BadGateway if fallback == ShadowErrorKind::Other => {
+                    fallback = ShadowErrorKind::Io;
+                }
+                _ => {}
+            }
         }
         cur = e.source();
     }
-    ShadowErrorKind::Other
+    fallback
+}
+
+/// The kind of a failed I/O operation towards the shadow.
+fn io_kind(kind: io::ErrorKind) -> ShadowErrorKind {
+    match kind {
+        io::ErrorKind::TimedOut => ShadowErrorKind::Timeout,
+        io::ErrorKind::ConnectionRefused
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::AddrNotAvailable => ShadowErrorKind::Connect,
+        _ => ShadowErrorKind::Io,
+    }
 }
 
 impl fmt::Display for ShadowError {
@@ -156,8 +201,7 @@ impl StdError for PrimaryError {}
 
 // === MirrorConfigError ===
 
-/// A mirror setting that cannot be used (bad shadow URL, sample out of range, bad
-/// host mark).
+/// A mirror setting that cannot be used (sample out of range, bad host mark).
 #[derive(Debug)]
 pub struct MirrorConfigError {
     message: String,
@@ -196,20 +240,62 @@ impl StdError for MirrorConfigError {
 
 #[cfg(test)]
 mod tests {
-    use frontdoor_upstream::ProxyErrorKind;
+    use frontdoor_core::Error;
 
     use super::*;
 
+    /// A wrapper whose source is `0`, as client errors wrap their causes.
+    #[derive(Debug)]
+    struct Wrapped(BoxError);
+
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("wrapped")
+        }
+    }
+
+    impl StdError for Wrapped {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    fn kind(error: impl Into<BoxError>) -> ShadowErrorKind {
+        ShadowError::classify(error.into()).kind()
+    }
+
     #[test]
     fn classification() {
-        let e = ShadowError::classify(Box::new(ProxyError::new(ProxyErrorKind::Connect)));
+        use ShadowErrorKind::{Connect, Io, Other, Timeout};
+        let io = |k: io::ErrorKind| io::Error::from(k);
+        assert_eq!(kind(io(io::ErrorKind::ConnectionRefused)), Connect);
+        assert_eq!(
+            kind(Wrapped(io(io::ErrorKind::HostUnreachable).into())),
+            Connect
+        );
+        assert_eq!(kind(io(io::ErrorKind::TimedOut)), Timeout);
+        assert_eq!(kind(io(io::ErrorKind::ConnectionReset)), Io);
+        assert_eq!(kind(std::io::Error::other("x")), Io);
+        // A frontdoor error: its kind, unless an io::Error below it says more.
+        assert_eq!(kind(Error::new(ErrorKind::GatewayTimeout, "t")), Timeout);
+        assert_eq!(
+            kind(Error::new(ErrorKind::ServiceUnavailable, "u")),
+            Connect
+        );
+        assert_eq!(kind(Error::new(ErrorKind::BadGateway, "b")), Io);
+        let refused = Error::new(ErrorKind::BadGateway, "b")
+            .with_source(Wrapped(io(io::ErrorKind::ConnectionRefused).into()));
+        assert_eq!(kind(refused), Connect);
+        assert_eq!(kind(Error::new(ErrorKind::Internal, "i")), Other);
+        // A shadow service's own classification wins, wrapped or not.
+        let own = ShadowError::with_source(Connect, "dns lookup failed");
+        let e = ShadowError::classify(Box::new(own));
         assert!(e.is_connect());
-        let e = ShadowError::classify(Box::new(ProxyError::new(ProxyErrorKind::HeadTimeout)));
-        assert!(e.is_timeout());
-        let e = ShadowError::classify(Box::new(std::io::Error::other("x")));
-        assert_eq!(e.kind(), ShadowErrorKind::Io);
+        assert_eq!(e.source().unwrap().to_string(), "dns lookup failed");
+        let nested = Wrapped(Box::new(ShadowError::new(Timeout)));
+        assert_eq!(kind(nested), Timeout);
         let e = ShadowError::classify("boom".into());
-        assert_eq!(e.kind(), ShadowErrorKind::Other);
+        assert_eq!(e.kind(), Other);
         assert!(e.source().is_some());
         assert_eq!(e.to_string(), "shadow service error");
     }

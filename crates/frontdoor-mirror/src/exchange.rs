@@ -17,8 +17,9 @@ use crate::{
 /// stripped, hop-by-hop headers removed, `Host` marked). `on_request` hooks may edit
 /// it; `Content-Length` is recomputed from the body when it is sent.
 ///
-/// The URI is the one the primary received (usually origin-form); the shadow
-/// transport joins its path and query to the shadow's base URL.
+/// The URI is the primary's target in origin form (path and query, the client's
+/// scheme and authority left behind); the shadow service (an `Upstream`) joins it
+/// to the shadow's base URL.
 #[derive(Clone, Debug)]
 pub struct ShadowRequest {
     id: MirrorId,

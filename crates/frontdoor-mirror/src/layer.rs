@@ -103,22 +103,17 @@ pub struct MirrorLayer {
 }
 
 impl MirrorLayer {
-    /// Mirrors to `base_url` (`http://host[:port][/base]`) with the built-in pooled
-    /// HTTP/1 client. A request's path and query are joined under the base path; a
-    /// copy goes out as HTTP/1.1 whatever the client spoke (an HTTP/2 client's
-    /// `:authority` is what the `Host` mark starts from).
+    /// Mirrors to `shadow`, any tower service: usually a
+    /// `frontdoor_upstream::Upstream` (pooled, TLS, its base path joined, its `Host`
+    /// policy applied; the facade's `frontdoor::mirror_to` builds one from a URL), or
+    /// a test double. The service is cloned per shadow request and driven to
+    /// readiness on the mirror's task, never on the primary's path.
     ///
-    /// # Errors
-    ///
-    /// When `base_url` is not an `http://` URL with a host (no userinfo, no query).
-    pub fn try_new(base_url: &str) -> Result<Self, MirrorConfigError> {
-        Ok(Self::from_shadow(Shadow::http(base_url)?))
-    }
-
-    /// Mirrors to any tower service, for example a `frontdoor_upstream::Upstream`
-    /// (TLS, balancing) or a test double. The service is cloned per shadow request and
-    /// driven to readiness on the mirror's task, never on the primary's path.
-    pub fn with_shadow<S, B>(shadow: S) -> Self
+    /// It receives the copy after the safety edits: credentials and hop-by-hop
+    /// headers removed, `Host` marked ([`HostMark`]), the target in origin form, the
+    /// body complete. Its errors are classified with [`ShadowError::classify`]; a
+    /// service that knows its failures best returns [`ShadowError`]s.
+    pub fn new<S, B>(shadow: S) -> Self
     where
         S: tower_service::Service<Request<Body>, Response = Response<B>>
             + Clone
@@ -133,8 +128,8 @@ impl MirrorLayer {
         Self::from_shadow(Shadow::service(shadow, "custom shadow service"))
     }
 
-    /// How the shadow is named in [`Display`](fmt::Display) (route tables). Default:
-    /// the base URL given to [`MirrorLayer::try_new`], or `custom shadow service`.
+    /// How the shadow is named in [`Display`](fmt::Display) (route tables), for
+    /// example its URL. Default: `custom shadow service`.
     pub fn shadow_label(self, label: &str) -> Self {
         self.edit(|c| c.shadow.set_label(label))
     }

@@ -12,12 +12,13 @@
 //!    means *skip and count*, never queue;
 //! 2. **tees** the request body as it streams to the primary, up to the cap (over it,
 //!    that request is simply not mirrored; the primary is never buffered or delayed);
-//! 3. **sends the copy** on a detached task, under its own timeout, after the safety
-//!    edits: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`,
-//!    `X-Auth-Token`, `X-CSRF-Token` and `X-Amz-Security-Token` always stripped, and
-//!    any headers named with [`MirrorLayer::strip_headers`], hop-by-hop headers
-//!    removed, `Host` marked (`www.example.com-shadow` by default, see
-//!    [`HostMark`]);
+//! 3. **sends the copy** to the shadow service on a detached task, under its own
+//!    timeout, after the safety edits: `Authorization`, `Cookie`,
+//!    `Proxy-Authorization`, `X-Api-Key`, `X-Auth-Token`, `X-CSRF-Token` and
+//!    `X-Amz-Security-Token` always stripped, and any headers named with
+//!    [`MirrorLayer::strip_headers`], hop-by-hop headers removed, `Host` marked
+//!    (`www.example.com-shadow` by default, see [`HostMark`]), the target in origin
+//!    form;
 //! 4. **reports** to hooks keyed by one [`MirrorId`], named after GoReplay's events:
 //!    `on_request` (may edit or skip the copy), `on_response` (the primary's head,
 //!    and body up to a cap when capture is on), `on_replay` (the shadow's), and
@@ -31,6 +32,17 @@
 //! The client always gets the primary's answer, unchanged. A shadow that hangs,
 //! refuses connections, errors or panics costs the primary nothing but the tee's
 //! `Bytes` clones. Hooks run on the detached task, never on the request path.
+//!
+//! # The shadow service
+//!
+//! The mirror has no HTTP client of its own: [`MirrorLayer::new`] takes the shadow as
+//! a tower service. To mirror to a URL, inject a `frontdoor_upstream::Upstream`,
+//! which joins the request path under its base path, speaks HTTP/1.1, HTTP/2 or TLS,
+//! writes the forwarding headers and applies its `HostPolicy`: build it with
+//! `HostPolicy::Preserve`, or the [`HostMark`] never reaches the shadow. The facade
+//! does all this in one line, `frontdoor::mirror_to("http://shadow:8080/base")?`,
+//! and classifies the upstream's failures (timeout, connect, I/O) for
+//! [`MirrorStats`].
 //!
 //! # Example
 //!
@@ -46,12 +58,12 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), BoxError> {
 //! // The shadow (a candidate release) answers 500; any tower service will do, or
-//! // `MirrorLayer::try_new("http://127.0.0.1:8081")` for the built-in HTTP client.
+//! // `frontdoor::mirror_to("http://127.0.0.1:8081")?` for an upstream at that URL.
 //! let shadow = service_fn(|_req: Request<Body>| async {
 //!     Ok::<_, Infallible>(Response::builder().status(500).body(Body::empty()).unwrap())
 //! });
 //! let (tx, mut exchanges) = mpsc::unbounded_channel();
-//! let layer = MirrorLayer::with_shadow(shadow)
+//! let layer = MirrorLayer::new(shadow)
 //!     .sample(1.0)?
 //!     .on_exchange(move |ex| drop(tx.send(ex.clone())));
 //! let stats = layer.stats_handle();

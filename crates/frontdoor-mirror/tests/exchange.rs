@@ -41,7 +41,7 @@ async fn on_exchange_fires_once_per_id_in_either_order() {
         let (shadow, _) = recording_shadow(200, s);
         let order = Arc::new(Mutex::new(Vec::new()));
         let (o1, o2) = (Arc::clone(&order), Arc::clone(&order));
-        let layer = MirrorLayer::with_shadow(shadow)
+        let layer = MirrorLayer::new(shadow)
             .on_response(move |id, _| o1.lock().push((id, "response")))
             .on_replay(move |id, _| o2.lock().push((id, "replay")));
         let (layer, mut rx) = exchanges(layer);
@@ -87,8 +87,7 @@ async fn on_exchange_fires_once_per_id_in_either_order() {
 #[tokio::test(start_paused = true)]
 async fn a_primary_that_never_answers_is_reported_missing_after_the_ttl() {
     let (shadow, _) = recording_shadow(200, 10 * MS);
-    let (layer, mut rx) =
-        exchanges(MirrorLayer::with_shadow(shadow).exchange_ttl(Duration::from_secs(3)));
+    let (layer, mut rx) = exchanges(MirrorLayer::new(shadow).exchange_ttl(Duration::from_secs(3)));
     let stuck = service_fn(|_req: Request<TeeBody<Body>>| async {
         pending::<Result<Response<Body>, std::convert::Infallible>>().await
     });
@@ -106,7 +105,7 @@ async fn a_primary_that_never_answers_is_reported_missing_after_the_ttl() {
 #[tokio::test(start_paused = true)]
 async fn a_replay_slower_than_the_ttl_is_reported_missing() {
     let (shadow, _) = recording_shadow(200, Duration::from_secs(20));
-    let layer = MirrorLayer::with_shadow(shadow)
+    let layer = MirrorLayer::new(shadow)
         .timeout(Duration::from_secs(30))
         .exchange_ttl(Duration::from_secs(5));
     let stats = layer.stats_handle();
@@ -130,7 +129,7 @@ async fn a_replay_slower_than_the_ttl_is_reported_missing() {
 #[tokio::test(start_paused = true)]
 async fn a_shadow_timeout_is_a_failure_not_a_missing_side() {
     let (shadow, _) = recording_shadow(200, Duration::from_secs(20));
-    let layer = MirrorLayer::with_shadow(shadow).timeout(Duration::from_secs(2));
+    let layer = MirrorLayer::new(shadow).timeout(Duration::from_secs(2));
     let (layer, mut rx) = exchanges(layer);
     layer.layer(primary(MS)).oneshot(get("/")).await.unwrap();
     let ex = rx.recv().await.unwrap();
@@ -143,7 +142,7 @@ async fn a_shadow_timeout_is_a_failure_not_a_missing_side() {
 #[tokio::test(start_paused = true)]
 async fn a_client_that_goes_away_leaves_the_primary_missing_at_once() {
     let (shadow, _) = recording_shadow(200, MS);
-    let (layer, mut rx) = exchanges(MirrorLayer::with_shadow(shadow));
+    let (layer, mut rx) = exchanges(MirrorLayer::new(shadow));
     let svc = layer.layer(primary(Duration::from_secs(1)));
     let start = Instant::now();
     drop(tokio::time::timeout(10 * MS, svc.oneshot(get("/"))).await);
@@ -156,7 +155,7 @@ async fn a_client_that_goes_away_leaves_the_primary_missing_at_once() {
 #[tokio::test(start_paused = true)]
 async fn on_request_edits_or_skips_the_copy() {
     let (shadow, seen) = recording_shadow(200, MS);
-    let layer = MirrorLayer::with_shadow(shadow).on_request(|req| {
+    let layer = MirrorLayer::new(shadow).on_request(|req| {
         if req.uri().path() == "/private" {
             return Decision::Skip;
         }
@@ -190,7 +189,7 @@ async fn captured_bodies_reach_hooks_and_comparators() {
     }));
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let b = Arc::clone(&bodies);
-    let layer = MirrorLayer::with_shadow(shadow)
+    let layer = MirrorLayer::new(shadow)
         .compare(["json".parse().unwrap()])
         .on_response(move |_, res| b.lock().push(res.body.clone()));
     let stats = layer.stats_handle();

@@ -1,6 +1,6 @@
 //! The shadow never holds the primary up: real loopback shadows that hang or refuse,
-//! the built-in HTTP client end to end (from HTTP/1 and HTTP/2 clients), large bodies
-//! teed without buffering.
+//! an `Upstream` as the shadow service end to end (from HTTP/1 and HTTP/2 clients),
+//! large bodies teed without buffering.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,7 +22,9 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     service::TowerToHyperService,
 };
-use support::{exchanges, get, hanging_server, primary, recording_server, refused_addr, until};
+use support::{
+    exchanges, get, hanging_server, primary, recording_server, refused_addr, until, upstream,
+};
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::mpsc,
@@ -37,8 +39,7 @@ async fn primary_is_not_held_up_by_a_hanging_or_refusing_shadow() {
     let hanging = hanging_server().await;
     let refused = refused_addr().await;
     for addr in [hanging, refused] {
-        let layer = MirrorLayer::try_new(&format!("http://{addr}"))
-            .unwrap()
+        let layer = MirrorLayer::new(upstream(&format!("http://{addr}")))
             .timeout(Duration::from_secs(30))
             .exchange_ttl(Duration::from_secs(60));
         let stats = layer.stats_handle();
@@ -61,7 +62,7 @@ async fn primary_is_not_held_up_by_a_hanging_or_refusing_shadow() {
 #[tokio::test]
 async fn a_refusing_shadow_is_counted_as_a_connect_failure() {
     let addr = refused_addr().await;
-    let (layer, mut rx) = exchanges(MirrorLayer::try_new(&format!("http://{addr}")).unwrap());
+    let (layer, mut rx) = exchanges(MirrorLayer::new(upstream(&format!("http://{addr}"))));
     let stats = layer.stats_handle();
     let svc = layer.layer(primary(Duration::ZERO));
     svc.oneshot(get("/")).await.unwrap();
@@ -82,8 +83,7 @@ async fn a_refusing_shadow_is_counted_as_a_connect_failure() {
 #[tokio::test]
 async fn a_hanging_shadow_fills_the_bound_then_requests_are_skipped() {
     let addr = hanging_server().await;
-    let layer = MirrorLayer::try_new(&format!("http://{addr}"))
-        .unwrap()
+    let layer = MirrorLayer::new(upstream(&format!("http://{addr}")))
         .max_in_flight(4)
         .timeout(Duration::from_secs(30));
     let stats = layer.stats_handle();
@@ -105,14 +105,13 @@ async fn a_hanging_shadow_fills_the_bound_then_requests_are_skipped() {
     assert_eq!(snap.skipped(SkipReason::Saturated), 6);
 }
 
-/// The built-in client: path joined under the base path, credentials stripped, Host
+/// An `Upstream` shadow: path joined under its base path, credentials stripped, Host
 /// marked, a POST body (opted in) mirrored with a byte-correct Content-Length, and
 /// both bodies compared.
 #[tokio::test]
-async fn builtin_client_sends_the_safe_copy_to_the_base_url() {
+async fn an_upstream_shadow_gets_the_safe_copy_under_its_base_url() {
     let (addr, mut seen) = recording_server(200, "shadow says hi").await;
-    let layer = MirrorLayer::try_new(&format!("http://{addr}/base"))
-        .unwrap()
+    let layer = MirrorLayer::new(upstream(&format!("http://{addr}/base")))
         .methods([Method::GET, Method::POST])
         .compare(["status".parse().unwrap(), "body".parse().unwrap()]);
     let (layer, mut rx) = exchanges(layer);
@@ -149,13 +148,13 @@ async fn builtin_client_sends_the_safe_copy_to_the_base_url() {
     assert_eq!(ex.diffs[0].kind(), frontdoor_mirror::DiffKind::Body);
 }
 
-/// A request from an HTTP/2 (h2c, prior knowledge) client is mirrored over the
-/// built-in HTTP/1 client: sent as HTTP/1.1 in origin form under the base path, its
+/// A request from an HTTP/2 (h2c, prior knowledge) client is mirrored over an
+/// HTTP/1.1 `Upstream`: sent as HTTP/1.1 in origin form under the base path, its
 /// `:authority` marked into `Host`, and no failure counted.
 #[tokio::test]
 async fn http2_client_requests_are_mirrored_over_http1() {
     let (shadow_addr, mut seen) = recording_server(200, "shadow").await;
-    let layer = MirrorLayer::try_new(&format!("http://{shadow_addr}/base")).unwrap();
+    let layer = MirrorLayer::new(upstream(&format!("http://{shadow_addr}/base")));
     let stats = layer.stats_handle();
     let (layer, mut rx) = exchanges(layer);
     let svc = layer
@@ -215,7 +214,7 @@ async fn large_bodies_are_teed_without_buffering_the_primary() {
     const CHUNK: usize = 64 * 1024;
     const CHUNKS: usize = 64;
     let (shadow, seen) = support::recording_shadow(200, Duration::ZERO);
-    let layer = MirrorLayer::with_shadow(shadow).methods([Method::PUT]);
+    let layer = MirrorLayer::new(shadow).methods([Method::PUT]);
     let stats = layer.stats_handle();
     let (got_tx, mut got_rx) = mpsc::unbounded_channel::<usize>();
     let primary = service_fn(move |req: Request<TeeBody<Channel<Bytes>>>| {

@@ -58,7 +58,7 @@ fn gated_shadow() -> (
 #[tokio::test(start_paused = true)]
 async fn the_in_flight_bound_skips_rather_than_queues() {
     let (shadow, gate) = gated_shadow();
-    let layer = MirrorLayer::with_shadow(shadow).max_in_flight(1);
+    let layer = MirrorLayer::new(shadow).max_in_flight(1);
     let stats = layer.stats_handle();
     let (layer, mut rx) = exchanges(layer);
     let svc = layer.layer(primary(Duration::ZERO));
@@ -86,7 +86,7 @@ async fn the_in_flight_bound_skips_rather_than_queues() {
 #[tokio::test(start_paused = true)]
 async fn credentials_are_stripped_and_the_primary_keeps_them() {
     let (shadow, seen) = recording_shadow(200, MS);
-    let (layer, mut rx) = exchanges(MirrorLayer::with_shadow(shadow));
+    let (layer, mut rx) = exchanges(MirrorLayer::new(shadow));
     let primary_saw = Arc::new(parking_lot::Mutex::new(None));
     let p = Arc::clone(&primary_saw);
     let inner = service_fn(move |req: Request<TeeBody<Body>>| {
@@ -131,7 +131,7 @@ async fn credentials_are_stripped_and_the_primary_keeps_them() {
 #[tokio::test(start_paused = true)]
 async fn configured_headers_are_stripped_besides_the_seven() {
     let (shadow, seen) = recording_shadow(200, MS);
-    let layer = MirrorLayer::with_shadow(shadow)
+    let layer = MirrorLayer::new(shadow)
         .strip_headers([HeaderName::from_static("x-foo")])
         .strip_headers([HeaderName::from_static("x-bar")]);
     let (layer, mut rx) = exchanges(layer);
@@ -164,7 +164,7 @@ async fn configured_headers_are_stripped_besides_the_seven() {
 #[tokio::test(start_paused = true)]
 async fn host_mark_is_configurable() {
     let (shadow, seen) = recording_shadow(200, MS);
-    let layer = MirrorLayer::with_shadow(shadow).host(HostMark::fixed("canary.internal").unwrap());
+    let layer = MirrorLayer::new(shadow).host(HostMark::fixed("canary.internal").unwrap());
     let (layer, mut rx) = exchanges(layer);
     let req = Request::get("/")
         .header("host", "a.example")
@@ -178,7 +178,7 @@ async fn host_mark_is_configurable() {
 #[tokio::test(start_paused = true)]
 async fn only_get_and_head_by_default_and_the_predicate_decides() {
     let (shadow, seen) = recording_shadow(200, MS);
-    let layer = MirrorLayer::with_shadow(shadow).filter(|parts| parts.uri.path() != "/health");
+    let layer = MirrorLayer::new(shadow).filter(|parts| parts.uri.path() != "/health");
     let stats = layer.stats_handle();
     let (layer, mut rx) = exchanges(layer);
     let svc = layer.layer(primary(MS));
@@ -221,9 +221,7 @@ async fn sampling_stays_within_statistical_bounds() -> Result<(), BoxError> {
     let shadow = service_fn(|_req: Request<Body>| async {
         Ok::<_, Infallible>(Response::new(Body::empty()))
     });
-    let layer = MirrorLayer::with_shadow(shadow)
-        .sample(0.25)?
-        .max_in_flight(10_000);
+    let layer = MirrorLayer::new(shadow).sample(0.25)?.max_in_flight(10_000);
     let stats = layer.stats_handle();
     let svc = layer.layer(primary(Duration::ZERO));
     for _ in 0..4000 {
@@ -234,7 +232,7 @@ async fn sampling_stays_within_statistical_bounds() -> Result<(), BoxError> {
     let sigma = (4000.0_f64 * 0.25 * 0.75).sqrt();
     assert!((sampled as f64 - 1000.0).abs() < 6.0 * sigma, "{sampled}");
 
-    let none = MirrorLayer::with_shadow(service_fn(|_req: Request<Body>| async {
+    let none = MirrorLayer::new(service_fn(|_req: Request<Body>| async {
         Ok::<_, Infallible>(Response::new(Body::empty()))
     }))
     .sample(0.0)?;
@@ -244,9 +242,7 @@ async fn sampling_stays_within_statistical_bounds() -> Result<(), BoxError> {
         svc.clone().oneshot(get("/")).await?;
     }
     assert_eq!(stats.snapshot().skipped(SkipReason::Sampled), 100);
-    assert!(MirrorLayer::with_shadow(primary_like())
-        .sample(1.5)
-        .is_err());
+    assert!(MirrorLayer::new(primary_like()).sample(1.5).is_err());
     Ok(())
 }
 
@@ -265,7 +261,7 @@ async fn a_panicking_shadow_does_not_touch_the_primary() {
         }
         Ok::<_, Infallible>(Response::new(Body::empty()))
     });
-    let layer = MirrorLayer::with_shadow(shadow);
+    let layer = MirrorLayer::new(shadow);
     let stats = layer.stats_handle();
     let (layer, mut rx) = exchanges(layer);
     let svc = layer.layer(primary(Duration::ZERO));
@@ -282,8 +278,8 @@ async fn a_panicking_shadow_does_not_touch_the_primary() {
 
 #[test]
 fn display_summarises_the_config_for_route_tables() {
-    let layer = MirrorLayer::try_new("http://127.0.0.1:8081/v2")
-        .unwrap()
+    let layer = MirrorLayer::new(support::upstream("http://127.0.0.1:8081/v2"))
+        .shadow_label("http://127.0.0.1:8081/v2")
         .sample(0.1)
         .unwrap()
         .max_in_flight(100)
@@ -302,8 +298,7 @@ fn display_summarises_the_config_for_route_tables() {
             .ends_with(" compare=status,headers:etag strip_headers=x-foo,x-bar"),
         "{stripping}"
     );
-    assert!(MirrorLayer::try_new("https://x").is_err());
-    let custom = MirrorLayer::with_shadow(primary_like()).shadow_label("https://canary:8443");
+    let custom = MirrorLayer::new(primary_like()).shadow_label("https://canary:8443");
     assert!(custom
         .to_string()
         .starts_with("mirror https://canary:8443 sample=1 "));

@@ -188,7 +188,7 @@ mod tests {
                     .remote_root("http://origin/base".parse().unwrap())
                     .local_root("http://public/app".parse().unwrap()),
             )
-            .mirror(MirrorLayer::with_shadow(shadow))
+            .mirror(MirrorLayer::new(shadow))
             .service(upstream);
         let res = svc.oneshot(Request::new(Body::empty())).await.unwrap();
         assert_eq!(res.headers()["location"], "http://public/app/next");

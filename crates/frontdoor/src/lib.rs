@@ -49,7 +49,7 @@
 //! | `relocate` | re-export `frontdoor-relocate` as [`relocate`] | yes |
 //! | `upstream` | re-export `frontdoor-upstream` as [`upstream`] | yes |
 //! | `upstream-tls` | `https://` upstreams with rustls (`ring`, webpki roots) | no |
-//! | `mirror` | re-export `frontdoor-mirror` as [`mirror`] | yes |
+//! | `mirror` | re-export `frontdoor-mirror` as [`mirror`]; with `upstream`, [`mirror_to`] (a `MirrorLayer` over an `Upstream`) | yes |
 //! | `gor` | re-export `frontdoor-gor` (GoReplay middleware protocol) as [`gor`] | yes |
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
 //! | `axum` | `axum`: the extractors re-exported, `conn_info` for `axum::serve` | no |
@@ -81,10 +81,15 @@ pub mod migration;
 pub mod redirect_https;
 #[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(all(feature = "mirror", feature = "upstream"))]
+mod shadow;
 
 pub use builder::ServiceBuilderExt;
 pub use frontdoor_core as core;
 pub use frontdoor_core::{Body, BoxError, Error, ErrorKind};
+#[cfg(all(feature = "mirror", feature = "upstream"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "mirror", feature = "upstream"))))]
+pub use shadow::{mirror_to, mirror_via, shadow_upstream};
 
 #[cfg(feature = "cleanup")]
 pub use frontdoor_cleanup as cleanup;

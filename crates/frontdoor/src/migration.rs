@@ -58,7 +58,7 @@
 //! | `proxy_set_header Host $host;` | `HostPolicy::Preserve` | `host = "preserve"` |
 //! | `proxy_set_header X-Forwarded-For ...`, `set_real_ip_from` | `ForwardedResolver::try_new([..])` and the upstream's forwarding headers | `trusted_proxies = [..]` |
 //! | `proxy_connect_timeout`, `proxy_read_timeout` | `Upstream::builder(..).connect_timeout(..).head_timeout(..).body_idle_timeout(..)` | `timeouts = { connect, response, idle }` |
-//! | `mirror /shadow;` | [`ServiceBuilderExt::mirror`](crate::ServiceBuilderExt::mirror)`(MirrorLayer::try_new(url)?)` (never waits for the shadow) | `mirror = { upstream = .. }` |
+//! | `mirror /shadow;` | [`ServiceBuilderExt::mirror`](crate::ServiceBuilderExt::mirror)`(frontdoor::mirror_to(url)?)` (never waits for the shadow) | `mirror = { upstream = .. }` |
 //! | `nginx -s reload` | build a new stack and swap it | `kill -HUP`, or `--watch` |
 //! | `nginx -t` | | `frontdoor check -c FILE` |
 //!

@@ -18,8 +18,7 @@ use frontdoor_relocate::{RelocateLayer, Root};
 use frontdoor_resolve::EscapedSlashesLayer;
 use frontdoor_route::Filter;
 use frontdoor_upstream::{
-    Balanced, Forwarding, GatewayErrorLayer, GatewayFailure, ProxyError, RequestBufferLayer,
-    Upstream,
+    Balanced, GatewayErrorLayer, GatewayFailure, ProxyError, RequestBufferLayer, Upstream,
 };
 use http::{header, HeaderValue, Request, Response};
 use tokio::sync::Semaphore;
@@ -452,7 +451,7 @@ fn upstream(
     let timeouts = target.timeouts;
     let mut builder = Upstream::builder(base)
         .host(target.host.clone())
-        .forwarding(forwarding(config)?)
+        .forwarding(config.server.forwarding()?)
         .connect_method(target.connect)
         .upgrades(target.upgrades.iter());
     if let Some(cap) = target.limits.connection_caps.get(index) {
@@ -484,18 +483,6 @@ fn upstream(
         builder = builder.body_idle_timeout(Some(t));
     }
     builder.build()
-}
-
-/// The forwarding headers of `[server]`: the defaults, with its `Via` settings and
-/// whether `Forwarded` is written.
-fn forwarding(config: &Config) -> Result<Forwarding, frontdoor_upstream::UpstreamConfigError> {
-    let forwarding = match &config.server.via {
-        Some(pseudonym) => Forwarding::default().via(pseudonym)?,
-        None => Forwarding::default().no_via(),
-    };
-    Ok(forwarding
-        .via_responses(config.server.via_responses)
-        .forwarded(config.server.forwarded))
 }
 
 fn boxed(svc: impl Answers) -> Svc {

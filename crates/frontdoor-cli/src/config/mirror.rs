@@ -1,27 +1,31 @@
 //! `mirror = { upstream, sample, methods, max_in_flight, timeout, compare, host,
 //! strip_headers }` of a target, checked into a [`MirrorLayer`] at load, every error
-//! naming its key.
+//! naming its key. The shadow is the upstream client (`frontdoor::mirror_via`).
 
 use std::time::Duration;
 
 use frontdoor_mirror::{Comparator, HostMark, MirrorLayer};
+use frontdoor_upstream::{Forwarding, Upstream, UpstreamConfigError};
 use http::{HeaderName, Method};
 use toml::Spanned;
 
 use super::{error::Errors, raw::RawMirror};
 
 /// The mirror layer of the target at `path` (`route[N]` or `default`), or `None`
-/// with the errors recorded.
+/// with the errors recorded; `forwarding` is `[server]`'s.
 pub(super) fn mirror(
     path: &str,
     raw: Spanned<RawMirror>,
+    forwarding: &Forwarding,
     errors: &mut Errors<'_>,
 ) -> Option<MirrorLayer> {
     let before = errors.count();
     let raw = raw.into_inner();
     let key = |k: &str| format!("{path}.mirror.{k}");
-    let mut layer = MirrorLayer::try_new(raw.upstream.get_ref())
-        .map_err(|e| errors.push(Some(&raw.upstream.span()), key("upstream"), e.to_string()))
+    let url = raw.upstream.get_ref();
+    let mut layer = shadow(url, forwarding)
+        .map(|up| frontdoor::mirror_via(up).shadow_label(url))
+        .map_err(|e| errors.push(Some(&raw.upstream.span()), key("upstream"), e.message()))
         .ok();
     if let Some(s) = &raw.sample {
         layer = layer.and_then(|l| {
@@ -33,6 +37,20 @@ pub(super) fn mirror(
     let settings = Settings::check(&raw, &key, errors);
     let layer = layer.filter(|_| errors.count() == before)?;
     Some(settings.apply(layer))
+}
+
+/// The shadow at `url`: the upstream client as the mirror needs it (its `Host` mark
+/// sent, no upgrades), writing `[server]`'s forwarding headers like the route's
+/// upstream; `https://` with TLS and the webpki roots (the `tls` feature). The
+/// mirror's `timeout` is its one deadline (connect, response head and captured
+/// body), so the upstream's own timeouts are off.
+fn shadow(url: &str, forwarding: &Forwarding) -> Result<Upstream, UpstreamConfigError> {
+    frontdoor::shadow_upstream(url)
+        .forwarding(forwarding.clone())
+        .connect_timeout(None)
+        .head_timeout(None)
+        .body_idle_timeout(None)
+        .build()
 }
 
 /// The optional settings, each checked (an error recorded for each bad one).
@@ -173,6 +191,42 @@ mod tests {
             mirror.to_string(),
             "mirror http://127.0.0.1:2 sample=1 methods=GET,HEAD max_in_flight=64 timeout=5s \
              compare=status strip_headers=x-foo,x-bar"
+        );
+    }
+
+    /// The shadow URL is checked by the upstream client, naming the mirror's key.
+    #[test]
+    fn bad_shadow_urls_name_the_key() {
+        for (url, want) in [
+            ("ftp://h", "scheme `ftp` is not supported"),
+            ("http://h/?q=1", "`http://h/?q=1` must not have a query"),
+            ("http://u@h/", "`http://u@h/` must not contain userinfo"),
+        ] {
+            let src = format!("{ROUTE}mirror = {{ upstream = \"{url}\" }}\n");
+            let errors: Vec<String> = src
+                .parse::<Config>()
+                .unwrap_err()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            let prefix = format!("line 4: route[0].mirror.upstream: {want}");
+            assert!(errors[0].starts_with(&prefix), "{errors:?}");
+        }
+    }
+
+    /// An `https://` shadow is an upstream over TLS (webpki roots).
+    #[cfg(feature = "tls")]
+    #[test]
+    fn https_shadows_are_accepted() {
+        let src = format!("{ROUTE}mirror = {{ upstream = \"https://shadow.example:8443/v2\" }}\n");
+        let config: Config = src.parse().unwrap();
+        let mirror = config.routes[0].target.mirror.as_ref().unwrap();
+        assert!(
+            mirror
+                .to_string()
+                .starts_with("mirror https://shadow.example:8443/v2 sample=1 "),
+            "{mirror}"
         );
     }
 

@@ -11,7 +11,9 @@ use std::{
 
 use frontdoor_core::{EncodedSlash, Schemes};
 use frontdoor_route::{Mode, RouteSpec};
-use frontdoor_upstream::{ConnectionCap, HostPolicy, UpgradeProtocols};
+use frontdoor_upstream::{
+    ConnectionCap, Forwarding, HostPolicy, UpgradeProtocols, UpstreamConfigError,
+};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
@@ -107,6 +109,22 @@ pub struct Server {
 }
 
 impl Server {
+    /// The forwarding headers written towards every upstream (a route's, and its
+    /// mirror's shadow): the defaults, with `via`, `via_responses` and `forwarded`.
+    ///
+    /// # Errors
+    ///
+    /// When the `Via` pseudonym is not a token (a validated config's always is).
+    pub fn forwarding(&self) -> Result<Forwarding, UpstreamConfigError> {
+        let forwarding = match &self.via {
+            Some(pseudonym) => Forwarding::default().via(pseudonym)?,
+            None => Forwarding::default().no_via(),
+        };
+        Ok(forwarding
+            .via_responses(self.via_responses)
+            .forwarded(self.forwarded))
+    }
+
     /// The `[server]` keys whose value differs in `new`, each with the key path
     /// (`server.header_timeout`): what a reload cannot apply to running listeners.
     /// `server_name` is not among them: it is part of the stack a reload rebuilds.

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, ops::Range};
 
 use frontdoor_core::{EncodedSlash, Schemes};
-use frontdoor_upstream::{HostPolicy, UpgradeProtocols, Upstream};
+use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
 use toml::Spanned;
@@ -33,6 +33,10 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
     };
     let listen_tls_span = raw.server.listen_tls.as_ref().map(Spanned::span);
     let server = server(raw.server, &mut errors);
+    let forwarding = server.forwarding().unwrap_or_else(|e| {
+        errors.push(None, "server.via", e.message());
+        Forwarding::default()
+    });
     let mut resolve = resolve(raw.resolve, &mut errors);
     let tables = raw.tls.len();
     tls::check_listeners(&server, tables, listen_tls_span.as_ref(), &mut errors);
@@ -42,9 +46,11 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         .routes
         .into_iter()
         .enumerate()
-        .filter_map(|(index, route)| self::route(index, route, &mut errors))
+        .filter_map(|(index, route)| self::route(index, route, &forwarding, &mut errors))
         .collect();
-    let default = raw.default.and_then(|t| default(t, &mut errors));
+    let default = raw
+        .default
+        .and_then(|t| default(t, &forwarding, &mut errors));
     let not_found = raw
         .not_found
         .map_or_else(NotFound::default, |nf| not_found(nf, &mut errors));
@@ -202,7 +208,12 @@ fn schemes(
 
 // === [[route]] and [default] ===
 
-fn route(index: usize, mut raw: RawTarget, errors: &mut Errors<'_>) -> Option<Route> {
+fn route(
+    index: usize,
+    mut raw: RawTarget,
+    forwarding: &Forwarding,
+    errors: &mut Errors<'_>,
+) -> Option<Route> {
     let path = format!("route[{index}]");
     let (matcher, span) = match (raw.spec.take(), raw.regex.take()) {
         (Some(spec), None) => (Matcher::Spec(spec.get_ref().clone()), spec.span()),
@@ -222,7 +233,7 @@ fn route(index: usize, mut raw: RawTarget, errors: &mut Errors<'_>) -> Option<Ro
         }
     };
     let line = errors.line_of(&span);
-    let target = target(&path, raw, Some(&span), errors)?;
+    let target = target(&path, raw, Some(&span), forwarding, errors)?;
     Some(Route {
         index,
         line,
@@ -231,7 +242,7 @@ fn route(index: usize, mut raw: RawTarget, errors: &mut Errors<'_>) -> Option<Ro
     })
 }
 
-fn default(mut raw: RawTarget, errors: &mut Errors<'_>) -> Option<Target> {
+fn default(mut raw: RawTarget, forwarding: &Forwarding, errors: &mut Errors<'_>) -> Option<Target> {
     for (key, value) in [("spec", raw.spec.take()), ("regex", raw.regex.take())] {
         if let Some(value) = value {
             errors.push(
@@ -241,14 +252,16 @@ fn default(mut raw: RawTarget, errors: &mut Errors<'_>) -> Option<Target> {
             );
         }
     }
-    target("default", raw, None, errors)
+    target("default", raw, None, forwarding, errors)
 }
 
-/// The target keys at `path`; `fallback_span` locates a missing `upstream`.
+/// The target keys at `path`; `fallback_span` locates a missing `upstream`;
+/// `forwarding` is `[server]`'s, for the mirror's shadow.
 fn target(
     path: &str,
     raw: RawTarget,
     fallback_span: Option<&Range<usize>>,
+    forwarding: &Forwarding,
     errors: &mut Errors<'_>,
 ) -> Option<Target> {
     let before = errors.count();
@@ -280,7 +293,7 @@ fn target(
     });
     let mirror = raw
         .mirror
-        .and_then(|m| super::mirror::mirror(path, m, errors));
+        .and_then(|m| super::mirror::mirror(path, m, forwarding, errors));
     let max_in_flight = limit(&format!("{path}.max_in_flight"), raw.max_in_flight, errors);
     let upstream_max_connections = limit(
         &format!("{path}.upstream_max_connections"),

@@ -1,19 +1,21 @@
-//! The shadow side: the safety edits of the copy, the `Host` mark, the transport and
-//! the capture of the shadow's answer.
-
-mod http_client;
+//! The shadow side: the safety edits of the copy, the `Host` mark, the injected
+//! shadow service and the capture of its answer.
 
 use std::{fmt, panic::AssertUnwindSafe, str::FromStr, sync::Arc, time::Duration};
 
 use bytes::{Bytes, BytesMut};
-use frontdoor_core::{proto::parse_host, Body, BoxError};
-use frontdoor_upstream::hop_by_hop::{self, Message};
+use frontdoor_core::{
+    proto::{
+        hop_by_hop::{self, Message},
+        parse_host,
+    },
+    Body, BoxError,
+};
 use futures_util::FutureExt;
-use http::{header, request::Parts, HeaderName, HeaderValue, Request, Response};
+use http::{header, request::Parts, HeaderName, HeaderValue, Request, Response, Uri};
 use http_body_util::BodyExt;
 use tower::{util::BoxCloneSyncService, ServiceExt};
 
-pub(crate) use self::http_client::HttpShadow;
 use crate::{
     compare::{BodyState, CapturedResponse},
     MirrorConfigError, MirrorId, ShadowError, ShadowErrorKind,
@@ -36,6 +38,12 @@ pub(crate) const CREDENTIALS: [HeaderName; 7] = [
 
 /// What the shadow copy's `Host` says, so the shadow can tell mirrored traffic apart.
 ///
+/// The mark is written into the copy the mirror hands to its shadow service; what
+/// reaches the shadow is up to that service. A `frontdoor_upstream::Upstream` sends
+/// it with `HostPolicy::Preserve` (as the facade's `frontdoor::shadow_upstream`
+/// builds it, and the `frontdoor` binary), and its own authority, whatever the mark,
+/// with its default `HostPolicy::UpstreamAuthority`.
+///
 /// Parsed from configuration text with [`FromStr`]: `suffix:-shadow`, `upstream`,
 /// `keep`, or a literal `host[:port]`.
 ///
@@ -56,8 +64,8 @@ pub enum HostMark {
     Suffix(Arc<str>),
     /// This exact `Host`.
     Fixed(HeaderValue),
-    /// No `Host` from the client: the shadow transport writes the shadow URL's
-    /// authority.
+    /// No `Host` from the client: the copy goes without one, and the shadow service
+    /// writes its own (an `Upstream`, its configured authority).
     Upstream,
     /// The client's `Host` (from an HTTP/2 client, its `:authority`), unmarked
     /// (opt-in: the shadow cannot tell copies apart).
@@ -201,7 +209,8 @@ impl Default for CopyRules {
 
 impl CopyRules {
     /// The head of the shadow copy of `parts`: credentials, the configured headers
-    /// and hop-by-hop headers removed, `Host` marked, the id stamped where configured.
+    /// and hop-by-hop headers removed, `Host` marked, the target in origin form, the
+    /// id stamped where configured.
     pub(crate) fn copy_head(&self, parts: &Parts, id: MirrorId) -> Parts {
         let mut head = parts.clone();
         for name in CREDENTIALS.iter().chain(self.strip.iter()) {
@@ -211,6 +220,9 @@ impl CopyRules {
         // The copy's body is complete before it is sent: nothing to wait for.
         head.headers.remove(header::EXPECT);
         self.host.apply(&mut head);
+        if let Some(target) = origin_form(&head.uri) {
+            head.uri = target;
+        }
         if let Some(name) = &self.id_header {
             if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
                 head.headers.insert(name.clone(), v);
@@ -221,9 +233,20 @@ impl CopyRules {
     }
 }
 
+/// `uri` without its scheme and authority, when it has them and a path (an HTTP/2
+/// client's, or an absolute-form target). The client's authority names the front
+/// door, not the shadow: it reaches the shadow only through the `Host` mark, never
+/// as a `Host` the shadow service would derive from the target.
+fn origin_form(uri: &Uri) -> Option<Uri> {
+    if uri.scheme().is_none() && uri.authority().is_none() {
+        return None;
+    }
+    uri.path_and_query().map(|pq| Uri::from(pq.clone()))
+}
+
 // === Shadow ===
 
-/// The shadow transport, type-erased, with a label for `Display`.
+/// The injected shadow service, type-erased, with a label for `Display`.
 #[derive(Clone)]
 pub(crate) struct Shadow {
     svc: BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>,
@@ -231,15 +254,6 @@ pub(crate) struct Shadow {
 }
 
 impl Shadow {
-    /// The built-in HTTP/1 client to `base_url`.
-    pub(crate) fn http(base_url: &str) -> Result<Self, MirrorConfigError> {
-        let svc = HttpShadow::new(base_url)?;
-        Ok(Self {
-            svc: BoxCloneSyncService::new(svc),
-            label: Arc::from(base_url),
-        })
-    }
-
     pub(crate) fn service<S, B>(svc: S, label: &str) -> Self
     where
         S: tower_service::Service<Request<Body>, Response = Response<B>>
@@ -361,6 +375,28 @@ mod tests {
         assert_eq!(head.headers[header::HOST], "www.example.com-shadow:8080");
         assert_eq!(head.headers["x-mirror-id"], id.to_string());
         assert_eq!(head.extensions.get::<MirrorId>(), Some(&id));
+        assert_eq!(head.uri, "/a");
+    }
+
+    /// The client's scheme and authority stay behind: with no `Host` marked, a
+    /// shadow service cannot take the front door's authority for the client's host.
+    #[test]
+    fn copy_targets_are_origin_form() {
+        let id = MirrorId::from_bytes([1; 12]);
+        let rules = |mark: &str| CopyRules {
+            host: mark.parse().unwrap(),
+            ..CopyRules::default()
+        };
+        let from_h2 = parts(None, "https://www.example.com:8443/app/x?q=1");
+        let head = rules("upstream").copy_head(&from_h2, id);
+        assert_eq!(head.uri, "/app/x?q=1");
+        assert!(head.uri.authority().is_none());
+        assert!(head.headers.get(header::HOST).is_none());
+        let head = rules("suffix:-shadow").copy_head(&from_h2, id);
+        assert_eq!(head.uri, "/app/x?q=1");
+        assert_eq!(head.headers[header::HOST], "www.example.com-shadow:8443");
+        let star = Request::options("*").body(()).unwrap().into_parts().0;
+        assert_eq!(rules("keep").copy_head(&star, id).uri, "*");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Shared fixtures: a recording shadow double, loopback servers (answering, hanging,
-//! refusing), and small request helpers.
+//! Shared fixtures: a recording shadow double, the upstream client as the shadow,
+//! loopback servers (answering, hanging, refusing), and small request helpers.
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
@@ -7,6 +7,7 @@ use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 use bytes::Bytes;
 use frontdoor_core::Body;
 use frontdoor_mirror::{Exchange, MirrorLayer, TeeBody};
+use frontdoor_upstream::{HostPolicy, Upstream};
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -50,6 +51,15 @@ pub(crate) fn recording_shadow(
         }
     });
     (BoxCloneSyncService::new(svc), seen)
+}
+
+/// The shadow service as the binary builds it: an `Upstream` at `url` that sends the
+/// mirror's `Host` mark (`HostPolicy::Preserve`).
+pub(crate) fn upstream(url: &str) -> Upstream {
+    Upstream::builder(url)
+        .host(HostPolicy::Preserve)
+        .build()
+        .unwrap()
 }
 
 /// A primary that reads the whole body, then answers 200 `primary` after `delay`.
