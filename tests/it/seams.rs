@@ -178,9 +178,8 @@ fn the_per_route_layers_compose_in_any_order() {
     {
     }
     let upstream = || Upstream::new("http://127.0.0.1:9/base").unwrap();
-    let mirror = || {
-        frontdoor_mirror::MirrorLayer::new(Upstream::new("http://127.0.0.1:9").unwrap())
-    };
+    let mirror =
+        || frontdoor_mirror::MirrorLayer::new(Upstream::new("http://127.0.0.1:9").unwrap());
     let relocate = || {
         frontdoor_relocate::RelocateLayer::new(frontdoor_relocate::Profile::WebDav)
             .remote_root("http://127.0.0.1:9/base".try_into().unwrap())

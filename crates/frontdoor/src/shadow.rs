@@ -53,7 +53,7 @@ pub fn mirror_to(url: &str) -> Result<MirrorLayer, UpstreamConfigError> {
 pub fn shadow_upstream(url: &str) -> UpstreamBuilder {
     Upstream::builder(url)
         .host(HostPolicy::Preserve)
-        .upgrades(false)
+        .no_upgrades()
 }
 
 /// A [`MirrorLayer`] over `shadow`, an [`Upstream`] or another service failing with

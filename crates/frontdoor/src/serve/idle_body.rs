@@ -137,12 +137,9 @@ impl http_body::Body for IdleBody {
                     let now = Instant::now();
                     *this.waiting_since = Some(now);
                     let idle = now + this.pace.idle;
-                    let due = this
-                        .pace
-                        .allowance(*this.bytes)
-                        .map_or(idle, |allowed| {
-                            idle.min(now + allowed.saturating_sub(*this.waited))
-                        });
+                    let due = this.pace.allowance(*this.bytes).map_or(idle, |allowed| {
+                        idle.min(now + allowed.saturating_sub(*this.waited))
+                    });
                     this.sleep.as_mut().reset(due);
                 }
                 match this.sleep.poll(cx) {
