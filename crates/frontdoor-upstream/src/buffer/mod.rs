@@ -146,8 +146,10 @@ impl<S> Layer<S> for RequestBufferLayer {
 
 // === RequestBuffer ===
 
-/// The service of [`RequestBufferLayer`]. Always ready: the inner service is driven
-/// with `oneshot` once the body has been read, so its readiness is awaited then.
+/// The service of [`RequestBufferLayer`]. Its readiness is the inner service's; a
+/// request whose body is buffered is handed to a clone of the inner service with
+/// `oneshot` once the body has been read, so nothing the inner service reserves when
+/// it is ready (a concurrency permit, a connection) is held while a body trickles in.
 #[derive(Clone, Debug)]
 pub struct RequestBuffer<S> {
     inner: S,
@@ -182,12 +184,11 @@ where
     type Error = BoxError;
     type Future = ResponseFuture<S>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let inner = self.inner.clone();
         let limit = self.layer.limit;
         let announced = announced_length(req.headers());
         let skip = limit == 0
@@ -196,7 +197,7 @@ where
             || hop_by_hop::has_token(req.headers(), &header::CONNECTION, "upgrade")
             || announced.is_some_and(|n| n > limit as u64);
         if skip {
-            return ResponseFuture::calling(inner, req.map(Body::new));
+            return ResponseFuture::called(self.inner.call(req.map(Body::new)));
         }
         let (parts, body) = req.into_parts();
         let mut held = None;
@@ -206,11 +207,12 @@ where
             None => false,
         };
         if announced.is_some() && !reserved {
-            return ResponseFuture::calling(inner, Request::from_parts(parts, Body::new(body)));
+            let req = Request::from_parts(parts, Body::new(body));
+            return ResponseFuture::called(self.inner.call(req));
         }
         ResponseFuture {
             state: State::Reading {
-                inner: Some(inner),
+                inner: Some(self.inner.clone()),
                 parts: Some(parts),
                 body: Some(Body::new(body)),
                 read: Read {
@@ -289,6 +291,10 @@ pin_project! {
             #[pin]
             fut: Oneshot<S, Request<Body>>,
         },
+        Called {
+            #[pin]
+            fut: S::Future,
+        },
     }
 }
 
@@ -296,11 +302,9 @@ impl<S> ResponseFuture<S>
 where
     S: Service<Request<Body>>,
 {
-    fn calling(inner: S, req: Request<Body>) -> Self {
+    fn called(fut: S::Future) -> Self {
         Self {
-            state: State::Calling {
-                fut: inner.oneshot(req),
-            },
+            state: State::Called { fut },
         }
     }
 }
@@ -343,6 +347,7 @@ where
                     });
                 }
                 StateProj::Calling { fut } => return fut.poll(cx).map_err(Into::into),
+                StateProj::Called { fut } => return fut.poll(cx).map_err(Into::into),
             }
         }
     }
