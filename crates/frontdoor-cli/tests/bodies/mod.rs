@@ -30,6 +30,17 @@ async fn read_head(stream: &mut TcpStream) -> String {
 
 #[tokio::test]
 async fn trickling_bodies_hold_no_upstream_connection_on_a_capped_route() {
+    trickling_bodies_hold_nothing_of_the_route("upstream_max_connections = 10").await;
+}
+
+#[tokio::test]
+async fn trickling_bodies_hold_no_in_flight_permit() {
+    trickling_bodies_hold_nothing_of_the_route("max_in_flight = 10").await;
+}
+
+/// Ten clients trickle their bodies on a route limited by `limit` to ten; a normal
+/// request is served at once, and the trickled bodies arrive whole.
+async fn trickling_bodies_hold_nothing_of_the_route(limit: &str) {
     let origin = echo_origin().await;
     let file = ConfigFile::new(&format!(
         r#"[server]
@@ -37,7 +48,7 @@ workers = 1
 
 [default]
 upstream = "http://{origin}"
-upstream_max_connections = 10
+{limit}
 timeouts = {{ connect = "2s" }}
 "#
     ));
@@ -59,9 +70,9 @@ timeouts = {{ connect = "2s" }}
             stream.write_all(b"x").await.unwrap();
         }
     }
-    // Buffered, they hold none of the route's ten upstream connections: a normal
-    // request is served at once (streamed, each would hold one, and this request
-    // would wait for the connect timeout and get 503).
+    // Buffered, they hold none of the route's ten upstream connections or in-flight
+    // permits: a normal request is served at once (streamed, each would hold one, and
+    // this request would wait for the connect timeout, or be shed, with a 503).
     let served = tokio::time::timeout(
         Duration::from_secs(1),
         exchange(
@@ -71,7 +82,7 @@ timeouts = {{ connect = "2s" }}
     )
     .await
     .expect("a normal request waited behind trickling uploads");
-    assert_eq!(served.0, 200, "{served:?}");
+    assert_eq!(served.0, 200, "{limit}: {served:?}");
     // The trickled bodies are forwarded whole once they end, with their length.
     for stream in &mut slow {
         stream.write_all(&[b'x'; 297]).await.unwrap();
