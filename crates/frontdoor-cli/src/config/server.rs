@@ -101,17 +101,14 @@ fn rate(key: &str, value: &Spanned<Size>, errors: &mut Errors<'_>) -> Option<u64
             .filter(|&n| n > 0),
         _ => None,
     };
-    if parsed.is_none() {
-        errors.push(
-            Some(&value.span()),
-            key,
-            format!(
-                "not a rate: {}; write a size per second, e.g. \"256B/s\", \"1KiB/s\", or 0 (off)",
-                value.get_ref()
-            ),
-        );
-    }
-    parsed
+    reported(
+        key,
+        value,
+        parsed,
+        "a rate",
+        "a size per second, e.g. \"256B/s\", \"1KiB/s\", or 0 (off)",
+        errors,
+    )
 }
 
 /// The default `Via` pseudonym.
@@ -196,14 +193,31 @@ pub(super) fn size(key: &str, value: &Spanned<Size>, errors: &mut Errors<'_>) ->
         toml::Value::String(text) => parse_size(text),
         _ => None,
     };
+    reported(
+        key,
+        value,
+        parsed,
+        "a size",
+        "a number of bytes or e.g. \"64KiB\", \"1MiB\"",
+        errors,
+    )
+}
+
+/// `parsed`, or, when `value` did not parse as `what`, an error at `key` saying what
+/// to write instead.
+fn reported(
+    key: &str,
+    value: &Spanned<Size>,
+    parsed: Option<u64>,
+    what: &str,
+    hint: &str,
+    errors: &mut Errors<'_>,
+) -> Option<u64> {
     if parsed.is_none() {
         errors.push(
             Some(&value.span()),
             key,
-            format!(
-                "not a size: {}; write a number of bytes or e.g. \"64KiB\", \"1MiB\"",
-                value.get_ref()
-            ),
+            format!("not {what}: {}; write {hint}", value.get_ref()),
         );
     }
     parsed
