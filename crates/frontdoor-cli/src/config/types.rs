@@ -95,8 +95,8 @@ pub struct Server {
     /// The running side of `request_buffer_total`: one budget per loaded config,
     /// shared by every worker's and every target's buffering layer.
     pub buffer_budget: frontdoor_upstream::BufferBudget,
-    /// The lowest average request body rate, in bytes a second, once a body has been
-    /// arriving for longer than `body_timeout`; 0 is none.
+    /// The lowest average request body rate, in bytes a second, once a body has kept
+    /// the front door waiting for longer than `body_timeout`; 0 is none.
     pub min_body_rate: u64,
     /// The `Via` pseudonym on forwarded requests (`frontdoor` by default); `None`
     /// when `via = false`.

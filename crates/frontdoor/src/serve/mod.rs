@@ -131,8 +131,8 @@ pub use workers::Workers;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default request-body read timeout: 60 seconds.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default minimum average rate of a request body, once it has been arriving for
-/// longer than the body read timeout: 256 bytes a second.
+/// Default minimum average rate of a request body, once it has kept its reader
+/// waiting for longer than the body read timeout: 256 bytes a second.
 pub const DEFAULT_MIN_BODY_RATE: u64 = 256;
 /// Default maximum number of open connections: 10,000.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -308,9 +308,10 @@ macro_rules! limit_setters {
         }
 
         /// The lowest average rate, in bytes a second, a request body (HTTP/1 body or
-        /// HTTP/2 stream) may arrive at once it has been arriving (from the first
-        /// time it is read) for longer than the body read timeout: a client sending
-        /// one byte a second is cut off instead of holding what its request holds.
+        /// HTTP/2 stream) may arrive at once it has kept its reader waiting for longer
+        /// than the body read timeout in all (only the waiting counts: a reader slow
+        /// to take the body is not the client's fault): a client sending one byte a
+        /// second is cut off instead of holding what its request holds.
         /// Below it the body fails with a
         /// [`RequestTimeout`](frontdoor_core::ErrorKind::RequestTimeout) error (`408`
         /// when nothing was answered yet, as for the body read timeout), the upstream
