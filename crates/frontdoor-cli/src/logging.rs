@@ -120,12 +120,13 @@ thread_local! {
 }
 
 impl UtcTime {
-    /// `since_epoch` (time since 1970-01-01 UTC) as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-    fn stamp(since_epoch: Duration) -> [u8; 27] {
+    /// `since_epoch` (time since 1970-01-01 UTC) as `YYYY-MM-DDTHH:MM:SS.ffffffZ`;
+    /// `None` past the year 9999.
+    fn stamp(since_epoch: Duration) -> Option<[u8; 27]> {
         let secs = since_epoch.as_secs();
         let (cached, mut prefix) = SECOND.get();
         if cached != secs {
-            prefix = second_prefix(secs);
+            prefix = second_prefix(secs)?;
             SECOND.set((secs, prefix));
         }
         let mut out = [0; 27];
@@ -136,13 +137,14 @@ impl UtcTime {
             *digit = b'0' + (micros % 10) as u8;
             micros /= 10;
         }
-        out
+        Some(out)
     }
 
     /// Writes `since_epoch` (time since 1970-01-01 UTC).
     fn write(w: &mut Writer<'_>, since_epoch: Duration) -> fmt::Result {
         // ASCII by construction.
-        w.write_str(std::str::from_utf8(&Self::stamp(since_epoch)).map_err(|_| fmt::Error)?)
+        let stamp = Self::stamp(since_epoch).ok_or(fmt::Error)?;
+        w.write_str(std::str::from_utf8(&stamp).map_err(|_| fmt::Error)?)
     }
 
     /// The time since the epoch now.
@@ -159,34 +161,21 @@ impl FormatTime for UtcTime {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.` of `secs` since the epoch (the proleptic Gregorian
-/// calendar; days to civil date after Howard Hinnant's `civil_from_days`).
-fn second_prefix(secs: u64) -> [u8; 20] {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    let mut out = *b"0000-00-00T00:00:00.";
-    let mut put = |at: usize, width: usize, mut value: u64| {
-        for digit in out[at..at + width].iter_mut().rev() {
-            *digit = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    };
-    put(0, 4, year);
-    put(5, 2, month);
-    put(8, 2, day);
-    put(11, 2, rem / 3600);
-    put(14, 2, rem / 60 % 60);
-    put(17, 2, rem % 60);
-    out
+/// `YYYY-MM-DDTHH:MM:SS.` of `secs` since the epoch: humantime's RFC 3339 to the
+/// second with its `Z` turned into the decimal point. `None` past the year 9999,
+/// which humantime does not format.
+fn second_prefix(secs: u64) -> Option<[u8; 20]> {
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))?;
+    // Through `fmt::Write`: `io::Write` would panic on humantime's `fmt::Error`.
+    let mut text = String::with_capacity(20);
+    fmt::Write::write_fmt(
+        &mut text,
+        format_args!("{}", humantime::format_rfc3339_seconds(at)),
+    )
+    .ok()?;
+    let mut out: [u8; 20] = text.as_bytes().try_into().ok()?;
+    out[19] = b'.';
+    Some(out)
 }
 
 /// The text format: tracing-subscriber's full format, with access lines written
@@ -368,12 +357,14 @@ impl AccessLine<'_> {
     /// (a failed write is dropped, as tracing-subscriber drops it).
     fn write_direct(&self, mut out: &File) {
         let stamp = UtcTime::stamp(UtcTime::now().unwrap_or_default());
+        // As the default format writes a time its timer cannot format.
+        let stamp = stamp.as_ref().map_or(&b"<unknown time>"[..], |s| &s[..]);
         LINE.with(|line| {
             let Ok(mut buf) = line.try_borrow_mut() else {
                 return;
             };
             buf.clear();
-            self.format(&mut buf, &stamp);
+            self.format(&mut buf, stamp);
             let _ = out.write_all(&buf);
             if buf.capacity() > LINE_KEEP {
                 buf.clear();
@@ -559,6 +550,16 @@ mod tests {
             utc(Duration::new(1_795_783_786, 0)),
             "2026-11-27T12:49:46.000000Z"
         );
+    }
+
+    #[test]
+    fn utc_time_stops_at_the_year_9999() {
+        use std::time::Duration;
+        assert_eq!(
+            utc(Duration::new(253_402_300_799, 999_999_000)),
+            "9999-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(UtcTime::stamp(Duration::from_secs(253_402_300_800)), None);
     }
 
     #[test]

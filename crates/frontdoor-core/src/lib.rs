@@ -56,6 +56,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod macros;
+
 mod answer;
 mod body;
 mod error;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
-use crate::conn::origin::{self, EndpointCtx};
+use crate::conn::origin;
+use crate::conn::pipeline::EndpointCtx;
 use crate::conn::registry::Shared;
 use crate::fault::ServerConnector;
 use crate::handler::{BoxHandler, Handler};

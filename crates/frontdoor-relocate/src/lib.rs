@@ -78,7 +78,7 @@ mod root;
 mod url;
 mod xml;
 
-pub use body::{RewriteError, RewriteErrorKind};
+pub use body::error::{RewriteError, RewriteErrorKind};
 pub use layer::{OverLimit, Relocate, RelocateLayer, ResponseFuture};
 pub use profile::{ParseProfileError, Profile};
 pub use relocation::Relocation;

@@ -136,20 +136,7 @@ impl<S, R> Resolve<S, R> {
         ResolveLayer::new(resolver)
     }
 
-    /// The inner service.
-    pub const fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    frontdoor_core::define_inner_service_accessors!();
 }
 
 impl<S: Clone, R> Clone for Resolve<S, R> {

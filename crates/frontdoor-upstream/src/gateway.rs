@@ -308,20 +308,7 @@ impl<S, H> GatewayError<S, H> {
         }
     }
 
-    /// The inner service.
-    pub const fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    frontdoor_core::define_inner_service_accessors!();
 }
 
 impl<S: Clone, H: Clone> Clone for GatewayError<S, H> {

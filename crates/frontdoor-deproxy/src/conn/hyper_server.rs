@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::origin::{ConnSeq, EndpointCtx};
+use super::pipeline::{ConnSeq, EndpointCtx};
 use crate::fault::Fault;
 use crate::record::ConnectionId;
 

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::origin::{ConnSeq, EndpointCtx};
+use super::pipeline::{ConnSeq, EndpointCtx};
 use crate::consts::MAX_HEAD;
 use crate::fault::Fault;
 use crate::handler::Reply;

@@ -11,7 +11,7 @@ use frontdoor_core::{Body, BoxError};
 use http::HeaderMap;
 use http_body::{Frame, SizeHint};
 
-use super::{RewriteError, Transform};
+use super::{error::RewriteError, transform::Transform};
 
 /// A body that is rewritten as it streams (or, over the buffer limit with the
 /// pass-through choice, passed on as it is). Data frames go through the transform;

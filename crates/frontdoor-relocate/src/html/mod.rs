@@ -36,7 +36,11 @@ use lol_html::{errors::RewritingError, send, MemorySettings, OutputSink, Selecto
 use parking_lot::Mutex;
 
 use crate::{
-    body::{keep_padding, Limits, Mapper, RewriteError, RewriteErrorKind},
+    body::{
+        error::{RewriteError, RewriteErrorKind},
+        limits::Limits,
+        mapper::{keep_padding, Mapper},
+    },
     headers::response::refresh,
 };
 

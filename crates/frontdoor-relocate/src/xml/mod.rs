@@ -31,7 +31,10 @@ use quick_xml::{
 
 pub(crate) use self::rules::XmlRules;
 use crate::body::{
-    hold, join, keep_padding, Limits, Mapper, RewriteError, RewriteErrorKind, Splicer,
+    error::{RewriteError, RewriteErrorKind},
+    limits::Limits,
+    mapper::{keep_padding, Mapper},
+    splice::{hold, join, Splicer},
 };
 
 /// Whitespace as XML defines it.
