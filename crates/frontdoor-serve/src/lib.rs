@@ -64,19 +64,40 @@
 //!
 //! # Example
 //!
-//! ```no_run
+//! One service on two loopback listeners, one request, then shutdown (in `main`,
+//! pass [`shutdown_signal`]: Ctrl-C or SIGTERM).
+//!
+//! ```
 //! use std::convert::Infallible;
 //!
 //! use frontdoor_core::{Body, BoxError};
-//! use frontdoor_serve::{shutdown_signal, Server};
+//! use frontdoor_serve::Server;
 //! use http::{Request, Response};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
-//! # async fn run() -> Result<(), BoxError> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
 //! let svc = tower::service_fn(|_req: Request<Body>| async {
 //!     Ok::<_, Infallible>(Response::new(Body::from("hello\n")))
 //! });
-//! let server = Server::bind(&["127.0.0.1:8080".parse()?, "127.0.0.1:8081".parse()?]).await?;
-//! server.serve_with_shutdown(svc, shutdown_signal()).await?;
+//! let server = Server::bind(&["127.0.0.1:0".parse()?, "127.0.0.1:0".parse()?]).await?;
+//! let addrs = server.local_addrs()?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let serving = tokio::spawn(server.serve_with_shutdown(svc, async {
+//!     let _ = stopped.await;
+//! }));
+//!
+//! let mut client = tokio::net::TcpStream::connect(addrs[1]).await?;
+//! client
+//!     .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+//!     .await?;
+//! let mut answer = String::new();
+//! client.read_to_string(&mut answer).await?;
+//! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(answer.ends_with("\r\n\r\nhello\n"));
+//!
+//! let _ = stop.send(());
+//! serving.await??;
 //! # Ok(())
 //! # }
 //! ```
