@@ -5,12 +5,13 @@
 //! WFront-style `host:port:path` specs, clean it up with declarative rules, relocate
 //! it from the local root to the remote one, and forward it to an upstream, each
 //! step a tower layer usable on its own. This crate is the facade: it re-exports
-//! every layer crate behind a cargo feature, adds [`ServiceBuilderExt`], the
-//! multi-listener [`serve`] module, the [`ingress`] layer (what `serve` checks, for
-//! stacks served by `axum::serve` or hyper), the [`demo`] backends, [`by_scheme`] (the
-//! by-scheme resolver combined with the router), [`conn`] (`ConnInfo` for servers of
-//! your own), [`redirect_https`] and, with the `axum` feature, `axum` (extractors and
-//! `conn_info` for `axum::serve`).
+//! every layer crate behind a cargo feature, the multi-listener server
+//! (`frontdoor-serve`) as [`serve`] among them, and adds [`ServiceBuilderExt`], the
+//! [`ingress`] layer (what `serve` checks, for stacks served by `axum::serve` or
+//! hyper), the [`demo`] backends, [`by_scheme`] (the by-scheme resolver combined with
+//! the router), [`conn`] (`ConnInfo` for servers of your own), [`redirect_https`]
+//! and, with the `axum` feature, `axum` (extractors and `conn_info` for
+//! `axum::serve`).
 //!
 //! Start with [**Concepts**](concepts): the resolved `host:port:path`, script name and
 //! path info, the layer order that works, and where each layer goes relative to
@@ -40,7 +41,7 @@
 //!
 //! | feature | what | default |
 //! |---|---|---|
-//! | `serve` | [`serve::Server`]: HTTP/1.1 + h2c listeners, `ConnInfo`, timeouts, graceful shutdown | yes |
+//! | `serve` | re-export `frontdoor-serve` as [`serve`]: [`serve::Server`], HTTP/1.1 + h2c listeners, `ConnInfo`, timeouts, graceful shutdown | yes |
 //! | `tls` | `serve::tls`: HTTPS listeners with rustls (`ring`), ALPN `h2`/`http/1.1`, SNI certificates swapped at runtime | no |
 //! | `demo` | [`demo`] echo and redirect backends | yes |
 //! | `resolve` | re-export `frontdoor-resolve` as [`resolve`] | yes |
@@ -79,8 +80,6 @@ pub mod demo;
 pub mod ingress;
 pub mod migration;
 pub mod redirect_https;
-#[cfg(feature = "serve")]
-pub mod serve;
 #[cfg(all(feature = "mirror", feature = "upstream"))]
 mod shadow;
 
@@ -105,5 +104,7 @@ pub use frontdoor_relocate as relocate;
 pub use frontdoor_resolve as resolve;
 #[cfg(feature = "route")]
 pub use frontdoor_route as route;
+#[cfg(feature = "serve")]
+pub use frontdoor_serve as serve;
 #[cfg(feature = "upstream")]
 pub use frontdoor_upstream as upstream;

@@ -7,14 +7,15 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower::Service;
 
-use super::{
+use crate::{
     clock::ConnClock,
-    connection::{http_builder, Protocol},
+    config::Config,
     guard::{Guard, GuardConfig},
-    strict, Config,
+    http_conn::{http_builder, Protocol},
+    strict,
 };
 #[cfg(doc)]
-use super::{Server, DEFAULT_BODY_READ_TIMEOUT};
+use crate::{config::DEFAULT_BODY_READ_TIMEOUT, server::Server};
 
 /// Serves one already accepted connection `io` (a Unix socket, a TLS stream, an
 /// in-memory pipe) with `service`, exactly as [`Server`] serves each TCP connection
@@ -31,13 +32,13 @@ use super::{Server, DEFAULT_BODY_READ_TIMEOUT};
 /// ```
 /// use std::convert::Infallible;
 ///
-/// use frontdoor::{serve::serve_stream, Body};
-/// use frontdoor_core::ConnInfo;
+/// use frontdoor_core::{Body, ConnInfo};
+/// use frontdoor_serve::serve_stream;
 /// use http::{Request, Response};
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), frontdoor::BoxError> {
+/// # async fn main() -> Result<(), frontdoor_core::BoxError> {
 /// let (client, server) = tokio::io::duplex(4096);
 /// let svc = tower::service_fn(|_req: Request<Body>| async {
 ///     Ok::<_, Infallible>(Response::new(Body::from("hi")))

@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use super::clock::ConnClock;
+use crate::{clock::ConnClock, config::MAX_TIMEOUT};
 
 /// How fast a request body must arrive: no gap longer than `idle`, and, once the
 /// body has kept its reader waiting for longer than `idle` in all, an average of at
@@ -43,7 +43,7 @@ impl BodyPace {
         // longest timeout is as good as none: it is clamped).
         let nanos = u128::from(bytes) * 1_000_000_000 / u128::from(self.min_rate);
         let owed = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
-        Some(self.idle.max(owed.min(super::MAX_TIMEOUT)))
+        Some(self.idle.max(owed.min(MAX_TIMEOUT)))
     }
 }
 

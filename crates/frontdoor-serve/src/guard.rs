@@ -34,11 +34,12 @@ use pin_project_lite::pin_project;
 use tower::{util::Oneshot, Service, ServiceExt};
 use tracing::debug;
 
-use super::{
+use crate::{
+    bounds::{ConnService, ResponseBody},
     clock::{ConnClock, InFlight, Tracked},
+    config::Config,
     idle_body::{request_body, BodyPace, IdleBody},
     strict::{Check, Ledger, WireEnd},
-    ConnService, ResponseBody,
 };
 
 /// What the [`Guard`] applies to each request body.
@@ -53,7 +54,7 @@ pub(super) struct GuardConfig {
 
 impl GuardConfig {
     /// The per-request settings of the server's `config`.
-    pub(super) const fn of(config: &super::Config) -> Self {
+    pub(super) const fn of(config: &Config) -> Self {
         Self {
             body_read_timeout: config.body_read_timeout,
             min_body_rate: config.min_body_rate,

@@ -6,7 +6,12 @@ use frontdoor_core::ConnInfo;
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
-use super::{connection::serve_connection, ConnService, ResponseBody, Shared, Transport};
+use crate::{
+    bounds::{ConnService, ResponseBody},
+    connection::serve_connection,
+    shared::Shared,
+    transport::Transport,
+};
 
 /// Accepts connections on `listener` until shutdown, each once a connection-limit
 /// permit is free, and serves each (after a TLS handshake, for a TLS `transport`) on

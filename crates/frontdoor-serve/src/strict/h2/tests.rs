@@ -1,7 +1,7 @@
 use http::Uri;
 
 use super::*;
-use crate::serve::strict::Ledger;
+use crate::strict::Ledger;
 
 const DATA: u8 = 0x0;
 
@@ -332,7 +332,7 @@ fn a_ledger_that_loses_track_refuses_the_rest() {
 
 #[test]
 fn the_preface_picks_the_scanner() {
-    use crate::serve::strict::{Limits, Wire};
+    use crate::strict::{Limits, Wire};
 
     let limits = Limits {
         max_headers: 100,

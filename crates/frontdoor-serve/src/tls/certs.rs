@@ -169,12 +169,12 @@ impl fmt::Debug for Certificate {
 /// dot.
 ///
 /// ```
-/// use frontdoor::serve::tls::server_name_pattern;
+/// use frontdoor_serve::tls::server_name_pattern;
 ///
 /// assert_eq!(server_name_pattern("*.Example.COM.")?, "*.example.com");
 /// assert!(server_name_pattern("a.*.example.com").is_err());
 /// assert!(server_name_pattern("127.0.0.1").is_err()); // SNI never carries an address
-/// # Ok::<(), frontdoor::serve::tls::TlsConfigError>(())
+/// # Ok::<(), frontdoor_serve::tls::TlsConfigError>(())
 /// ```
 ///
 /// # Errors

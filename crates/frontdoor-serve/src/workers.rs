@@ -11,8 +11,14 @@ use tower::Service;
 use tracing::{info, warn};
 
 #[cfg(feature = "tls")]
-use super::tls::TlsConfig;
-use super::{accept::accept_loop, Config, ConnService, ResponseBody, Shared, Transport};
+use crate::tls::TlsConfig;
+use crate::{
+    accept::accept_loop,
+    bounds::{ConnService, ResponseBody},
+    config::{clamp, limit_setters, Config},
+    shared::Shared,
+    transport::Transport,
+};
 
 /// A server with one worker thread per core, in nginx's shape.
 ///
@@ -21,16 +27,23 @@ use super::{accept::accept_loop, Config, ConnService, ResponseBody, Shared, Tran
 /// them) and its own service, built by the `make_service` closure **on that worker**,
 /// so whatever the service spawns (an upstream client's connection tasks) stays on
 /// the worker. Connection handling, timeouts, the connection limit (shared by all
-/// workers) and graceful shutdown are those of [`Server`](super::Server).
+/// workers) and graceful shutdown are those of [`Server`](crate::Server).
 ///
 /// ```no_run
-/// use frontdoor::{demo, serve::Workers};
+/// use std::convert::Infallible;
 ///
-/// # async fn run() -> Result<(), frontdoor::BoxError> {
+/// use frontdoor_core::{Body, BoxError};
+/// use frontdoor_serve::{shutdown_signal, Workers};
+/// use http::{Request, Response};
+///
+/// # async fn run() -> Result<(), BoxError> {
+/// let make_service = |_worker: usize| {
+///     tower::service_fn(|_req: Request<Body>| async {
+///         Ok::<_, Infallible>(Response::new(Body::from("hello\n")))
+///     })
+/// };
 /// let workers = Workers::bind(&["127.0.0.1:8080".parse()?], 2)?;
-/// workers
-///     .serve_with_shutdown(|_worker| demo::echo(), frontdoor::serve::shutdown_signal())
-///     .await?;
+/// workers.serve_with_shutdown(make_service, shutdown_signal()).await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -100,38 +113,38 @@ impl Workers {
         self.listeners.len()
     }
 
-    /// As [`Server::header_read_timeout`](super::Server::header_read_timeout).
+    /// As [`Server::header_read_timeout`](crate::Server::header_read_timeout).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = super::clamp(timeout);
+        self.config.header_read_timeout = clamp(timeout);
         self
     }
 
-    /// As [`Server::body_read_timeout`](super::Server::body_read_timeout).
+    /// As [`Server::body_read_timeout`](crate::Server::body_read_timeout).
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.body_read_timeout = super::clamp(timeout);
+        self.config.body_read_timeout = clamp(timeout);
         self
     }
 
-    /// As [`Server::max_connections`](super::Server::max_connections): the limit is
+    /// As [`Server::max_connections`](crate::Server::max_connections): the limit is
     /// over all workers together.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.max_connections = max.max(1);
         self
     }
 
-    /// As [`Server::drain_timeout`](super::Server::drain_timeout).
+    /// As [`Server::drain_timeout`](crate::Server::drain_timeout).
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.config.drain_timeout = super::clamp(timeout);
+        self.config.drain_timeout = clamp(timeout);
         self
     }
 
-    super::limit_setters!();
+    limit_setters!();
 
-    /// As [`Server::tls_handshake_timeout`](super::Server::tls_handshake_timeout).
+    /// As [`Server::tls_handshake_timeout`](crate::Server::tls_handshake_timeout).
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.config.tls_handshake_timeout = super::clamp(timeout);
+        self.config.tls_handshake_timeout = clamp(timeout);
         self
     }
 

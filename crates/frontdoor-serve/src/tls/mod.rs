@@ -1,13 +1,13 @@
 //! TLS listeners: HTTPS with certificates chosen by SNI and swapped at runtime.
 //!
-//! [`Server::bind_tls`](super::Server::bind_tls) and
-//! [`Workers::bind_tls`](super::Workers::bind_tls) add listeners whose connections
+//! [`Server::bind_tls`](crate::Server::bind_tls) and
+//! [`Workers::bind_tls`](crate::Workers::bind_tls) add listeners whose connections
 //! start with a TLS handshake (rustls, `ring` provider):
 //!
 //! * TLS 1.3 and 1.2, ALPN `h2` and `http/1.1`: the protocol agreed by ALPN is the one
 //!   served (a client without ALPN is sniffed, as on plaintext listeners); session
 //!   resumption with stateless tickets;
-//! * a handshake deadline ([`Server::tls_handshake_timeout`](super::Server::tls_handshake_timeout)):
+//! * a handshake deadline ([`Server::tls_handshake_timeout`](crate::Server::tls_handshake_timeout)):
 //!   a client that never sends its ClientHello, or never finishes the handshake, is
 //!   cut off; the header-read timeout starts after the handshake;
 //! * every request carries [`ConnInfo`] with `tls = true`, so
@@ -26,9 +26,9 @@
 //! # Example
 //!
 //! ```
-//! use frontdoor::serve::tls::{CertResolver, CertSet, Certificate, TlsConfig};
+//! use frontdoor_serve::tls::{CertResolver, CertSet, Certificate, TlsConfig};
 //!
-//! # fn main() -> Result<(), frontdoor::BoxError> {
+//! # fn main() -> Result<(), frontdoor_core::BoxError> {
 //! # let pem = |names: &[&str]| {
 //! #     let key = rcgen::KeyPair::generate().unwrap();
 //! #     let names = names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
@@ -52,7 +52,7 @@
 //! let certs = CertResolver::new(set);
 //! let tls = TlsConfig::new(certs.clone())?;
 //! # let _ = tls;
-//! // frontdoor::serve::Server::bind(&[plain]).await?.bind_tls(&[https], &tls).await?
+//! // frontdoor_serve::Server::bind(&[plain]).await?.bind_tls(&[https], &tls).await?
 //! # Ok(())
 //! # }
 //! ```
@@ -79,12 +79,13 @@ pub use self::{
     certs::{server_name_pattern, CertResolver, CertSet, CertSetBuilder, Certificate},
     error::{TlsConfigError, TlsConfigErrorKind},
 };
-use super::{
+use crate::{
+    bounds::{ConnService, ResponseBody},
     clock::ConnClock,
     conn_io::Held,
-    connection::{conn_io, serve_http, Protocol},
+    http_conn::{conn_io, serve_http, Protocol},
     proxy_protocol::Rewind,
-    ConnService, ResponseBody, Shared,
+    shared::Shared,
 };
 
 /// The rustls crate, as this module uses it (for [`TlsConfig::from_rustls`] and
@@ -140,7 +141,7 @@ impl TlsConfig {
         &self.server
     }
 
-    pub(super) fn acceptor(&self) -> TlsAcceptor {
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
         TlsAcceptor::from(Arc::clone(&self.server))
     }
 }
@@ -159,7 +160,7 @@ impl fmt::Debug for TlsConfig {
 /// as on a plaintext connection, in the protocol ALPN agreed, the connection's clock
 /// starting at the handshake's end. `held` (its place under the connection limits)
 /// is given back when the connection closes.
-pub(super) async fn serve_connection<S, B>(
+pub(crate) async fn serve_connection<S, B>(
     stream: Rewind<TcpStream>,
     info: ConnInfo,
     acceptor: &TlsAcceptor,

@@ -15,15 +15,20 @@ use tokio::net::TcpListener;
 use tower::Service;
 use tracing::info;
 
-#[cfg(feature = "tls")]
-use super::tls::TlsConfig;
 #[cfg(all(doc, feature = "tls"))]
-use super::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
-use super::{accept::accept_loop, Config, Shared, Transport};
+use crate::config::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
 #[cfg(doc)]
-use super::{
+use crate::config::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
+};
+#[cfg(feature = "tls")]
+use crate::tls::TlsConfig;
+use crate::{
+    accept::accept_loop,
+    config::{clamp, limit_setters, Config},
+    shared::Shared,
+    transport::Transport,
 };
 
 /// A set of bound listeners and the connection settings to serve them with.
@@ -117,7 +122,7 @@ impl Server {
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.config.tls_handshake_timeout = super::clamp(timeout);
+        self.config.tls_handshake_timeout = clamp(timeout);
         self
     }
 
@@ -127,7 +132,7 @@ impl Server {
     /// applies). With [`proxy_protocol`](Self::proxy_protocol), the PROXY header
     /// must arrive within it too. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = super::clamp(timeout);
+        self.config.header_read_timeout = clamp(timeout);
         self
     }
 
@@ -138,7 +143,7 @@ impl Server {
     /// the connection closed as [`min_body_rate`](Self::min_body_rate) says) instead
     /// of holding an upstream connection. Default [`DEFAULT_BODY_READ_TIMEOUT`].
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.body_read_timeout = super::clamp(timeout);
+        self.config.body_read_timeout = clamp(timeout);
         self
     }
 
@@ -152,11 +157,11 @@ impl Server {
     /// How long graceful shutdown waits for in-flight requests. Default
     /// [`DEFAULT_DRAIN_TIMEOUT`].
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.config.drain_timeout = super::clamp(timeout);
+        self.config.drain_timeout = clamp(timeout);
         self
     }
 
-    super::limit_setters!();
+    limit_setters!();
 
     /// Serves `service` until the process ends.
     ///

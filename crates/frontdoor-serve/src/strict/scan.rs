@@ -12,17 +12,16 @@
 //! scanner ([`Scanner::is_off`]): hyper closes the connection after it anyway, and
 //! the guard refuses any later request it has no verdict for.
 
+use frontdoor_core::proto::framing::Refusal;
 use http::Method;
 
-use frontdoor_core::proto::framing::Refusal;
+use self::chunked::Chunked;
+
+mod chunked;
 
 /// hyper's default maximum number of headers in a request head (and in trailers):
 /// parsed on the stack up to this many.
 const DEFAULT_MAX_HEADERS: usize = 100;
-/// hyper's limit on the chunk-extension bytes of one message.
-const CHUNK_EXTENSIONS_LIMIT: u64 = 16 * 1024;
-/// hyper's limit on the trailer bytes of one message.
-const TRAILERS_LIMIT: usize = 16 * 1024;
 /// The longest partial head kept between reads; hyper gives up well before (its read
 /// buffer stops at about 400 KiB).
 const MAX_PENDING_HEAD: usize = 512 * 1024;
@@ -95,33 +94,6 @@ enum State {
     Chunked(Chunked),
     /// Stopped: hyper will refuse the stream, or it is no longer HTTP/1.
     Off,
-}
-
-/// The chunked decoder's state, step for step hyper's (`proto::h1::decode`).
-#[derive(Debug)]
-struct Chunked {
-    step: Step,
-    size: u64,
-    extensions: u64,
-    trailer_bytes: usize,
-    trailers: usize,
-    max_trailers: usize,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
-    Start,
-    Size,
-    SizeLws,
-    Extension,
-    SizeLf,
-    Body,
-    BodyCr,
-    BodyLf,
-    Trailer,
-    TrailerLf,
-    EndCr,
-    EndLf,
 }
 
 /// The request stream scanner. See the [module docs](self).
@@ -442,124 +414,6 @@ fn digits(value: &[u8]) -> Option<u64> {
             None
         }
     })
-}
-
-impl Chunked {
-    const fn new(max_trailers: usize) -> Self {
-        Self {
-            step: Step::Start,
-            size: 0,
-            extensions: 0,
-            trailer_bytes: 0,
-            trailers: 0,
-            max_trailers,
-        }
-    }
-
-    /// Walks `bytes`; returns how many were used, and `Some(Ok)` at the end of the
-    /// body, `Some(Err)` where hyper's decoder fails.
-    fn feed(&mut self, bytes: &[u8]) -> (usize, Option<Result<(), ()>>) {
-        let mut i = 0;
-        while i < bytes.len() {
-            if self.step == Step::Body {
-                let n = usize::try_from(self.size)
-                    .unwrap_or(usize::MAX)
-                    .min(bytes.len() - i);
-                self.size -= n as u64;
-                i += n;
-                if self.size == 0 {
-                    self.step = Step::BodyCr;
-                }
-                continue;
-            }
-            let b = bytes[i];
-            i += 1;
-            match self.step(b) {
-                Ok(true) => return (i, Some(Ok(()))),
-                Ok(false) => {}
-                Err(()) => return (i, Some(Err(()))),
-            }
-        }
-        (i, None)
-    }
-
-    /// One byte of a chunk-size line, a CRLF or the trailers; `Ok(true)` at the end.
-    fn step(&mut self, b: u8) -> Result<bool, ()> {
-        self.step = match (self.step, b) {
-            (Step::Start, _) => {
-                self.size = hex(b).ok_or(())?;
-                Step::Size
-            }
-            (Step::Size | Step::SizeLws, b'\t' | b' ') => Step::SizeLws,
-            (Step::Size | Step::SizeLws, b';') => Step::Extension,
-            (Step::Size | Step::SizeLws | Step::Extension, b'\r') => Step::SizeLf,
-            (Step::Size, _) => {
-                let digit = hex(b).ok_or(())?;
-                self.size = self.size.checked_mul(16).ok_or(())?;
-                self.size = self.size.checked_add(digit).ok_or(())?;
-                Step::Size
-            }
-            (Step::Extension, b'\n') => return Err(()),
-            (Step::Extension, _) => {
-                self.extensions += 1;
-                if self.extensions >= CHUNK_EXTENSIONS_LIMIT {
-                    return Err(());
-                }
-                Step::Extension
-            }
-            (Step::SizeLf, b'\n') if self.size == 0 => Step::EndCr,
-            (Step::SizeLf, b'\n') => Step::Body,
-            (Step::BodyCr, b'\r') => Step::BodyLf,
-            (Step::BodyLf, b'\n') => Step::Start,
-            (Step::Trailer, _) => {
-                self.trailer_byte()?;
-                if b == b'\r' {
-                    Step::TrailerLf
-                } else {
-                    Step::Trailer
-                }
-            }
-            (Step::TrailerLf, b'\n') => {
-                if self.trailers >= self.max_trailers {
-                    return Err(());
-                }
-                self.trailers += 1;
-                self.trailer_byte()?;
-                Step::EndCr
-            }
-            (Step::EndCr, b'\r') => {
-                if self.trailer_bytes > 0 {
-                    self.trailer_byte()?;
-                }
-                Step::EndLf
-            }
-            (Step::EndCr, _) => {
-                self.trailer_byte()?;
-                Step::Trailer
-            }
-            (Step::EndLf, b'\n') => {
-                if self.trailer_bytes > 0 {
-                    self.trailer_byte()?;
-                }
-                return Ok(true);
-            }
-            _ => return Err(()),
-        };
-        Ok(false)
-    }
-
-    /// Counts one trailer byte against hyper's limit.
-    fn trailer_byte(&mut self) -> Result<(), ()> {
-        if self.trailer_bytes >= TRAILERS_LIMIT {
-            return Err(());
-        }
-        self.trailer_bytes += 1;
-        Ok(())
-    }
-}
-
-fn hex(b: u8) -> Option<u64> {
-    char::from(b).to_digit(16).map(u64::from)
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
-//! One accepted connection, in steps: read its PROXY protocol header (when
-//! configured), take its per-address slot, do the TLS handshake (on a TLS listener,
-//! `tls/`), configure hyper, drive the connection under its clock (header, idle and
-//! send timeouts), and drain it on shutdown.
+//! HTTP over one connection's I/O: configure hyper, drive the connection under its
+//! clock (header, idle and send timeouts), send an idle HTTP/2 connection its GOAWAY,
+//! and drain it on shutdown. Plaintext and TLS connections (`connection.rs`, `tls/`)
+//! and [`serve_stream`](crate::serve_stream) all end here.
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
-use bytes::Bytes;
 use frontdoor_core::{BoxError, ConnInfo};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -13,19 +12,18 @@ use hyper_util::{
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite},
-    net::TcpStream,
-    sync::OwnedSemaphorePermit,
     time::Instant,
 };
 use tracing::debug;
 
-use super::{
+use crate::{
+    bounds::{ConnService, ResponseBody},
     clock::{Check, ConnClock, Expired, Timeouts},
+    config::{Config, DEFAULT_MAX_HEADERS},
     conn_io::{ConnIo, Held},
     guard::{Guard, GuardConfig},
-    proxy_protocol::{read_header, ProxyFailure, Rewind},
+    shared::Shared,
     strict::{self, Inspected, Ledger},
-    Config, ConnService, ResponseBody, Shared, Transport, DEFAULT_MAX_HEADERS,
 };
 
 /// A connection being served: hyper-util's auto (HTTP/1.1 or HTTP/2) connection over
@@ -36,7 +34,7 @@ type Connection<'a, I, S> =
 
 /// Which HTTP version a connection speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Protocol {
+pub(crate) enum Protocol {
     /// Whatever the client's first bytes say (HTTP/1.1, or the HTTP/2 preface).
     Detect,
     /// HTTP/1.1, as agreed by ALPN.
@@ -58,51 +56,8 @@ enum Driven {
     ShuttingDown,
 }
 
-/// Serves one accepted connection (after a TLS handshake for a TLS `transport`);
-/// `permit` holds its place under the connection limit until it closes (upgraded or
-/// not).
-pub(super) async fn serve_connection<S, B>(
-    mut stream: TcpStream,
-    info: ConnInfo,
-    transport: Transport,
-    service: S,
-    shared: Shared,
-    permit: OwnedSemaphorePermit,
-) where
-    S: ConnService<B>,
-    B: ResponseBody,
-{
-    let accepted = Instant::now();
-    let Some((info, prefix)) = proxy_header(&mut stream, info, accepted, &shared).await else {
-        return;
-    };
-    let Ok(slot) = shared.per_ip.acquire(info.remote.ip()) else {
-        debug!(remote = %info.remote, "per-address connection limit reached: closing");
-        return;
-    };
-    let held = Held {
-        permit,
-        slot,
-        tracked: shared.tracker.token(),
-    };
-    let stream = Rewind::new(stream, prefix);
-    match transport {
-        Transport::Plain => {
-            let clock = ConnClock::new(accepted);
-            let io = conn_io(stream, &clock, held, &shared);
-            serve_http(io, clock, info, Protocol::Detect, service, &shared).await;
-        }
-        // The handshake reads the bytes that came after the PROXY header, under its
-        // own deadline; the clock starts at its end.
-        #[cfg(feature = "tls")]
-        Transport::Tls(acceptor) => {
-            super::tls::serve_connection(stream, info, &acceptor, held, service, &shared).await;
-        }
-    }
-}
-
 /// The connection's I/O over `stream`, timed by `clock`, holding `held`.
-pub(super) fn conn_io<I>(
+pub(crate) fn conn_io<I>(
     stream: I,
     clock: &Arc<ConnClock>,
     held: Held,
@@ -117,43 +72,9 @@ pub(super) fn conn_io<I>(
     )
 }
 
-/// Step 1: with `proxy_protocol`, reads the PROXY header within the header timeout
-/// (from accept); the connection info with the client's address and the bytes read
-/// past the header. `None` when the connection is to be closed: no valid header in
-/// time, or shutdown began.
-async fn proxy_header(
-    stream: &mut TcpStream,
-    info: ConnInfo,
-    accepted: Instant,
-    shared: &Shared,
-) -> Option<(ConnInfo, Bytes)> {
-    if !shared.config.proxy_protocol {
-        return Some((info, Bytes::new()));
-    }
-    let deadline = accepted + shared.config.header_read_timeout;
-    let read = tokio::time::timeout_at(deadline, read_header(stream, info));
-    let outcome = tokio::select! {
-        biased;
-        () = shared.shutdown.cancelled() => return None,
-        outcome = read => outcome,
-    };
-    match outcome {
-        Ok(Ok(read)) => Some(read),
-        Ok(Err(ProxyFailure::Invalid(e))) => {
-            debug!(remote = %info.remote, error = %e, "closing connection");
-            None
-        }
-        Ok(Err(ProxyFailure::Closed)) => None,
-        Err(_) => {
-            debug!(remote = %info.remote, "no PROXY protocol header within the header timeout");
-            None
-        }
-    }
-}
-
-/// Step 2: serves HTTP (`protocol`) over `io` until the connection ends, a timeout
+/// Serves HTTP (`protocol`) over `io` until the connection ends, a timeout
 /// expires or shutdown drains it.
-pub(super) async fn serve_http<I, S, B>(
+pub(crate) async fn serve_http<I, S, B>(
     io: ConnIo<I>,
     clock: Arc<ConnClock>,
     info: ConnInfo,
@@ -175,7 +96,7 @@ pub(super) async fn serve_http<I, S, B>(
         GuardConfig::of(config),
         ledger,
     );
-    if protocol == Protocol::Http2 {
+    if matches!(protocol, Protocol::Http2) {
         clock.mark_http2();
     }
     let builder = http_builder(config, protocol);
@@ -202,7 +123,7 @@ pub(super) async fn serve_http<I, S, B>(
 /// hyper's connection settings for `protocol`: the size limits, HTTP/2 keep-alive
 /// pings (a peer that does not answer one within the send timeout is gone). There is
 /// no hyper header timer: [`ConnClock`] keeps one per connection (see `clock.rs`).
-pub(super) fn http_builder(config: &Config, protocol: Protocol) -> auto::Builder<TokioExecutor> {
+pub(crate) fn http_builder(config: &Config, protocol: Protocol) -> auto::Builder<TokioExecutor> {
     let builder = auto::Builder::new(TokioExecutor::new());
     let mut builder = match protocol {
         Protocol::Detect => builder,

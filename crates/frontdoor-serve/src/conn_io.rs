@@ -35,7 +35,7 @@ use tokio_util::{
     task::task_tracker::TaskTrackerToken,
 };
 
-use super::{clock::ConnClock, per_ip::IpSlot};
+use crate::{clock::ConnClock, per_ip::IpSlot};
 
 /// The longest a closing connection reads and discards what its client still sends.
 const LINGER: Duration = Duration::from_secs(2);
