@@ -61,18 +61,13 @@ mod certs;
 mod error;
 mod x509;
 
-use std::{
-    fmt,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{fmt, sync::Arc};
 
-use frontdoor_core::{Body, ConnInfo, TlsInfo};
-use http::Request;
+use frontdoor_core::{ConnInfo, TlsInfo};
 use rustls::{version, ServerConfig};
 use tokio::{net::TcpStream, time::Instant};
 use tokio_rustls::{server::TlsStream, TlsAcceptor};
-use tower::Service;
+use tower_http::add_extension::AddExtension;
 use tracing::debug;
 
 pub use self::{
@@ -181,10 +176,8 @@ pub(crate) async fn serve_connection<S, B>(
         _ => Protocol::Detect,
     };
     let tls = TlsInfo::new(session.server_name().map(Arc::from));
-    let service = WithTlsInfo {
-        inner: service,
-        tls,
-    };
+    // Each request of the connection carries its TLS facts (SNI name).
+    let service = AddExtension::new(service, tls);
     let clock = ConnClock::new(Instant::now());
     let io = conn_io(stream, &clock, held, shared);
     serve_http(io, clock, info.with_tls(true), protocol, service, shared).await;
@@ -213,32 +206,6 @@ async fn handshake(
                 None
             }
         },
-    }
-}
-
-/// Inserts the connection's [`TlsInfo`] into each request.
-#[derive(Clone, Debug)]
-struct WithTlsInfo<S> {
-    inner: S,
-    tls: TlsInfo,
-}
-
-impl<S> Service<Request<Body>> for WithTlsInfo<S>
-where
-    S: Service<Request<Body>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        req.extensions_mut().insert(self.tls.clone());
-        self.inner.call(req)
     }
 }
 
