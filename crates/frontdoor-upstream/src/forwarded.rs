@@ -269,31 +269,9 @@ impl Forwarding {
         if self.real_ip {
             // The resolver's client from a trusted proxy; the peer from anyone else
             // (whose X-Real-IP was removed above).
-            let client = trust.map(|t| t.client).or(peer);
-            if let (Entry::Vacant(slot), Some(ip)) = (headers.entry(X_REAL_IP), client) {
-                let mut buf = Vec::with_capacity(16);
-                write_ip(&mut buf, ip);
-                if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(buf)) {
-                    slot.insert(value);
-                }
-            }
+            set_real_ip(headers, trust.map(|t| t.client).or(peer));
         }
-        // Inbound values that survived (from a trusted peer) are kept.
-        if self.proto {
-            if let Entry::Vacant(slot) = headers.entry(X_FORWARDED_PROTO) {
-                slot.insert(HeaderValue::from_static(proto));
-            }
-        }
-        if let (true, Some(h)) = (self.host, client_host) {
-            if let Entry::Vacant(slot) = headers.entry(X_FORWARDED_HOST) {
-                slot.insert(h.clone());
-            }
-        }
-        if let (true, Some(c)) = (self.port, conn) {
-            if let Entry::Vacant(slot) = headers.entry(X_FORWARDED_PORT) {
-                slot.insert(HeaderValue::from(c.local.port()));
-            }
-        }
+        self.write_x_forwarded(headers, proto, client_host, conn);
         if self.forwarded {
             // Written by the shared RFC 7239 writer, which quotes and escapes values
             // that are not tokens (a host containing `"` is quoted, not dropped).
@@ -313,6 +291,45 @@ impl Forwarding {
                     fold(line, |buf| buf.extend_from_slice(via.as_bytes()))
                 }
             }
+        }
+    }
+}
+
+impl Forwarding {
+    /// `X-Forwarded-Proto`, `-Host` and `-Port` where configured; inbound values that
+    /// survived (from a trusted peer) are kept.
+    fn write_x_forwarded(
+        &self,
+        headers: &mut HeaderMap,
+        proto: &'static str,
+        client_host: Option<&HeaderValue>,
+        conn: Option<ConnInfo>,
+    ) {
+        if self.proto {
+            if let Entry::Vacant(slot) = headers.entry(X_FORWARDED_PROTO) {
+                slot.insert(HeaderValue::from_static(proto));
+            }
+        }
+        if let (true, Some(h)) = (self.host, client_host) {
+            if let Entry::Vacant(slot) = headers.entry(X_FORWARDED_HOST) {
+                slot.insert(h.clone());
+            }
+        }
+        if let (true, Some(c)) = (self.port, conn) {
+            if let Entry::Vacant(slot) = headers.entry(X_FORWARDED_PORT) {
+                slot.insert(HeaderValue::from(c.local.port()));
+            }
+        }
+    }
+}
+
+/// `X-Real-IP: client` unless the request kept one (from a trusted proxy).
+fn set_real_ip(headers: &mut HeaderMap, client: Option<IpAddr>) {
+    if let (Entry::Vacant(slot), Some(ip)) = (headers.entry(X_REAL_IP), client) {
+        let mut buf = Vec::with_capacity(16);
+        write_ip(&mut buf, ip);
+        if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(buf)) {
+            slot.insert(value);
         }
     }
 }
