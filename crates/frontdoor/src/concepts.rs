@@ -47,7 +47,8 @@
 //! serve / axum::serve (+ conn_info) / hyper (+ ConnInfoLayer)   ConnInfo
 //!   resolve            Resolved, PeerTrust, OriginalUri; canonical URI; 400s
 //!     routes           MatchedRoute, Mount; first match wins; misses -> the inner service
-//!       per route:  [cleanup filter] -> gateway_errors -> relocate -> mirror -> Upstream
+//!       per route:  [cleanup filter] -> [redirect_https] -> gateway_errors
+//!                     -> [request buffer] -> [in-flight limit] -> relocate -> mirror -> Upstream
 //!     the inner service: your app (an axum Router, a service_fn), or a 404
 //! ```
 //!
@@ -56,9 +57,14 @@
 //! * **routes** inside it. `Router::builder().into_layer()` makes the wrapped service
 //!   the fallback: frontdoor routes take what they match, the app gets the rest.
 //! * **per route**, outermost first: the cleanup filter (it edits the request as the
-//!   route received it), `gateway_errors` (upstream failures become 502/503/504),
-//!   `relocate` (public root ↔ upstream root in headers and bodies), `mirror` (so the
-//!   shadow receives exactly what the upstream does), then the upstream client.
+//!   route received it), `redirect_https` (a plaintext request gets its 308 before
+//!   anything else runs), `gateway_errors` (upstream failures become 502/503/504; it
+//!   takes any inner body), the request buffer (`upstream::RequestBufferLayer`: a
+//!   body that trickles in holds nothing below it), an in-flight limit (tower's
+//!   `ConcurrencyLimit` under `LoadShed`), `relocate` (public root ↔ upstream root in
+//!   headers and bodies), `mirror` (so the shadow receives exactly what the upstream
+//!   does), then the upstream client. The `frontdoor` binary builds every route in
+//!   this order; the bracketed layers are optional.
 //! * Backpressure-sensitive layers (concurrency limits, load shedding) go outside
 //!   the router, which is always ready, or inside a route.
 //!
