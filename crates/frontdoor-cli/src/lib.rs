@@ -19,7 +19,9 @@
 //! # Example
 //!
 //! ```
-//! use frontdoor_cli::{build::{build, Builtins}, config::Config, ops::Metrics};
+//! use frontdoor_cli::{
+//!     build::{build, Builtins}, config::Config, ops::Metrics, state::SharedState,
+//! };
 //!
 //! let config: Config = r#"
 //! [[route]]
@@ -29,7 +31,8 @@
 //! [default]
 //! upstream = "builtin:echo"
 //! "#.parse()?;
-//! let built = build(&config, &Builtins::new(), &Metrics::new())?;
+//! let state = SharedState::new(&config)?; // once per loaded config, for every worker
+//! let built = build(&config, &state, &Builtins::new(), &Metrics::new())?;
 //! assert_eq!(built.rows.len(), 2);
 //!
 //! // Every error, each with its line and key path.
@@ -50,6 +53,7 @@ pub mod live;
 pub mod logging;
 mod mirror_metrics;
 pub mod ops;
+pub mod state;
 pub mod tls;
 
 use std::{path::Path, time::SystemTime};
@@ -99,7 +103,14 @@ fn tables(routes: &str, certificates: &[tls::CertRow], now: SystemTime) -> Strin
 pub fn check(path: &Path) -> Result<Checked, ConfigErrors> {
     let config = Config::load(path)?;
     let certificates = tls::load(&config, SystemTime::now());
-    let built = build::build(&config, &build::Builtins::new(), &ops::Metrics::new());
+    let built = state::SharedState::new(&config).and_then(|state| {
+        build::build(
+            &config,
+            &state,
+            &build::Builtins::new(),
+            &ops::Metrics::new(),
+        )
+    });
     let (certificates, built) = both(certificates, built)?;
     let (certificates, tls_warnings) =
         certificates.map_or_else(Default::default, |c| (c.rows, c.warnings));

@@ -1,5 +1,7 @@
 //! The running front door: the current stack and certificates behind atomic swaps,
-//! the built-in backends, and reloads.
+//! the built-in backends, and reloads. The [`SharedState`] (limits, mirrors, buffer
+//! budget) is built once per loaded config and shared by every worker's stack; a
+//! reload builds the new one from the old, so unchanged targets keep theirs.
 
 use std::{
     collections::BTreeMap,
@@ -22,6 +24,7 @@ use crate::{
     build::{build, builtins_used, Built, Builtins, Svc},
     config::{Builtin, Config, ConfigError, ConfigErrors},
     ops::Metrics,
+    state::SharedState,
     tls::{self, Certificates, Served},
 };
 
@@ -131,6 +134,8 @@ impl Service<Request<Body>> for WorkerService {
 pub struct Live {
     stacks: Arc<[ArcSwap<Built>]>,
     config: Arc<ArcSwap<Config>>,
+    /// The shared state of the config in force, which the next reload starts from.
+    state: Arc<ArcSwap<SharedState>>,
     /// The `[server]` section the listeners were started with.
     running: Arc<crate::config::Server>,
     backends: Arc<Backends>,
@@ -171,7 +176,7 @@ impl Live {
                 })
                 .max(1)
         };
-        let loaded = load(source, &backends, &metrics, count, None).await?;
+        let loaded = load(source, &backends, &metrics, count, None, None).await?;
         loaded.log_warnings();
         let certs = Served::new(loaded.certs);
         metrics.set_certificates(&certs.rows());
@@ -183,6 +188,7 @@ impl Live {
                 .collect(),
             running: Arc::new(loaded.config.server.clone()),
             config: Arc::new(ArcSwap::from_pointee(loaded.config)),
+            state: Arc::new(ArcSwap::new(loaded.state)),
             backends,
             metrics,
             certs: Arc::new(certs),
@@ -206,7 +212,8 @@ impl Live {
 
     /// Records where the TLS listeners were bound. When that differs from the config
     /// (port 0), the stacks are rebuilt from the config in force with the real
-    /// addresses, so an https redirect names the port clients can reach.
+    /// addresses, so an https redirect names the port clients can reach (over the
+    /// same shared state: no target changed).
     ///
     /// # Errors
     ///
@@ -224,8 +231,9 @@ impl Live {
             .ensure(&config)
             .await
             .map_err(|e| ConfigError::file(format!("cannot start built-in backends: {e}")))?;
+        let state = self.state.load_full();
         for slot in self.stacks.iter() {
-            slot.store(Arc::new(build(&config, &builtins, &self.metrics)?));
+            slot.store(Arc::new(build(&config, &state, &builtins, &self.metrics)?));
         }
         self.config.store(Arc::new(config));
         Ok(())
@@ -263,11 +271,23 @@ impl Live {
 
     /// Re-reads and rebuilds the config and re-reads its certificate files (even when
     /// the config text is unchanged: renewal tools rewrite them in place); on any
-    /// error the old stack and certificates keep serving.
+    /// error the old stack and certificates keep serving. The new shared state is
+    /// built from the old one: targets that did not change keep their limits (and
+    /// the permits of their requests in flight) and mirrors.
     pub async fn reload(&self, source: &Source) -> bool {
         let workers = self.stacks.len();
         let bound = self.bound_tls.lock().clone();
-        match load(source, &self.backends, &self.metrics, |_| workers, bound).await {
+        let previous = self.state.load_full();
+        let loaded = load(
+            source,
+            &self.backends,
+            &self.metrics,
+            |_| workers,
+            bound,
+            Some(&previous),
+        )
+        .await;
+        match loaded {
             Ok(loaded) => {
                 loaded.log_warnings();
                 // Compared as written: `listen_tls` before the bound addresses.
@@ -285,6 +305,7 @@ impl Live {
                 }
                 self.swap_certificates(loaded.certs);
                 self.config.store(Arc::new(loaded.config));
+                self.state.store(loaded.state);
                 self.metrics.reload_applied();
                 tracing::info!(routes, "config reloaded");
                 true
@@ -384,9 +405,10 @@ fn stamp(path: &Path, live: &Live) -> (Stamp, Vec<Stamp>) {
     (file, tls::file_stamps(&live.config()))
 }
 
-/// A config read, its certificates read, and its stacks built.
+/// A config read, its certificates read, its shared state and its stacks built.
 struct Loaded {
     config: Config,
+    state: Arc<SharedState>,
     /// `listen_tls` as the file says (before the bound addresses replace it).
     configured_tls: Vec<SocketAddr>,
     certs: Option<Certificates>,
@@ -402,15 +424,16 @@ impl Loaded {
     }
 }
 
-/// Reads and validates the config and its certificates, and builds
-/// `copies(&config)` identical stacks, with the TLS listeners at `bound` when they
-/// are bound.
+/// Reads and validates the config and its certificates, builds its shared state (from
+/// `previous`, the state in force, on a reload), and builds `copies(&config)`
+/// identical stacks over it, with the TLS listeners at `bound` when they are bound.
 async fn load(
     source: &Source,
     backends: &Backends,
     metrics: &Metrics,
     copies: impl FnOnce(&Config) -> usize,
     bound: Option<Vec<SocketAddr>>,
+    previous: Option<&SharedState>,
 ) -> Result<Loaded, ConfigErrors> {
     let mut config = source.load()?;
     let configured_tls = config.server.listen_tls.clone();
@@ -422,12 +445,17 @@ async fn load(
         .ensure(&config)
         .await
         .map_err(|e| ConfigError::file(format!("cannot start built-in backends: {e}")))?;
+    let state = match previous {
+        Some(previous) => SharedState::reload(&config, previous),
+        None => SharedState::new(&config),
+    }?;
     let built = (0..copies(&config))
-        .map(|_| build(&config, &builtins, metrics))
+        .map(|_| build(&config, &state, &builtins, metrics))
         .collect::<Result<Vec<_>, _>>();
     let (certs, built) = crate::both(certs, built)?;
     Ok(Loaded {
         config,
+        state: Arc::new(state),
         configured_tls,
         certs,
         built,

@@ -7,7 +7,9 @@
 //!       -> per route: Tag -> [cleanup filter] -> gateway errors -> Upstream | Balanced
 //! ```
 //!
-//! Building never binds sockets, so `frontdoor check` runs exactly this code. Every
+//! The semaphores, connection caps, mirror layers and buffer budget come from the
+//! [`SharedState`] built once for the config, so every worker's stack (one `build`
+//! each) counts against the same ones. Building never binds sockets, so `frontdoor check` runs exactly this code. Every
 //! problem is collected: each route spec is checked on its own by the route crate's
 //! compiler ([`Table::compile`]), so that every bad spec is reported, then the real
 //! route table is built once.
@@ -15,10 +17,11 @@
 //! # Example
 //!
 //! ```
-//! use frontdoor_cli::{build::{build, Builtins}, config::Config, ops::Metrics};
+//! use frontdoor_cli::{build::{build, Builtins}, config::Config, ops::Metrics, state::SharedState};
 //!
 //! let config: Config = "[[route]]\nspec = \"::/a\"\nupstream = \"http://127.0.0.1:1\"\n".parse()?;
-//! let built = build(&config, &Builtins::new(), &Metrics::new())?;
+//! let state = SharedState::new(&config)?;
+//! let built = build(&config, &state, &Builtins::new(), &Metrics::new())?;
 //! assert_eq!(built.rows.len(), 2); // the route and the miss answer
 //! assert!(built.table().starts_with("index  spec"));
 //! # Ok::<_, frontdoor_cli::config::ConfigErrors>(())
@@ -40,6 +43,7 @@ pub use self::table::Row;
 use crate::{
     config::{Builtin, Config, ConfigError, ConfigErrors, Route, Target, UpstreamAddr},
     ops::{Metrics, ObserveLayer},
+    state::{SharedState, TargetState},
 };
 
 /// The erased service type of routes and of the whole stack.
@@ -93,7 +97,8 @@ pub fn builtins_used(config: &Config) -> Vec<Builtin> {
     used
 }
 
-/// Builds the stack, with the built-in backends at `builtins` (a built-in missing
+/// Builds the stack over `state` (built for `config`: its targets' limits, mirrors
+/// and buffer budget), with the built-in backends at `builtins` (a built-in missing
 /// there is sent to a closed port, which is what `check` wants).
 ///
 /// # Errors
@@ -101,16 +106,23 @@ pub fn builtins_used(config: &Config) -> Vec<Builtin> {
 /// Every problem found, each with the route's key path and line.
 pub fn build(
     config: &Config,
+    state: &SharedState,
     builtins: &Builtins,
     metrics: &Metrics,
 ) -> Result<Built, ConfigErrors> {
     let mut errors = Vec::new();
-    let mut table = RouteTable::new(config);
-    for route in &config.routes {
-        table.route(route, builtins, metrics, &mut errors);
+    let mut table = RouteTable::new(config, state);
+    for (position, route) in config.routes.iter().enumerate() {
+        table.route(route, state.route(position), builtins, metrics, &mut errors);
     }
     match &config.default {
-        Some(target) => table.default(target, builtins, metrics, &mut errors),
+        Some(target) => table.default(
+            target,
+            state.default_target(),
+            builtins,
+            metrics,
+            &mut errors,
+        ),
         None => table.not_found(),
     }
     let (router, rows) = table.build(&mut errors);
@@ -138,6 +150,7 @@ pub fn build(
 /// The router being built, its rows, and which config route each builder route is.
 struct RouteTable<'a> {
     config: &'a Config,
+    state: &'a SharedState,
     router: RouterBuilder,
     rows: Vec<Row>,
     /// The config route of each route added to `router`, in order (routes with a bad
@@ -146,9 +159,10 @@ struct RouteTable<'a> {
 }
 
 impl<'a> RouteTable<'a> {
-    fn new(config: &'a Config) -> Self {
+    fn new(config: &'a Config, state: &'a SharedState) -> Self {
         Self {
             config,
+            state,
             router: Router::builder()
                 .mode(config.compat.mode())
                 .schemes(config.resolve.schemes.clone()),
@@ -162,6 +176,7 @@ impl<'a> RouteTable<'a> {
     fn route(
         &mut self,
         route: &'a Route,
+        shared: Option<&TargetState>,
         builtins: &Builtins,
         metrics: &Metrics,
         errors: &mut Vec<ConfigError>,
@@ -176,13 +191,13 @@ impl<'a> RouteTable<'a> {
             return;
         }
         let router = std::mem::take(&mut self.router);
-        self.router = match target::build(
-            &route.target,
-            path.clone().into(),
-            self.config,
+        let inputs = target::Inputs {
+            config: self.config,
+            state: self.state,
             builtins,
             metrics,
-        ) {
+        };
+        self.router = match target::build(&route.target, shared, path.clone().into(), &inputs) {
             Ok(built) => {
                 self.rows.push(Row {
                     index: route.index.to_string(),
@@ -190,7 +205,7 @@ impl<'a> RouteTable<'a> {
                     upstream: built.upstream,
                     relocate: route.target.relocate.to_string(),
                     filter: target::filter_text(&route.target),
-                    mirror: target::mirror_text(&route.target),
+                    mirror: target::mirror_text(shared),
                 });
                 match built.filter {
                     Some(f) => router.route_with_filter(spec, built.service, f),
@@ -209,11 +224,18 @@ impl<'a> RouteTable<'a> {
     fn default(
         &mut self,
         target: &Target,
+        shared: Option<&TargetState>,
         builtins: &Builtins,
         metrics: &Metrics,
         errors: &mut Vec<ConfigError>,
     ) {
-        match target::build(target, "default".into(), self.config, builtins, metrics) {
+        let inputs = target::Inputs {
+            config: self.config,
+            state: self.state,
+            builtins,
+            metrics,
+        };
+        match target::build(target, shared, "default".into(), &inputs) {
             Ok(built) => {
                 self.rows.push(Row {
                     index: "-".into(),
@@ -221,7 +243,7 @@ impl<'a> RouteTable<'a> {
                     upstream: built.upstream,
                     relocate: target.relocate.to_string(),
                     filter: target::filter_text(target),
-                    mirror: target::mirror_text(target),
+                    mirror: target::mirror_text(shared),
                 });
                 let router = std::mem::take(&mut self.router).fallback(built.service);
                 self.router = match built.filter {

@@ -31,7 +31,17 @@ use super::{Builtins, Svc};
 use crate::{
     config::{Config, Relocate, Target, UpstreamAddr},
     ops::{Metrics, Served},
+    state::{SharedState, TargetState},
 };
+
+/// What every target of one stack is built with.
+pub(super) struct Inputs<'a> {
+    pub(super) config: &'a Config,
+    /// The shared state built for `config`.
+    pub(super) state: &'a SharedState,
+    pub(super) builtins: &'a Builtins,
+    pub(super) metrics: &'a Metrics,
+}
 
 /// A built target: its service, its optional cleanup filter, and its upstreams as text.
 pub(super) struct Built {
@@ -43,14 +53,19 @@ pub(super) struct Built {
 /// A target problem: the key under the target's path, and the message.
 pub(super) type Problem = (&'static str, String);
 
-/// Builds `target`, labelled `label` (`route[N]` or `default`) in logs and metrics.
+/// Builds `target` over its shared state `shared`, labelled `label` (`route[N]` or
+/// `default`) in logs and metrics.
 pub(super) fn build(
     target: &Target,
+    shared: Option<&TargetState>,
     label: Arc<str>,
-    config: &Config,
-    builtins: &Builtins,
-    metrics: &Metrics,
+    cx: &Inputs<'_>,
 ) -> Result<Built, Problem> {
+    let config = cx.config;
+    let shared = shared.ok_or((
+        "upstream",
+        "the shared state was built for another config".to_owned(),
+    ))?;
     let filter = route_filter(target, config)?;
     let upstream: Arc<str> = target
         .upstreams
@@ -67,7 +82,7 @@ pub(super) fn build(
             .redirect_https
             .then(|| RedirectHttpsLayer::new().port(https_port(config))),
     };
-    let service = upstream_service(target, &label, config, builtins, metrics, outer)?;
+    let service = upstream_service(target, shared, &label, cx, outer)?;
     Ok(Built {
         service,
         filter,
@@ -136,10 +151,9 @@ pub(super) fn filter_text(target: &Target) -> String {
 }
 
 /// The mirror as `frontdoor routes` shows it, or `-`.
-pub(super) fn mirror_text(target: &Target) -> String {
-    target
-        .mirror
-        .as_ref()
+pub(super) fn mirror_text(shared: Option<&TargetState>) -> String {
+    shared
+        .and_then(TargetState::mirror)
         .map_or_else(|| "-".to_owned(), ToString::to_string)
 }
 
@@ -148,12 +162,12 @@ pub(super) fn mirror_text(target: &Target) -> String {
 /// gateway-error layer, whose hook counts failures by kind.
 fn upstream_service(
     target: &Target,
+    shared: &TargetState,
     label: &str,
-    config: &Config,
-    builtins: &Builtins,
-    metrics: &Metrics,
+    cx: &Inputs<'_>,
     outer: Outer,
 ) -> Result<Svc, Problem> {
+    let (config, builtins, metrics) = (cx.config, cx.builtins, cx.metrics);
     let bases = target
         .upstreams
         .iter()
@@ -163,7 +177,7 @@ fn upstream_service(
     let mut upstreams = bases
         .iter()
         .enumerate()
-        .map(|(i, base)| upstream(target, config, i, tls.as_ref(), base))
+        .map(|(i, base)| upstream(target, shared, config, i, tls.as_ref(), base))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| {
             let key = match e.key() {
@@ -181,9 +195,9 @@ fn upstream_service(
             counted.upstream_error(err.kind().as_str());
         }
     });
-    let mirror = target
-        .mirror
-        .clone()
+    let mirror = shared
+        .mirror()
+        .cloned()
         .map(|m| m.stats(metrics.mirror_stats(label)).shadow_label(label));
     let buffer = target
         .request_buffer
@@ -193,11 +207,11 @@ fn upstream_service(
         mirror,
         relocation,
         gateway,
-        in_flight: target.limits.in_flight.clone(),
+        in_flight: shared.in_flight().cloned(),
         buffer: (buffer > 0).then(|| {
             RequestBufferLayer::new(
                 usize::try_from(buffer).unwrap_or(usize::MAX),
-                config.server.buffer_budget.clone(),
+                cx.state.budget().clone(),
             )
         }),
     };
@@ -443,6 +457,7 @@ fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> {
 /// target's TLS settings.
 fn upstream(
     target: &Target,
+    shared: &TargetState,
     config: &Config,
     index: usize,
     client_tls: Option<&ClientTls>,
@@ -454,7 +469,7 @@ fn upstream(
         .forwarding(config.server.forwarding()?)
         .connect_method(target.connect)
         .upgrades(target.upgrades.iter());
-    if let Some(cap) = target.limits.connection_caps.get(index) {
+    if let Some(cap) = shared.connection_cap(index) {
         builder = builder.connection_cap(cap.clone());
     }
     #[cfg(feature = "tls")]

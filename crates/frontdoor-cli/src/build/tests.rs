@@ -7,7 +7,9 @@ fn built(src: &str) -> Result<Built, Vec<String>> {
     let config = src
         .parse::<Config>()
         .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    build(&config, &Builtins::new(), &Metrics::new())
+    let state = SharedState::new(&config)
+        .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    build(&config, &state, &Builtins::new(), &Metrics::new())
         .map_err(|e| e.iter().map(ToString::to_string).collect())
 }
 
@@ -128,7 +130,13 @@ async fn gateway_errors_are_counted_by_kind() {
         .parse()
         .unwrap();
     let metrics = Metrics::new();
-    let built = build(&config, &Builtins::new(), &metrics).unwrap();
+    let built = build(
+        &config,
+        &SharedState::new(&config).unwrap(),
+        &Builtins::new(),
+        &metrics,
+    )
+    .unwrap();
     let req = Request::get("http://h/x").body(Body::empty()).unwrap();
     let res = built.service.oneshot(req).await.unwrap();
     assert_eq!(res.status(), 502);
@@ -162,7 +170,13 @@ body = "public"
     .parse()
     .unwrap();
     assert_eq!(config.resolve.schemes.ports("admin"), Some(&[][..]));
-    let built = build(&config, &Builtins::new(), &Metrics::new()).unwrap();
+    let built = build(
+        &config,
+        &SharedState::new(&config).unwrap(),
+        &Builtins::new(),
+        &Metrics::new(),
+    )
+    .unwrap();
     for (socket, host, status) in [
         (9443, "example.com", 502),
         (8080, "example.com:9443", 404),

@@ -43,9 +43,10 @@ use std::{path::Path, str::FromStr};
 
 pub use self::{
     error::{ConfigError, ConfigErrors},
+    mirror::MirrorSettings,
     types::{
         Builtin, Compat, Config, FileRef, Matcher, NotFound, Relocate, Resolve, Route, Server,
-        SharedLimits, Target, Timeouts, TlsCert, UpstreamAddr, UpstreamTls,
+        Target, Timeouts, TlsCert, UpstreamAddr, UpstreamTls,
     },
 };
 

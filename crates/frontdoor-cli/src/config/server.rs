@@ -68,9 +68,6 @@ pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
             .and_then(|v| size("server.request_buffer", &v, errors))
             .unwrap_or(DEFAULT_REQUEST_BUFFER),
         request_buffer_total,
-        buffer_budget: frontdoor_upstream::BufferBudget::new(
-            usize::try_from(request_buffer_total).unwrap_or(usize::MAX),
-        ),
         min_body_rate: raw
             .min_body_rate
             .and_then(|v| rate("server.min_body_rate", &v, errors))

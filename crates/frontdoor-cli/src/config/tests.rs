@@ -313,7 +313,8 @@ request_buffer = "1MiB"
     let s = &config.server;
     assert_eq!(s.request_buffer, 16 * 1024);
     assert_eq!(s.request_buffer_total, 1 << 20);
-    assert_eq!(s.buffer_budget.available(), 1 << 20);
+    let state = crate::state::SharedState::new(&config).unwrap();
+    assert_eq!(state.budget().available(), 1 << 20);
     assert_eq!(s.min_body_rate, 1024);
     assert_eq!(config.routes[0].target.request_buffer, Some(0));
     assert_eq!(config.routes[1].target.request_buffer, Some(1 << 20));

@@ -5,20 +5,15 @@ use std::{
     fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
+use super::{ConfigError, MirrorSettings};
 use frontdoor_core::{EncodedSlash, Schemes};
 use frontdoor_route::{Mode, RouteSpec};
-use frontdoor_upstream::{
-    ConnectionCap, Forwarding, HostPolicy, UpgradeProtocols, UpstreamConfigError,
-};
+use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, UpstreamConfigError};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
-use tokio::sync::Semaphore;
-
-use super::ConfigError;
 
 /// A validated config file. See the [module docs](super).
 #[derive(Clone, Debug)]
@@ -90,11 +85,9 @@ pub struct Server {
     /// starts (a target's own `request_buffer` overrides it); 0 streams every body.
     pub request_buffer: u64,
     /// The bytes all buffered request bodies may hold at once, over every worker;
-    /// past it a body streams instead.
+    /// past it a body streams instead (the budget itself is in the shared state,
+    /// `crate::state::SharedState`).
     pub request_buffer_total: u64,
-    /// The running side of `request_buffer_total`: one budget per loaded config,
-    /// shared by every worker's and every target's buffering layer.
-    pub buffer_budget: frontdoor_upstream::BufferBudget,
     /// The lowest average request body rate, in bytes a second, once a body has kept
     /// the front door waiting for longer than `body_timeout`; 0 is none.
     pub min_body_rate: u64,
@@ -224,7 +217,7 @@ pub struct Route {
 }
 
 /// How a route matches.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Matcher {
     /// A `host:port:path` spec.
@@ -262,8 +255,10 @@ impl fmt::Display for Matcher {
     }
 }
 
-/// Where a route (or the default) sends requests, and how.
-#[derive(Clone, Debug)]
+/// Where a route (or the default) sends requests, and how: data only (the semaphores,
+/// connection caps and mirror layer it needs at run time are in the shared state,
+/// `crate::state::SharedState`), compared whole to decide what a reload keeps.
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Target {
     /// One or more upstreams (several are balanced).
@@ -277,15 +272,13 @@ pub struct Target {
     /// Upstream timeouts.
     pub timeouts: Timeouts,
     /// Traffic shadowing to another upstream, when configured (`mirror = { .. }`).
-    pub mirror: Option<frontdoor_mirror::MirrorLayer>,
+    pub mirror: Option<MirrorSettings>,
     /// The most requests in flight on this target (to their response head), over
     /// all workers; over it requests are answered 503 at once. 0 is no limit.
     pub max_in_flight: usize,
     /// The most connections to each of the target's upstreams, over all workers; 0
     /// is no cap.
     pub upstream_max_connections: usize,
-    /// The running side of the two limits above.
-    pub limits: SharedLimits,
     /// Answer plaintext requests with a 308 to `https://` (served normally over TLS).
     pub redirect_https: bool,
     /// How to reach `https://` upstreams, when set.
@@ -302,37 +295,6 @@ pub struct Target {
     /// The `Upgrade` protocols proxied to the upstream (`upgrades`, default
     /// `["websocket"]`; empty: none). Never `h2c`.
     pub upgrades: UpgradeProtocols,
-}
-
-/// The semaphores behind a target's `max_in_flight` and `upstream_max_connections`,
-/// made once per loaded config so that every worker's copy of the stack counts
-/// against the same ones (a reload makes new ones, sized as the new config says).
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct SharedLimits {
-    /// `max_in_flight`'s permits, when it is set.
-    pub in_flight: Option<Arc<Semaphore>>,
-    /// One connection cap per upstream (in `upstreams` order), when it is set.
-    pub connection_caps: Vec<ConnectionCap>,
-}
-
-impl SharedLimits {
-    /// The semaphores for `max_in_flight` and `upstream_max_connections` (0: none)
-    /// of a target with `upstreams` upstreams.
-    #[must_use]
-    pub fn new(max_in_flight: usize, upstream_max_connections: usize, upstreams: usize) -> Self {
-        Self {
-            in_flight: (max_in_flight > 0)
-                .then(|| Arc::new(Semaphore::new(max_in_flight.min(Semaphore::MAX_PERMITS)))),
-            connection_caps: if upstream_max_connections > 0 {
-                (0..upstreams)
-                    .map(|_| ConnectionCap::new(upstream_max_connections))
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        }
-    }
 }
 
 /// A file named by the config: its path (relative paths are relative to the config

@@ -14,8 +14,8 @@ use super::{
     raw::{
         strings, OneOrMany, RawCompat, RawConfig, RawNotFound, RawResolve, RawTarget, RawTimeouts,
     },
-    tls, Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, SharedLimits,
-    Target, Timeouts, UpstreamAddr,
+    tls, Builtin, Compat, Config, Matcher, NotFound, Relocate, Resolve, Route, Target, Timeouts,
+    UpstreamAddr,
 };
 
 /// The default listen address.
@@ -300,7 +300,6 @@ fn target(
         raw.upstream_max_connections,
         errors,
     );
-    let limits = SharedLimits::new(max_in_flight, upstream_max_connections, upstreams.len());
     let redirect_https = raw.redirect_https.is_some_and(Spanned::into_inner);
     let tls = raw
         .tls
@@ -315,7 +314,6 @@ fn target(
         .upgrades
         .map_or_else(UpgradeProtocols::default, |u| upgrades(path, &u, errors));
     (errors.count() == before).then(|| Target {
-        limits,
         upstreams,
         relocate,
         host,
