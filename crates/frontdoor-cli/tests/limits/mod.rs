@@ -188,17 +188,42 @@ async fn a_chunked_body_crossing_max_request_body_is_413_and_never_completes_ups
 
 // === per-route in-flight limit and upstream connection cap ===
 
+/// Sends `count` requests for `/hang` to `host`, and waits until the origin has
+/// them all.
+async fn hold(
+    addr: &str,
+    host: &'static str,
+    count: usize,
+    arrived: &mut mpsc::UnboundedReceiver<()>,
+) -> Vec<tokio::task::JoinHandle<(u16, String, String)>> {
+    let held = (0..count)
+        .map(|_| {
+            let addr = addr.to_owned();
+            tokio::spawn(async move { get(&addr, "/hang", host, "").await })
+        })
+        .collect();
+    for _ in 0..count {
+        tokio::time::timeout(BOUND, arrived.recv())
+            .await
+            .expect("a held request never reached the origin")
+            .unwrap();
+    }
+    held
+}
+
+/// The limit is one semaphore over both workers: with 3 requests held (spread over
+/// the workers' listeners by the kernel), a fourth is refused whichever worker takes
+/// it.
 #[tokio::test]
 async fn max_in_flight_answers_503_at_once_while_the_upstream_hangs() {
     let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
     let origin = hanging_origin(arrived_tx).await;
     let file = ConfigFile::new(&format!(
-        "[[route]]\nspec = \"::/\"\nupstream = \"http://{origin}\"\nmax_in_flight = 1\n"
+        "[server]\nworkers = 2\n\n[[route]]\nspec = \"::/\"\nupstream = \"http://{origin}\"\n\
+         max_in_flight = 3\n"
     ));
     let fd = start(&["-c", file.0.to_str().unwrap()]);
-    let addr = fd.addr.clone();
-    let hanging = tokio::spawn(async move { get(&addr, "/hang", "h", "").await });
-    arrived.recv().await.unwrap();
+    let held = hold(&fd.addr, "h", 3, &mut arrived).await;
 
     let started = tokio::time::Instant::now();
     let (status, head, _) = get(&fd.addr, "/other", "h", "").await;
@@ -209,7 +234,60 @@ async fn max_in_flight_answers_503_at_once_while_the_upstream_hangs() {
         "{:?}",
         started.elapsed()
     );
-    hanging.abort();
+    assert!(
+        arrived.try_recv().is_err(),
+        "the refused request was forwarded"
+    );
+    held.iter().for_each(|h| h.abort());
+}
+
+/// A config of two routes in front of the hanging origin: `a` limited to 3 requests
+/// in flight (with `limited_extra` added to it), `b` sent to `b_path`.
+fn two_routes(origin: std::net::SocketAddr, limited_extra: &str, b_path: &str) -> String {
+    format!(
+        "[server]\nworkers = 2\n\n\
+         [[route]]\nspec = \"a::/\"\nupstream = \"http://{origin}\"\nmax_in_flight = 3\n{limited_extra}\n\
+         [[route]]\nspec = \"b::/\"\nupstream = \"http://{origin}{b_path}\"\n"
+    )
+}
+
+/// A reload that changes another route keeps the limited route's semaphore, with the
+/// permits its held requests took: one more request is still refused. A reload that
+/// changes the limited route itself gives it a new, full semaphore; the requests held
+/// on the old one keep their permits, which go with it.
+#[tokio::test]
+async fn reload_keeps_the_in_flight_permits_of_unchanged_routes() {
+    let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
+    let origin = hanging_origin(arrived_tx).await;
+    let file = ConfigFile::new(&two_routes(origin, "", ""));
+    let fd = start(&["-c", file.0.to_str().unwrap()]);
+    let mut held = hold(&fd.addr, "a", 3, &mut arrived).await;
+    let (status, head, _) = get(&fd.addr, "/other", "a", "").await;
+    assert_eq!(status, 503, "{head}");
+
+    file.rewrite(&two_routes(origin, "", "/v2"));
+    fd.signal("-HUP");
+    fd.wait_log("config reloaded");
+    let (status, head, _) = get(&fd.addr, "/other", "a", "").await;
+    assert_eq!(status, 503, "{head}");
+    let (status, head, body) = get(&fd.addr, "/ok", "b", "").await;
+    assert_eq!((status, body.as_str()), (200, "ok"), "{head}");
+
+    file.rewrite(&two_routes(
+        origin,
+        "timeouts = { connect = \"5s\" }\n",
+        "/v2",
+    ));
+    fd.signal("-HUP");
+    fd.wait_log("config reloaded");
+    held.extend(hold(&fd.addr, "a", 3, &mut arrived).await);
+    let (status, head, _) = get(&fd.addr, "/other", "a", "").await;
+    assert_eq!(status, 503, "{head}");
+    assert!(
+        arrived.try_recv().is_err(),
+        "a refused request was forwarded"
+    );
+    held.iter().for_each(|h| h.abort());
 }
 
 #[tokio::test]
