@@ -242,8 +242,16 @@ pub fn config(data: &[u8]) {
     match text.parse::<frontdoor_cli::Config>() {
         Ok(config) => {
             let _guard = http_targets::runtime().enter();
+            let state = match frontdoor_cli::state::SharedState::new(&config) {
+                Ok(state) => state,
+                Err(errors) => {
+                    let _ = errors.to_string();
+                    return;
+                }
+            };
             let built = frontdoor_cli::build::build(
                 &config,
+                &state,
                 &frontdoor_cli::build::Builtins::new(),
                 &frontdoor_cli::ops::Metrics::new(),
             );
