@@ -13,8 +13,8 @@
 //!   writes, which ends the splice and closes both sides;
 //! * closes lingering after a request body was too slow ([`ConnClock::is_closing`]):
 //!   its write half is shut down first, then what the client still sends is read and
-//!   discarded until it closes too, for at most [`LINGER`], so that a client still
-//!   sending reads its `408` instead of a connection reset.
+//!   discarded until it closes too, for at most [`LINGER`] and [`LINGER_MAX_BYTES`],
+//!   so that a client still sending reads its `408` instead of a connection reset.
 
 use std::{
     future::Future as _,
@@ -39,6 +39,10 @@ use crate::{clock::ConnClock, per_ip::IpSlot};
 
 /// The longest a closing connection reads and discards what its client still sends.
 const LINGER: Duration = Duration::from_secs(2);
+/// The most bytes a lingering close discards before it closes anyway.
+const LINGER_MAX_BYTES: usize = 1 << 20;
+/// The reads a lingering close makes before it lets the worker's other tasks run.
+const LINGER_READS_PER_POLL: usize = 16;
 
 /// What a connection occupies until it is closed, upgraded or not: each is given back
 /// when dropped.
@@ -59,8 +63,9 @@ pub(super) struct ConnIo<I> {
     idle_timeout: Duration,
     force: CancellationToken,
     upgraded: Option<Upgraded>,
-    /// The lingering close, once its write half is shut down.
-    linger: Option<Pin<Box<Sleep>>>,
+    /// The lingering close, once its write half is shut down, and the bytes it
+    /// discarded so far.
+    linger: Option<(Pin<Box<Sleep>>, usize)>,
     _held: Held,
 }
 
@@ -198,29 +203,38 @@ impl<I: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ConnIo<I> {
             if !this.clock.is_closing() || this.clock.is_upgraded() {
                 return Poll::Ready(Ok(()));
             }
-            this.linger = Some(Box::pin(tokio::time::sleep(LINGER)));
+            this.linger = Some((Box::pin(tokio::time::sleep(LINGER)), 0));
         }
         this.poll_linger(cx)
     }
 }
 
 impl<I: AsyncRead + Unpin> ConnIo<I> {
-    /// Reads and discards until the client closes, its reads fail, or [`LINGER`]
-    /// elapses.
+    /// Reads and discards until the client closes, its reads fail, [`LINGER`]
+    /// elapses or [`LINGER_MAX_BYTES`] were discarded; a client that keeps sending
+    /// fast is read [`LINGER_READS_PER_POLL`] times, then the task yields.
     fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut scratch = [0u8; 4096];
-        loop {
-            if let Some(linger) = self.linger.as_mut() {
-                if linger.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Ok(()));
-                }
-            }
+        let Some((timer, discarded)) = self.linger.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        for _ in 0..LINGER_READS_PER_POLL {
             let mut buf = ReadBuf::new(&mut scratch);
             match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
-                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {}
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    *discarded += buf.filled().len();
+                    if *discarded >= LINGER_MAX_BYTES {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
                 Poll::Ready(_) => return Poll::Ready(Ok(())),
                 Poll::Pending => return Poll::Pending,
             }
         }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
