@@ -165,7 +165,7 @@ macro_rules! limit_setters {
         /// when nothing was answered yet, as for the body read timeout), the upstream
         /// request it feeds is aborted, and an HTTP/1 connection is closed after the
         /// answer, lingering: its write half is shut down and what the client still
-        /// sends is discarded for up to two seconds, so the client reads the `408`
+        /// sends is discarded for up to two seconds and 1 MiB, so the client reads the `408`
         /// rather than a reset (an HTTP/2 stream is reset; the connection stays).
         /// Default [`DEFAULT_MIN_BODY_RATE`](crate::DEFAULT_MIN_BODY_RATE); 0 turns it
         /// off.
