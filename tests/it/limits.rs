@@ -535,6 +535,47 @@ async fn a_body_below_the_minimum_rate_is_answered_408_and_the_client_still_read
 }
 
 #[tokio::test]
+async fn an_http2_stream_below_the_minimum_rate_is_answered_408_and_the_connection_goes_on() {
+    let server = bind_loopback(1)
+        .await
+        .body_read_timeout(SHORT)
+        .min_body_rate(1024);
+    let server = spawn(server, frontdoor::demo::echo());
+    let tcp = TcpStream::connect(server.addr()).await.unwrap();
+    let (client, conn) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(conn);
+    let mut client = client.ready().await.unwrap();
+    let url = format!("http://{}/", server.addr());
+    let (res, mut stream) = client
+        .send_request(Request::post(url.as_str()).body(()).unwrap(), false)
+        .unwrap();
+    // 50 bytes a second until the answer comes.
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let answered = tokio::time::timeout(BOUND, async {
+        tokio::pin!(res);
+        loop {
+            tokio::select! {
+                res = &mut res => return res,
+                _ = tick.tick() => {
+                    let _ = stream.send_data(Bytes::from_static(b"a"), false);
+                }
+            }
+        }
+    })
+    .await
+    .expect("a slow stream was never cut off")
+    .unwrap();
+    assert_eq!(answered.status(), StatusCode::REQUEST_TIMEOUT);
+    // The other streams are innocent: the connection serves the next request.
+    let mut client = client.ready().await.unwrap();
+    let (res, _) = client
+        .send_request(Request::get(url.as_str()).body(()).unwrap(), true)
+        .unwrap();
+    assert_eq!(res.await.unwrap().status(), StatusCode::OK);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_reader_slow_to_take_the_body_is_not_the_clients_fault() {
     // 100 KiB/s after 300 ms of waiting for the client; the client sends its 3,000
     // bytes at once, the service takes the first frame, then pauses longer than that.
