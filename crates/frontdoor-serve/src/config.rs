@@ -87,10 +87,59 @@ pub(crate) fn clamp(timeout: Duration) -> Duration {
 
 // === setters ===
 
-/// The setters of the limits added to [`Config`] after the first four, written once
-/// for [`Server`](crate::Server) and [`Workers`](crate::Workers) (both hold a `config: Config`).
+/// The setters of the connection settings, written once for [`Server`](crate::Server)
+/// and [`Workers`](crate::Workers) (both hold a `config: Config`).
 macro_rules! limit_setters {
     () => {
+        /// How long a client may take to send a complete request head: the first one
+        /// counted from accept, each later one on a kept-alive HTTP/1 connection from
+        /// its first byte (between requests the [idle timeout](Self::idle_timeout)
+        /// applies). With [`proxy_protocol`](Self::proxy_protocol), the PROXY header
+        /// must arrive within it too. Default
+        /// [`DEFAULT_HEADER_READ_TIMEOUT`](crate::DEFAULT_HEADER_READ_TIMEOUT).
+        pub fn header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.header_read_timeout = $crate::config::clamp(timeout);
+            self
+        }
+
+        /// How long a request body may go without delivering a byte (nginx's
+        /// `client_body_timeout`). Past it the body fails with a
+        /// [`RequestTimeout`](frontdoor_core::ErrorKind::RequestTimeout) error, so a
+        /// proxied request is abandoned (answered `408` if no response has started,
+        /// and the connection closed as [`min_body_rate`](Self::min_body_rate) says)
+        /// instead of holding an upstream connection. Default
+        /// [`DEFAULT_BODY_READ_TIMEOUT`](crate::DEFAULT_BODY_READ_TIMEOUT).
+        pub fn body_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.body_read_timeout = $crate::config::clamp(timeout);
+            self
+        }
+
+        /// The most connections open at once, over all listeners (and, for
+        /// [`Workers`](crate::Workers), all workers together); at least 1. Default
+        /// [`DEFAULT_MAX_CONNECTIONS`](crate::DEFAULT_MAX_CONNECTIONS).
+        pub fn max_connections(mut self, max: usize) -> Self {
+            self.config.max_connections = max.max(1);
+            self
+        }
+
+        /// How long a TLS client may take from connecting to the end of its
+        /// handshake; past it the connection is closed. The header-read timeout
+        /// starts after the handshake. Default
+        /// [`DEFAULT_TLS_HANDSHAKE_TIMEOUT`](crate::DEFAULT_TLS_HANDSHAKE_TIMEOUT).
+        #[cfg(feature = "tls")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+        pub fn tls_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.tls_handshake_timeout = $crate::config::clamp(timeout);
+            self
+        }
+
+        /// How long graceful shutdown waits for in-flight requests. Default
+        /// [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT).
+        pub fn drain_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.drain_timeout = $crate::config::clamp(timeout);
+            self
+        }
+
         /// How long a connection with nothing in flight is kept: HTTP/1 keep-alive
         /// between requests, HTTP/2 with no open stream (closed with a GOAWAY), an
         /// upgraded connection (WebSocket) with no byte either way. It is also the

@@ -107,13 +107,14 @@ pub(crate) async fn serve_http<I, S, B>(
         Driven::Ended(result) => Some(result),
         Driven::Expired(Expired::Idle) if clock.is_http2() => {
             debug!(remote = %info.remote, "idle timeout: GOAWAY");
-            go_away(conn, shared).await
+            let grace = shared.config.send_timeout.min(GOAWAY_GRACE);
+            shut_down(conn, Some(grace), shared).await
         }
         Driven::Expired(expired) => {
             debug!(remote = %info.remote, "{}: closing connection", expired.as_str());
             None
         }
-        Driven::ShuttingDown => drain(conn, shared).await,
+        Driven::ShuttingDown => shut_down(conn, None, shared).await,
     };
     if let Some(Err(error)) = result {
         debug!(remote = %info.remote, %error, "connection ended with an error");
@@ -202,31 +203,13 @@ where
 /// does must not hold the connection.
 const GOAWAY_GRACE: Duration = Duration::from_secs(3);
 
-/// An idle HTTP/2 connection: sends GOAWAY and polls the connection until it ends,
-/// within [`GOAWAY_GRACE`] (or the send timeout, if shorter), whatever the client
-/// does.
-async fn go_away<I, S, B>(
-    mut conn: Pin<&mut Connection<'_, I, S>>,
-    shared: &Shared,
-) -> Option<Result<(), BoxError>>
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: ConnService<B>,
-    B: ResponseBody,
-{
-    conn.as_mut().graceful_shutdown();
-    tokio::select! {
-        result = conn.as_mut() => Some(result),
-        () = tokio::time::sleep(shared.config.send_timeout.min(GOAWAY_GRACE)) => None,
-        () = shared.force.cancelled() => None,
-    }
-}
-
 /// Shuts the connection down gracefully (HTTP/1 closes after the current response,
-/// HTTP/2 sends GOAWAY) and polls it until it ends, or until the drain timeout
-/// forces it closed (`None`).
-async fn drain<I, S, B>(
+/// HTTP/2 sends GOAWAY) and polls it until it ends, within `limit` when given (an idle
+/// HTTP/2 connection gets [`GOAWAY_GRACE`], or the send timeout if shorter, whatever
+/// its client does), and until the drain timeout forces it closed (`None`).
+async fn shut_down<I, S, B>(
     mut conn: Pin<&mut Connection<'_, I, S>>,
+    limit: Option<Duration>,
     shared: &Shared,
 ) -> Option<Result<(), BoxError>>
 where
@@ -235,8 +218,15 @@ where
     B: ResponseBody,
 {
     conn.as_mut().graceful_shutdown();
+    let limit = async {
+        match limit {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         result = conn.as_mut() => Some(result),
+        () = limit => None,
         () = shared.force.cancelled() => None,
     }
 }

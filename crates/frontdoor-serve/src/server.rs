@@ -5,7 +5,6 @@ use std::{
     future::{pending, Future},
     io,
     net::SocketAddr,
-    time::Duration,
 };
 
 use bytes::Bytes;
@@ -15,18 +14,11 @@ use tokio::net::TcpListener;
 use tower::Service;
 use tracing::info;
 
-#[cfg(all(doc, feature = "tls"))]
-use crate::config::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
-#[cfg(doc)]
-use crate::config::{
-    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS,
-};
 #[cfg(feature = "tls")]
 use crate::tls::TlsConfig;
 use crate::{
     accept::accept_loop,
-    config::{clamp, limit_setters, Config},
+    config::{limit_setters, Config},
     shared::Shared,
     transport::Transport,
 };
@@ -114,51 +106,6 @@ impl Server {
             .filter(|(_, t)| keep(t))
             .map(|(l, _)| l.local_addr())
             .collect()
-    }
-
-    /// How long a TLS client may take from connecting to the end of its handshake;
-    /// past it the connection is closed. The header-read timeout starts after the
-    /// handshake. Default [`DEFAULT_TLS_HANDSHAKE_TIMEOUT`].
-    #[cfg(feature = "tls")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.config.tls_handshake_timeout = clamp(timeout);
-        self
-    }
-
-    /// How long a client may take to send a complete request head: the first one
-    /// counted from accept, each later one on a kept-alive HTTP/1 connection from
-    /// its first byte (between requests the [idle timeout](Self::idle_timeout)
-    /// applies). With [`proxy_protocol`](Self::proxy_protocol), the PROXY header
-    /// must arrive within it too. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
-    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = clamp(timeout);
-        self
-    }
-
-    /// How long a request body may go without delivering a byte (nginx's
-    /// `client_body_timeout`). Past it the body fails with a
-    /// [`RequestTimeout`](frontdoor_core::ErrorKind::RequestTimeout) error, so a
-    /// proxied request is abandoned (answered `408` if no response has started, and
-    /// the connection closed as [`min_body_rate`](Self::min_body_rate) says) instead
-    /// of holding an upstream connection. Default [`DEFAULT_BODY_READ_TIMEOUT`].
-    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.body_read_timeout = clamp(timeout);
-        self
-    }
-
-    /// The most connections open at once, over all listeners (at least 1). Default
-    /// [`DEFAULT_MAX_CONNECTIONS`].
-    pub fn max_connections(mut self, max: usize) -> Self {
-        self.config.max_connections = max.max(1);
-        self
-    }
-
-    /// How long graceful shutdown waits for in-flight requests. Default
-    /// [`DEFAULT_DRAIN_TIMEOUT`].
-    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.config.drain_timeout = clamp(timeout);
-        self
     }
 
     limit_setters!();

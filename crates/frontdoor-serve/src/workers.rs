@@ -1,6 +1,6 @@
 //! Thread-per-core serving: see [`Workers`].
 
-use std::{fmt, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{fmt, future::Future, io, net::SocketAddr, sync::Arc};
 
 use bytes::Bytes;
 use frontdoor_core::{Body, BoxError};
@@ -15,7 +15,7 @@ use crate::tls::TlsConfig;
 use crate::{
     accept::accept_loop,
     bounds::{ConnService, ResponseBody},
-    config::{clamp, limit_setters, Config},
+    config::{limit_setters, Config},
     shared::Shared,
     transport::Transport,
 };
@@ -113,40 +113,7 @@ impl Workers {
         self.listeners.len()
     }
 
-    /// As [`Server::header_read_timeout`](crate::Server::header_read_timeout).
-    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = clamp(timeout);
-        self
-    }
-
-    /// As [`Server::body_read_timeout`](crate::Server::body_read_timeout).
-    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.body_read_timeout = clamp(timeout);
-        self
-    }
-
-    /// As [`Server::max_connections`](crate::Server::max_connections): the limit is
-    /// over all workers together.
-    pub fn max_connections(mut self, max: usize) -> Self {
-        self.config.max_connections = max.max(1);
-        self
-    }
-
-    /// As [`Server::drain_timeout`](crate::Server::drain_timeout).
-    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.config.drain_timeout = clamp(timeout);
-        self
-    }
-
     limit_setters!();
-
-    /// As [`Server::tls_handshake_timeout`](crate::Server::tls_handshake_timeout).
-    #[cfg(feature = "tls")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.config.tls_handshake_timeout = clamp(timeout);
-        self
-    }
 
     /// Starts the workers, each serving `make_service(worker_index)`, until `signal`
     /// completes; then shuts every worker down gracefully and returns when all have
