@@ -27,6 +27,7 @@
 //! # Ok::<_, frontdoor_cli::config::ConfigErrors>(())
 //! ```
 
+mod client;
 mod table;
 mod target;
 
