@@ -28,6 +28,18 @@ async fn read_head(stream: &mut TcpStream) -> String {
     String::from_utf8(got).unwrap()
 }
 
+/// Reads the answer to its close: a 200 with the echo backend's JSON, returned.
+async fn ok_json(stream: &mut TcpStream) -> serde_json::Value {
+    let mut out = String::new();
+    tokio::time::timeout(BOUND, stream.read_to_string(&mut out))
+        .await
+        .expect("no answer")
+        .unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    json(body)
+}
+
 #[tokio::test]
 async fn trickling_bodies_hold_no_upstream_connection_on_a_capped_route() {
     trickling_bodies_hold_nothing_of_the_route("upstream_max_connections = 10").await;
@@ -88,14 +100,7 @@ timeouts = {{ connect = "2s" }}
         stream.write_all(&[b'x'; 297]).await.unwrap();
     }
     for mut stream in slow {
-        let mut out = String::new();
-        tokio::time::timeout(BOUND, stream.read_to_string(&mut out))
-            .await
-            .expect("no answer")
-            .unwrap();
-        let (head, body) = out.split_once("\r\n\r\n").unwrap();
-        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
-        let doc = json(body);
+        let doc = ok_json(&mut stream).await;
         assert_eq!(doc["body_length"], 300);
         assert_eq!(header(&doc, "content-length"), Some("300"));
     }
@@ -117,14 +122,7 @@ async fn expect_100_continue_is_answered_by_the_front_door() {
     let head = read_head(&mut stream).await;
     assert_eq!(head, "HTTP/1.1 100 Continue\r\n\r\n");
     stream.write_all(b"hello").await.unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(BOUND, stream.read_to_string(&mut out))
-        .await
-        .expect("no answer")
-        .unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
-    let doc = json(body);
+    let doc = ok_json(&mut stream).await;
     assert_eq!(doc["body_length"], 5);
     assert_eq!(header(&doc, "expect"), None, "the upstream got the Expect");
 }
