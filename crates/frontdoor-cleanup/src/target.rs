@@ -20,8 +20,8 @@ use crate::error::CleanupErrorKind;
 /// | [`Header`](Target::Header) | the first value of the header | replaces every value; the value must be a valid [`HeaderValue`] | removes every value |
 /// | [`ScriptName`](Target::ScriptName) | the [`Mount`] script name (`""` when absent) | the [`Mount`] extension; the URI is unchanged | sets it to `""` |
 /// | [`PathInfo`](Target::PathInfo) | the [`Mount`] path info, or `uri().path()` | the [`Mount`] extension **and** the URI path, query kept byte for byte ([`Mount::apply`]) | sets it to `""` (URI path `/`) |
-/// | [`OriginalUri`](Target::OriginalUri) | the [`OriginalUri`] extension, absent when unset | the extension (must parse as a [`Uri`]) | removes the extension |
-/// | [`Scheme`](Target::Scheme) | [`Resolved::scheme`], else an absolute-form URI's scheme, else `https`/`http` from [`ConnInfo::tls`] | [`Resolved::scheme`] and the scheme of an absolute-form URI (never [`ConnInfo`]); skipped when neither exists | a build error |
+/// | [`OriginalUri`](Target::OriginalUri) | the [`OriginalUri`] extension, absent when unset | the extension, through [`OriginalUri::rewrite`] (must parse as a [`Uri`]) | removes the extension ([`OriginalUri::remove`]) |
+/// | [`Scheme`](Target::Scheme) | [`Resolved::scheme`], else an absolute-form URI's scheme, else `https`/`http` from [`ConnInfo::tls`] | [`Resolved::scheme`] (through [`Resolved::set_scheme`]) and the scheme of an absolute-form URI (never [`ConnInfo`]); skipped when neither exists | a build error |
 /// | [`Var`](Target::Var) | the [`Vars`] extension | the [`Vars`] extension (inserted when absent) | removes the key |
 ///
 /// Values written to [`Scheme`](Target::Scheme) are `http` or `https` (any case), or
@@ -253,7 +253,7 @@ pub(crate) fn write<B>(
         Target::PathInfo => write_path_info(req, value, strict),
         Target::OriginalUri => {
             let uri = Uri::try_from(value).map_err(|_| WriteError::Uri)?;
-            req.extensions_mut().insert(OriginalUri(uri));
+            OriginalUri::rewrite(req, uri);
             Ok(())
         }
         Target::Scheme => {
@@ -304,7 +304,7 @@ fn write_path_info<B>(req: &mut Request<B>, value: String, strict: bool) -> Resu
         let options = req
             .extensions()
             .get::<Resolved>()
-            .map_or_else(CanonicalOptions::new, |r| r.canonical);
+            .map_or_else(CanonicalOptions::new, Resolved::canonical);
         match canonicalize_with(&value, options) {
             Ok(Cow::Borrowed(_)) => value,
             Ok(Cow::Owned(canonical)) => canonical,
@@ -334,7 +334,7 @@ fn write_path_info<B>(req: &mut Request<B>, value: String, strict: bool) -> Resu
 pub(crate) fn write_scheme<B>(req: &mut Request<B>, scheme: &Scheme) -> Result<(), WriteError> {
     let mut carried = false;
     if let Some(r) = req.extensions_mut().get_mut::<Resolved>() {
-        r.scheme = scheme.clone();
+        r.set_scheme(scheme.clone());
         carried = true;
     }
     if req.uri().scheme().is_some() {
@@ -373,7 +373,7 @@ pub(crate) fn remove<B>(req: &mut Request<B>, target: &Target) -> Result<(), Wri
         Target::ScriptName => write(req, target, String::new(), true),
         Target::PathInfo => write_path_info(req, String::new(), true),
         Target::OriginalUri => {
-            req.extensions_mut().remove::<OriginalUri>();
+            OriginalUri::remove(req);
             Ok(())
         }
         Target::Scheme => Ok(()),

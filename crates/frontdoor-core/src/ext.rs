@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, fmt, net::IpAddr, net::SocketAddr, str::FromStr
 
 use http::{uri::Scheme, Request, Uri};
 
-use crate::CanonicalOptions;
+use crate::{CanonicalOptions, EncodedSlash};
 
 // === ConnInfo ===
 
@@ -94,9 +94,13 @@ impl TlsInfo {
 
 /// The request target as the outermost frontdoor layer first saw it.
 ///
-/// Inserted once, by whichever layer sees the request first; never overwritten, so
-/// rewrites further in (router consumption, cleanup rules) leave it intact. For logs
-/// and for rules that act on the original URI; never a matching input.
+/// Inserted once, by whichever layer sees the request first
+/// ([`OriginalUri::insert_if_absent`]); the URI rewrites further in (router
+/// consumption, a cleanup rule writing the path info) leave it intact. The one later
+/// change is a cleanup rule whose target is the original URI itself (`REQUEST_URI`):
+/// it sets, edits or removes it, through [`OriginalUri::rewrite`] and
+/// [`OriginalUri::remove`] only. For logs and for rules that act on the original URI;
+/// never a matching input.
 ///
 /// ```
 /// use frontdoor_core::OriginalUri;
@@ -127,6 +131,31 @@ impl OriginalUri {
             let uri = parts.uri.clone();
             parts.extensions.insert(Self(uri));
         }
+    }
+
+    /// Sets the request's original URI to `uri`, inserting it when absent: the change
+    /// a cleanup rule that writes the original URI (`REQUEST_URI`) makes, and no other
+    /// layer's. The request's own URI is not touched.
+    ///
+    /// ```
+    /// use frontdoor_core::OriginalUri;
+    /// use http::Request;
+    ///
+    /// let mut req = Request::new(());
+    /// OriginalUri::insert_if_absent(&mut req);
+    /// OriginalUri::rewrite(&mut req, "/public/x?q".parse().unwrap());
+    /// assert_eq!(req.extensions().get::<OriginalUri>().unwrap().0, "/public/x?q");
+    /// assert_eq!(req.uri(), "/");
+    /// ```
+    pub fn rewrite<B>(req: &mut Request<B>, uri: Uri) {
+        req.extensions_mut().insert(Self(uri));
+    }
+
+    /// Removes the request's original URI, returning it: the change a cleanup rule
+    /// that removes the original URI (`REQUEST_URI`) makes, and no other layer's.
+    /// Readers then treat it as absent, as when no layer recorded one.
+    pub fn remove<B>(req: &mut Request<B>) -> Option<Self> {
+        req.extensions_mut().remove::<Self>()
     }
 }
 
@@ -192,7 +221,8 @@ impl HostSource {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Resolved {
-    /// The effective scheme (from the connection, or a trusted forwarded proto).
+    /// The effective scheme (from the connection, or a trusted forwarded proto). Set
+    /// later only by a cleanup rule, through [`Resolved::set_scheme`].
     pub scheme: Scheme,
     /// The normalised host, IPv6 in brackets.
     pub host: String,
@@ -205,10 +235,8 @@ pub struct Resolved {
     /// The by-scheme label of the port (`http`, `https`, ...), when a by-scheme
     /// resolver stamped one. `Display` shows it in place of the port.
     pub label: Option<Arc<str>>,
-    /// The canonicalisation options the resolver applied to [`Resolved::path`] (and to
-    /// the request URI). A router behind the resolver matches on that path as is and
-    /// never canonicalises it again with other options.
-    pub canonical: CanonicalOptions,
+    /// See [`Resolved::canonical`].
+    canonical: CanonicalOptions,
 }
 
 impl Resolved {
@@ -231,11 +259,63 @@ impl Resolved {
         }
     }
 
-    /// Records the canonicalisation options that produced [`Resolved::path`].
+    /// Records the canonicalisation options that produced [`Resolved::path`] (the
+    /// resolver does, before it inserts the value).
     #[must_use]
     pub const fn with_canonical(mut self, options: CanonicalOptions) -> Self {
         self.canonical = options;
         self
+    }
+
+    /// The canonicalisation options the resolver applied to [`Resolved::path`] (and to
+    /// the request URI), narrowed by any route since ([`Resolved::narrow_canonical`]).
+    /// A router behind the resolver matches on that path as is and never
+    /// canonicalises it again with other options; paths written further in are held
+    /// to them.
+    #[must_use]
+    pub const fn canonical(&self) -> CanonicalOptions {
+        self.canonical
+    }
+
+    /// Narrows the recorded escaped-slash policy to `policy`
+    /// ([`CanonicalOptions::narrowed`]: to `reject`, never wider), so paths written
+    /// further in are held to it too: the change a route's escaped-slash filter
+    /// (`frontdoor_resolve::EscapedSlashesLayer`) makes once it has checked the path.
+    /// [`Resolved::path`] itself is not touched: a narrower policy only refuses more.
+    ///
+    /// ```
+    /// use frontdoor_core::{EncodedSlash, Resolved};
+    ///
+    /// let mut r: Resolved = "h:80:/admin".parse()?;
+    /// r.narrow_canonical(EncodedSlash::Reject);
+    /// assert_eq!(r.canonical().encoded_slash, EncodedSlash::Reject);
+    /// r.narrow_canonical(EncodedSlash::Keep);
+    /// assert_eq!(r.canonical().encoded_slash, EncodedSlash::Reject);
+    /// # Ok::<(), frontdoor_core::ParseResolvedError>(())
+    /// ```
+    pub const fn narrow_canonical(&mut self, policy: EncodedSlash) {
+        self.canonical = self.canonical.narrowed(policy);
+    }
+
+    /// Sets the effective scheme: the change a cleanup rule's scheme target makes
+    /// (`HTTPS`, `wsgi.url_scheme`: a front end says the client spoke https), and no
+    /// other layer's. Only the scheme changes; the host, port, path, label and
+    /// canonical options stay as resolved, so [`Resolved::default_port`] and
+    /// [`Resolved::authority`] compare the resolved port with the new scheme's
+    /// default.
+    ///
+    /// ```
+    /// use frontdoor_core::Resolved;
+    /// use http::uri::Scheme;
+    ///
+    /// let mut r: Resolved = "h:443:/".parse()?;
+    /// r.set_scheme(Scheme::HTTP);
+    /// assert_eq!((r.scheme.as_str(), r.port), ("http", 443));
+    /// assert_eq!(r.authority(), "h:443");
+    /// # Ok::<(), frontdoor_core::ParseResolvedError>(())
+    /// ```
+    pub fn set_scheme(&mut self, scheme: Scheme) {
+        self.scheme = scheme;
     }
 
     /// Sets the by-scheme label shown in place of the port by `Display`.
@@ -537,9 +617,82 @@ mod tests {
         assert_eq!(r("a:8080:/").authority(), "a:8080");
         assert_eq!(r("[::1]:81:/").authority(), "[::1]:81");
         let mut https_on_80 = r("a:80:/");
-        https_on_80.scheme = Scheme::HTTPS;
+        https_on_80.set_scheme(Scheme::HTTPS);
         assert_eq!(https_on_80.authority(), "a:80");
         assert!(r("[::1]:81:/").is_ipv6());
+    }
+
+    #[test]
+    fn narrow_canonical_only_narrows_the_escaped_slash_policy() {
+        use EncodedSlash::{Decode, Keep, Reject};
+        let resolved = |policy| {
+            let opts = CanonicalOptions::new()
+                .encoded_slash(policy)
+                .merge_slashes(false);
+            "h:80:/a%2Fb"
+                .parse::<Resolved>()
+                .unwrap()
+                .with_canonical(opts)
+        };
+        // (recorded, asked for, recorded after): only `reject` is ever taken on.
+        let table = [
+            (Keep, Keep, Keep),
+            (Keep, Reject, Reject),
+            (Keep, Decode, Keep),
+            (Reject, Keep, Reject),
+            (Reject, Reject, Reject),
+            (Reject, Decode, Reject),
+            (Decode, Keep, Decode),
+            (Decode, Reject, Reject),
+            (Decode, Decode, Decode),
+        ];
+        for (from, to, want) in table {
+            let mut r = resolved(from);
+            r.narrow_canonical(to);
+            assert_eq!(r.canonical().encoded_slash, want, "{from} narrowed to {to}");
+            // Nothing else changes: not the path, not `merge_slashes`.
+            assert_eq!(r, resolved(want), "{from} narrowed to {to}");
+            assert_eq!(r.path, "/a%2Fb");
+        }
+    }
+
+    #[test]
+    fn set_scheme_changes_the_scheme_alone() {
+        let r = "h:8443:/p".parse::<Resolved>().unwrap().with_label("https");
+        let mut changed = r.clone();
+        changed.set_scheme(Scheme::HTTPS);
+        assert_eq!(changed.scheme, Scheme::HTTPS);
+        assert_eq!(
+            (&*changed.host, changed.port, &*changed.path, changed.source),
+            ("h", 8443, "/p", HostSource::Parsed)
+        );
+        assert_eq!(changed.label.as_deref(), Some("https"));
+        assert_eq!(changed.canonical(), r.canonical());
+        assert_eq!(changed.to_string(), "h:https:/p");
+        let mut on_443: Resolved = "h:443:/".parse().unwrap();
+        on_443.set_scheme(Scheme::HTTP);
+        assert_eq!(
+            (on_443.default_port(), on_443.authority().as_str()),
+            (80, "h:443")
+        );
+        on_443.set_scheme(Scheme::HTTPS);
+        assert_eq!(on_443.authority(), "h");
+    }
+
+    #[test]
+    fn original_uri_rewrite_and_remove() {
+        let mut req = Request::new(());
+        *req.uri_mut() = "/a?b".parse().unwrap();
+        assert_eq!(OriginalUri::remove(&mut req), None);
+        OriginalUri::rewrite(&mut req, "/set?x".parse().unwrap());
+        assert_eq!(req.extensions().get::<OriginalUri>().unwrap().0, "/set?x");
+        OriginalUri::insert_if_absent(&mut req);
+        assert_eq!(req.extensions().get::<OriginalUri>().unwrap().0, "/set?x");
+        OriginalUri::rewrite(&mut req, "http://h/c".parse().unwrap());
+        assert_eq!(req.uri(), "/a?b");
+        let removed = OriginalUri::remove(&mut req).unwrap();
+        assert_eq!(removed.0, "http://h/c");
+        assert!(req.extensions().get::<OriginalUri>().is_none());
     }
 
     #[test]

@@ -123,6 +123,32 @@ impl CanonicalOptions {
         self.merge_slashes = merge;
         self
     }
+
+    /// These options with their escaped-slash policy narrowed to `policy`: never wider
+    /// than before. [`EncodedSlash::Reject`] is the only narrower policy (it refuses
+    /// what the others keep or decode), so narrowing to it gives `Reject`, and
+    /// narrowing to [`Keep`](EncodedSlash::Keep) or [`Decode`](EncodedSlash::Decode)
+    /// changes nothing: neither is narrower than the other, and a path canonicalised
+    /// under one is not made canonical under the other by recording it.
+    /// [`merge_slashes`](Self::merge_slashes) is kept.
+    ///
+    /// ```
+    /// use frontdoor_core::{CanonicalOptions, EncodedSlash};
+    ///
+    /// let keep = CanonicalOptions::new();
+    /// let reject = keep.narrowed(EncodedSlash::Reject);
+    /// assert_eq!(reject.encoded_slash, EncodedSlash::Reject);
+    /// // Never widened back.
+    /// assert_eq!(reject.narrowed(EncodedSlash::Keep), reject);
+    /// assert_eq!(keep.narrowed(EncodedSlash::Decode), keep);
+    /// ```
+    #[must_use]
+    pub const fn narrowed(self, policy: EncodedSlash) -> Self {
+        match policy {
+            EncodedSlash::Reject => self.encoded_slash(EncodedSlash::Reject),
+            EncodedSlash::Keep | EncodedSlash::Decode => self,
+        }
+    }
 }
 
 impl Default for CanonicalOptions {
@@ -426,6 +452,35 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn narrowing_never_widens() {
+        use EncodedSlash::{Decode, Keep, Reject};
+        // (current, asked for, result)
+        let table = [
+            (Keep, Keep, Keep),
+            (Keep, Reject, Reject),
+            (Keep, Decode, Keep),
+            (Reject, Keep, Reject),
+            (Reject, Reject, Reject),
+            (Reject, Decode, Reject),
+            (Decode, Keep, Decode),
+            (Decode, Reject, Reject),
+            (Decode, Decode, Decode),
+        ];
+        for (current, policy, want) in table {
+            let opts = CanonicalOptions::new()
+                .encoded_slash(current)
+                .merge_slashes(false);
+            assert_eq!(
+                opts.narrowed(policy),
+                CanonicalOptions::new()
+                    .encoded_slash(want)
+                    .merge_slashes(false),
+                "{current} narrowed to {policy}"
+            );
+        }
+    }
 
     #[test]
     fn vectors() {

@@ -269,9 +269,9 @@ mod tests {
                 .header(DESTINATION, input)
                 .body(Body::empty())
                 .unwrap();
-            let mut resolved =
-                Resolved::new(Scheme::HTTP, "localhost", 80, "/davr/src", HostSource::Host);
-            resolved.canonical = CanonicalOptions::new().encoded_slash(EncodedSlash::Decode);
+            let resolved =
+                Resolved::new(Scheme::HTTP, "localhost", 80, "/davr/src", HostSource::Host)
+                    .with_canonical(CanonicalOptions::new().encoded_slash(EncodedSlash::Decode));
             req.extensions_mut().insert(resolved);
             req
         };

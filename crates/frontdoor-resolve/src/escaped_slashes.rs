@@ -11,8 +11,9 @@
 //! nothing. It checks the whole resolved path ([`Resolved::path`], or the request path
 //! without a resolver) and the path of a WebDAV `Destination` (an absolute URI or an
 //! absolute path, as the resolver checks it; see the [crate docs](crate#the-path)), and
-//! records `reject` in [`Resolved::canonical`], so paths that cleanup rules write
-//! further in are held to it too.
+//! records `reject` in [`Resolved::canonical`] (through
+//! [`Resolved::narrow_canonical`], which never widens a policy), so paths that cleanup
+//! rules write further in are held to it too.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -46,6 +47,7 @@
 //!
 //! [`Resolved::path`]: frontdoor_core::Resolved::path
 //! [`Resolved::canonical`]: frontdoor_core::Resolved::canonical
+//! [`Resolved::narrow_canonical`]: frontdoor_core::Resolved::narrow_canonical
 
 use std::task::{Context, Poll};
 
@@ -108,12 +110,12 @@ impl<S> EscapedSlashes<S> {
     frontdoor_core::define_inner_service_accessors!();
 
     /// Checks the request's path and `Destination`'s; on success records the policy
-    /// in `Resolved`.
+    /// in `Resolved` ([`Resolved::narrow_canonical`], which can only narrow it).
     fn check<B>(&self, req: &mut Request<B>) -> Result<(), Error> {
         let resolved = req.extensions().get::<Resolved>();
         let narrowed = resolved
-            .map_or_else(CanonicalOptions::new, |r| r.canonical)
-            .encoded_slash(self.policy);
+            .map_or_else(CanonicalOptions::new, Resolved::canonical)
+            .narrowed(self.policy);
         if let Some(resolved) = resolved {
             canonicalize_with(&resolved.path, narrowed)?;
         } else if req.uri().path() != "*" {
@@ -121,7 +123,7 @@ impl<S> EscapedSlashes<S> {
         }
         destination::police(req.headers_mut(), narrowed)?;
         if let Some(resolved) = req.extensions_mut().get_mut::<Resolved>() {
-            resolved.canonical = narrowed;
+            resolved.narrow_canonical(self.policy);
         }
         Ok(())
     }
@@ -172,7 +174,7 @@ mod tests {
         let policy = req
             .extensions()
             .get::<Resolved>()
-            .map_or("none", |r| r.canonical.encoded_slash.as_str());
+            .map_or("none", |r| r.canonical().encoded_slash.as_str());
         Ok(Response::new(Body::from(policy)))
     }
 

@@ -256,7 +256,7 @@ fn edit_original_path<B>(
     let mut parts = uri.into_parts();
     parts.path_and_query = Some(pq.try_into().map_err(|_| WriteError::Uri)?);
     let uri = Uri::from_parts(parts).map_err(|_| WriteError::Uri)?;
-    req.extensions_mut().insert(OriginalUri(uri));
+    OriginalUri::rewrite(req, uri);
     Ok(())
 }
 
