@@ -79,6 +79,9 @@ pub mod conn;
 pub mod demo;
 pub mod ingress;
 pub mod migration;
+#[cfg(feature = "plan")]
+#[cfg_attr(docsrs, doc(cfg(feature = "plan")))]
+pub mod plan;
 pub mod redirect_https;
 #[cfg(all(feature = "mirror", feature = "upstream"))]
 mod shadow;

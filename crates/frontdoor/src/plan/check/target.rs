@@ -1,0 +1,314 @@
+//! `[[route]]` and `[default]`: a matcher (routes only) and the target keys.
+
+use frontdoor_cleanup::{Rules, Syntax};
+use frontdoor_core::EncodedSlash;
+use frontdoor_route::Mode;
+use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
+use http::Uri;
+
+use super::{mirror, tls, values};
+use crate::plan::{
+    checked::{Builtin, Matcher, Relocate, Route, Target, Timeouts, UpstreamAddr},
+    description as d,
+    error::Errors,
+};
+
+pub(super) fn route(
+    index: usize,
+    raw: &d::Route,
+    mode: Mode,
+    forwarding: &Forwarding,
+    errors: &mut Errors,
+) -> Option<Route> {
+    let path = format!("route[{index}]");
+    let matcher = match (&raw.spec, &raw.regex) {
+        (Some(spec), None) => Matcher::Spec(spec.clone()),
+        (None, Some(re)) => Matcher::Regex(re.clone()),
+        (Some(_), Some(_)) => {
+            errors.push(path, "give either `spec` or `regex`, not both");
+            return None;
+        }
+        (None, None) => {
+            errors.push(path, "missing `spec` (or `regex`)");
+            return None;
+        }
+    };
+    let target = target(&path, raw, mode, forwarding, errors)?;
+    Some(Route {
+        index,
+        matcher,
+        target,
+    })
+}
+
+pub(super) fn default(
+    raw: &d::Route,
+    mode: Mode,
+    forwarding: &Forwarding,
+    errors: &mut Errors,
+) -> Option<Target> {
+    for (key, value) in [("spec", &raw.spec), ("regex", &raw.regex)] {
+        if value.is_some() {
+            errors.push(
+                format!("default.{key}"),
+                format!("unknown field `{key}`: [default] takes what no route matches"),
+            );
+        }
+    }
+    target("default", raw, mode, forwarding, errors)
+}
+
+/// The target keys at `path`; `forwarding` is `[server]`'s, for the mirror's shadow.
+fn target(
+    path: &str,
+    raw: &d::Route,
+    mode: Mode,
+    forwarding: &Forwarding,
+    errors: &mut Errors,
+) -> Option<Target> {
+    let before = errors.count();
+    let key = |name: &str| format!("{path}.{name}");
+    let upstreams = match &raw.upstream {
+        Some(up) => upstreams(path, up, errors),
+        None => {
+            errors.push(key("upstream"), "missing `upstream`");
+            Vec::new()
+        }
+    };
+    let relocate = raw.relocate.as_ref().map_or(Relocate::None, |r| {
+        r.parse().unwrap_or_else(|e| {
+            errors.push(key("relocate"), format!("{e}"));
+            Relocate::None
+        })
+    });
+    let host = raw.host.as_ref().map_or_else(HostPolicy::default, |h| {
+        h.parse()
+            .unwrap_or_else(|e: frontdoor_upstream::UpstreamConfigError| {
+                errors.push(key("host"), e.message());
+                HostPolicy::default()
+            })
+    });
+    let cleanup = raw
+        .cleanup
+        .as_ref()
+        .map(|c| cleanup(path, c, mode, errors))
+        .unwrap_or_default();
+    let timeouts = raw
+        .timeouts
+        .as_ref()
+        .map_or_else(Timeouts::default, |t| timeouts(path, t, errors));
+    let mirror = raw
+        .mirror
+        .as_ref()
+        .and_then(|m| mirror::mirror(path, m, forwarding, errors));
+    let max_in_flight = raw
+        .max_in_flight
+        .and_then(|n| errors.check(&key("max_in_flight"), values::limit(n)))
+        .unwrap_or(0);
+    let upstream_max_connections = raw
+        .upstream_max_connections
+        .and_then(|n| errors.check(&key("upstream_max_connections"), values::limit(n)))
+        .unwrap_or(0);
+    let tls = raw
+        .tls
+        .as_ref()
+        .and_then(|t| tls::upstream(path, t, &upstreams, errors));
+    let escaped_slashes = raw
+        .escaped_slashes
+        .as_deref()
+        .and_then(|e| route_escaped_slashes(path, e, errors));
+    let request_buffer = raw
+        .request_buffer
+        .as_ref()
+        .and_then(|v| errors.check(&key("request_buffer"), values::size(v)));
+    let upgrades = raw
+        .upgrades
+        .as_ref()
+        .map_or_else(UpgradeProtocols::default, |u| upgrades(path, u, errors));
+    (errors.count() == before).then(|| Target {
+        upstreams,
+        relocate,
+        host,
+        cleanup,
+        timeouts,
+        mirror,
+        max_in_flight,
+        upstream_max_connections,
+        redirect_https: raw.redirect_https.unwrap_or(false),
+        tls,
+        escaped_slashes,
+        connect: raw.connect.unwrap_or(false),
+        request_buffer,
+        upgrades,
+    })
+}
+
+/// A route's `escaped_slashes`: only `reject`, which narrows the server's policy.
+fn route_escaped_slashes(path: &str, raw: &str, errors: &mut Errors) -> Option<EncodedSlash> {
+    let key = format!("{path}.escaped_slashes");
+    match raw.parse::<EncodedSlash>() {
+        Ok(EncodedSlash::Reject) => Some(EncodedSlash::Reject),
+        Ok(EncodedSlash::Decode) => {
+            errors.push(
+                key,
+                "\"decode\" is a [server] setting: paths are decoded before routing",
+            );
+            None
+        }
+        Ok(_) => {
+            errors.push(
+                key,
+                "a route can only narrow [server] escaped_slashes to \"reject\"",
+            );
+            None
+        }
+        Err(message) => {
+            errors.push(key, message);
+            None
+        }
+    }
+}
+
+/// `upgrades = [..]`: protocol tokens the upstream client accepts (its checks, its
+/// message: never `h2c`).
+fn upgrades(path: &str, raw: &toml::Value, errors: &mut Errors) -> UpgradeProtocols {
+    let key = format!("{path}.upgrades");
+    let list = raw.as_array().and_then(|items| {
+        items
+            .iter()
+            .map(toml::Value::as_str)
+            .collect::<Option<Vec<_>>>()
+    });
+    let Some(list) = list else {
+        errors.push(
+            key,
+            "expected a list of protocols, such as [\"websocket\"] ([] for none)",
+        );
+        return UpgradeProtocols::default();
+    };
+    UpgradeProtocols::try_new(list).unwrap_or_else(|e| {
+        errors.push(key, e.message());
+        UpgradeProtocols::default()
+    })
+}
+
+fn upstreams(path: &str, up: &toml::Value, errors: &mut Errors) -> Vec<UpstreamAddr> {
+    let key = format!("{path}.upstream");
+    let list = values::strings(up).unwrap_or_else(|| {
+        errors.push(key.as_str(), "expected a URL or a list of URLs");
+        Vec::new()
+    });
+    if list.is_empty() {
+        errors.push(key.as_str(), "needs at least one upstream");
+    }
+    let one = list.len() == 1;
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, text)| {
+            upstream_addr(text)
+                .map_err(|message| {
+                    let key = if one { key.clone() } else { format!("{key}[{i}]") };
+                    errors.push(key, message);
+                })
+                .ok()
+        })
+        .collect()
+}
+
+/// A `builtin:` name, or a URL the upstream client accepts (its checks, its message).
+fn upstream_addr(text: &str) -> Result<UpstreamAddr, String> {
+    if let Some(name) = text.strip_prefix("builtin:") {
+        return match name {
+            "echo" => Ok(UpstreamAddr::Builtin(Builtin::Echo)),
+            "redirect" => Ok(UpstreamAddr::Builtin(Builtin::Redirect)),
+            other => Err(format!(
+                "unknown built-in backend {other:?}: expected builtin:echo or builtin:redirect"
+            )),
+        };
+    }
+    Upstream::new(text).map_err(|e| e.message().to_owned())?;
+    text.parse::<Uri>()
+        .map(UpstreamAddr::Url)
+        .map_err(|e| format!("not a URL {text:?}: {e}"))
+}
+
+/// Cleanup rules in order (rules of one category run in the order given, and the
+/// table keeps it), each parsed by the cleanup crate: an error names the rule's key.
+fn cleanup(
+    path: &str,
+    table: &toml::Table,
+    mode: Mode,
+    errors: &mut Errors,
+) -> Vec<(String, String)> {
+    let key = |rule: &str| format!("{path}.cleanup.{}", quoted(rule));
+    let before = errors.count();
+    let mut rules = Vec::new();
+    for (name, value) in table {
+        match value {
+            toml::Value::String(v) => {
+                let checked = self::rules([(name.as_str(), v.as_str())], mode);
+                if let Err(e) = checked {
+                    errors.push(key(name), e.to_string());
+                }
+                rules.push((name.clone(), v.clone()));
+            }
+            other => errors.push(
+                key(name),
+                format!(
+                    "expected a string (\"None\" removes), got {}",
+                    other.type_str()
+                ),
+            ),
+        }
+    }
+    // Each rule is fine alone: the set is checked whole once.
+    if errors.count() == before {
+        let pairs = rules.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        if let Err(e) = self::rules(pairs, mode) {
+            errors.push(key(e.rule()), e.to_string());
+        }
+    }
+    rules
+}
+
+/// The cleanup rules of `pairs` (shortcut syntax; the value `None` removes).
+pub(crate) fn rules<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    mode: Mode,
+) -> Result<Rules, frontdoor_cleanup::CleanupError> {
+    let pairs = pairs
+        .into_iter()
+        .map(|(k, v)| (k, (v != "None").then_some(v)));
+    Rules::builder()
+        .pairs(Syntax::Shortcut, pairs)
+        .mode(mode)
+        .build()
+}
+
+/// A key as a key path writes it: bare when it is letters, digits, `-` and `_`, else
+/// quoted.
+fn quoted(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if bare {
+        key.to_owned()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+fn timeouts(path: &str, raw: &d::Timeouts, errors: &mut Errors) -> Timeouts {
+    let mut one = |name: &str, value: &Option<String>| {
+        let key = format!("{path}.timeouts.{name}");
+        value
+            .as_deref()
+            .and_then(|v| errors.check(&key, values::duration(v)))
+    };
+    Timeouts {
+        connect: one("connect", &raw.connect),
+        response: one("response", &raw.response),
+        idle: one("idle", &raw.idle),
+    }
+}

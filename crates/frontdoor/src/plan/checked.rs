@@ -1,0 +1,351 @@
+//! A checked description: what [`Description::check`](super::Description::check)
+//! returns, every value in typed form (addresses, URIs, durations, statuses), compared
+//! whole on reload to decide which shared state carries over.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use frontdoor_core::{EncodedSlash, Schemes};
+use frontdoor_route::{Mode, RouteSpec};
+use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, UpstreamConfigError};
+use http::{StatusCode, Uri};
+use ipnet::IpNet;
+
+pub use super::check::MirrorSettings;
+use super::PlanError;
+
+/// A checked [`Description`](super::Description). See the [module docs](self).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Checked {
+    /// The `[server]` keys of the stack.
+    pub settings: Settings,
+    /// `[resolve]`.
+    pub resolve: Resolve,
+    /// The `[[route]]`s, in match order.
+    pub routes: Vec<Route>,
+    /// `[default]`: where a miss goes, if anywhere.
+    pub default: Option<Target>,
+    /// `[not_found]`: the answer to a miss when there is no default.
+    pub not_found: NotFound,
+    /// `[compat]`.
+    pub compat: Compat,
+    /// What is allowed but probably not meant (`verify = false`), each with its key
+    /// path.
+    pub warnings: Vec<PlanError>,
+}
+
+impl Checked {
+    /// Every target: the routes' in order, then the default's.
+    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+        self.routes.iter().map(|r| &r.target).chain(self.default.as_ref())
+    }
+
+    /// Makes every relative file path (a target's CA, client certificate and key)
+    /// relative to `dir`.
+    pub fn rebase_files(&mut self, dir: &Path) {
+        let targets = self.routes.iter_mut().map(|r| &mut r.target).chain(self.default.as_mut());
+        for tls in targets.filter_map(|t| t.tls.as_mut()) {
+            for file in [&mut tls.ca, &mut tls.cert, &mut tls.key].into_iter().flatten() {
+                if file.is_relative() {
+                    *file = dir.join(&*file);
+                }
+            }
+        }
+    }
+
+    /// Every file the targets name (CAs, client certificates, keys).
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.targets()
+            .filter_map(|t| t.tls.as_ref())
+            .flat_map(|t| [&t.ca, &t.cert, &t.key].into_iter().flatten())
+            .map(PathBuf::as_path)
+    }
+
+    /// The built-in backends the targets name, sorted, each once.
+    #[must_use]
+    pub fn builtins(&self) -> Vec<Builtin> {
+        let mut used: Vec<Builtin> = self
+            .targets()
+            .flat_map(|t| &t.upstreams)
+            .filter_map(|u| match u {
+                UpstreamAddr::Builtin(b) => Some(*b),
+                UpstreamAddr::Url(_) => None,
+            })
+            .collect();
+        used.sort();
+        used.dedup();
+        used
+    }
+}
+
+/// The `[server]` keys of the stack, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Settings {
+    /// Whether upstreams also get an RFC 7239 `Forwarded` header (`for`, `proto`,
+    /// `host`) beside `X-Forwarded-For/-Proto/-Host`. Default `false`.
+    pub forwarded: bool,
+    /// The host used when a request has none (HTTP/1.0), lowercased.
+    pub server_name: Option<String>,
+    /// Request bodies up to this many bytes are read before the upstream request
+    /// starts (a target's own `request_buffer` overrides it); 0 streams every body.
+    /// Default 64 KiB.
+    pub request_buffer: u64,
+    /// The bytes all buffered request bodies may hold at once, over every worker;
+    /// past it a body streams instead. Default 64 MiB.
+    pub request_buffer_total: u64,
+    /// The `Via` pseudonym on forwarded requests (`frontdoor` by default); `None`
+    /// when `via = false`.
+    pub via: Option<String>,
+    /// Whether responses get a `Via` too (default: no).
+    pub via_responses: bool,
+    /// What the resolver does with `%2F`, `%5C`, `\` and `..;` in the request path
+    /// and the path of a WebDAV `Destination` (default: keep).
+    pub escaped_slashes: EncodedSlash,
+}
+
+impl Settings {
+    /// The forwarding headers written towards every upstream (a route's, and its
+    /// mirror's shadow): the defaults, with `via`, `via_responses` and `forwarded`.
+    ///
+    /// # Errors
+    ///
+    /// When the `Via` pseudonym is not a token (a checked one always is).
+    pub fn forwarding(&self) -> Result<Forwarding, UpstreamConfigError> {
+        let forwarding = match &self.via {
+            Some(pseudonym) => Forwarding::default().via(pseudonym)?,
+            None => Forwarding::default().no_via(),
+        };
+        Ok(forwarding
+            .via_responses(self.via_responses)
+            .forwarded(self.forwarded))
+    }
+}
+
+/// `[resolve]`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Resolve {
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Scheme labels for the port field of specs (`http`, `https` by default).
+    pub schemes: Schemes,
+    /// Whether `schemes` (or `listener_labels`) was configured: then the resolver
+    /// stamps scheme labels, so regex specs see `host:label:path`.
+    pub by_scheme: bool,
+    /// `listener_labels`: the by-scheme label of requests arriving on each listen
+    /// address, before TLS or the `Host` port is considered. Each label is also in
+    /// `schemes` (with no ports when it was not there).
+    pub listener_labels: Vec<(SocketAddr, String)>,
+}
+
+/// One `[[route]]`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Route {
+    /// Position in the file (0-based), for error paths (`route[N]`).
+    pub index: usize,
+    /// What the route matches.
+    pub matcher: Matcher,
+    /// Where it sends requests.
+    pub target: Target,
+}
+
+/// How a route matches.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Matcher {
+    /// A `host:port:path` spec.
+    Spec(String),
+    /// A regex over `host:port:path`.
+    Regex(String),
+}
+
+impl Matcher {
+    /// The route crate's spec for this matcher.
+    #[must_use]
+    pub fn route_spec(&self) -> RouteSpec {
+        match self {
+            Self::Spec(s) => RouteSpec::from(s.as_str()),
+            Self::Regex(r) => RouteSpec::regex(r.as_str()),
+        }
+    }
+
+    /// The config key the matcher came from: `spec` or `regex`.
+    #[must_use]
+    pub const fn key(&self) -> &'static str {
+        match self {
+            Self::Spec(_) => "spec",
+            Self::Regex(_) => "regex",
+        }
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Spec(s) => f.write_str(s),
+            Self::Regex(r) => write!(f, "regex {r}"),
+        }
+    }
+}
+
+/// Where a route (or the default) sends requests, and how: data only (the semaphores,
+/// connection caps and mirror layer it needs at run time are in the shared state,
+/// [`super::state`]), compared whole to decide what a reload keeps.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Target {
+    /// One or more upstreams (several are balanced).
+    pub upstreams: Vec<UpstreamAddr>,
+    /// The relocation profile.
+    pub relocate: Relocate,
+    /// The `Host` the upstream receives.
+    pub host: HostPolicy,
+    /// Cleanup rules in shortcut syntax, in file order (`None` is the value `None`).
+    pub cleanup: Vec<(String, String)>,
+    /// Upstream timeouts.
+    pub timeouts: Timeouts,
+    /// Traffic shadowing to another upstream, when configured (`mirror = { .. }`).
+    pub mirror: Option<MirrorSettings>,
+    /// The most requests in flight on this target (to their response head), over
+    /// all workers; over it requests are answered 503 at once. 0 is no limit.
+    pub max_in_flight: usize,
+    /// The most connections to each of the target's upstreams, over all workers; 0
+    /// is no cap.
+    pub upstream_max_connections: usize,
+    /// Answer plaintext requests with a 308 to `https://` (served normally over TLS).
+    pub redirect_https: bool,
+    /// How to reach `https://` upstreams, when set.
+    pub tls: Option<UpstreamTls>,
+    /// A route's narrowing of `[server] escaped_slashes`: `Some(Reject)` refuses
+    /// escaped slashes on this route, in the request path and `Destination`'s,
+    /// whatever the server keeps.
+    pub escaped_slashes: Option<EncodedSlash>,
+    /// Whether `CONNECT` is forwarded (and tunnelled) to the upstream; else 405.
+    pub connect: bool,
+    /// The target's own `request_buffer`, overriding `[server] request_buffer` (0:
+    /// this target streams every body).
+    pub request_buffer: Option<u64>,
+    /// The `Upgrade` protocols proxied to the upstream (`upgrades`, default
+    /// `["websocket"]`; empty: none). Never `h2c`.
+    pub upgrades: UpgradeProtocols,
+}
+
+/// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpstreamAddr {
+    /// A built-in demo backend, started on a loopback port.
+    Builtin(Builtin),
+    /// An `http://` (or, with TLS, `https://`) base URI.
+    Url(Uri),
+}
+
+impl fmt::Display for UpstreamAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Builtin(b) => write!(f, "builtin:{}", b.name()),
+            Self::Url(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+/// The built-in demo backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Builtin {
+    /// `builtin:echo`: answers with a JSON description of the request.
+    Echo,
+    /// `builtin:redirect`: answers 302 with an absolute `Location` and a cookie.
+    Redirect,
+}
+
+impl Builtin {
+    /// The name after `builtin:`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Echo => "echo",
+            Self::Redirect => "redirect",
+        }
+    }
+}
+
+/// The relocation profile of a route (`relocate = "none" | "plain" | "webdav" | "svn"
+/// | "html"`): the relocation layer's own [`Profile`](frontdoor_relocate::Profile).
+pub use frontdoor_relocate::Profile as Relocate;
+
+/// Per-route upstream timeouts; `None` keeps the upstream client's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// TCP connect.
+    pub connect: Option<Duration>,
+    /// Request sent to response head.
+    pub response: Option<Duration>,
+    /// Longest pause in the upstream body.
+    pub idle: Option<Duration>,
+}
+
+/// `[not_found]`: the abort404 answer.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NotFound {
+    /// The status (404 by default).
+    pub status: StatusCode,
+    /// The `text/plain` body, sent byte for byte (`Not Found\n` by default).
+    pub body: String,
+}
+
+impl Default for NotFound {
+    fn default() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            body: "Not Found\n".to_owned(),
+        }
+    }
+}
+
+/// `[compat]`.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct Compat {
+    /// WFront 0.4 matching quirks.
+    pub wfront04: bool,
+}
+
+impl Compat {
+    /// The matching mode of routes and cleanup rules.
+    #[must_use]
+    pub const fn mode(self) -> Mode {
+        if self.wfront04 {
+            Mode::Wfront04
+        } else {
+            Mode::Strict
+        }
+    }
+}
+
+/// A target's `tls = { .. }`: how the front door talks TLS to its `https://`
+/// upstreams. Relative paths are relative to where the description was read from
+/// ([`Checked::rebase_files`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UpstreamTls {
+    /// PEM CA certificates trusted instead of the webpki roots.
+    pub ca: Option<PathBuf>,
+    /// The name sent as SNI and verified, instead of the URL's host.
+    pub server_name: Option<String>,
+    /// Whether the upstream's certificate is verified (default `true`).
+    pub verify: bool,
+    /// A PEM client certificate chain, for upstreams that require one (mTLS).
+    pub cert: Option<PathBuf>,
+    /// The client certificate's PEM key.
+    pub key: Option<PathBuf>,
+}

@@ -1,0 +1,209 @@
+//! A stack plan: one way to compose a front door, built once and served by every
+//! worker, shared by the `frontdoor` binary and library users.
+//!
+//! A [`Description`] says what a front door's routes and targets are, as data: a
+//! `serde` value whose TOML text form is the binary's config file, or built in code.
+//! [`Description::check`] turns it into typed form, reporting every problem with its
+//! key path ([`PlanError`]; [`PlanErrors::located`] adds the lines of a TOML text).
+//! A [`Plan`] is built once from it and owns what every worker shares (in-flight
+//! semaphores, upstream connection caps, mirror layers with their shadow pools and
+//! counters, the request buffer budget: [`SharedState`]); [`Plan::service`] builds a
+//! worker's stack over that state, each with its own upstream connection pools.
+//!
+//! Every route's stack has the one order of [`stack`'s target module], outermost
+//! first:
+//!
+//! ```text
+//! resolve -> router -> per route:
+//!   tag -> [cleanup filter] -> [https redirect] -> gateway errors -> [request buffer]
+//!     -> [in-flight limit] -> [relocation] -> [mirror] -> Upstream | Balanced
+//! ```
+//!
+//! Request IDs, spans and the access log are server-level: they go around
+//! [`Plan::service`], which tags each response with what [`Served`] it.
+//!
+//! # Reloads
+//!
+//! [`Plan::reload`] builds a new plan from a new description and the old plan's
+//! state, and the caller swaps the services it hands out. A route is identified by
+//! its matcher text (its `spec`, or its `regex`), not its index, which an inserted
+//! route would shift; the default by being the default. A route whose identity and
+//! whole checked description (and the `[server]` forwarding settings) are unchanged
+//! keeps its shared state; any other starts fresh. See [`SharedState`].
+//!
+//! [`stack`'s target module]: self#reloads
+//!
+//! # Example
+//!
+//! The same routes from TOML and from code, served by a plan:
+//!
+//! ```
+//! use frontdoor::plan::{Description, Plan, Route};
+//!
+//! let text = r#"
+//! [[route]]
+//! spec = "::/api"
+//! upstream = "http://127.0.0.1:8081/v1"
+//! relocate = "plain"
+//! max_in_flight = 100
+//! "#;
+//! let from_text = Description::from_toml(text)?;
+//! let from_code = Description::new()
+//!     .route(Route::new("::/api", "http://127.0.0.1:8081/v1").relocate("plain").max_in_flight(100));
+//! assert_eq!(from_text, from_code);
+//!
+//! let plan = Plan::new(&from_code)?;
+//! assert_eq!(plan.rows()[0].matcher, "::/api");
+//! let service = plan.service(); // one per worker; all share the limit of 100
+//! # drop(service);
+//!
+//! // Every problem, each with its key path (and, from text, its line).
+//! let bad = Description::from_toml("[[route]]\nspec = \"::/\"\nupstream = \"ftp://h\"\n")?;
+//! let errors = bad.check().unwrap_err().located(&frontdoor::plan::Located::new(
+//!     "[[route]]\nspec = \"::/\"\nupstream = \"ftp://h\"\n",
+//! ));
+//! assert!(errors.to_string().starts_with("line 3: route[0].upstream: scheme `ftp`"));
+//! # Ok::<_, frontdoor::plan::PlanErrors>(())
+//! ```
+
+pub mod check;
+pub mod checked;
+pub mod description;
+mod error;
+mod served;
+pub mod state;
+mod stack;
+mod text;
+
+use std::sync::{Arc, Mutex};
+
+pub use self::{
+    checked::Checked,
+    description::{Description, Mirror, Route},
+    error::{PlanError, PlanErrors},
+    served::Served,
+    stack::{Observer, Options, Row, RouteService as PlanService},
+    state::SharedState,
+    text::Located,
+};
+
+/// A plan: a checked description, the state every worker's stack shares, and how
+/// to build a worker's stack. See the [module docs](self).
+pub struct Plan {
+    checked: Arc<Checked>,
+    state: SharedState,
+    options: Options,
+    /// The stack built to check the plan, handed to the first [`Plan::service`].
+    first: Mutex<Option<stack::Stack>>,
+    rows: Vec<Row>,
+    /// A stack to fall back on should a later build fail (they do not: the first
+    /// one checked every target).
+    spare: PlanService,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("rows", &self.rows)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plan {
+    /// Checks `description` and builds its plan with the default [`Options`].
+    ///
+    /// # Errors
+    ///
+    /// Every problem, each with its key path.
+    pub fn new(description: &Description) -> Result<Self, PlanErrors> {
+        Self::build(description.check()?, Options::new(), None)
+    }
+
+    /// The plan of `checked`, with `options`.
+    ///
+    /// # Errors
+    ///
+    /// Every problem found building the stack (route specs, upstream TLS files), each
+    /// with its key path.
+    pub fn with_options(checked: Checked, options: Options) -> Result<Self, PlanErrors> {
+        Self::build(checked, options, None)
+    }
+
+    /// The plan of `checked` (a reload of this plan's description), with `options`:
+    /// routes that did not change keep this plan's shared state (see the
+    /// [module docs](self#reloads)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Plan::with_options`].
+    pub fn reload(&self, checked: Checked, options: Options) -> Result<Self, PlanErrors> {
+        Self::build(checked, options, Some(&self.state))
+    }
+
+    fn build(
+        mut checked: Checked,
+        options: Options,
+        previous: Option<&SharedState>,
+    ) -> Result<Self, PlanErrors> {
+        checked.resolve.schemes =
+            check::label_tls_ports(checked.resolve.schemes, options.tls_port_list());
+        let state = match previous {
+            Some(previous) => SharedState::reload(&checked, previous)?,
+            None => SharedState::new(&checked)?,
+        };
+        let first = stack::build(&checked, &state, &options)?;
+        Ok(Self {
+            rows: first.rows.clone(),
+            spare: first.service.clone(),
+            first: Mutex::new(Some(first)),
+            checked: Arc::new(checked),
+            state,
+            options,
+        })
+    }
+
+    /// A worker's stack: the resolver and the router over every route's service,
+    /// with its own upstream connection pools and the plan's shared state. Cheap
+    /// enough to call once per worker; each call builds a new stack.
+    #[must_use]
+    pub fn service(&self) -> PlanService {
+        if let Some(first) = self.first.lock().ok().and_then(|mut f| f.take()) {
+            return first.service;
+        }
+        match stack::build(&self.checked, &self.state, &self.options) {
+            Ok(stack) => stack.service,
+            Err(_) => self.spare.clone(),
+        }
+    }
+
+    /// The route table in match order, then the default (or the miss answer).
+    #[must_use]
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// The route table as aligned text, as `frontdoor routes` prints it.
+    #[must_use]
+    pub fn table(&self) -> String {
+        stack::render(&self.rows)
+    }
+
+    /// The checked description.
+    #[must_use]
+    pub fn checked(&self) -> &Checked {
+        &self.checked
+    }
+
+    /// The state every worker's stack shares.
+    #[must_use]
+    pub const fn state(&self) -> &SharedState {
+        &self.state
+    }
+
+    /// What the plan was built with.
+    #[must_use]
+    pub const fn options(&self) -> &Options {
+        &self.options
+    }
+}

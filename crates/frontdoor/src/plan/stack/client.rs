@@ -1,0 +1,175 @@
+//! The upstream clients of one target: one `Upstream` per address, with the target's
+//! host policy, forwarding headers, upgrades, connection caps, timeouts and TLS, and
+//! the relocation layer whose remote root is the first upstream's URL.
+
+use frontdoor_relocate::{RelocateLayer, Root};
+use frontdoor_upstream::{Forwarding, Upstream, UpstreamConfigError};
+
+use super::{target::Problem, Options};
+use crate::plan::{
+    checked::{Relocate, Target, UpstreamAddr},
+    state::TargetState,
+};
+
+/// The relocation layer of a target with a profile: the remote root is the first
+/// upstream's URL (the same base path the upstream joins request paths under, with
+/// the same `rebase`); the other upstreams' origins are aliases of it. The local root
+/// comes from each request (`Resolved` and the prefix the router consumed).
+pub(super) fn relocation(
+    profile: Relocate,
+    bases: &[String],
+) -> Result<Option<RelocateLayer>, Problem> {
+    if profile == Relocate::None {
+        return Ok(None);
+    }
+    let mut roots = bases.iter().map(|b| {
+        Root::try_from(b.as_str()).map_err(|e| ("relocate", format!("upstream {b:?}: {e}")))
+    });
+    let Some(first) = roots.next().transpose()? else {
+        return Ok(None);
+    };
+    let mut layer = RelocateLayer::new(profile).remote_root(first);
+    for root in roots {
+        if let Some(origin) = root?.origin() {
+            layer = layer.remote_alias(origin.clone());
+        }
+    }
+    Ok(Some(layer))
+}
+
+/// The base URL of one upstream address (a built-in backend's loopback address).
+pub(super) fn base_url(addr: &UpstreamAddr, options: &Options) -> String {
+    match addr {
+        UpstreamAddr::Url(uri) => uri.to_string(),
+        UpstreamAddr::Builtin(b) => match options.builtins.get(b) {
+            Some(addr) => format!("http://{addr}"),
+            // A plan checked without starting its backends.
+            None => "http://127.0.0.1:9".to_owned(),
+        },
+    }
+}
+
+/// A target's own TLS client configuration.
+#[cfg(feature = "upstream-tls")]
+pub(super) type ClientTls = rustls::ClientConfig;
+/// Without the `upstream-tls` feature there is none.
+#[cfg(not(feature = "upstream-tls"))]
+pub(super) type ClientTls = std::convert::Infallible;
+
+/// The rustls configuration of the target's `tls` table, when it needs its own (a CA
+/// or a client certificate); the files are read here.
+#[cfg(feature = "upstream-tls")]
+pub(super) fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    use std::path::Path;
+
+    let Some(tls) = &target.tls else {
+        return Ok(None);
+    };
+    if tls.ca.is_none() && tls.cert.is_none() {
+        return Ok(None);
+    }
+    let problem = |key: &'static str, file: &Path, what: String| {
+        (key, format!("{}: {what}", file.display()))
+    };
+    let file_bytes = |key: &'static str, file: &Path| {
+        std::fs::read(file).map_err(|e| (key, format!("cannot read {}: {e}", file.display())))
+    };
+    let certs = |key: &'static str, file: &Path| {
+        let pem = file_bytes(key, file)?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| problem(key, file, format!("not PEM certificates: {e}")))?;
+        if certs.is_empty() {
+            return Err(problem(key, file, "no certificate found".to_owned()));
+        }
+        Ok(certs)
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    match &tls.ca {
+        Some(ca) => {
+            for cert in certs("tls.ca", ca)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| problem("tls.ca", ca, format!("not a CA certificate: {e}")))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ("tls", e.to_string()))?
+        .with_root_certificates(roots);
+    match (&tls.cert, &tls.key) {
+        (Some(cert), Some(key)) => {
+            let chain = certs("tls.cert", cert)?;
+            let pem = file_bytes("tls.key", key)?;
+            let private = PrivateKeyDer::from_pem_slice(&pem)
+                .map_err(|e| problem("tls.key", key, format!("no usable private key: {e}")))?;
+            builder
+                .with_client_auth_cert(chain, private)
+                .map(Some)
+                .map_err(|e| problem("tls.key", key, e.to_string()))
+        }
+        _ => Ok(Some(builder.with_no_client_auth())),
+    }
+}
+
+/// Without the `upstream-tls` feature, a target's `tls` table cannot apply.
+#[cfg(not(feature = "upstream-tls"))]
+pub(super) fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> {
+    match &target.tls {
+        Some(_) => Err((
+            "tls",
+            "built without TLS upstreams (the `upstream-tls` feature)".to_owned(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The upstream client for the target's upstream number `index`, at `base`, with the
+/// target's TLS settings.
+pub(super) fn upstream(
+    target: &Target,
+    shared: &TargetState,
+    forwarding: &Forwarding,
+    (index, base): (usize, &str),
+    client_tls: Option<&ClientTls>,
+) -> Result<Upstream, UpstreamConfigError> {
+    let timeouts = target.timeouts;
+    let mut builder = Upstream::builder(base)
+        .host(target.host.clone())
+        .forwarding(forwarding.clone())
+        .connect_method(target.connect)
+        .upgrades(target.upgrades.iter());
+    if let Some(cap) = shared.connection_cap(index) {
+        builder = builder.connection_cap(cap.clone());
+    }
+    #[cfg(feature = "upstream-tls")]
+    {
+        if let Some(client) = client_tls {
+            builder = builder.tls_config(client.clone());
+        }
+        if let Some(tls) = &target.tls {
+            if let Some(name) = &tls.server_name {
+                builder = builder.tls_server_name(name.as_str());
+            }
+            if !tls.verify {
+                builder = builder.danger_accept_invalid_certs();
+            }
+        }
+    }
+    #[cfg(not(feature = "upstream-tls"))]
+    let _ = client_tls;
+    if let Some(t) = timeouts.connect {
+        builder = builder.connect_timeout(Some(t));
+    }
+    if let Some(t) = timeouts.response {
+        builder = builder.head_timeout(Some(t));
+    }
+    if let Some(t) = timeouts.idle {
+        builder = builder.body_idle_timeout(Some(t));
+    }
+    builder.build()
+}

@@ -1,0 +1,323 @@
+//! A plan's stack, built per worker: the resolver over the router, each route's
+//! service in the plan's one order ([`target`]), over the plan's shared state.
+//!
+//! ```text
+//! Resolve (forwarded headers from trusted proxies only; by-scheme labels)
+//!   -> Router (first match wins; fallback: [default], else [not_found])
+//!     -> per route: see `target`
+//! ```
+
+mod client;
+mod table;
+mod target;
+
+use std::{collections::BTreeMap, convert::Infallible, net::SocketAddr, sync::Arc};
+
+use frontdoor_core::{CanonicalOptions, Schemes};
+use frontdoor_mirror::MirrorStats;
+use frontdoor_resolve::{ByScheme, ForwardedResolver, ResolveLayer};
+use frontdoor_route::{RouteSpec, Router, RouterBuilder, Table};
+use frontdoor_upstream::ProxyError;
+use http::{Request, Response};
+use tower::{util::BoxCloneSyncService, ServiceBuilder};
+
+pub(crate) use self::table::render;
+pub use self::table::Row;
+use super::{
+    checked::{Builtin, Checked, Route, Target},
+    state::{SharedState, TargetState},
+    PlanError, PlanErrors,
+};
+use crate::Body;
+
+/// The erased service of a route, and of a whole plan.
+pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
+
+/// What a plan's stack reports to whoever observes it: upstream failures, and the
+/// counters of each route's mirror. Every method has a default that does nothing.
+pub trait Observer: Send + Sync + 'static {
+    /// An upstream failure on `route` (`route[N]` or `default`), before the gateway
+    /// layer answers it.
+    fn upstream_error(&self, route: &str, error: &ProxyError) {
+        let _ = (route, error);
+    }
+
+    /// The counters of `route`'s mirror, when it has one.
+    fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
+        let _ = route;
+        None
+    }
+}
+
+/// What a plan is built with beside its description: where the things outside it
+/// are (built-in backends, TLS listeners) and who observes it.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    builtins: BTreeMap<Builtin, SocketAddr>,
+    tls_ports: Vec<u16>,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("builtins", &self.builtins)
+            .field("tls_ports", &self.tls_ports)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options {
+    /// The defaults: no built-in backends started (their upstreams are a closed
+    /// loopback port), no TLS listeners, no observer.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in backend `builtin` listens at `addr`.
+    #[must_use]
+    pub fn builtin(mut self, builtin: Builtin, addr: SocketAddr) -> Self {
+        self.builtins.insert(builtin, addr);
+        self
+    }
+
+    /// The ports of the TLS listeners in front of the plan: they join the `https`
+    /// scheme label (unless labelled otherwise), and the first is where `redirect_https`
+    /// sends clients (443 without one).
+    #[must_use]
+    pub fn tls_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
+        self.tls_ports = ports.into_iter().collect();
+        self
+    }
+
+    /// Reports upstream failures and mirror counters to `observer`.
+    #[must_use]
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The port plaintext requests are redirected to: the first TLS listener's, else
+    /// 443.
+    fn https_port(&self) -> u16 {
+        self.tls_ports
+            .iter()
+            .copied()
+            .find(|&p| p != 0)
+            .unwrap_or(443)
+    }
+
+    /// The TLS listener ports, for the scheme labels.
+    pub(super) fn tls_port_list(&self) -> &[u16] {
+        &self.tls_ports
+    }
+}
+
+/// One worker's stack: the service and its route table.
+#[derive(Clone)]
+pub(super) struct Stack {
+    pub(super) service: RouteService,
+    pub(super) rows: Vec<Row>,
+}
+
+/// Builds a stack of `checked` over `state` (built for it).
+pub(super) fn build(
+    checked: &Checked,
+    state: &SharedState,
+    options: &Options,
+) -> Result<Stack, PlanErrors> {
+    let mut errors = Vec::new();
+    let mut table = RouteTable::new(checked, state, options);
+    for (position, route) in checked.routes.iter().enumerate() {
+        table.route(route, state.route(position), &mut errors);
+    }
+    match &checked.default {
+        Some(target) => table.default(target, state.default_target(), &mut errors),
+        None => table.not_found(),
+    }
+    let (router, rows) = table.build(&mut errors);
+    let resolve = resolve_layer(checked)
+        .map_err(|message| errors.push(PlanError::new(None, "server.server_name", message)))
+        .ok();
+    match (router, resolve, errors.is_empty()) {
+        (Some(router), Some(resolve), true) => {
+            let service = ServiceBuilder::new()
+                .map_response(|res: Response<_>| res.map(Body::new))
+                .layer(resolve)
+                .service(router);
+            Ok(Stack {
+                service: BoxCloneSyncService::new(service),
+                rows,
+            })
+        }
+        _ => Err(PlanErrors::from_vec(errors)),
+    }
+}
+
+// === RouteTable ===
+
+/// The router being built, its rows, and which route each builder route is.
+struct RouteTable<'a> {
+    checked: &'a Checked,
+    state: &'a SharedState,
+    options: &'a Options,
+    router: RouterBuilder,
+    rows: Vec<Row>,
+    /// The route of each route added to `router`, in order (routes with a bad spec
+    /// are left out).
+    added: Vec<&'a Route>,
+}
+
+impl<'a> RouteTable<'a> {
+    fn new(checked: &'a Checked, state: &'a SharedState, options: &'a Options) -> Self {
+        Self {
+            checked,
+            state,
+            options,
+            router: Router::builder()
+                .mode(checked.compat.mode())
+                .schemes(checked.resolve.schemes.clone()),
+            rows: Vec::new(),
+            added: Vec::new(),
+        }
+    }
+
+    fn target(&self, target: &Target, shared: Option<&TargetState>, label: &str) -> Result<(target::Built, String), target::Problem> {
+        let shared = shared.ok_or((
+            "upstream",
+            "the shared state was built for another plan".to_owned(),
+        ))?;
+        let built = target::build(
+            target,
+            shared,
+            label.into(),
+            self.checked,
+            self.options,
+            self.state.budget(),
+        )?;
+        Ok((built, target::mirror_text(shared)))
+    }
+
+    /// Adds `route`, or records why it cannot be: a bad spec leaves it out; a bad
+    /// target adds it with a stand-in service so later duplicates are still found.
+    fn route(&mut self, route: &'a Route, shared: Option<&TargetState>, errors: &mut Vec<PlanError>) {
+        let path = format!("route[{}]", route.index);
+        let spec = route.matcher.route_spec();
+        if let Err(message) = check_spec(&spec, self.checked) {
+            errors.push(PlanError::new(None, format!("{path}.{}", route.matcher.key()), message));
+            return;
+        }
+        let router = std::mem::take(&mut self.router);
+        self.router = match self.target(&route.target, shared, &path) {
+            Ok((built, mirror)) => {
+                self.rows.push(Row {
+                    index: route.index.to_string(),
+                    matcher: route.matcher.to_string(),
+                    upstream: built.upstream,
+                    relocate: route.target.relocate.to_string(),
+                    filter: target::filter_text(&route.target),
+                    mirror,
+                });
+                match built.filter {
+                    Some(f) => router.route_with_filter(spec, built.service, f),
+                    None => router.route(spec, built.service),
+                }
+            }
+            Err((key, message)) => {
+                errors.push(PlanError::new(None, format!("{path}.{key}"), message));
+                router.route(spec, target::not_found(self.checked))
+            }
+        };
+        self.added.push(route);
+    }
+
+    /// Sends misses to `target`.
+    fn default(&mut self, target: &Target, shared: Option<&TargetState>, errors: &mut Vec<PlanError>) {
+        match self.target(target, shared, "default") {
+            Ok((built, mirror)) => {
+                self.rows.push(Row {
+                    index: "-".into(),
+                    matcher: "(default)".into(),
+                    upstream: built.upstream,
+                    relocate: target.relocate.to_string(),
+                    filter: target::filter_text(target),
+                    mirror,
+                });
+                let router = std::mem::take(&mut self.router).fallback(built.service);
+                self.router = match built.filter {
+                    Some(f) => router.fallback_filter(f),
+                    None => router,
+                };
+            }
+            Err((key, message)) => {
+                errors.push(PlanError::new(None, format!("default.{key}"), message));
+            }
+        }
+    }
+
+    /// Answers misses with `[not_found]`.
+    fn not_found(&mut self) {
+        let not_found = &self.checked.not_found;
+        self.rows.push(Row {
+            index: "-".into(),
+            matcher: "(not found)".into(),
+            upstream: format!("{} {:?}", not_found.status.as_u16(), not_found.body),
+            relocate: "none".into(),
+            filter: "-".into(),
+            mirror: "-".into(),
+        });
+        let router = std::mem::take(&mut self.router);
+        self.router = router.fallback(target::not_found(self.checked));
+    }
+
+    /// Builds the router once; a duplicate spec (or a table too large) is recorded.
+    fn build(self, errors: &mut Vec<PlanError>) -> (Option<Router>, Vec<Row>) {
+        match self.router.build() {
+            Ok(router) => (Some(router), self.rows),
+            Err(e) => {
+                let route = e.index().and_then(|i| self.added.get(i));
+                errors.push(PlanError::new(
+                    None,
+                    route.map_or_else(|| "route".to_owned(), |r| format!("route[{}]", r.index)),
+                    format!("{}: {:?}", e.reason(), e.spec()),
+                ));
+                (None, self.rows)
+            }
+        }
+    }
+}
+
+/// Checks one spec alone with the route crate's compiler, so that every bad spec is
+/// reported (a router build stops at the first).
+fn check_spec(spec: &RouteSpec, checked: &Checked) -> Result<(), String> {
+    Table::compile([spec.clone()], checked.compat.mode(), &checked.resolve.schemes)
+        .map(drop)
+        .map_err(|e| format!("{}: {:?}", e.reason(), e.spec()))
+}
+
+type Resolver = ByScheme<ForwardedResolver>;
+
+fn resolve_layer(checked: &Checked) -> Result<ResolveLayer<Resolver>, String> {
+    let mut resolver = ForwardedResolver::new(checked.resolve.trusted_proxies.iter().copied());
+    if let Some(name) = &checked.settings.server_name {
+        resolver = resolver.try_server_name(name).map_err(|e| e.to_string())?;
+    }
+    // Without a [resolve] schemes table, labels are not stamped (regex specs see the
+    // numeric port); route specs may still use the default http/https labels.
+    let schemes = if checked.resolve.by_scheme {
+        checked.resolve.schemes.clone()
+    } else {
+        Schemes::empty()
+    };
+    let by_scheme = checked
+        .resolve
+        .listener_labels
+        .iter()
+        .fold(ByScheme::new(resolver, schemes), |by, (addr, label)| {
+            by.listener(*addr, label)
+        });
+    let canonical = CanonicalOptions::new().encoded_slash(checked.settings.escaped_slashes);
+    Ok(ResolveLayer::new(by_scheme).canonical_options(canonical))
+}
