@@ -242,21 +242,15 @@ pub fn config(data: &[u8]) {
     match text.parse::<frontdoor_cli::Config>() {
         Ok(config) => {
             let _guard = http_targets::runtime().enter();
-            let state = match frontdoor_cli::state::SharedState::new(&config) {
-                Ok(state) => state,
+            let metrics = frontdoor_cli::ops::Metrics::new();
+            let builtins = frontdoor_cli::stack::Builtins::new();
+            match frontdoor_cli::stack::plan(&config, &builtins, &metrics, None) {
+                Ok(plan) => {
+                    let _ = frontdoor_cli::stack::Built::new(&plan, &metrics).table();
+                }
                 Err(errors) => {
                     let _ = errors.to_string();
-                    return;
                 }
-            };
-            let built = frontdoor_cli::build::build(
-                &config,
-                &state,
-                &frontdoor_cli::build::Builtins::new(),
-                &frontdoor_cli::ops::Metrics::new(),
-            );
-            if let Ok(built) = built {
-                let _ = built.table();
             }
         }
         Err(errors) => {

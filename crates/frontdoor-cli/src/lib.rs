@@ -7,9 +7,10 @@
 //! * [`config`]: reading and validating the config file ([`Config`] implements
 //!   [`FromStr`](std::str::FromStr); [`Config::load`] reads a file). Every error names
 //!   its line and key path ([`ConfigError`]).
-//! * [`build`]: the service stack a config describes (resolve, route, cleanup,
-//!   upstream, with the access log and metrics of [`ops`]); building never binds, so
-//!   `frontdoor check` runs exactly what `serve` runs.
+//! * [`stack`]: the plan a config describes ([`frontdoor::plan`]: resolve, route,
+//!   cleanup, relocate, upstream) and each worker's stack from it, with the access log
+//!   and metrics of [`ops`]; building never binds, so `frontdoor check` runs exactly
+//!   what `serve` runs.
 //! * [`tls`]: the `[[tls]]` certificates (read, checked, described) and the client
 //!   side of a target's `tls` table; files are read there, never while parsing.
 //! * [`live`]: the running front door (per-worker stacks and the certificates behind
@@ -19,9 +20,7 @@
 //! # Example
 //!
 //! ```
-//! use frontdoor_cli::{
-//!     build::{build, Builtins}, config::Config, ops::Metrics, state::SharedState,
-//! };
+//! use frontdoor_cli::{config::Config, ops::Metrics, stack::{self, Builtins}};
 //!
 //! let config: Config = r#"
 //! [[route]]
@@ -31,8 +30,9 @@
 //! [default]
 //! upstream = "builtin:echo"
 //! "#.parse()?;
-//! let state = SharedState::new(&config)?; // once per loaded config, for every worker
-//! let built = build(&config, &state, &Builtins::new(), &Metrics::new())?;
+//! let metrics = Metrics::new();
+//! let plan = stack::plan(&config, &Builtins::new(), &metrics, None)?; // once per config
+//! let built = stack::Built::new(&plan, &metrics); // once per worker
 //! assert_eq!(built.rows.len(), 2);
 //!
 //! // Every error, each with its line and key path.
@@ -46,21 +46,20 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod build;
 pub mod commands;
 pub mod config;
 pub mod live;
 pub mod logging;
 mod mirror_metrics;
 pub mod ops;
-pub mod state;
+pub mod stack;
 pub mod tls;
 
 use std::{path::Path, time::SystemTime};
 
 pub use crate::{
-    build::Built,
     config::{Config, ConfigError, ConfigErrors},
+    stack::Built,
 };
 
 /// What `frontdoor check` and `frontdoor routes` report on a config file.
@@ -103,14 +102,9 @@ fn tables(routes: &str, certificates: &[tls::CertRow], now: SystemTime) -> Strin
 pub fn check(path: &Path) -> Result<Checked, ConfigErrors> {
     let config = Config::load(path)?;
     let certificates = tls::load(&config, SystemTime::now());
-    let built = state::SharedState::new(&config).and_then(|state| {
-        build::build(
-            &config,
-            &state,
-            &build::Builtins::new(),
-            &ops::Metrics::new(),
-        )
-    });
+    let metrics = ops::Metrics::new();
+    let built = stack::plan(&config, &stack::Builtins::new(), &metrics, None)
+        .map(|plan| stack::Built::new(&plan, &metrics));
     let (certificates, built) = both(certificates, built)?;
     let (certificates, tls_warnings) =
         certificates.map_or_else(Default::default, |c| (c.rows, c.warnings));

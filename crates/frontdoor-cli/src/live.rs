@@ -1,7 +1,8 @@
 //! The running front door: the current stack and certificates behind atomic swaps,
-//! the built-in backends, and reloads. The [`SharedState`] (limits, mirrors, buffer
-//! budget) is built once per loaded config and shared by every worker's stack; a
-//! reload builds the new one from the old, so unchanged targets keep theirs.
+//! the built-in backends, and reloads. The [`Plan`] (and its shared state: limits,
+//! mirrors, buffer budget) is built once per loaded config and shared by every
+//! worker's stack; a reload builds the new plan from the old, so unchanged routes
+//! keep their state.
 
 use std::{
     collections::BTreeMap,
@@ -15,16 +16,15 @@ use std::{
 };
 
 use arc_swap::ArcSwap;
-use frontdoor::{demo, serve::Server, Body};
+use frontdoor::{demo, plan::Plan, serve::Server, Body};
 use http::{Request, Response};
 use parking_lot::Mutex;
 use tower::{util::Oneshot, Service, ServiceExt};
 
 use crate::{
-    build::{build, builtins_used, Built, Builtins, Svc},
     config::{Builtin, Config, ConfigError, ConfigErrors},
     ops::Metrics,
-    state::SharedState,
+    stack::{self, Built, Builtins, Svc},
     tls::{self, Certificates, Served},
 };
 
@@ -75,7 +75,7 @@ impl Backends {
     ///
     /// When a backend cannot bind a loopback port.
     pub async fn ensure(&self, config: &Config) -> std::io::Result<Builtins> {
-        for builtin in builtins_used(config) {
+        for builtin in config.plan.builtins() {
             if self.started.lock().contains_key(&builtin) {
                 continue;
             }
@@ -134,8 +134,8 @@ impl Service<Request<Body>> for WorkerService {
 pub struct Live {
     stacks: Arc<[ArcSwap<Built>]>,
     config: Arc<ArcSwap<Config>>,
-    /// The shared state of the config in force, which the next reload starts from.
-    state: Arc<ArcSwap<SharedState>>,
+    /// The plan in force, whose shared state the next reload starts from.
+    plan: Arc<ArcSwap<Plan>>,
     /// The `[server]` section the listeners were started with.
     running: Arc<crate::config::Server>,
     backends: Arc<Backends>,
@@ -188,7 +188,7 @@ impl Live {
                 .collect(),
             running: Arc::new(loaded.config.server.clone()),
             config: Arc::new(ArcSwap::from_pointee(loaded.config)),
-            state: Arc::new(ArcSwap::new(loaded.state)),
+            plan: Arc::new(ArcSwap::new(loaded.plan)),
             backends,
             metrics,
             certs: Arc::new(certs),
@@ -231,10 +231,11 @@ impl Live {
             .ensure(&config)
             .await
             .map_err(|e| ConfigError::file(format!("cannot start built-in backends: {e}")))?;
-        let state = self.state.load_full();
+        let plan = stack::plan(&config, &builtins, &self.metrics, Some(&self.plan.load()))?;
         for slot in self.stacks.iter() {
-            slot.store(Arc::new(build(&config, &state, &builtins, &self.metrics)?));
+            slot.store(Arc::new(Built::new(&plan, &self.metrics)));
         }
+        self.plan.store(Arc::new(plan));
         self.config.store(Arc::new(config));
         Ok(())
     }
@@ -277,7 +278,7 @@ impl Live {
     pub async fn reload(&self, source: &Source) -> bool {
         let workers = self.stacks.len();
         let bound = self.bound_tls.lock().clone();
-        let previous = self.state.load_full();
+        let previous = self.plan.load_full();
         let loaded = load(
             source,
             &self.backends,
@@ -305,7 +306,7 @@ impl Live {
                 }
                 self.swap_certificates(loaded.certs);
                 self.config.store(Arc::new(loaded.config));
-                self.state.store(loaded.state);
+                self.plan.store(loaded.plan);
                 self.metrics.reload_applied();
                 tracing::info!(routes, "config reloaded");
                 true
@@ -408,7 +409,7 @@ fn stamp(path: &Path, live: &Live) -> (Stamp, Vec<Stamp>) {
 /// A config read, its certificates read, its shared state and its stacks built.
 struct Loaded {
     config: Config,
-    state: Arc<SharedState>,
+    plan: Arc<Plan>,
     /// `listen_tls` as the file says (before the bound addresses replace it).
     configured_tls: Vec<SocketAddr>,
     certs: Option<Certificates>,
@@ -433,7 +434,7 @@ async fn load(
     metrics: &Metrics,
     copies: impl FnOnce(&Config) -> usize,
     bound: Option<Vec<SocketAddr>>,
-    previous: Option<&SharedState>,
+    previous: Option<&Plan>,
 ) -> Result<Loaded, ConfigErrors> {
     let mut config = source.load()?;
     let configured_tls = config.server.listen_tls.clone();
@@ -445,17 +446,14 @@ async fn load(
         .ensure(&config)
         .await
         .map_err(|e| ConfigError::file(format!("cannot start built-in backends: {e}")))?;
-    let state = match previous {
-        Some(previous) => SharedState::reload(&config, previous),
-        None => SharedState::new(&config),
-    }?;
+    let plan = stack::plan(&config, &builtins, metrics, previous);
+    let (certs, plan) = crate::both(certs, plan)?;
     let built = (0..copies(&config))
-        .map(|_| build(&config, &state, &builtins, metrics))
-        .collect::<Result<Vec<_>, _>>();
-    let (certs, built) = crate::both(certs, built)?;
+        .map(|_| Built::new(&plan, metrics))
+        .collect();
     Ok(Loaded {
         config,
-        state: Arc::new(state),
+        plan: Arc::new(plan),
         configured_tls,
         certs,
         built,

@@ -15,8 +15,9 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use frontdoor::Body;
-use frontdoor_core::{text_response, Resolved};
+pub use frontdoor::plan::Served;
+use frontdoor::{plan::Observer, upstream::ProxyError, Body};
+use frontdoor_core::text_response;
 use frontdoor_mirror::MirrorStats;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
@@ -34,20 +35,6 @@ use crate::{
     tls::{seconds_until, CertRow},
 };
 
-/// What served a request; inserted into the response extensions by route services.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Served {
-    /// `route[N]`, `default` or `not_found`.
-    pub route: Arc<str>,
-    /// The upstream (or builtin) that answered, if any.
-    pub upstream: Arc<str>,
-    /// The resolved `host:port:path`, when the resolver stamped one.
-    pub resolved: Option<String>,
-    /// The route's metric handles, shared by the tag's clones.
-    handles: Arc<RouteHandles>,
-}
-
 /// A route's request counters (per status class) and latency histogram, looked up in
 /// their families on first use and then kept: the per-request path does not build
 /// label sets or hash them.
@@ -56,43 +43,6 @@ struct RouteHandles {
     /// `1xx` to `5xx`.
     requests: [OnceLock<Counter>; 5],
     latency: OnceLock<Histogram>,
-}
-
-impl Served {
-    /// A tag for `route` served by `upstream`.
-    #[must_use]
-    pub fn new(route: impl Into<Arc<str>>, upstream: impl Into<Arc<str>>) -> Self {
-        Self {
-            route: route.into(),
-            upstream: upstream.into(),
-            resolved: None,
-            handles: Arc::default(),
-        }
-    }
-
-    /// This tag with `req`'s resolved `host:port:path`.
-    #[must_use]
-    pub fn for_request<B>(&self, req: &Request<B>) -> Self {
-        Self {
-            resolved: req.extensions().get::<Resolved>().map(resolved_text),
-            ..self.clone()
-        }
-    }
-}
-
-/// `resolved` as its `Display` writes it, without `core::fmt` (once per request).
-fn resolved_text(resolved: &Resolved) -> String {
-    let mut port = itoa::Buffer::new();
-    let middle = match &resolved.label {
-        Some(label) => label,
-        None => port.format(resolved.port),
-    };
-    let mut out =
-        String::with_capacity(resolved.host.len() + middle.len() + resolved.path.len() + 2);
-    for part in [&resolved.host, ":", middle, ":", &resolved.path] {
-        out.push_str(part);
-    }
-    out
 }
 
 type Labels = Vec<(&'static str, String)>;
@@ -128,6 +78,18 @@ fn latency_histogram() -> Histogram {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The plan reports upstream failures (counted by kind) and asks for each route's
+/// mirror counters.
+impl Observer for Metrics {
+    fn upstream_error(&self, _route: &str, error: &ProxyError) {
+        Metrics::upstream_error(self, error.kind().as_str());
+    }
+
+    fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
+        Some(Metrics::mirror_stats(self, route))
     }
 }
 
@@ -415,7 +377,7 @@ fn count(
     took: Duration,
 ) {
     let class = status.as_u16() / 100;
-    let handles = served.map(|s| &*s.handles);
+    let handles = served.and_then(|s| s.cached(RouteHandles::default));
     let counter = || {
         let labels = vec![
             ("route", route.to_owned()),
@@ -499,24 +461,6 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn resolved_text_is_the_display_form() {
-        use frontdoor_core::HostSource;
-        let mut resolved = Resolved::new(
-            http::uri::Scheme::HTTP,
-            "[::1]",
-            8080,
-            "/a/b%20c",
-            HostSource::Host,
-        );
-        assert_eq!(resolved_text(&resolved), "[::1]:8080:/a/b%20c");
-        assert_eq!(resolved_text(&resolved), resolved.to_string());
-        resolved.label = Some("https".into());
-        resolved.port = 0;
-        assert_eq!(resolved_text(&resolved), "[::1]:https:/a/b%20c");
-        assert_eq!(resolved_text(&resolved), resolved.to_string());
-    }
-
     #[tokio::test]
     async fn observe_counts_by_route_and_status_class() {
         let metrics = Metrics::new();
@@ -532,10 +476,9 @@ mod tests {
                     _ => StatusCode::OK,
                 };
                 let mut res = text_response(status, "x");
-                res.extensions_mut().insert(Served {
-                    resolved: Some("h:80:/".into()),
-                    ..tag
-                });
+                let mut served = tag;
+                served.resolved = Some("h:80:/".into());
+                res.extensions_mut().insert(served);
                 Ok::<_, Infallible>(res)
             }
         });

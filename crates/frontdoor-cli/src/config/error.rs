@@ -1,141 +1,10 @@
 //! Config errors: each names its line and key path, and they are collected, not
-//! returned at the first.
+//! returned at the first. They are the plan's errors ([`PlanError`]): the route tables
+//! are checked by [`frontdoor::plan`], the rest of the file here.
 
-use std::{error::Error as StdError, fmt, ops::Range};
+use std::ops::Range;
 
-// === ConfigError ===
-
-/// One problem in a config file: `line 12: route[3].upstream: message`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    line: Option<usize>,
-    path: String,
-    message: String,
-}
-
-impl ConfigError {
-    /// An error at `line` (1-based, when known) and key `path` (empty for syntax errors
-    /// and for errors about the whole file).
-    pub(crate) fn new(
-        line: Option<usize>,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            line,
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-
-    /// An error about the whole file (it cannot be read, backends cannot start).
-    pub(crate) fn file(message: impl Into<String>) -> Self {
-        Self::new(None, "", message)
-    }
-
-    /// The 1-based line, when known.
-    #[must_use]
-    pub const fn line(&self) -> Option<usize> {
-        self.line
-    }
-
-    /// The key path, e.g. `route[3].spec`; empty for syntax errors.
-    #[must_use]
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    /// What is wrong, without the line and path.
-    #[must_use]
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(line) = self.line {
-            write!(f, "line {line}: ")?;
-        }
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl StdError for ConfigError {}
-
-// === ConfigErrors ===
-
-/// Every problem found in a config file, in file order (never empty).
-///
-/// `Display` writes one error per line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigErrors(Vec<ConfigError>);
-
-impl ConfigErrors {
-    /// The errors.
-    pub fn iter(&self) -> std::slice::Iter<'_, ConfigError> {
-        self.0.iter()
-    }
-
-    /// How many errors there are.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Always `false`: there is at least one error.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The errors of a step that failed (so `errors` is not empty).
-    pub(crate) fn from_vec(errors: Vec<ConfigError>) -> Self {
-        debug_assert!(!errors.is_empty(), "a failed step reports why");
-        Self(errors)
-    }
-}
-
-impl From<ConfigError> for ConfigErrors {
-    fn from(error: ConfigError) -> Self {
-        Self(vec![error])
-    }
-}
-
-impl IntoIterator for ConfigErrors {
-    type Item = ConfigError;
-    type IntoIter = std::vec::IntoIter<ConfigError>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
-    }
-}
-
-impl<'a> IntoIterator for &'a ConfigErrors {
-    type Item = &'a ConfigError;
-    type IntoIter = std::slice::Iter<'a, ConfigError>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl StdError for ConfigErrors {}
+pub use frontdoor::plan::{PlanError as ConfigError, PlanErrors as ConfigErrors};
 
 // === Errors ===
 
@@ -193,13 +62,19 @@ impl<'a> Errors<'a> {
         self.list.push(ConfigError::new(line, path, message));
     }
 
-    /// How many errors were recorded so far.
-    pub(crate) fn count(&self) -> usize {
-        self.list.len()
+    /// Adds errors found elsewhere (with their lines).
+    pub(crate) fn extend(&mut self, errors: impl IntoIterator<Item = ConfigError>) {
+        self.list.extend(errors);
     }
 
-    /// Every error recorded (call only after recording one).
-    pub(crate) fn into_errors(self) -> ConfigErrors {
+    /// Adds warnings found elsewhere (with their lines).
+    pub(crate) fn extend_warnings(&mut self, warnings: impl IntoIterator<Item = ConfigError>) {
+        self.warnings.extend(warnings);
+    }
+
+    /// Every error recorded, in line order (call only after recording one).
+    pub(crate) fn into_errors(mut self) -> ConfigErrors {
+        self.list.sort_by_key(|e| e.line().unwrap_or(usize::MAX));
         ConfigErrors::from_vec(self.list)
     }
 

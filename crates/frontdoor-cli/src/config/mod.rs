@@ -1,17 +1,21 @@
 //! The config file: how it is read, validated and reported on.
 //!
-//! Parsing happens in two steps (style R11), so that every error names its line and
-//! key path and `frontdoor check` can print them all at once:
+//! The file is the text form of a plan's [`Description`](frontdoor::plan::Description)
+//! (`[[route]]`, `[default]`, `[not_found]`, `[resolve]`, `[compat]` and the stack's
+//! `[server]` keys), plus the server's own tables: the rest of `[server]` and
+//! `[[tls]]`. Parsing happens in two steps (style R11), so that every error names its
+//! line and key path and `frontdoor check` can print them all at once:
 //!
-//! 1. `raw`: serde reads the text into raw structs that reject unknown keys and keep
-//!    the span of every value;
-//! 2. `validate`: every value becomes typed (addresses, URIs, durations, statuses),
-//!    and every problem is collected as a [`ConfigError`] with its line and key path.
-//!    Upstream URLs and `host` policies are checked by the upstream client itself
-//!    ([`frontdoor_upstream::Upstream::new`], [`frontdoor_upstream::HostPolicy`]).
+//! 1. serde reads the text: the description ([`frontdoor::plan::Description::from_toml`])
+//!    and the server's tables (`raw`), rejecting unknown keys;
+//! 2. every value becomes typed: the description by [`Description::check`]
+//!    (routes, cleanup rules, upstream URLs, each checked by the crate that runs it),
+//!    the server's tables here; every problem is collected as a [`ConfigError`] with
+//!    its line and key path.
 //!
-//! Route specs and cleanup rules are checked when the stack is built
-//! ([`crate::build`]), by the route and cleanup crates.
+//! Route specs are checked when the plan is built ([`crate::stack`]).
+//!
+//! [`Description::check`]: frontdoor::plan::Description::check
 //!
 //! # Example
 //!
@@ -23,8 +27,8 @@
 //! spec = "www.example.com::/svn"
 //! upstream = "http://127.0.0.1:8081/repos"
 //! "#.parse()?;
-//! assert_eq!(config.routes[0].line, 3);
-//! assert!(matches!(config.routes[0].target.upstreams[0], UpstreamAddr::Url(_)));
+//! assert_eq!(config.plan.routes[0].matcher.to_string(), "www.example.com::/svn");
+//! assert!(matches!(config.plan.routes[0].target.upstreams[0], UpstreamAddr::Url(_)));
 //!
 //! let errors = "[server]\nadmin = \"x\"\n".parse::<Config>().unwrap_err();
 //! assert_eq!(errors.to_string(), "line 2: server.admin: not an ip:port address: \"x\"");
@@ -32,7 +36,6 @@
 //! ```
 
 mod error;
-mod mirror;
 mod raw;
 mod server;
 mod tls;
@@ -43,11 +46,10 @@ use std::{path::Path, str::FromStr};
 
 pub use self::{
     error::{ConfigError, ConfigErrors},
-    mirror::MirrorSettings,
-    types::{
-        Builtin, Compat, Config, FileRef, Matcher, NotFound, Relocate, Resolve, Route, Server,
-        Target, Timeouts, TlsCert, UpstreamAddr, UpstreamTls,
-    },
+    types::{Config, FileRef, Server, TlsCert},
+};
+pub use frontdoor::plan::checked::{
+    Builtin, Matcher, MirrorSettings, Relocate, Route, Target, UpstreamAddr, UpstreamTls,
 };
 
 /// The embedded demo config (`frontdoor serve` without `-c`).
@@ -85,33 +87,17 @@ impl Config {
             cert.cert.rebase(dir);
             cert.key.rebase(dir);
         }
-        let targets = self
-            .routes
-            .iter_mut()
-            .map(|r| &mut r.target)
-            .chain(self.default.as_mut());
-        for tls in targets.filter_map(|t| t.tls.as_mut()) {
-            for file in [&mut tls.ca, &mut tls.cert, &mut tls.key]
-                .into_iter()
-                .flatten()
-            {
-                file.rebase(dir);
-            }
-        }
+        self.plan.rebase_files(dir);
     }
 
     /// Every file the config names (certificates, keys, CAs), for reload-on-change.
     #[must_use]
     pub fn files(&self) -> Vec<&Path> {
         let certs = self.tls.iter().flat_map(|c| [&c.cert, &c.key]);
-        let upstream = self
-            .routes
-            .iter()
-            .map(|r| &r.target)
-            .chain(self.default.as_ref())
-            .filter_map(|t| t.tls.as_ref())
-            .flat_map(|t| [&t.ca, &t.cert, &t.key].into_iter().flatten());
-        certs.chain(upstream).map(|f| f.path.as_path()).collect()
+        certs
+            .map(|f| f.path.as_path())
+            .chain(self.plan.files())
+            .collect()
     }
 
     /// The embedded demo config ([`EMBEDDED`]).

@@ -1,18 +1,12 @@
-//! Validation of the TLS keys: `[server] listen_tls`, the `[[tls]]` certificates and
-//! a target's `tls = { .. }`. Only the text is checked here; the files are read when
-//! the certificates are loaded ([`crate::tls`]).
+//! Validation of the TLS keys: `[server] listen_tls` and the `[[tls]]` certificates
+//! (a target's `tls = { .. }` is the plan's). Only the text is checked here; the files
+//! are read when the certificates are loaded ([`crate::tls`]).
 
 use std::ops::Range;
 
-use frontdoor_core::Schemes;
-use http::uri::Scheme;
 use toml::Spanned;
 
-use super::{
-    error::Errors,
-    raw::{RawTls, RawUpstreamTls},
-    FileRef, Server, TlsCert, UpstreamAddr, UpstreamTls,
-};
+use super::{error::Errors, raw::RawTls, FileRef, Server, TlsCert};
 
 /// The `[[tls]]` certificates.
 pub(super) fn certs(raw: Vec<Spanned<RawTls>>, errors: &mut Errors<'_>) -> Vec<TlsCert> {
@@ -123,102 +117,4 @@ pub(super) fn check_listeners(
             "certificates are configured but [server] listen_tls is empty: nothing serves them",
         );
     }
-}
-
-/// The ports of `listen_tls` join the `https` label, unless the table gives them a
-/// label already, so `host:https:/path` matches requests to the TLS listeners
-/// without a `[resolve] schemes` entry.
-pub(super) fn label_tls_ports(schemes: Schemes, server: &Server) -> Schemes {
-    let mut https: Vec<u16> = schemes.ports("https").unwrap_or_default().to_vec();
-    let before = https.len();
-    for addr in &server.listen_tls {
-        let port = addr.port();
-        if port != 0 && schemes.label_of(port).is_none() && !https.contains(&port) {
-            https.push(port);
-        }
-    }
-    if https.len() == before {
-        schemes
-    } else {
-        schemes.with("https", https)
-    }
-}
-
-/// A target's `tls = { .. }`, for `upstreams` (which must all be `https://`).
-pub(super) fn upstream(
-    path: &str,
-    raw: Spanned<RawUpstreamTls>,
-    upstreams: &[UpstreamAddr],
-    errors: &mut Errors<'_>,
-) -> Option<UpstreamTls> {
-    let span = raw.span();
-    let raw = raw.into_inner();
-    let path = format!("{path}.tls");
-    let before = errors.count();
-    let plain = upstreams.iter().find(|u| match u {
-        UpstreamAddr::Url(uri) => uri.scheme() != Some(&Scheme::HTTPS),
-        UpstreamAddr::Builtin(_) => true,
-    });
-    if let Some(plain) = plain {
-        errors.push(
-            Some(&span),
-            path.as_str(),
-            format!("applies to https:// upstreams only, and {plain} is not one"),
-        );
-    }
-    let verify = raw.verify.as_ref().is_none_or(|v| *v.get_ref());
-    if let (false, Some(v)) = (verify, &raw.verify) {
-        errors.warn(
-            Some(&v.span()),
-            format!("{path}.verify"),
-            "the upstream's certificate is not verified: anyone on the path can \
-             impersonate it (trust its CA with `ca` instead)",
-        );
-        if let Some(ca) = &raw.ca {
-            errors.push(
-                Some(&ca.span()),
-                format!("{path}.ca"),
-                "a CA is of no use with `verify = false`",
-            );
-        }
-    }
-    let ca = raw.ca.and_then(|v| optional_file(&path, "ca", v, errors));
-    let server_name = raw.server_name.and_then(|n| {
-        let name = n.get_ref().trim().to_owned();
-        if name.is_empty() {
-            errors.push(Some(&n.span()), format!("{path}.server_name"), "is empty");
-            return None;
-        }
-        Some(name)
-    });
-    let cert = client_file(&path, "cert", "key", raw.cert, raw.key.is_some(), errors);
-    let key = client_file(&path, "key", "cert", raw.key, cert.is_some(), errors);
-    (errors.count() == before).then(|| UpstreamTls {
-        line: errors.line_of(&span),
-        ca,
-        server_name,
-        verify,
-        cert,
-        key,
-    })
-}
-
-/// One of the client certificate's two files, which come together.
-fn client_file(
-    path: &str,
-    key: &str,
-    other: &str,
-    value: Option<Spanned<String>>,
-    has_other: bool,
-    errors: &mut Errors<'_>,
-) -> Option<FileRef> {
-    let value = value?;
-    if !has_other {
-        errors.push(
-            Some(&value.span()),
-            format!("{path}.{key}"),
-            format!("a client certificate needs both `cert` and `key`; `{other}` is missing"),
-        );
-    }
-    optional_file(path, key, value, errors)
 }

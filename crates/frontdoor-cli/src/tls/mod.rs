@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 
 use crate::config::{Config, ConfigError, ConfigErrors};
 #[cfg(feature = "tls")]
-use crate::config::{FileRef, TlsCert, UpstreamTls};
+use crate::config::{FileRef, TlsCert};
 
 /// One `[[tls]]` certificate as `routes` and the admin `/routes` show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -347,71 +347,6 @@ pub fn seconds_until(at: SystemTime, now: SystemTime) -> i64 {
 }
 
 // === upstream TLS ===
-
-/// The rustls client configuration of a target's `tls` table, when it needs one of
-/// its own (a CA, or a client certificate); `None` keeps the upstream client's
-/// default (webpki roots).
-///
-/// # Errors
-///
-/// The key under the target (`tls.ca`, `tls.cert`, `tls.key`) and what is wrong with
-/// its file.
-#[cfg(feature = "tls")]
-pub(crate) fn client_config(
-    tls: &UpstreamTls,
-) -> Result<Option<rustls::ClientConfig>, (&'static str, String)> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
-
-    if tls.ca.is_none() && tls.cert.is_none() {
-        return Ok(None);
-    }
-    let problem = |key: &'static str, file: &FileRef, what: String| {
-        (key, format!("{}: {what}", file.path.display()))
-    };
-    let file_bytes = |key: &'static str, file: &FileRef| {
-        std::fs::read(&file.path)
-            .map_err(|e| (key, format!("cannot read {}: {e}", file.path.display())))
-    };
-    let certs = |key: &'static str, file: &FileRef| {
-        let pem = file_bytes(key, file)?;
-        let certs = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| problem(key, file, format!("not PEM certificates: {e}")))?;
-        if certs.is_empty() {
-            return Err(problem(key, file, "no certificate found".to_owned()));
-        }
-        Ok(certs)
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    match &tls.ca {
-        Some(ca) => {
-            for cert in certs("tls.ca", ca)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| problem("tls.ca", ca, format!("not a CA certificate: {e}")))?;
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ("tls", e.to_string()))?
-        .with_root_certificates(roots);
-    match (&tls.cert, &tls.key) {
-        (Some(cert), Some(key)) => {
-            let chain = certs("tls.cert", cert)?;
-            let pem = file_bytes("tls.key", key)?;
-            let private = PrivateKeyDer::from_pem_slice(&pem)
-                .map_err(|e| problem("tls.key", key, format!("no usable private key: {e}")))?;
-            builder
-                .with_client_auth_cert(chain, private)
-                .map(Some)
-                .map_err(|e| problem("tls.key", key, e.to_string()))
-        }
-        _ => Ok(Some(builder.with_no_client_auth())),
-    }
-}
 
 /// The config's certificate files, with their modification times and lengths, for
 /// reload-on-change (a renewal tool rewrites them in place).

@@ -212,21 +212,25 @@ fn client_configurations_read_the_ca_and_the_client_certificate() {
     let pki = Pki::new("CA");
     dir.write("ca.pem", &pki.ca_pem());
     dir.leaf("client", &pki.leaf(&["client.example"]));
-    let tls = |extra: &str| {
+    let plan = |extra: &str| {
         let config = dir.config(&format!(
             "[default]\nupstream = \"https://127.0.0.1:1\"\ntls = {{ {extra} }}\n"
         ));
-        config.default.unwrap().target_tls()
+        let metrics = crate::ops::Metrics::new();
+        crate::stack::plan(&config, &crate::stack::Builtins::new(), &metrics, None)
     };
-    assert!(client_config(&tls("server_name = \"a.example\""))
-        .unwrap()
-        .is_none());
-    assert!(client_config(&tls("ca = \"ca.pem\"")).unwrap().is_some());
-    let with_cert = tls("ca = \"ca.pem\", cert = \"client.pem\", key = \"client.key\"");
-    assert!(client_config(&with_cert).unwrap().is_some());
+    let error = |extra: &str| {
+        let errors = plan(extra).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors}");
+        let e = errors.iter().next().unwrap();
+        (e.path().to_owned(), e.message().to_owned())
+    };
+    assert!(plan("server_name = \"a.example\"").is_ok());
+    assert!(plan("ca = \"ca.pem\"").is_ok());
+    assert!(plan("ca = \"ca.pem\", cert = \"client.pem\", key = \"client.key\"").is_ok());
 
-    let (key, message) = client_config(&tls("ca = \"nope.pem\"")).unwrap_err();
-    assert_eq!(key, "tls.ca");
+    let (key, message) = error("ca = \"nope.pem\"");
+    assert_eq!(key, "default.tls.ca");
     assert!(
         message.starts_with(&format!(
             "cannot read {}: ",
@@ -234,21 +238,11 @@ fn client_configurations_read_the_ca_and_the_client_certificate() {
         )),
         "{message}"
     );
-    let (key, message) = client_config(&tls("ca = \"client.key\"")).unwrap_err();
-    assert_eq!(key, "tls.ca");
+    let (key, message) = error("ca = \"client.key\"");
+    assert_eq!(key, "default.tls.ca");
     assert!(message.ends_with("no certificate found"), "{message}");
-    let (key, _) = client_config(&tls("cert = \"client.pem\", key = \"ca.pem\"")).unwrap_err();
-    assert_eq!(key, "tls.key");
-}
-
-trait TargetTls {
-    fn target_tls(self) -> UpstreamTls;
-}
-
-impl TargetTls for crate::config::Target {
-    fn target_tls(self) -> UpstreamTls {
-        self.tls.unwrap()
-    }
+    let (key, _) = error("cert = \"client.pem\", key = \"ca.pem\"");
+    assert_eq!(key, "default.tls.key");
 }
 
 #[test]

@@ -258,7 +258,6 @@ impl fmt::Display for UpstreamAddr {
 
 /// The built-in demo backends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[non_exhaustive]
 pub enum Builtin {
     /// `builtin:echo`: answers with a JSON description of the request.
     Echo,

@@ -87,6 +87,13 @@ pub use self::{
     text::Located,
 };
 
+/// `rows` as aligned text under a header line (the route table), without a final
+/// newline.
+#[must_use]
+pub fn render_rows(rows: &[Row]) -> String {
+    stack::render(rows)
+}
+
 /// A plan: a checked description, the state every worker's stack shares, and how
 /// to build a worker's stack. See the [module docs](self).
 pub struct Plan {
@@ -186,7 +193,7 @@ impl Plan {
     /// The route table as aligned text, as `frontdoor routes` prints it.
     #[must_use]
     pub fn table(&self) -> String {
-        stack::render(&self.rows)
+        render_rows(&self.rows)
     }
 
     /// The checked description.

@@ -81,3 +81,28 @@ fn resolved_text(resolved: &Resolved) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use frontdoor_core::Resolved;
+
+    use super::resolved_text;
+
+    #[test]
+    fn resolved_text_is_the_display_form() {
+        use frontdoor_core::HostSource;
+        let mut resolved = Resolved::new(
+            http::uri::Scheme::HTTP,
+            "[::1]",
+            8080,
+            "/a/b%20c",
+            HostSource::Host,
+        );
+        assert_eq!(resolved_text(&resolved), "[::1]:8080:/a/b%20c");
+        assert_eq!(resolved_text(&resolved), resolved.to_string());
+        resolved.label = Some("https".into());
+        resolved.port = 0;
+        assert_eq!(resolved_text(&resolved), "[::1]:https:/a/b%20c");
+        assert_eq!(resolved_text(&resolved), resolved.to_string());
+    }
+}

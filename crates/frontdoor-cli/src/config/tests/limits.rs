@@ -36,8 +36,8 @@ upstream_max_connections = 4
     assert_eq!(s.max_headers, Some(50));
     assert_eq!(s.h2_max_concurrent_streams, Some(64));
     assert_eq!(s.max_request_body, 1 << 20);
-    assert_eq!(config.routes[0].target.max_in_flight, 10);
-    assert_eq!(config.routes[0].target.upstream_max_connections, 4);
+    assert_eq!(config.plan.routes[0].target.max_in_flight, 10);
+    assert_eq!(config.plan.routes[0].target.upstream_max_connections, 4);
 
     let defaults = parse("").unwrap();
     assert_eq!(defaults.server.max_connections_per_ip, 0);
@@ -71,19 +71,19 @@ request_buffer = "1MiB"
     )
     .unwrap();
     let s = &config.server;
-    assert_eq!(s.request_buffer, 16 * 1024);
-    assert_eq!(s.request_buffer_total, 1 << 20);
-    let state = crate::state::SharedState::new(&config).unwrap();
+    assert_eq!(config.plan.settings.request_buffer, 16 * 1024);
+    assert_eq!(config.plan.settings.request_buffer_total, 1 << 20);
+    let state = frontdoor::plan::SharedState::new(&config.plan).unwrap();
     assert_eq!(state.budget().available(), 1 << 20);
     assert_eq!(s.min_body_rate, 1024);
-    assert_eq!(config.routes[0].target.request_buffer, Some(0));
-    assert_eq!(config.routes[1].target.request_buffer, Some(1 << 20));
+    assert_eq!(config.plan.routes[0].target.request_buffer, Some(0));
+    assert_eq!(config.plan.routes[1].target.request_buffer, Some(1 << 20));
 
     let defaults = parse("[default]\nupstream = \"http://127.0.0.1:1\"\n").unwrap();
-    assert_eq!(defaults.server.request_buffer, 64 * 1024);
-    assert_eq!(defaults.server.request_buffer_total, 64 << 20);
+    assert_eq!(defaults.plan.settings.request_buffer, 64 * 1024);
+    assert_eq!(defaults.plan.settings.request_buffer_total, 64 << 20);
     assert_eq!(defaults.server.min_body_rate, 256);
-    assert_eq!(defaults.default.unwrap().request_buffer, None);
+    assert_eq!(defaults.plan.default.unwrap().request_buffer, None);
     for off in ["min_body_rate = 0", "min_body_rate = \"0\""] {
         let config = parse(&format!("[server]\n{off}\n")).unwrap();
         assert_eq!(config.server.min_body_rate, 0, "{off}");
@@ -141,10 +141,10 @@ upgrades = ["foo/1"]
     )
     .unwrap();
     let listed = |t: &Target| t.upgrades.iter().map(str::to_owned).collect::<Vec<_>>();
-    assert_eq!(listed(&config.routes[0].target), ["websocket"]);
-    assert_eq!(listed(&config.routes[1].target), ["websocket", "foo"]);
-    assert!(config.routes[2].target.upgrades.is_empty());
-    assert_eq!(listed(config.default.as_ref().unwrap()), ["foo/1"]);
+    assert_eq!(listed(&config.plan.routes[0].target), ["websocket"]);
+    assert_eq!(listed(&config.plan.routes[1].target), ["websocket", "foo"]);
+    assert!(config.plan.routes[2].target.upgrades.is_empty());
+    assert_eq!(listed(config.plan.default.as_ref().unwrap()), ["foo/1"]);
 
     let got = errors(
         r#"[[route]]

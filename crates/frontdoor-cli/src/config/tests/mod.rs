@@ -7,6 +7,8 @@ use frontdoor_upstream::HostPolicy;
 use super::*;
 
 mod limits;
+mod mirror;
+mod stack;
 
 fn parse(src: &str) -> Result<Config, ConfigErrors> {
     src.parse()
@@ -62,22 +64,25 @@ wfront04 = true
 "#;
     let c = parse(src).unwrap();
     assert_eq!(c.server.listen.len(), 2);
-    assert_eq!(c.server.server_name.as_deref(), Some("localhost"));
+    assert_eq!(c.plan.settings.server_name.as_deref(), Some("localhost"));
     assert_eq!(c.server.admin, Some("127.0.0.1:9901".parse().unwrap()));
     assert_eq!(c.server.workers, Some(3));
     assert_eq!(c.server.header_timeout, Some(Duration::from_secs(5)));
     assert_eq!(c.server.body_timeout, Some(Duration::from_secs(20)));
     assert_eq!(c.server.drain_timeout, Some(Duration::from_secs(60)));
     assert_eq!(c.server.max_connections, Some(500));
-    assert_eq!(c.resolve.trusted_proxies.len(), 2);
-    assert_eq!(c.resolve.schemes.ports("https"), Some(&[443, 8443][..]));
-    assert_eq!(c.routes.len(), 2);
-    let r0 = &c.routes[0];
+    assert_eq!(c.plan.resolve.trusted_proxies.len(), 2);
+    assert_eq!(c.plan.resolve.schemes.ports("https"), Some(&[443, 8443][..]));
+    assert_eq!(c.plan.routes.len(), 2);
+    let r0 = &c.plan.routes[0];
     assert_eq!(
         r0.matcher,
         Matcher::Spec("www.example.com:http:/svn".into())
     );
-    assert_eq!(r0.line, 17);
+    assert_eq!(
+        frontdoor::plan::Located::new(c.text()).line_of_path("route[0]"),
+        Some(17)
+    );
     assert_eq!(
         r0.target.cleanup,
         vec![
@@ -87,17 +92,17 @@ wfront04 = true
     );
     assert_eq!(r0.target.timeouts.connect, Some(Duration::from_secs(2)));
     assert_eq!(r0.target.timeouts.idle, Some(Duration::from_secs(60)));
-    let r1 = &c.routes[1];
+    let r1 = &c.plan.routes[1];
     assert!(matches!(r1.matcher, Matcher::Regex(_)));
     assert_eq!(r1.target.upstreams.len(), 2);
     assert_eq!(r1.target.host, HostPolicy::Preserve);
     assert_eq!(
-        c.default.unwrap().upstreams,
+        c.plan.default.unwrap().upstreams,
         vec![UpstreamAddr::Builtin(Builtin::Echo)]
     );
-    assert_eq!(c.not_found.status, 410);
-    assert_eq!(c.not_found.body, "Gone");
-    assert!(c.compat.wfront04);
+    assert_eq!(c.plan.not_found.status, 410);
+    assert_eq!(c.plan.not_found.body, "Gone");
+    assert!(c.plan.compat.wfront04);
 }
 
 #[test]
@@ -107,11 +112,11 @@ fn empty_file_is_the_defaults() {
         c.server.listen,
         vec!["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]
     );
-    assert!(c.routes.is_empty());
-    assert!(c.default.is_none());
-    assert_eq!(c.not_found.status, 404);
-    assert!(!c.compat.wfront04);
-    assert!(c.resolve.trusted_proxies.is_empty());
+    assert!(c.plan.routes.is_empty());
+    assert!(c.plan.default.is_none());
+    assert_eq!(c.plan.not_found.status, 404);
+    assert!(!c.plan.compat.wfront04);
+    assert!(c.plan.resolve.trusted_proxies.is_empty());
 }
 
 #[test]
@@ -156,8 +161,8 @@ status = 99
     let e = errors(src);
     let want = [
         "line 2: server.listen[1]: not an ip:port address: \"nope\"",
-        "line 4: server.server_name: not a host name: \"bad host\"",
         "line 3: server.admin: not an ip:port address: \"x\"",
+        "line 4: server.server_name: not a host name: \"bad host\"",
         "line 7: resolve.trusted_proxies[0]: not a CIDR or IP address: \"10.0.0.0/33\"",
         "line 11: route[0].upstream: scheme `ftp` is not supported (http",
         "line 12: route[0].relocate: unknown relocation profile",
@@ -207,8 +212,8 @@ fn a_default_has_no_matcher() {
 #[test]
 fn the_embedded_demo_parses() {
     let demo = Config::embedded().unwrap();
-    assert_eq!(demo.routes.len(), 1);
-    assert!(demo.default.is_some());
+    assert_eq!(demo.plan.routes.len(), 1);
+    assert!(demo.plan.default.is_some());
 }
 
 #[test]
@@ -228,16 +233,16 @@ fn listener_labels_are_checked_and_declared() {
         "[resolve]\nschemes = { admin = [9443] }\nlistener_labels = { \"0.0.0.0:9000\" = \"Ops\", \"127.0.0.1:9443\" = \"admin\" }\n",
     )
     .unwrap();
-    assert!(c.resolve.by_scheme);
+    assert!(c.plan.resolve.by_scheme);
     assert_eq!(
-        c.resolve.listener_labels,
+        c.plan.resolve.listener_labels,
         [
             ("0.0.0.0:9000".parse().unwrap(), "ops".to_owned()),
             ("127.0.0.1:9443".parse().unwrap(), "admin".to_owned()),
         ]
     );
-    assert_eq!(c.resolve.schemes.ports("ops"), Some(&[][..]));
-    assert_eq!(c.resolve.schemes.ports("admin"), Some(&[9443][..]));
+    assert_eq!(c.plan.resolve.schemes.ports("ops"), Some(&[][..]));
+    assert_eq!(c.plan.resolve.schemes.ports("admin"), Some(&[9443][..]));
     assert_eq!(
         errors("[resolve]\nlistener_labels = { \"x\" = \"a\", \"127.0.0.1:1\" = \"80\" }\n"),
         [
@@ -294,8 +299,8 @@ tls = { ca = "ca.pem", server_name = "app.internal", cert = "client.pem", key = 
     .unwrap();
     assert_eq!(c.server.listen_tls.len(), 2);
     assert_eq!(c.server.tls_handshake_timeout, Some(Duration::from_secs(3)));
-    assert!(c.server.forwarded);
-    assert!(!parse("").unwrap().server.forwarded);
+    assert!(c.plan.settings.forwarded);
+    assert!(!parse("").unwrap().plan.settings.forwarded);
     assert_eq!(c.tls.len(), 2);
     assert_eq!(c.tls[0].cert, FileRef::new("chain.pem", 7));
     assert_eq!(c.tls[0].key, FileRef::new("key.pem", 8));
@@ -305,17 +310,26 @@ tls = { ca = "ca.pem", server_name = "app.internal", cert = "client.pem", key = 
         Some(&["api.example.com".to_owned(), "*.api.example.com".to_owned()][..])
     );
     assert_eq!(c.tls[1].hosts_line, Some(13));
-    let target = &c.routes[0].target;
+    let target = &c.plan.routes[0].target;
     assert!(target.redirect_https);
     let tls = target.tls.as_ref().unwrap();
-    assert_eq!(tls.ca, Some(FileRef::new("ca.pem", 19)));
+    assert_eq!(tls.ca, Some(std::path::PathBuf::from("ca.pem")));
     assert_eq!(tls.server_name.as_deref(), Some("app.internal"));
     assert!(tls.verify);
     assert!(tls.cert.is_some() && tls.key.is_some());
     assert!(c.warnings.is_empty());
-    // 8443 joins the `https` label, so `host:https:/` matches the TLS listener.
-    assert_eq!(c.resolve.schemes.ports("https"), Some(&[443, 8443][..]));
-    assert_eq!(c.resolve.schemes.ports("http"), Some(&[80][..]));
+    // 8443 joins the `https` label in the plan, so `host:https:/` matches the TLS
+    // listener.
+    let c: Config = "[server]\nlisten_tls = [\"0.0.0.0:443\", \"127.0.0.1:8443\"]\n\
+                     [[tls]]\ncert = \"c.pem\"\nkey = \"k.pem\"\n\
+                     [[route]]\nspec = \"::/\"\nupstream = \"http://127.0.0.1:1\"\n"
+        .parse()
+        .unwrap();
+    let metrics = crate::ops::Metrics::new();
+    let plan = crate::stack::plan(&c, &crate::stack::Builtins::new(), &metrics, None).unwrap();
+    let schemes = &plan.checked().resolve.schemes;
+    assert_eq!(schemes.ports("https"), Some(&[443, 8443][..]));
+    assert_eq!(schemes.ports("http"), Some(&[80][..]));
 }
 
 #[test]
@@ -324,8 +338,8 @@ fn tls_ports_keep_a_label_the_table_gives_them() {
         "[server]\nlisten_tls = [\"127.0.0.1:9443\", \"127.0.0.1:0\"]\n\n[resolve]\nschemes = { admin = [9443] }\n\n[[tls]]\ncert = \"c\"\nkey = \"k\"\n",
     )
     .unwrap();
-    assert_eq!(c.resolve.schemes.ports("https"), Some(&[443][..]));
-    assert_eq!(c.resolve.schemes.label_of(9443), Some("admin"));
+    assert_eq!(c.plan.resolve.schemes.ports("https"), Some(&[443][..]));
+    assert_eq!(c.plan.resolve.schemes.label_of(9443), Some("admin"));
 }
 
 #[test]
@@ -406,6 +420,6 @@ fn relative_files_are_relative_to_the_config_file() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(c.tls[0].cert.path, dir.join("certs/chain.pem"));
     assert_eq!(c.tls[0].key.path, std::path::Path::new("/abs/key.pem"));
-    let ca = c.default.unwrap().tls.unwrap().ca.unwrap();
-    assert_eq!(ca.path, dir.join("ca.pem"));
+    let ca = c.plan.default.unwrap().tls.unwrap().ca.unwrap();
+    assert_eq!(ca, dir.join("ca.pem"));
 }

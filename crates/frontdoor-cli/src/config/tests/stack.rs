@@ -1,15 +1,26 @@
-//! Tests of building the stack from a config.
+//! Tests of building the plan and the stack from a config.
 
-use super::*;
-use crate::config::Config;
+use frontdoor::Body;
+use http::Request;
+
+use crate::{
+    config::Config,
+    ops::Metrics,
+    stack::{plan, Built, Builtins},
+};
+
+/// The stack of `config` observed by `metrics`.
+fn stack(config: &Config, metrics: &Metrics) -> Built {
+    Built::new(&plan(config, &Builtins::new(), metrics, None).unwrap(), metrics)
+}
 
 fn built(src: &str) -> Result<Built, Vec<String>> {
     let config = src
         .parse::<Config>()
         .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let state = SharedState::new(&config)
-        .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    build(&config, &state, &Builtins::new(), &Metrics::new())
+    let metrics = Metrics::new();
+    plan(&config, &Builtins::new(), &metrics, None)
+        .map(|plan| Built::new(&plan, &metrics))
         .map_err(|e| e.iter().map(ToString::to_string).collect())
 }
 
@@ -58,7 +69,10 @@ fn duplicates_and_bad_cleanup_are_reported() {
     let src = "[[route]]\nspec = \"::/a\"\nupstream = \"http://h:1\"\ncleanup = { \"wfront.bogus.X\" = \"1\" }\n";
     let errors = built(src).err().unwrap();
     assert!(
-        errors[0].starts_with("line 2: route[0].cleanup: "),
+        errors[0].starts_with(
+            "line 4: route[0].cleanup.\"wfront.bogus.X\": cleanup rule \"wfront.bogus.X\": \
+             unknown directive"
+        ),
         "{errors:?}"
     );
 }
@@ -130,13 +144,7 @@ async fn gateway_errors_are_counted_by_kind() {
         .parse()
         .unwrap();
     let metrics = Metrics::new();
-    let built = build(
-        &config,
-        &SharedState::new(&config).unwrap(),
-        &Builtins::new(),
-        &metrics,
-    )
-    .unwrap();
+    let built = stack(&config, &metrics);
     let req = Request::get("http://h/x").body(Body::empty()).unwrap();
     let res = built.service.oneshot(req).await.unwrap();
     assert_eq!(res.status(), 502);
@@ -169,14 +177,8 @@ body = "public"
 "#
     .parse()
     .unwrap();
-    assert_eq!(config.resolve.schemes.ports("admin"), Some(&[][..]));
-    let built = build(
-        &config,
-        &SharedState::new(&config).unwrap(),
-        &Builtins::new(),
-        &Metrics::new(),
-    )
-    .unwrap();
+    assert_eq!(config.plan.resolve.schemes.ports("admin"), Some(&[][..]));
+    let built = stack(&config, &Metrics::new());
     for (socket, host, status) in [
         (9443, "example.com", 502),
         (8080, "example.com:9443", 404),
