@@ -9,6 +9,7 @@
 
 mod fuzz;
 mod limits;
+mod plan;
 mod seams;
 mod serve;
 mod stack;

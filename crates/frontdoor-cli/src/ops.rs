@@ -85,11 +85,11 @@ impl Default for Metrics {
 /// mirror counters.
 impl Observer for Metrics {
     fn upstream_error(&self, _route: &str, error: &ProxyError) {
-        Metrics::upstream_error(self, error.kind().as_str());
+        Self::upstream_error(self, error.kind().as_str());
     }
 
     fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
-        Some(Metrics::mirror_stats(self, route))
+        Some(Self::mirror_stats(self, route))
     }
 }
 

@@ -32,11 +32,11 @@ use frontdoor::{
 use http::{Request, Response};
 use tower::{util::BoxCloneSyncService, ServiceBuilder};
 
-pub use frontdoor::plan::Row;
 use crate::{
     config::{Builtin, Config, ConfigErrors},
     ops::{Metrics, ObserveLayer},
 };
+pub use frontdoor::plan::Row;
 
 /// The erased service type of a worker's whole stack.
 pub type Svc = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;

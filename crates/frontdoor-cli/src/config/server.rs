@@ -45,7 +45,12 @@ pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
         header_timeout: timeouts("header_timeout", raw.header_timeout, errors),
         body_timeout: timeouts("body_timeout", raw.body_timeout, errors),
         drain_timeout: timeouts("drain_timeout", raw.drain_timeout, errors),
-        max_connections: checked("max_connections", raw.max_connections, |n| values::count(*n), errors),
+        max_connections: checked(
+            "max_connections",
+            raw.max_connections,
+            |n| values::count(*n),
+            errors,
+        ),
         idle_timeout: timeouts("idle_timeout", raw.idle_timeout, errors),
         send_timeout: timeouts("send_timeout", raw.send_timeout, errors),
         max_connections_per_ip: checked(
@@ -56,8 +61,18 @@ pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
         )
         .unwrap_or(0),
         proxy_protocol: raw.proxy_protocol.unwrap_or(false),
-        max_header_bytes: checked("max_header_bytes", raw.max_header_bytes, max_header_bytes, errors),
-        max_headers: checked("max_headers", raw.max_headers, |n| values::count(*n), errors),
+        max_header_bytes: checked(
+            "max_header_bytes",
+            raw.max_header_bytes,
+            max_header_bytes,
+            errors,
+        ),
+        max_headers: checked(
+            "max_headers",
+            raw.max_headers,
+            |n| values::count(*n),
+            errors,
+        ),
         h2_max_concurrent_streams: checked(
             "h2_max_concurrent_streams",
             raw.h2_max_concurrent_streams,
@@ -65,8 +80,13 @@ pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
             errors,
         )
         .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-        max_request_body: checked("max_request_body", raw.max_request_body, values::size, errors)
-            .unwrap_or(0),
+        max_request_body: checked(
+            "max_request_body",
+            raw.max_request_body,
+            values::size,
+            errors,
+        )
+        .unwrap_or(0),
         min_body_rate: checked("min_body_rate", raw.min_body_rate, values::rate, errors)
             .unwrap_or(frontdoor::serve::DEFAULT_MIN_BODY_RATE),
     }

@@ -3,7 +3,9 @@
 
 use frontdoor::plan::{Description, Located};
 
-use super::{error::Errors, raw::RawConfig, server::server, tls, Config, ConfigError, ConfigErrors};
+use super::{
+    error::Errors, raw::RawConfig, server::server, tls, Config, ConfigError, ConfigErrors,
+};
 
 /// Parses and validates a config file, returning every error found.
 pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
@@ -15,7 +17,12 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
     })?;
     let listen_tls_span = raw.server.listen_tls.as_ref().map(toml::Spanned::span);
     let server = server(raw.server, &mut errors);
-    tls::check_listeners(&server, raw.tls.len(), listen_tls_span.as_ref(), &mut errors);
+    tls::check_listeners(
+        &server,
+        raw.tls.len(),
+        listen_tls_span.as_ref(),
+        &mut errors,
+    );
     let certs = tls::certs(raw.tls, &mut errors);
     let located = Located::new(src);
     let plan = match description.check() {

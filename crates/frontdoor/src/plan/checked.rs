@@ -42,15 +42,25 @@ pub struct Checked {
 impl Checked {
     /// Every target: the routes' in order, then the default's.
     pub fn targets(&self) -> impl Iterator<Item = &Target> {
-        self.routes.iter().map(|r| &r.target).chain(self.default.as_ref())
+        self.routes
+            .iter()
+            .map(|r| &r.target)
+            .chain(self.default.as_ref())
     }
 
     /// Makes every relative file path (a target's CA, client certificate and key)
     /// relative to `dir`.
     pub fn rebase_files(&mut self, dir: &Path) {
-        let targets = self.routes.iter_mut().map(|r| &mut r.target).chain(self.default.as_mut());
+        let targets = self
+            .routes
+            .iter_mut()
+            .map(|r| &mut r.target)
+            .chain(self.default.as_mut());
         for tls in targets.filter_map(|t| t.tls.as_mut()) {
-            for file in [&mut tls.ca, &mut tls.cert, &mut tls.key].into_iter().flatten() {
+            for file in [&mut tls.ca, &mut tls.cert, &mut tls.key]
+                .into_iter()
+                .flatten()
+            {
                 if file.is_relative() {
                     *file = dir.join(&*file);
                 }

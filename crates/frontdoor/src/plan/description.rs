@@ -140,7 +140,9 @@ impl Route {
     /// Balances over `upstreams` instead.
     #[must_use]
     pub fn upstreams<'a>(mut self, upstreams: impl IntoIterator<Item = &'a str>) -> Self {
-        self.upstream = Some(Value::Array(upstreams.into_iter().map(Value::from).collect()));
+        self.upstream = Some(Value::Array(
+            upstreams.into_iter().map(Value::from).collect(),
+        ));
         self
     }
 

@@ -201,7 +201,11 @@ impl Errors {
 /// The 1-based line where byte `at` of `text` is.
 pub(crate) fn line_at(text: &str, at: usize) -> usize {
     let end = at.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The 1-based line where `span` starts.

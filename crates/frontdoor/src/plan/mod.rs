@@ -71,18 +71,20 @@ pub mod checked;
 pub mod description;
 mod error;
 mod served;
-pub mod state;
 mod stack;
+pub mod state;
 mod text;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 pub use self::{
     checked::Checked,
     description::{Description, Mirror, Route},
     error::{PlanError, PlanErrors},
     served::Served,
-    stack::{Observer, Options, Row, RouteService as PlanService},
+    stack::{Observer, Options, RouteService as PlanService, Row},
     state::SharedState,
     text::Located,
 };
@@ -175,7 +177,7 @@ impl Plan {
     /// enough to call once per worker; each call builds a new stack.
     #[must_use]
     pub fn service(&self) -> PlanService {
-        if let Some(first) = self.first.lock().ok().and_then(|mut f| f.take()) {
+        if let Some(first) = self.first.lock().take() {
             return first.service;
         }
         match stack::build(&self.checked, &self.state, &self.options) {

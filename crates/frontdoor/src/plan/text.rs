@@ -66,7 +66,8 @@ impl<'a> Located<'a> {
                 None => break,
             }
         }
-        self.span_of(node).map(|span| line_of_span(self.text, &span))
+        self.span_of(node)
+            .map(|span| line_of_span(self.text, &span))
     }
 
     /// The 1-based line where byte `at` is.
@@ -83,7 +84,10 @@ impl<'a> Located<'a> {
         };
         if let Some(table) = table {
             let named = ["spec", "regex"].into_iter().find_map(|k| table.get(k));
-            if let Some(span) = named.or_else(|| table.iter().next().map(|(_, i)| i)).and_then(Item::span) {
+            if let Some(span) = named
+                .or_else(|| table.iter().next().map(|(_, i)| i))
+                .and_then(Item::span)
+            {
                 return Some(span);
             }
         }

@@ -72,7 +72,10 @@ wfront04 = true
     assert_eq!(c.server.drain_timeout, Some(Duration::from_secs(60)));
     assert_eq!(c.server.max_connections, Some(500));
     assert_eq!(c.plan.resolve.trusted_proxies.len(), 2);
-    assert_eq!(c.plan.resolve.schemes.ports("https"), Some(&[443, 8443][..]));
+    assert_eq!(
+        c.plan.resolve.schemes.ports("https"),
+        Some(&[443, 8443][..])
+    );
     assert_eq!(c.plan.routes.len(), 2);
     let r0 = &c.plan.routes[0];
     assert_eq!(

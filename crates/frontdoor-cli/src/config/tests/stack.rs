@@ -11,7 +11,10 @@ use crate::{
 
 /// The stack of `config` observed by `metrics`.
 fn stack(config: &Config, metrics: &Metrics) -> Built {
-    Built::new(&plan(config, &Builtins::new(), metrics, None).unwrap(), metrics)
+    Built::new(
+        &plan(config, &Builtins::new(), metrics, None).unwrap(),
+        metrics,
+    )
 }
 
 fn built(src: &str) -> Result<Built, Vec<String>> {

@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
+use super::values;
+use crate::plan::{description::Mirror, error::Errors};
 use frontdoor_mirror::{Comparator, HostMark, MirrorLayer};
 use frontdoor_upstream::{Forwarding, Upstream, UpstreamConfigError};
 use http::{HeaderName, Method};
-use super::values;
-use crate::plan::{description::Mirror, error::Errors};
 
 /// A target's validated `mirror = { .. }`: data only, compared whole when a reload
 /// decides whether the target's mirror layer (its shadow pool, in-flight bound and
@@ -125,11 +125,7 @@ fn shadow(url: &str, forwarding: &Forwarding) -> Result<Upstream, UpstreamConfig
 
 /// The optional settings, each checked (an error recorded for each bad one); the
 /// shadow's `upstream` and `sample` are left for the caller.
-fn check(
-    raw: &Mirror,
-    key: &impl Fn(&str) -> String,
-    errors: &mut Errors,
-) -> MirrorSettings {
+fn check(raw: &Mirror, key: &impl Fn(&str) -> String, errors: &mut Errors) -> MirrorSettings {
     let methods = raw.methods.as_ref().map(|m| {
         parse_each(m, errors, &key("methods"), |t| {
             Method::from_bytes(t.as_bytes()).map_err(|e| e.to_string())

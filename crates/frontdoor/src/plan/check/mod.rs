@@ -125,19 +125,14 @@ fn settings(raw: &d::Settings, errors: &mut Errors) -> Settings {
         escaped_slashes: raw
             .escaped_slashes
             .as_deref()
-            .map_or(EncodedSlash::Keep, |e| {
-                escaped_slashes("server", e, errors)
-            }),
+            .map_or(EncodedSlash::Keep, |e| escaped_slashes("server", e, errors)),
     }
 }
 
 fn server_name(name: &str, errors: &mut Errors) -> Option<String> {
     let lower = name.trim().to_ascii_lowercase();
     if lower.is_empty() || HeaderValue::from_str(&lower).is_err() || lower.contains(['/', ' ']) {
-        errors.push(
-            "server.server_name",
-            format!("not a host name: {name:?}"),
-        );
+        errors.push("server.server_name", format!("not a host name: {name:?}"));
         return None;
     }
     Some(lower)
@@ -262,10 +257,7 @@ fn trusted_proxies(raw: &[String], errors: &mut Errors) -> Vec<IpNet> {
     nets
 }
 
-fn schemes(
-    table: &std::collections::BTreeMap<String, Vec<u16>>,
-    errors: &mut Errors,
-) -> Schemes {
+fn schemes(table: &std::collections::BTreeMap<String, Vec<u16>>, errors: &mut Errors) -> Schemes {
     let mut schemes = Schemes::new();
     for (label, ports) in table {
         if !valid_label(label) {
@@ -306,15 +298,15 @@ pub(crate) fn label_tls_ports(schemes: Schemes, tls_ports: &[u16]) -> Schemes {
 // === [not_found] ===
 
 fn not_found(raw: &d::NotFound, errors: &mut Errors) -> NotFound {
-    let status = raw.status.map_or(StatusCode::NOT_FOUND, |s| {
-        match StatusCode::from_u16(s) {
+    let status = raw
+        .status
+        .map_or(StatusCode::NOT_FOUND, |s| match StatusCode::from_u16(s) {
             Ok(code) if !code.is_informational() => code,
             _ => {
                 errors.push("not_found.status", format!("not a final HTTP status: {s}"));
                 StatusCode::NOT_FOUND
             }
-        }
-    });
+        });
     NotFound {
         status,
         body: raw.body.clone().unwrap_or_else(|| NotFound::default().body),

@@ -207,7 +207,11 @@ fn upstreams(path: &str, up: &toml::Value, errors: &mut Errors) -> Vec<UpstreamA
         .filter_map(|(i, text)| {
             upstream_addr(text)
                 .map_err(|message| {
-                    let key = if one { key.clone() } else { format!("{key}[{i}]") };
+                    let key = if one {
+                        key.clone()
+                    } else {
+                        format!("{key}[{i}]")
+                    };
                     errors.push(key, message);
                 })
                 .ok()

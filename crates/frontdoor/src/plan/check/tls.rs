@@ -53,9 +53,21 @@ pub(super) fn upstream(
         }
         Some(name)
     });
-    let cert = client_file(&path, ("cert", "key"), raw.cert.as_deref(), raw.key.is_some(), errors);
-    let key = client_file(&path, ("key", "cert"), raw.key.as_deref(), cert.is_some(), errors);
-    (errors.count() == before).then(|| UpstreamTls {
+    let cert = client_file(
+        &path,
+        ("cert", "key"),
+        raw.cert.as_deref(),
+        raw.key.is_some(),
+        errors,
+    );
+    let key = client_file(
+        &path,
+        ("key", "cert"),
+        raw.key.as_deref(),
+        cert.is_some(),
+        errors,
+    );
+    (errors.count() == before).then_some(UpstreamTls {
         ca,
         server_name,
         verify,

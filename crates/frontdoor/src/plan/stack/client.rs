@@ -69,9 +69,8 @@ pub(super) fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> 
     if tls.ca.is_none() && tls.cert.is_none() {
         return Ok(None);
     }
-    let problem = |key: &'static str, file: &Path, what: String| {
-        (key, format!("{}: {what}", file.display()))
-    };
+    let problem =
+        |key: &'static str, file: &Path, what: String| (key, format!("{}: {what}", file.display()));
     let file_bytes = |key: &'static str, file: &Path| {
         std::fs::read(file).map_err(|e| (key, format!("cannot read {}: {e}", file.display())))
     };

@@ -184,7 +184,12 @@ impl<'a> RouteTable<'a> {
         }
     }
 
-    fn target(&self, target: &Target, shared: Option<&TargetState>, label: &str) -> Result<(target::Built, String), target::Problem> {
+    fn target(
+        &self,
+        target: &Target,
+        shared: Option<&TargetState>,
+        label: &str,
+    ) -> Result<(target::Built, String), target::Problem> {
         let shared = shared.ok_or((
             "upstream",
             "the shared state was built for another plan".to_owned(),
@@ -202,11 +207,20 @@ impl<'a> RouteTable<'a> {
 
     /// Adds `route`, or records why it cannot be: a bad spec leaves it out; a bad
     /// target adds it with a stand-in service so later duplicates are still found.
-    fn route(&mut self, route: &'a Route, shared: Option<&TargetState>, errors: &mut Vec<PlanError>) {
+    fn route(
+        &mut self,
+        route: &'a Route,
+        shared: Option<&TargetState>,
+        errors: &mut Vec<PlanError>,
+    ) {
         let path = format!("route[{}]", route.index);
         let spec = route.matcher.route_spec();
         if let Err(message) = check_spec(&spec, self.checked) {
-            errors.push(PlanError::new(None, format!("{path}.{}", route.matcher.key()), message));
+            errors.push(PlanError::new(
+                None,
+                format!("{path}.{}", route.matcher.key()),
+                message,
+            ));
             return;
         }
         let router = std::mem::take(&mut self.router);
@@ -234,7 +248,12 @@ impl<'a> RouteTable<'a> {
     }
 
     /// Sends misses to `target`.
-    fn default(&mut self, target: &Target, shared: Option<&TargetState>, errors: &mut Vec<PlanError>) {
+    fn default(
+        &mut self,
+        target: &Target,
+        shared: Option<&TargetState>,
+        errors: &mut Vec<PlanError>,
+    ) {
         match self.target(target, shared, "default") {
             Ok((built, mirror)) => {
                 self.rows.push(Row {
@@ -292,9 +311,13 @@ impl<'a> RouteTable<'a> {
 /// Checks one spec alone with the route crate's compiler, so that every bad spec is
 /// reported (a router build stops at the first).
 fn check_spec(spec: &RouteSpec, checked: &Checked) -> Result<(), String> {
-    Table::compile([spec.clone()], checked.compat.mode(), &checked.resolve.schemes)
-        .map(drop)
-        .map_err(|e| format!("{}: {:?}", e.reason(), e.spec()))
+    Table::compile(
+        [spec.clone()],
+        checked.compat.mode(),
+        &checked.resolve.schemes,
+    )
+    .map(drop)
+    .map_err(|e| format!("{}: {:?}", e.reason(), e.spec()))
 }
 
 type Resolver = ByScheme<ForwardedResolver>;

@@ -93,7 +93,11 @@ pub(super) fn build(
     });
     let mirror = shared.mirror().cloned().map(|m| {
         let m = m.shadow_label(&served.route);
-        match options.observer.as_ref().and_then(|o| o.mirror_stats(&served.route)) {
+        match options
+            .observer
+            .as_ref()
+            .and_then(|o| o.mirror_stats(&served.route))
+        {
             Some(stats) => m.stats(stats),
             None => m,
         }
@@ -110,7 +114,10 @@ pub(super) fn build(
         )
         .layer(gateway)
         .option_layer((buffer > 0).then(|| {
-            RequestBufferLayer::new(usize::try_from(buffer).unwrap_or(usize::MAX), budget.clone())
+            RequestBufferLayer::new(
+                usize::try_from(buffer).unwrap_or(usize::MAX),
+                budget.clone(),
+            )
         }))
         .option_layer(shared.in_flight().cloned().map(in_flight))
         .option_layer(relocation)

@@ -290,6 +290,5 @@ impl TargetState {
     }
 }
 
-
 #[cfg(test)]
 mod tests;
