@@ -63,8 +63,9 @@
 //!   body that trickles in holds nothing below it), an in-flight limit (tower's
 //!   `ConcurrencyLimit` under `LoadShed`), `relocate` (public root ↔ upstream root in
 //!   headers and bodies), `mirror` (so the shadow receives exactly what the upstream
-//!   does), then the upstream client. The `frontdoor` binary builds every route in
-//!   this order; the bracketed layers are optional.
+//!   does), then the upstream client. [`plan`](crate::plan) builds every route in
+//!   this order (the `frontdoor` binary's stack is a plan); the bracketed layers are
+//!   optional.
 //! * Backpressure-sensitive layers (concurrency limits, load shedding) go outside
 //!   the router, which is always ready, or inside a route.
 //!

@@ -32,13 +32,15 @@ fn checked<V, T>(
 pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
     let duration = |v: &String| values::duration(v);
     let timeouts = |key, value, errors: &mut Errors<'_>| checked(key, value, duration, errors);
+    let addrs = raw
+        .listen
+        .map_or_else(|| vec![DEFAULT_LISTEN], |l| listen("listen", &l, errors));
+    let tls_addrs = raw
+        .listen_tls
+        .map_or_else(Vec::new, |l| listen("listen_tls", &l, errors));
     Server {
-        listen: raw
-            .listen
-            .map_or_else(|| vec![DEFAULT_LISTEN], |l| listen("listen", &l, errors)),
-        listen_tls: raw
-            .listen_tls
-            .map_or_else(Vec::new, |l| listen("listen_tls", &l, errors)),
+        listen: addrs,
+        listen_tls: tls_addrs,
         tls_handshake_timeout: timeouts("tls_handshake_timeout", raw.tls_handshake_timeout, errors),
         admin: checked("admin", raw.admin, |a| socket_addr(a), errors),
         workers: checked("workers", raw.workers, |n| values::count(*n), errors),

@@ -76,17 +76,16 @@ fn target(
         }
     };
     let relocate = raw.relocate.as_ref().map_or(Relocate::None, |r| {
-        r.parse().unwrap_or_else(|e| {
-            errors.push(key("relocate"), format!("{e}"));
-            Relocate::None
-        })
+        let parsed = r.parse().map_err(|e| format!("{e}"));
+        errors
+            .check(&key("relocate"), parsed)
+            .unwrap_or(Relocate::None)
     });
     let host = raw.host.as_ref().map_or_else(HostPolicy::default, |h| {
-        h.parse()
-            .unwrap_or_else(|e: frontdoor_upstream::UpstreamConfigError| {
-                errors.push(key("host"), e.message());
-                HostPolicy::default()
-            })
+        let parsed = h
+            .parse()
+            .map_err(|e: frontdoor_upstream::UpstreamConfigError| e.message().to_owned());
+        errors.check(&key("host"), parsed).unwrap_or_default()
     });
     let cleanup = raw
         .cleanup
@@ -101,14 +100,7 @@ fn target(
         .mirror
         .as_ref()
         .and_then(|m| mirror::mirror(path, m, forwarding, errors));
-    let max_in_flight = raw
-        .max_in_flight
-        .and_then(|n| errors.check(&key("max_in_flight"), values::limit(n)))
-        .unwrap_or(0);
-    let upstream_max_connections = raw
-        .upstream_max_connections
-        .and_then(|n| errors.check(&key("upstream_max_connections"), values::limit(n)))
-        .unwrap_or(0);
+    let (max_in_flight, upstream_max_connections) = limits(path, raw, errors);
     let tls = raw
         .tls
         .as_ref()
@@ -125,7 +117,7 @@ fn target(
         .upgrades
         .as_ref()
         .map_or_else(UpgradeProtocols::default, |u| upgrades(path, u, errors));
-    (errors.count() == before).then(|| Target {
+    (errors.count() == before).then_some(Target {
         upstreams,
         relocate,
         host,
@@ -141,6 +133,19 @@ fn target(
         request_buffer,
         upgrades,
     })
+}
+
+/// `max_in_flight` and `upstream_max_connections`: counts, 0 (the default) for none.
+fn limits(path: &str, raw: &d::Route, errors: &mut Errors) -> (usize, usize) {
+    let mut limit = |name: &str, value: Option<i64>| {
+        value
+            .and_then(|n| errors.check(&format!("{path}.{name}"), values::limit(n)))
+            .unwrap_or(0)
+    };
+    (
+        limit("max_in_flight", raw.max_in_flight),
+        limit("upstream_max_connections", raw.upstream_max_connections),
+    )
 }
 
 /// A route's `escaped_slashes`: only `reject`, which narrows the server's policy.

@@ -30,20 +30,7 @@ pub(super) fn upstream(
             format!("applies to https:// upstreams only, and {plain} is not one"),
         );
     }
-    let verify = raw.verify.unwrap_or(true);
-    if !verify {
-        errors.warn(
-            format!("{path}.verify"),
-            "the upstream's certificate is not verified: anyone on the path can \
-             impersonate it (trust its CA with `ca` instead)",
-        );
-        if raw.ca.is_some() {
-            errors.push(
-                format!("{path}.ca"),
-                "a CA is of no use with `verify = false`",
-            );
-        }
-    }
+    let verify = verify(&path, raw, errors);
     let ca = raw.ca.as_deref().and_then(|v| file(&path, "ca", v, errors));
     let server_name = raw.server_name.as_ref().and_then(|n| {
         let name = n.trim().to_owned();
@@ -74,6 +61,25 @@ pub(super) fn upstream(
         cert,
         key,
     })
+}
+
+/// `verify`, `true` by default; `false` is a warning, and refuses a `ca`.
+fn verify(path: &str, raw: &d::UpstreamTls, errors: &mut Errors) -> bool {
+    let verify = raw.verify.unwrap_or(true);
+    if !verify {
+        errors.warn(
+            format!("{path}.verify"),
+            "the upstream's certificate is not verified: anyone on the path can \
+             impersonate it (trust its CA with `ca` instead)",
+        );
+        if raw.ca.is_some() {
+            errors.push(
+                format!("{path}.ca"),
+                "a CA is of no use with `verify = false`",
+            );
+        }
+    }
+    verify
 }
 
 /// A file key `{path}.{key}` that is present.

@@ -84,24 +84,7 @@ pub(super) fn build(
         .map(|addr| base_url(addr, options))
         .collect::<Vec<_>>();
     let relocation = relocation(target.relocate, &bases)?;
-    let route = Arc::clone(&served.route);
-    let observer = options.observer.clone();
-    let gateway = GatewayErrorLayer::new().on_error(move |failure: &GatewayFailure<'_>| {
-        if let (Some(observer), Some(err)) = (&observer, failure.proxy_error()) {
-            observer.upstream_error(&route, err);
-        }
-    });
-    let mirror = shared.mirror().cloned().map(|m| {
-        let m = m.shadow_label(&served.route);
-        match options
-            .observer
-            .as_ref()
-            .and_then(|o| o.mirror_stats(&served.route))
-        {
-            Some(stats) => m.stats(stats),
-            None => m,
-        }
-    });
+    let (gateway, mirror) = observed(&served.route, shared, options);
     let buffer = target
         .request_buffer
         .unwrap_or(checked.settings.request_buffer);
@@ -128,6 +111,37 @@ pub(super) fn build(
         filter,
         upstream: upstream.to_string(),
     })
+}
+
+/// The gateway-error layer, which reports upstream failures to the observer, and the
+/// mirror layer (when the target mirrors), counting into the observer's counters.
+fn observed(
+    route: &Arc<str>,
+    shared: &TargetState,
+    options: &Options,
+) -> (
+    GatewayErrorLayer<impl frontdoor_upstream::OnGatewayError + Clone + Send + Sync + 'static>,
+    Option<MirrorLayer>,
+) {
+    let observer = options.observer.clone();
+    let label = Arc::clone(route);
+    let gateway = GatewayErrorLayer::new().on_error(move |failure: &GatewayFailure<'_>| {
+        if let (Some(observer), Some(err)) = (&observer, failure.proxy_error()) {
+            observer.upstream_error(&label, err);
+        }
+    });
+    let mirror = shared.mirror().cloned().map(|m| {
+        let m = m.shadow_label(route);
+        match options
+            .observer
+            .as_ref()
+            .and_then(|o| o.mirror_stats(route))
+        {
+            Some(stats) => m.stats(stats),
+            None => m,
+        }
+    });
+    (gateway, mirror)
 }
 
 /// The target's upstream client: one `Upstream`, or several balanced; its errors
