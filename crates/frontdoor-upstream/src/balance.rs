@@ -14,6 +14,11 @@
 //!   failure. Each attempt gets a fresh readiness check, so p2c picks again and an
 //!   address ejected by the failure is skipped.
 //!
+//! * **Shared health**: every clone of a [`Balanced`] shares its addresses' health
+//!   and load; so do separately built ones given one [`BalanceHealth`]
+//!   ([`BalancedBuilder::health`]), as each worker's stack of one route is: an address
+//!   ejected by one worker's failures is ejected for all.
+//!
 //! Readiness: [`Balanced`] is always ready and drives the balancer's readiness inside
 //! its response future (the `oneshot` pattern), so one slow address cannot block the
 //! callers of the others.
@@ -76,6 +81,7 @@ pub struct BalancedBuilder {
     eject_after: u32,
     eject_for: Duration,
     retries: u32,
+    health: Option<BalanceHealth>,
 }
 
 impl BalancedBuilder {
@@ -99,11 +105,19 @@ impl BalancedBuilder {
         self
     }
 
+    /// Shares `health` (the addresses' failures, ejections and load, in upstream
+    /// order) with every other `Balanced` built with it. Default: its own.
+    pub fn health(mut self, health: BalanceHealth) -> Self {
+        self.health = Some(health);
+        self
+    }
+
     /// Builds the service.
     ///
     /// # Errors
     ///
-    /// `upstreams` when the list is empty.
+    /// `upstreams` when the list is empty; `health` when the shared health is for
+    /// another number of addresses.
     pub fn build(self) -> Result<Balanced, UpstreamConfigError> {
         if self.upstreams.is_empty() {
             return Err(UpstreamConfigError::new(
@@ -111,18 +125,24 @@ impl BalancedBuilder {
                 "at least one upstream is needed",
             ));
         }
+        let health = self
+            .health
+            .unwrap_or_else(|| BalanceHealth::new(self.upstreams.len()));
+        if health.endpoints.len() != self.upstreams.len() {
+            return Err(UpstreamConfigError::new(
+                "health",
+                "the shared health is for another number of addresses",
+            ));
+        }
+        let eject = (self.eject_after, self.eject_for);
         let endpoints = self
             .upstreams
             .into_iter()
-            .map(|upstream| Endpoint {
+            .zip(health.endpoints.iter())
+            .map(|(upstream, shared)| Endpoint {
                 upstream,
-                shared: Arc::new(EndpointShared {
-                    failures: AtomicU32::new(0),
-                    ejected_until: Mutex::new(None),
-                    in_flight: AtomicUsize::new(0),
-                    eject_after: self.eject_after,
-                    eject_for: self.eject_for,
-                }),
+                shared: Arc::clone(shared),
+                eject,
                 wait: None,
             })
             .collect();
@@ -130,6 +150,47 @@ impl BalancedBuilder {
             endpoints: Arc::new(endpoints),
             retries: self.retries,
         })
+    }
+}
+
+// === BalanceHealth ===
+
+/// The health and load of a balanced route's addresses (consecutive connect failures,
+/// ejections, requests in flight), to share between [`Balanced`] services built
+/// separately, such as each worker's stack of one route. Cloning shares it.
+#[derive(Clone, Debug)]
+pub struct BalanceHealth {
+    endpoints: Arc<[Arc<EndpointShared>]>,
+}
+
+impl BalanceHealth {
+    /// Fresh health for `addresses` addresses: none failed, none ejected.
+    #[must_use]
+    pub fn new(addresses: usize) -> Self {
+        Self {
+            endpoints: (0..addresses)
+                .map(|_| {
+                    Arc::new(EndpointShared {
+                        failures: AtomicU32::new(0),
+                        ejected_until: Mutex::new(None),
+                        in_flight: AtomicUsize::new(0),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// How many addresses are currently ejected.
+    #[must_use]
+    pub fn ejected(&self) -> usize {
+        let now = Instant::now();
+        self.endpoints.iter().filter(|e| e.ejected_at(now)).count()
+    }
+
+    /// Whether `self` and `other` are the same shared health.
+    #[must_use]
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.endpoints, &other.endpoints)
     }
 }
 
@@ -162,6 +223,7 @@ impl Balanced {
             eject_after: 3,
             eject_for: Duration::from_secs(10),
             retries: 2,
+            health: None,
         }
     }
 
@@ -327,12 +389,11 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for RetryPoli
 
 // === Endpoint ===
 
+#[derive(Debug)]
 struct EndpointShared {
     failures: AtomicU32,
     ejected_until: Mutex<Option<Instant>>,
     in_flight: AtomicUsize,
-    eject_after: u32,
-    eject_for: Duration,
 }
 
 impl EndpointShared {
@@ -340,16 +401,22 @@ impl EndpointShared {
         self.ejected_until.lock().is_some_and(|until| now < until)
     }
 
-    fn record(&self, result: Result<(), &ProxyError>, authority: &http::uri::Authority) {
+    /// Records a call's result; `(eject_after, eject_for)` are the balancer's.
+    fn record(
+        &self,
+        result: Result<(), &ProxyError>,
+        authority: &http::uri::Authority,
+        (eject_after, eject_for): (u32, Duration),
+    ) {
         match result {
             Err(e) if e.is_connect() => {
                 let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
-                if self.eject_after > 0 && failures >= self.eject_after {
-                    *self.ejected_until.lock() = Some(Instant::now() + self.eject_for);
+                if eject_after > 0 && failures >= eject_after {
+                    *self.ejected_until.lock() = Some(Instant::now() + eject_for);
                     // One trial request after the period: a failure ejects again.
                     self.failures
-                        .store(self.eject_after.saturating_sub(1), Ordering::Release);
-                    tracing::warn!(upstream = %authority, failures, eject_for = ?self.eject_for, "upstream address ejected");
+                        .store(eject_after.saturating_sub(1), Ordering::Release);
+                    tracing::warn!(upstream = %authority, failures, ?eject_for, "upstream address ejected");
                 }
             }
             Err(_) => {}
@@ -363,6 +430,8 @@ impl EndpointShared {
 struct Endpoint {
     upstream: Upstream,
     shared: Arc<EndpointShared>,
+    /// The balancer's `eject_after` and `eject_for`.
+    eject: (u32, Duration),
     wait: Option<Pin<Box<Sleep>>>,
 }
 
@@ -371,6 +440,7 @@ impl Clone for Endpoint {
         Self {
             upstream: self.upstream.clone(),
             shared: Arc::clone(&self.shared),
+            eject: self.eject,
             wait: None,
         }
     }
@@ -422,6 +492,7 @@ impl Service<Request<Body>> for Endpoint {
             inner: self.upstream.call(req),
             guard: InFlight(Arc::clone(&self.shared)),
             authority: self.upstream.authority().clone(),
+            eject: self.eject,
         }
     }
 }
@@ -441,6 +512,7 @@ pin_project! {
         inner: crate::ResponseFuture,
         guard: InFlight,
         authority: http::uri::Authority,
+        eject: (u32, Duration),
     }
 }
 
@@ -452,7 +524,7 @@ impl Future for EndpointFuture {
         let result = ready!(this.inner.poll(cx));
         this.guard
             .0
-            .record(result.as_ref().map(|_| ()), this.authority);
+            .record(result.as_ref().map(|_| ()), this.authority, *this.eject);
         Poll::Ready(result)
     }
 }
@@ -467,6 +539,34 @@ mod tests {
         fn send<T: Send>() {}
         send_sync_clone::<Balanced>();
         send::<ResponseFuture>();
+    }
+
+    /// Two balancers built with one health share it: a connect failure through one
+    /// ejects the address for the other.
+    #[tokio::test]
+    async fn balancers_built_with_one_health_share_ejections() {
+        // Nothing listens on port 9 (discard) of loopback: the connect is refused.
+        let upstreams = || vec![Upstream::new("http://127.0.0.1:9").unwrap()];
+        let health = BalanceHealth::new(1);
+        let build = || {
+            Balanced::builder(upstreams())
+                .eject_after(1)
+                .retries(0)
+                .health(health.clone())
+                .build()
+                .unwrap()
+        };
+        let (mut a, b) = (build(), build());
+        let alone = Balanced::builder(upstreams()).build().unwrap();
+        let req = Request::get("http://h/").body(Body::empty()).unwrap();
+        let err = a.call(req).await.unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        assert_eq!((a.ejected(), b.ejected(), health.ejected()), (1, 1, 1));
+        assert_eq!(alone.ejected(), 0);
+        let wrong = Balanced::builder(upstreams())
+            .health(BalanceHealth::new(2))
+            .build();
+        assert_eq!(wrong.unwrap_err().key(), "health");
     }
 
     #[test]

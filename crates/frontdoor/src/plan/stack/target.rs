@@ -187,8 +187,13 @@ fn client(
         (1, Some(one)) => Either::Left(one),
         (_, last) => {
             upstreams.extend(last);
+            let builder = Balanced::builder(upstreams);
+            let builder = match shared.balance_health() {
+                Some(health) => builder.health(health.clone()),
+                None => builder,
+            };
             Either::Right(
-                Balanced::builder(upstreams)
+                builder
                     .build()
                     .map_err(|e| ("upstream", e.message().to_owned()))?,
             )

@@ -2,9 +2,10 @@
 //! description does not hold.
 //!
 //! Per target (each route's and the default's): the semaphore behind `max_in_flight`,
-//! the connection caps behind `upstream_max_connections` (one per upstream) and the
+//! the connection caps behind `upstream_max_connections` (one per upstream), the
 //! mirror layer built from `mirror = { .. }` (its shadow pool, in-flight bound and
-//! counters). Server-wide: the [`BufferBudget`] behind `request_buffer_total`.
+//! counters) and, for several upstreams, their balancer's health (failures,
+//! ejections, load). Server-wide: the [`BufferBudget`] behind `request_buffer_total`.
 //!
 //! A [`SharedState`] is built once per [`Plan`](super::Plan), before the workers'
 //! stacks, and every worker's stack shares it, so a limit counts over all workers.
@@ -30,7 +31,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use frontdoor_mirror::MirrorLayer;
-use frontdoor_upstream::{BufferBudget, ConnectionCap, Forwarding};
+use frontdoor_upstream::{BalanceHealth, BufferBudget, ConnectionCap, Forwarding};
 use tokio::sync::Semaphore;
 
 use super::{
@@ -73,6 +74,8 @@ struct Parts {
     connection_caps: Vec<ConnectionCap>,
     /// The mirror layer, when the target mirrors.
     mirror: Option<MirrorLayer>,
+    /// The health and load of its addresses, when it balances over several.
+    balance: Option<BalanceHealth>,
 }
 
 /// How a target is recognised across a reload.
@@ -252,6 +255,8 @@ impl TargetState {
         } else {
             Vec::new()
         };
+        let balance =
+            (target.upstreams.len() > 1).then(|| BalanceHealth::new(target.upstreams.len()));
         Self {
             parts: Arc::new(Parts {
                 id,
@@ -260,6 +265,7 @@ impl TargetState {
                 in_flight,
                 connection_caps,
                 mirror,
+                balance,
             }),
         }
     }
@@ -281,6 +287,13 @@ impl TargetState {
     #[must_use]
     pub fn mirror(&self) -> Option<&MirrorLayer> {
         self.parts.mirror.as_ref()
+    }
+
+    /// The health (failures, ejections) and load of the target's addresses, shared by
+    /// every worker's balancer, when it balances over several.
+    #[must_use]
+    pub fn balance_health(&self) -> Option<&BalanceHealth> {
+        self.parts.balance.as_ref()
     }
 
     /// Whether `self` and `other` are the same parts (a reload kept them).

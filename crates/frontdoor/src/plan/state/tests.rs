@@ -157,3 +157,23 @@ fn the_buffer_budget_carries_over_when_its_total_is_unchanged() {
     assert!(!fresh.shares_budget(&old));
     assert_eq!(fresh.budget().available(), 2 << 20);
 }
+
+/// A target balanced over several upstreams has one health for every worker's
+/// balancer, kept by a reload that leaves the target unchanged.
+#[test]
+fn balanced_targets_share_their_health() {
+    let balanced = "[[route]]\nspec = \"d::/\"\n\
+                    upstream = [\"http://127.0.0.1:7\", \"http://127.0.0.1:8\"]\n";
+    let (_, old) = state(&format!("{balanced}{OTHER}"));
+    let health = old.route(0).unwrap().balance_health().unwrap();
+    assert_eq!(health.ejected(), 0);
+    assert!(old.route(1).unwrap().balance_health().is_none());
+    let changed = OTHER.replace("127.0.0.1:3", "127.0.0.1:5");
+    let new = reload(&format!("{balanced}{changed}"), &old);
+    assert!(new
+        .route(0)
+        .unwrap()
+        .balance_health()
+        .unwrap()
+        .ptr_eq(health));
+}
