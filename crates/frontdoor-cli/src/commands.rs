@@ -195,51 +195,17 @@ fn bind(config: &Config, listen: Vec<SocketAddr>, live: &Live) -> Result<Workers
     } else {
         listen
     };
-    let mut server = Workers::bind(&listen, live.workers())?;
+    let server = Workers::bind(&listen, live.workers())?;
     #[cfg(feature = "tls")]
-    if !config.server.listen_tls.is_empty() {
+    let server = if config.server.listen_tls.is_empty() {
+        server
+    } else {
         let tls = live
             .tls_config()?
             .ok_or("listen_tls is set but no certificate is loaded")?;
-        server = server.bind_tls(&config.server.listen_tls, &tls)?;
-    }
-    #[cfg(feature = "tls")]
-    if let Some(t) = config.server.tls_handshake_timeout {
-        server = server.tls_handshake_timeout(t);
-    }
-    if let Some(t) = config.server.header_timeout {
-        server = server.header_read_timeout(t);
-    }
-    if let Some(t) = config.server.body_timeout {
-        server = server.body_read_timeout(t);
-    }
-    if let Some(t) = config.server.drain_timeout {
-        server = server.drain_timeout(t);
-    }
-    if let Some(n) = config.server.max_connections {
-        server = server.max_connections(n);
-    }
-    let limits = &config.server;
-    if let Some(t) = limits.idle_timeout {
-        server = server.idle_timeout(t);
-    }
-    if let Some(t) = limits.send_timeout {
-        server = server.send_timeout(t);
-    }
-    if let Some(n) = limits.max_header_bytes {
-        server = server.max_header_bytes(n);
-    }
-    if let Some(n) = limits.max_headers {
-        server = server.max_headers(n);
-    }
-    if let Some(n) = limits.h2_max_concurrent_streams {
-        server = server.h2_max_concurrent_streams(n);
-    }
-    Ok(server
-        .max_connections_per_ip(limits.max_connections_per_ip)
-        .proxy_protocol(limits.proxy_protocol)
-        .max_request_body(limits.max_request_body)
-        .min_body_rate(limits.min_body_rate))
+        server.bind_tls(&config.server.listen_tls, &tls)?
+    };
+    Ok(server.settings(&config.server.settings))
 }
 
 /// Starts the admin listener, if configured; returns its bound address.

@@ -68,6 +68,7 @@ mod path;
 pub mod proto;
 mod schemes;
 mod upload;
+pub mod values;
 
 pub use answer::InnerOrAnswer;
 pub use body::{Body, BoxError};

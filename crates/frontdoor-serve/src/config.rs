@@ -232,6 +232,8 @@ macro_rules! limit_setters {
             self.config.max_request_body = max;
             self
         }
+
+        $crate::settings::with_settings!($crate::settings::settings_method);
     };
 }
 pub(crate) use limit_setters;

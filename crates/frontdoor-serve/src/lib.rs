@@ -134,6 +134,7 @@ mod idle_body;
 mod per_ip;
 mod proxy_protocol;
 mod server;
+mod settings;
 mod shared;
 mod signal;
 mod stream;
@@ -153,6 +154,7 @@ pub use config::{
     MIN_MAX_HEADER_BYTES,
 };
 pub use server::Server;
+pub use settings::Settings;
 pub use signal::shutdown_signal;
 pub use stream::serve_stream;
 pub use workers::Workers;

@@ -62,6 +62,16 @@ impl<'a> Errors<'a> {
         self.list.push(ConfigError::new(line, path, message));
     }
 
+    /// Records an error on `line`, key `path`.
+    pub(crate) fn push_at(
+        &mut self,
+        line: Option<usize>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.list.push(ConfigError::new(line, path, message));
+    }
+
     /// Adds errors found elsewhere (with their lines).
     pub(crate) fn extend(&mut self, errors: impl IntoIterator<Item = ConfigError>) {
         self.list.extend(errors);

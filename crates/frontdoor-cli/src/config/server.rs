@@ -1,108 +1,132 @@
-//! `[server]`: listeners, timeouts, sizes and counts, each checked naming its key
-//! (`server.<key>`), with the plan's value rules ([`values`]). The keys that shape
-//! the stack (`via`, `forwarded`, `server_name`, `escaped_slashes`,
-//! `request_buffer`, `request_buffer_total`) are the plan's.
+//! `[server]`: the binary's keys (listeners, the admin listener, workers), checked
+//! naming their key (`server.<key>`); the connection settings, read by the server's
+//! own [`Settings`]; and the keys of the stack, the plan's. A key none of them knows
+//! is an error.
 
 use std::{net::SocketAddr, ops::Range};
 
-use frontdoor::plan::check::values;
+use frontdoor::{
+    plan::{check::values, description, Located},
+    serve::Settings,
+};
+use serde::de::{self, Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::{
     error::Errors,
-    raw::{OneOrMany, RawServer, Size},
+    raw::{OneOrMany, RawServer, ServerSettings},
     Server,
 };
 
-/// Checks `server.{key}`'s value with `check`, recording its message at the value's
-/// line.
-fn checked<V, T>(
-    key: &str,
-    value: Option<Spanned<V>>,
-    check: impl FnOnce(&V) -> Result<T, String>,
-    errors: &mut Errors<'_>,
-) -> Option<T> {
-    let value = value?;
-    check(value.get_ref())
-        .map_err(|message| errors.push(Some(&value.span()), format!("server.{key}"), message))
-        .ok()
-}
-
-/// `[server]`, checked.
-pub(super) fn server(raw: RawServer, errors: &mut Errors<'_>) -> Server {
-    let duration = |v: &String| values::duration(v);
-    let timeouts = |key, value, errors: &mut Errors<'_>| checked(key, value, duration, errors);
-    let addrs = raw
-        .listen
-        .map_or_else(|| vec![DEFAULT_LISTEN], |l| listen("listen", &l, errors));
-    let tls_addrs = raw
-        .listen_tls
-        .map_or_else(Vec::new, |l| listen("listen_tls", &l, errors));
+/// `[server]`, checked; `src` is the file, for the connection settings.
+pub(super) fn server(raw: RawServer, src: &str, errors: &mut Errors<'_>) -> Server {
+    unknown_keys(&raw, src, errors);
+    let settings = settings(src, errors);
     Server {
-        listen: addrs,
-        listen_tls: tls_addrs,
-        tls_handshake_timeout: timeouts("tls_handshake_timeout", raw.tls_handshake_timeout, errors),
-        admin: checked("admin", raw.admin, |a| socket_addr(a), errors),
-        workers: checked("workers", raw.workers, |n| values::count(*n), errors),
-        header_timeout: timeouts("header_timeout", raw.header_timeout, errors),
-        body_timeout: timeouts("body_timeout", raw.body_timeout, errors),
-        drain_timeout: timeouts("drain_timeout", raw.drain_timeout, errors),
-        max_connections: checked(
-            "max_connections",
-            raw.max_connections,
-            |n| values::count(*n),
-            errors,
-        ),
-        idle_timeout: timeouts("idle_timeout", raw.idle_timeout, errors),
-        send_timeout: timeouts("send_timeout", raw.send_timeout, errors),
-        max_connections_per_ip: checked(
-            "max_connections_per_ip",
-            raw.max_connections_per_ip,
-            |n| values::limit(*n),
-            errors,
-        )
-        .unwrap_or(0),
-        proxy_protocol: raw.proxy_protocol.unwrap_or(false),
-        max_header_bytes: checked(
-            "max_header_bytes",
-            raw.max_header_bytes,
-            max_header_bytes,
-            errors,
-        ),
-        max_headers: checked(
-            "max_headers",
-            raw.max_headers,
-            |n| values::count(*n),
-            errors,
-        ),
-        h2_max_concurrent_streams: checked(
-            "h2_max_concurrent_streams",
-            raw.h2_max_concurrent_streams,
-            |n| values::count(*n),
-            errors,
-        )
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-        max_request_body: checked(
-            "max_request_body",
-            raw.max_request_body,
-            values::size,
-            errors,
-        )
-        .unwrap_or(0),
-        min_body_rate: checked("min_body_rate", raw.min_body_rate, values::rate, errors)
-            .unwrap_or(frontdoor::serve::DEFAULT_MIN_BODY_RATE),
+        listen: raw
+            .listen
+            .map_or_else(|| vec![DEFAULT_LISTEN], |l| listen("listen", &l, errors)),
+        listen_tls: raw
+            .listen_tls
+            .map_or_else(Vec::new, |l| listen("listen_tls", &l, errors)),
+        admin: raw.admin.and_then(|a| {
+            let parsed = socket_addr(a.get_ref());
+            parsed
+                .map_err(|message| errors.push(Some(&a.span()), "server.admin", message))
+                .ok()
+        }),
+        workers: raw.workers.and_then(|n| {
+            values::count(*n.get_ref())
+                .map_err(|message| errors.push(Some(&n.span()), "server.workers", message))
+                .ok()
+        }),
+        settings,
     }
 }
 
-/// The smallest `max_header_bytes`: hyper's minimum read buffer.
-const MIN_HEADER_BYTES: u64 = 8 * 1024;
-
-fn max_header_bytes(value: &Size) -> Result<usize, String> {
-    let bytes = values::size(value)?;
-    if bytes < MIN_HEADER_BYTES {
-        return Err(format!("must be at least 8KiB, got {bytes} bytes"));
+/// The connection settings of `[server]`, each key read alone by [`Settings`] so that
+/// every bad one is reported (with its line and key path), then the good ones
+/// together.
+fn settings(src: &str, errors: &mut Errors<'_>) -> Settings {
+    let table = toml::from_str::<ServerSettings>(src)
+        .map(|s| s.server)
+        .unwrap_or_default();
+    let names = field_names::<Settings>();
+    let located = Located::new(src);
+    let mut good = toml::Table::new();
+    for (key, value) in table
+        .into_iter()
+        .filter(|(k, _)| names.contains(&k.as_str()))
+    {
+        let one = toml::Table::from_iter([(key.clone(), value.clone())]);
+        match Settings::deserialize(toml::Value::Table(one)) {
+            Ok(_) => {
+                good.insert(key, value);
+            }
+            Err(e) => {
+                let path = format!("server.{key}");
+                let line = located.line_of_path(&path);
+                errors.push_at(line, path, e.message().trim_end().to_owned());
+            }
+        }
     }
-    Ok(usize::try_from(bytes).unwrap_or(usize::MAX))
+    Settings::deserialize(toml::Value::Table(good)).unwrap_or_default()
+}
+
+/// Records a `[server]` key that neither the binary, the server nor the plan reads.
+fn unknown_keys(raw: &RawServer, src: &str, errors: &mut Errors<'_>) {
+    let own = ["listen", "listen_tls", "admin", "workers"];
+    let settings = field_names::<Settings>();
+    let stack = field_names::<description::Settings>();
+    let known = || own.iter().chain(settings).chain(stack);
+    for key in raw.rest.keys() {
+        if !known().any(|k| k == key) {
+            let expected = known().map(|k| format!("`{k}`")).collect::<Vec<_>>();
+            let line = Located::new(src).line_of_path(&format!("server.{key:?}"));
+            errors.push_at(
+                line,
+                "",
+                format!(
+                    "unknown field `{key}`, expected one of {}",
+                    expected.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// The field names serde reads `T` from: what its derived `Deserialize` passes to
+/// `deserialize_struct`.
+fn field_names<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+    struct Names<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Names<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("names only"))
+        }
+
+        fn deserialize_struct<V: de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("names only"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+            enum identifier ignored_any
+        }
+    }
+
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(Names(&mut names));
+    names
 }
 
 /// The addresses at `server.{key}` (`listen` needs at least one).

@@ -5,10 +5,9 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    time::Duration,
 };
 
-use frontdoor::plan::Checked;
+use frontdoor::{plan::Checked, serve::Settings};
 
 use super::ConfigError;
 
@@ -37,71 +36,44 @@ impl Config {
     }
 }
 
-/// Declares [`Server`] and its [`Server::changed_keys`] from one list of keys: every
-/// key is a reload-time difference unless listed after `applied`.
-macro_rules! server_settings {
-    ($( $(#[$doc:meta])* $key:ident: $ty:ty, )*) => {
-        /// `[server]`: what the listeners and connections are started with.
-        #[derive(Clone, Debug, PartialEq)]
-        #[non_exhaustive]
-        pub struct Server {
-            $( $(#[$doc])* pub $key: $ty, )*
-        }
-
-        impl Server {
-            /// The `[server]` keys whose value differs in `new`, each with the key path
-            /// (`server.header_timeout`): what a reload cannot apply to running
-            /// listeners (the keys of the stack are the plan's, which a reload applies).
-            #[must_use]
-            pub fn changed_keys(&self, new: &Self) -> Vec<&'static str> {
-                let mut keys = Vec::new();
-                $( if self.$key != new.$key {
-                    keys.push(concat!("server.", stringify!($key)));
-                } )*
-                keys
-            }
-        }
-    };
+/// `[server]`: the listeners, the workers, the admin listener and the connection
+/// settings they are started with (the keys of the stack are the plan's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Server {
+    /// The listen addresses (default `127.0.0.1:8080`).
+    pub listen: Vec<SocketAddr>,
+    /// The TLS (HTTPS) listen addresses (default: none).
+    pub listen_tls: Vec<SocketAddr>,
+    /// The admin listener (`/metrics`, `/routes`, `/healthz`).
+    pub admin: Option<SocketAddr>,
+    /// Worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// The connection settings (`header_timeout`, `max_connections`, ...), as the
+    /// server takes them.
+    pub settings: Settings,
 }
 
-server_settings! {
-    /// The listen addresses (default `127.0.0.1:8080`).
-    listen: Vec<SocketAddr>,
-    /// The TLS (HTTPS) listen addresses (default: none).
-    listen_tls: Vec<SocketAddr>,
-    /// How long a TLS client may take to complete its handshake.
-    tls_handshake_timeout: Option<Duration>,
-    /// The admin listener (`/metrics`, `/routes`, `/healthz`).
-    admin: Option<SocketAddr>,
-    /// Worker threads; `None` means one per core.
-    workers: Option<usize>,
-    /// How long a request head may take.
-    header_timeout: Option<Duration>,
-    /// How long a request body may stay idle.
-    body_timeout: Option<Duration>,
-    /// How long shutdown waits for requests in flight.
-    drain_timeout: Option<Duration>,
-    /// The connection limit over all workers.
-    max_connections: Option<usize>,
-    /// How long a connection with nothing in flight is kept.
-    idle_timeout: Option<Duration>,
-    /// How long a client may accept no response bytes.
-    send_timeout: Option<Duration>,
-    /// The connection limit per client address (IPv6: per /64); 0 is no limit.
-    max_connections_per_ip: usize,
-    /// Whether connections start with a PROXY protocol header.
-    proxy_protocol: bool,
-    /// The request head cap, in bytes.
-    max_header_bytes: Option<usize>,
-    /// The cap on request header lines.
-    max_headers: Option<usize>,
-    /// The cap on concurrent HTTP/2 streams per connection.
-    h2_max_concurrent_streams: Option<u32>,
-    /// The request body cap, in bytes; 0 is no cap.
-    max_request_body: u64,
-    /// The lowest average request body rate, in bytes a second, once a body has kept
-    /// the front door waiting for longer than `body_timeout`; 0 is none.
-    min_body_rate: u64,
+impl Server {
+    /// The `[server]` keys whose value differs in `new`, each with the key path
+    /// (`server.header_timeout`): what a reload cannot apply to running listeners
+    /// (the keys of the stack are the plan's, which a reload applies).
+    #[must_use]
+    pub fn changed_keys(&self, new: &Self) -> Vec<String> {
+        let own = [
+            ("listen", self.listen != new.listen),
+            ("listen_tls", self.listen_tls != new.listen_tls),
+            ("admin", self.admin != new.admin),
+            ("workers", self.workers != new.workers),
+        ];
+        let own = own
+            .into_iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(k, _)| k);
+        own.chain(self.settings.changed_keys(&new.settings))
+            .map(|key| format!("server.{key}"))
+            .collect()
+    }
 }
 
 /// A file named by the config: its path (relative paths are relative to the config

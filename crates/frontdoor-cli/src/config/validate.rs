@@ -16,7 +16,7 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         ConfigError::new(line, "", e.message().trim_end().to_owned())
     })?;
     let listen_tls_span = raw.server.listen_tls.as_ref().map(toml::Spanned::span);
-    let server = server(raw.server, &mut errors);
+    let server = server(raw.server, src, &mut errors);
     tls::check_listeners(
         &server,
         raw.tls.len(),

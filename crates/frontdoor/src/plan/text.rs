@@ -70,6 +70,22 @@ impl<'a> Located<'a> {
             .map(|span| line_of_span(self.text, &span))
     }
 
+    /// The key path (`server.header_timeout`) of the value of a table's key that holds
+    /// byte `at`, looking in the top-level tables and their keys; `None` when no such
+    /// value holds it.
+    #[must_use]
+    pub fn path_at(&self, at: usize) -> Option<String> {
+        let doc = self.doc.as_ref()?;
+        let holds = |item: &Item| item.span().is_some_and(|s| s.start <= at && at < s.end);
+        doc.as_table().iter().find_map(|(table, item)| {
+            let inner = item.as_table_like()?;
+            inner
+                .iter()
+                .find(|(_, value)| holds(value))
+                .map(|(key, _)| format!("{table}.{key}"))
+        })
+    }
+
     /// The 1-based line where byte `at` is.
     #[must_use]
     pub fn line_at(&self, at: usize) -> usize {
@@ -165,5 +181,12 @@ mod tests {
             assert_eq!(at.line_of_path(path), line, "{path}");
         }
         assert_eq!(Located::new("a = [").line_of_path("a"), None);
+        let at = text.find("false").unwrap();
+        assert_eq!(at_path(text, at).as_deref(), Some("server.via"));
+        assert_eq!(at_path(text, 0), None);
+    }
+
+    fn at_path(text: &str, at: usize) -> Option<String> {
+        Located::new(text).path_at(at)
     }
 }

@@ -27,26 +27,28 @@ upstream_max_connections = 4
 "#,
     )
     .unwrap();
-    let s = &config.server;
+    let s = &config.server.settings;
     assert_eq!(s.idle_timeout, Some(Duration::from_secs(30)));
     assert_eq!(s.send_timeout, Some(Duration::from_secs(15)));
-    assert_eq!(s.max_connections_per_ip, 16);
-    assert!(s.proxy_protocol);
+    assert_eq!(s.max_connections_per_ip, Some(16));
+    assert_eq!(s.proxy_protocol, Some(true));
     assert_eq!(s.max_header_bytes, Some(16 * 1024));
     assert_eq!(s.max_headers, Some(50));
     assert_eq!(s.h2_max_concurrent_streams, Some(64));
-    assert_eq!(s.max_request_body, 1 << 20);
+    assert_eq!(s.max_request_body, Some(1 << 20));
     assert_eq!(config.plan.routes[0].target.max_in_flight, 10);
     assert_eq!(config.plan.routes[0].target.upstream_max_connections, 4);
 
     let defaults = parse("").unwrap();
-    assert_eq!(defaults.server.max_connections_per_ip, 0);
-    assert!(!defaults.server.proxy_protocol);
-    assert_eq!(defaults.server.max_request_body, 0);
-    assert_eq!(defaults.server.max_header_bytes, None);
+    // Absent: the server's defaults.
+    assert_eq!(
+        defaults.server.settings,
+        frontdoor::serve::Settings::default()
+    );
+    assert_eq!(defaults.server.settings.max_header_bytes, None);
     let sizes = parse("[server]\nmax_request_body = 4096\nmax_header_bytes = \"8192B\"\n").unwrap();
-    assert_eq!(sizes.server.max_request_body, 4096);
-    assert_eq!(sizes.server.max_header_bytes, Some(8192));
+    assert_eq!(sizes.server.settings.max_request_body, Some(4096));
+    assert_eq!(sizes.server.settings.max_header_bytes, Some(8192));
 }
 
 #[test]
@@ -70,30 +72,31 @@ request_buffer = "1MiB"
 "#,
     )
     .unwrap();
-    let s = &config.server;
+    let s = &config.server.settings;
     assert_eq!(config.plan.settings.request_buffer, 16 * 1024);
     assert_eq!(config.plan.settings.request_buffer_total, 1 << 20);
     let state = frontdoor::plan::SharedState::new(&config.plan).unwrap();
     assert_eq!(state.budget().available(), 1 << 20);
-    assert_eq!(s.min_body_rate, 1024);
+    assert_eq!(s.min_body_rate, Some(1024));
     assert_eq!(config.plan.routes[0].target.request_buffer, Some(0));
     assert_eq!(config.plan.routes[1].target.request_buffer, Some(1 << 20));
 
     let defaults = parse("[default]\nupstream = \"http://127.0.0.1:1\"\n").unwrap();
     assert_eq!(defaults.plan.settings.request_buffer, 64 * 1024);
     assert_eq!(defaults.plan.settings.request_buffer_total, 64 << 20);
-    assert_eq!(defaults.server.min_body_rate, 256);
+    assert_eq!(defaults.server.settings.min_body_rate, None); // the server's 256 B/s
     assert_eq!(defaults.plan.default.unwrap().request_buffer, None);
     for off in ["min_body_rate = 0", "min_body_rate = \"0\""] {
         let config = parse(&format!("[server]\n{off}\n")).unwrap();
-        assert_eq!(config.server.min_body_rate, 0, "{off}");
+        assert_eq!(config.server.settings.min_body_rate, Some(0), "{off}");
     }
     assert_eq!(
         parse("[server]\nmin_body_rate = \"256B/s\"\n")
             .unwrap()
             .server
+            .settings
             .min_body_rate,
-        256
+        Some(256)
     );
 
     let got = errors(
@@ -204,10 +207,10 @@ max_in_flight = -3
         "line 4: server.max_connections_per_ip: must be 0 (no limit) or a positive number, got -1",
         "line 5: server.max_headers: must be a positive number, got 0",
     ];
-    // `h2_max_concurrent_streams = "many"` is a type error serde reports alone.
-    assert_eq!(got.len(), 1, "{got:?}");
+    // `h2_max_concurrent_streams = "many"` is a type error, reported beside the others.
+    assert_eq!(got.len(), 6, "{got:?}");
     assert!(
-        got[0].contains("h2_max_concurrent_streams") || got[0].contains("invalid type"),
+        got[4].starts_with("line 6: server.h2_max_concurrent_streams: invalid type"),
         "{got:?}"
     );
     let got = errors(

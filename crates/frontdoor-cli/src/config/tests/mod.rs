@@ -67,10 +67,19 @@ wfront04 = true
     assert_eq!(c.plan.settings.server_name.as_deref(), Some("localhost"));
     assert_eq!(c.server.admin, Some("127.0.0.1:9901".parse().unwrap()));
     assert_eq!(c.server.workers, Some(3));
-    assert_eq!(c.server.header_timeout, Some(Duration::from_secs(5)));
-    assert_eq!(c.server.body_timeout, Some(Duration::from_secs(20)));
-    assert_eq!(c.server.drain_timeout, Some(Duration::from_secs(60)));
-    assert_eq!(c.server.max_connections, Some(500));
+    assert_eq!(
+        c.server.settings.header_timeout,
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(
+        c.server.settings.body_timeout,
+        Some(Duration::from_secs(20))
+    );
+    assert_eq!(
+        c.server.settings.drain_timeout,
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(c.server.settings.max_connections, Some(500));
     assert_eq!(c.plan.resolve.trusted_proxies.len(), 2);
     assert_eq!(
         c.plan.resolve.schemes.ports("https"),
@@ -301,7 +310,10 @@ tls = { ca = "ca.pem", server_name = "app.internal", cert = "client.pem", key = 
     )
     .unwrap();
     assert_eq!(c.server.listen_tls.len(), 2);
-    assert_eq!(c.server.tls_handshake_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(
+        c.server.settings.tls_handshake_timeout,
+        Some(Duration::from_secs(3))
+    );
     assert!(c.plan.settings.forwarded);
     assert!(!parse("").unwrap().plan.settings.forwarded);
     assert_eq!(c.tls.len(), 2);
@@ -425,4 +437,37 @@ fn relative_files_are_relative_to_the_config_file() {
     assert_eq!(c.tls[0].key.path, std::path::Path::new("/abs/key.pem"));
     let ca = c.plan.default.unwrap().tls.unwrap().ca.unwrap();
     assert_eq!(ca, dir.join("ca.pem"));
+}
+
+/// Every `[server]` key of the README's walkthrough is accepted by the loader and
+/// reaches a setting (the server's, the stack's or the binary's own): a key that is
+/// documented but not wired fails here.
+#[test]
+fn every_server_key_of_the_readme_reaches_the_settings() {
+    let readme = include_str!("../../../../../README.md");
+    let block = readme
+        .split("\n[server]\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .unwrap();
+    let settings = |text: &str| {
+        let config: Config = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+        let stack = frontdoor::plan::Description::from_toml(text)
+            .unwrap()
+            .server;
+        format!("{:?} {stack:?}", config.server)
+    };
+    let defaults = settings("");
+    let mut keys = Vec::new();
+    for line in block.lines() {
+        let setting = line.split('#').next().unwrap().trim();
+        let key = setting.split('=').next().unwrap().trim();
+        let mut text = format!("[server]\n{setting}\n");
+        if key == "listen_tls" {
+            text.push_str("[[tls]]\ncert = \"c.pem\"\nkey = \"k.pem\"\n");
+        }
+        assert_ne!(settings(&text), defaults, "`{key}` reaches no setting");
+        keys.push(key);
+    }
+    assert_eq!(keys.len(), 25, "{keys:?}");
 }
