@@ -13,17 +13,17 @@ use frontdoor::{
 };
 
 use crate::{
+    check::{self as checks, Checked},
     config::{Config, ConfigError, ConfigErrors},
     live::{reload_on_change, reload_on_hangup, Live, Source},
     ops::{self, Metrics},
-    Checked,
 };
 
 /// `frontdoor check -c FILE`: 0 when the file builds and its certificates load (with
 /// any warnings printed), else 1 with every error.
 #[must_use]
 pub fn check(file: &Path) -> ExitCode {
-    report(file, crate::check(file), |out, checked| {
+    report(file, checks::check(file), |out, checked| {
         let routes = checked.built.rows.len();
         match checked.certificates.len() {
             0 => writeln!(out, "{}: ok ({routes} routes)", file.display()),
@@ -45,7 +45,7 @@ pub fn check(file: &Path) -> ExitCode {
 /// certificates and the names they serve.
 #[must_use]
 pub fn routes(file: &Path) -> ExitCode {
-    report(file, crate::check(file), |out, checked| {
+    report(file, checks::check(file), |out, checked| {
         writeln!(out, "{}", checked.table())
     })
 }

@@ -257,7 +257,7 @@ impl Live {
             .first()
             .map(|s| s.load().table())
             .unwrap_or_default();
-        crate::tables(&routes, &self.certs.rows(), SystemTime::now())
+        crate::check::tables(&routes, &self.certs.rows(), SystemTime::now())
     }
 
     /// Worker `worker`'s front door service: each request runs on the stack current
@@ -447,7 +447,7 @@ async fn load(
         .await
         .map_err(|e| ConfigError::file(format!("cannot start built-in backends: {e}")))?;
     let plan = stack::plan(&config, &builtins, metrics, previous);
-    let (certs, plan) = crate::both(certs, plan)?;
+    let (certs, plan) = crate::check::both(certs, plan)?;
     let built = (0..copies(&config))
         .map(|_| Built::new(&plan, metrics))
         .collect();

@@ -27,8 +27,6 @@ use regex::Regex;
 
 use crate::RouteError;
 
-pub(crate) use crate::wfront::compile_wfront;
-
 pub use frontdoor_core::Mode;
 
 /// What a route matches on: a `host:port:path` spec or a regex.

@@ -48,10 +48,8 @@ use frontdoor_core::Schemes;
 use regex::RegexSet;
 
 use crate::{
-    spec::{
-        compile_regex, compile_wfront, expand_macros, invalid, parse_strict, HostPat, RegexSpec,
-        StrictSpec,
-    },
+    spec::{compile_regex, expand_macros, invalid, parse_strict, HostPat, RegexSpec, StrictSpec},
+    wfront::compile_wfront,
     Mode, RouteError, RouteSpec,
 };
 

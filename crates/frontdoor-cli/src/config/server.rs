@@ -15,7 +15,7 @@ use toml::Spanned;
 use super::{
     error::Errors,
     raw::{OneOrMany, RawServer, ServerSettings},
-    Server,
+    types::Server,
 };
 
 /// `[server]`, checked; `src` is the file, for the connection settings.

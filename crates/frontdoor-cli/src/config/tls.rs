@@ -6,7 +6,11 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::{error::Errors, raw::RawTls, FileRef, Server, TlsCert};
+use super::{
+    error::Errors,
+    raw::RawTls,
+    types::{FileRef, Server, TlsCert},
+};
 
 /// The `[[tls]]` certificates.
 pub(super) fn certs(raw: Vec<Spanned<RawTls>>, errors: &mut Errors<'_>) -> Vec<TlsCert> {

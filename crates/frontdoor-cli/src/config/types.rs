@@ -9,7 +9,7 @@ use std::{
 
 use frontdoor::{plan::Checked, serve::Settings};
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// A validated config file. See the [module docs](super).
 #[derive(Clone, Debug)]

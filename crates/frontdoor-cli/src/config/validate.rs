@@ -4,7 +4,11 @@
 use frontdoor::plan::{Description, Located};
 
 use super::{
-    error::Errors, raw::RawConfig, server::server, tls, Config, ConfigError, ConfigErrors,
+    error::{ConfigError, ConfigErrors, Errors},
+    raw::RawConfig,
+    server::server,
+    tls,
+    types::Config,
 };
 
 /// Parses and validates a config file, returning every error found.

@@ -3,9 +3,7 @@
 use std::{fmt, sync::Arc};
 
 use http::Method;
-use tower_layer::Layer;
 
-use super::Relocate;
 use crate::{body::Limits, html::DEFAULT_ATTRIBUTES, Origin, Profile, Root};
 
 /// What happens to a body that must be rewritten but is larger than the buffer
@@ -52,7 +50,7 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
 }
 
-/// Applies [`Relocate`] to a service. See the [module docs](crate::layer).
+/// Applies [`Relocate`](super::Relocate) to a service. See the [module docs](crate::layer).
 #[must_use]
 #[derive(Clone)]
 pub struct RelocateLayer {
@@ -221,13 +219,5 @@ impl fmt::Debug for RelocateLayer {
             .field("buffer_limit", &self.config.buffer_limit)
             .field("over_limit", &self.config.over_limit)
             .finish_non_exhaustive()
-    }
-}
-
-impl<S> Layer<S> for RelocateLayer {
-    type Service = Relocate<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Relocate::new(inner, self.clone())
     }
 }

@@ -9,9 +9,10 @@ use bytes::Bytes;
 use frontdoor_core::{Body, BoxError, Error, ErrorKind};
 use http::{request, Request, Response, StatusCode};
 use http_body::Body as _;
+use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{future::ResponseFuture, plan::Ctx, RelocateLayer};
+use super::{builder::RelocateLayer, future::ResponseFuture, plan::Ctx};
 use crate::{
     body::Prefetch,
     headers::request::{destination, identity_only, if_tagged_lists, referer_and_origin},
@@ -58,6 +59,16 @@ impl<S: fmt::Debug> fmt::Debug for Relocate<S> {
             .field("inner", &self.inner)
             .field("layer", &self.layer)
             .finish()
+    }
+}
+
+// === impl RelocateLayer ===
+
+impl<S> Layer<S> for RelocateLayer {
+    type Service = Relocate<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Relocate::new(inner, self.clone())
     }
 }
 

@@ -15,29 +15,12 @@ use tokio::sync::Semaphore;
 
 use super::{
     connect::{http_connector, Connector},
+    host::HostPolicy,
     pool::Http1Pool,
-    Shared, Transport, UpgradeProtocols, Upstream,
+    shared::{Shared, Transport, Upstream},
+    upgrade::UpgradeProtocols,
 };
 use crate::{Forwarding, UpstreamConfigError};
-
-// === HostPolicy ===
-
-/// Which `Host` the upstream sees (rouille's `replace_host`, generalised).
-///
-/// Whatever the policy, exactly one `Host` line is sent, and one is added when the
-/// client sent none.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HostPolicy {
-    /// The upstream's authority, as configured (the default).
-    #[default]
-    UpstreamAuthority,
-    /// The client's `Host` (or HTTP/2 `:authority`); the upstream authority when the
-    /// client sent neither.
-    Preserve,
-    /// This fixed value.
-    Replace(HeaderValue),
-}
 
 // === ConnectionCap ===
 

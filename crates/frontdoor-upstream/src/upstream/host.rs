@@ -1,11 +1,29 @@
-//! [`HostPolicy`] from configuration text.
+//! [`HostPolicy`]: which `Host` the upstream sees, and its configuration text.
 
 use std::str::FromStr;
 
 use http::{uri::Authority, HeaderValue};
 
-use super::HostPolicy;
 use crate::UpstreamConfigError;
+
+// === HostPolicy ===
+
+/// Which `Host` the upstream sees (rouille's `replace_host`, generalised).
+///
+/// Whatever the policy, exactly one `Host` line is sent, and one is added when the
+/// client sent none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostPolicy {
+    /// The upstream's authority, as configured (the default).
+    #[default]
+    UpstreamAuthority,
+    /// The client's `Host` (or HTTP/2 `:authority`); the upstream authority when the
+    /// client sent neither.
+    Preserve,
+    /// This fixed value.
+    Replace(HeaderValue),
+}
 
 /// Parses `upstream` ([`HostPolicy::UpstreamAuthority`]), `preserve`
 /// ([`HostPolicy::Preserve`]) or a literal `host[:port]` without userinfo

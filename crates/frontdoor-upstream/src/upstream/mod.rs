@@ -71,6 +71,7 @@ mod connect;
 mod host;
 mod pool;
 mod prepare;
+mod shared;
 mod transport;
 mod upgrade;
 
@@ -80,63 +81,24 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
-    time::Duration,
 };
 
 use bytes::Bytes;
 use frontdoor_core::{text_response, Body, BoxError};
-use http::{
-    header,
-    uri::{Authority, Scheme},
-    HeaderValue, Method, Request, Response, StatusCode, Version,
-};
-use hyper_util::client::legacy::Client;
+use http::{header, uri::Authority, HeaderValue, Method, Request, Response, StatusCode};
 use tower_service::Service;
 use tracing::{field, Instrument as _};
 
+use self::transport::send;
 pub use self::{
-    builder::{ConnectionCap, HostPolicy, UpstreamBuilder},
+    builder::{ConnectionCap, UpstreamBuilder},
+    host::HostPolicy,
+    shared::Upstream,
     upgrade::UpgradeProtocols,
 };
-use self::{connect::Connector, pool::Http1Pool, transport::send};
-use crate::{Forwarding, ProxyError, UpstreamConfigError};
+use crate::{ProxyError, UpstreamConfigError};
 
 // === Upstream ===
-
-/// The terminal proxy service. See the [module docs](self).
-///
-/// Always ready (the pool queues internally); cloning is cheap and shares the pool.
-/// `Error` is [`ProxyError`]; wrap it in [`GatewayErrorLayer`](crate::GatewayErrorLayer)
-/// for 502/503/504 answers.
-#[derive(Clone)]
-pub struct Upstream {
-    shared: Arc<Shared>,
-}
-
-/// How requests reach the upstream.
-enum Transport {
-    /// Plain `http`, HTTP/1.1: the lean per-upstream pool.
-    Http1(Arc<Http1Pool>),
-    /// `https` or h2c: hyper-util's pooled client.
-    Legacy(Box<Client<Connector, Body>>),
-}
-
-struct Shared {
-    transport: Transport,
-    scheme: Scheme,
-    authority: Authority,
-    authority_value: HeaderValue,
-    base_path: String,
-    host: HostPolicy,
-    forwarding: Forwarding,
-    head_timeout: Option<Duration>,
-    body_idle_timeout: Option<Duration>,
-    /// The `Upgrade` protocols proxied (none with `http2_only`).
-    upgrades: UpgradeProtocols,
-    /// Whether `CONNECT` is forwarded (else answered 405).
-    connect: bool,
-    version: Version,
-}
 
 impl fmt::Debug for Upstream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -289,6 +251,7 @@ impl Future for ResponseFuture {
 #[cfg(test)]
 mod tests {
     use super::{transport::origin_form, *};
+    use http::Version;
     use tower::ServiceExt;
 
     #[test]

@@ -6,8 +6,9 @@ use frontdoor_core::{proto::rebase, Body, BoxError};
 use http::{header, request::Parts, uri::PathAndQuery, HeaderValue, Method, Request, Uri, Version};
 
 use super::{
+    host::HostPolicy,
+    shared::{Shared, Transport, Upstream},
     upgrade::{UpgradeKind, UpgradeRequest},
-    HostPolicy, Shared, Transport, Upstream,
 };
 use crate::{
     hop_by_hop::{self, Message},

@@ -7,8 +7,8 @@ use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 
 use super::{
     body::UpstreamBody,
+    shared::{Shared, Transport},
     upgrade::{self, UpgradeKind, UpgradeRequest},
-    Shared, Transport,
 };
 use crate::{
     hop_by_hop::{self, Message},

@@ -15,8 +15,10 @@ use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, UpstreamConfi
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
 
-pub use super::check::MirrorSettings;
-use super::PlanError;
+use frontdoor_mirror::{Comparator, HostMark};
+use http::{HeaderName, Method};
+
+use super::error::PlanError;
 
 /// A checked [`Description`](super::Description). See the [module docs](self).
 #[derive(Clone, Debug)]
@@ -357,4 +359,28 @@ pub struct UpstreamTls {
     pub cert: Option<PathBuf>,
     /// The client certificate's PEM key.
     pub key: Option<PathBuf>,
+}
+
+/// A target's validated `mirror = { .. }`: data only, compared whole when a reload
+/// decides whether the target's mirror layer (its shadow pool, in-flight bound and
+/// counters) is kept.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct MirrorSettings {
+    /// `upstream`: the shadow's URL.
+    pub upstream: String,
+    /// `sample`: the fraction of eligible requests mirrored (`None`: all).
+    pub sample: Option<f64>,
+    /// `methods`: the methods mirrored (`None`: the layer's default).
+    pub methods: Option<Vec<Method>>,
+    /// `compare`: how shadow responses are compared (`None`: the layer's default).
+    pub compare: Option<Vec<Comparator>>,
+    /// `host`: how the shadow's `Host` is marked (`None`: the layer's default).
+    pub host: Option<HostMark>,
+    /// `strip_headers`: names stripped besides the ones always stripped.
+    pub strip_headers: Option<Vec<HeaderName>>,
+    /// `max_in_flight`: the most shadow requests at once (`None`: the default).
+    pub max_in_flight: Option<usize>,
+    /// `timeout`: the shadow's one deadline (`None`: the default).
+    pub timeout: Option<Duration>,
 }

@@ -8,8 +8,8 @@ use std::{error::Error as StdError, fmt, ops::Range};
 /// One problem in a description: `line 12: route[3].upstream: message`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanError {
-    line: Option<usize>,
-    path: String,
+    pub(crate) line: Option<usize>,
+    pub(crate) path: String,
     message: String,
 }
 
@@ -48,16 +48,6 @@ impl PlanError {
     pub fn message(&self) -> &str {
         &self.message
     }
-
-    /// This error with the line of its key path in `text` (the TOML it was checked
-    /// from), when it has none yet and the path is found there.
-    #[must_use]
-    pub fn located(mut self, text: &super::text::Located<'_>) -> Self {
-        if self.line.is_none() && !self.path.is_empty() {
-            self.line = text.line_of_path(&self.path);
-        }
-        self
-    }
 }
 
 impl fmt::Display for PlanError {
@@ -80,7 +70,7 @@ impl StdError for PlanError {}
 ///
 /// `Display` writes one error per line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlanErrors(Vec<PlanError>);
+pub struct PlanErrors(pub(crate) Vec<PlanError>);
 
 impl PlanErrors {
     /// The errors.
@@ -107,15 +97,6 @@ impl PlanErrors {
         if errors.is_empty() {
             errors.push(PlanError::file("failed without a reason"));
         }
-        Self(errors)
-    }
-
-    /// Every error with the line of its key path in `text`, sorted by line (errors
-    /// without one last).
-    #[must_use]
-    pub fn located(self, text: &super::text::Located<'_>) -> Self {
-        let mut errors: Vec<PlanError> = self.0.into_iter().map(|e| e.located(text)).collect();
-        errors.sort_by_key(|e| e.line.unwrap_or(usize::MAX));
         Self(errors)
     }
 }

@@ -156,7 +156,7 @@ impl Plan {
         previous: Option<&SharedState>,
     ) -> Result<Self, PlanErrors> {
         checked.resolve.schemes =
-            check::label_tls_ports(checked.resolve.schemes, options.tls_port_list());
+            check::label_tls_ports(checked.resolve.schemes, &options.tls_ports);
         let state = match previous {
             Some(previous) => SharedState::reload(&checked, previous)?,
             None => SharedState::new(&checked)?,

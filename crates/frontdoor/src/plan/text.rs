@@ -7,8 +7,8 @@ use std::ops::Range;
 use toml_edit::{ImDocument, Item, Table, TableLike, Value};
 
 use super::{
-    error::{line_at, line_of_span},
-    Description, PlanError, PlanErrors,
+    description::Description,
+    error::{line_at, line_of_span, PlanError, PlanErrors},
 };
 
 /// A TOML text, parsed once to look up where each key path is.
@@ -112,6 +112,31 @@ impl<'a> Located<'a> {
             Node::Item(i) => i.span(),
             Node::Value(v) => v.span(),
         }
+    }
+}
+
+// === locating errors ===
+
+impl PlanError {
+    /// This error with the line of its key path in `text` (the TOML it was checked
+    /// from), when it has none yet and the path is found there.
+    #[must_use]
+    pub fn located(mut self, text: &Located<'_>) -> Self {
+        if self.line.is_none() && !self.path.is_empty() {
+            self.line = text.line_of_path(&self.path);
+        }
+        self
+    }
+}
+
+impl PlanErrors {
+    /// Every error with the line of its key path in `text`, sorted by line (errors
+    /// without one last).
+    #[must_use]
+    pub fn located(self, text: &Located<'_>) -> Self {
+        let mut errors: Vec<PlanError> = self.0.into_iter().map(|e| e.located(text)).collect();
+        errors.sort_by_key(|e| e.line.unwrap_or(usize::MAX));
+        Self(errors)
     }
 }
 

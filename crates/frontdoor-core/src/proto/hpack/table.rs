@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::HpackError;
+use super::error::HpackError;
 
 /// The static table, indices 1 to 61.
 const STATIC: [(&[u8], &[u8]); 61] = [

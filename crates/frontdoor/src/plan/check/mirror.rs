@@ -4,37 +4,11 @@
 //! for routes and shadows. The [`MirrorLayer`] is built from the settings once per
 //! plan, by its shared state ([`MirrorSettings::layer`]).
 
-use std::time::Duration;
-
 use super::values;
-use crate::plan::{description::Mirror, error::Errors};
+use crate::plan::{checked::MirrorSettings, description::Mirror, error::Errors};
 use frontdoor_mirror::{Comparator, HostMark, MirrorLayer};
 use frontdoor_upstream::{Forwarding, Upstream, UpstreamConfigError};
 use http::{HeaderName, Method};
-
-/// A target's validated `mirror = { .. }`: data only, compared whole when a reload
-/// decides whether the target's mirror layer (its shadow pool, in-flight bound and
-/// counters) is kept.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct MirrorSettings {
-    /// `upstream`: the shadow's URL.
-    pub upstream: String,
-    /// `sample`: the fraction of eligible requests mirrored (`None`: all).
-    pub sample: Option<f64>,
-    /// `methods`: the methods mirrored (`None`: the layer's default).
-    pub methods: Option<Vec<Method>>,
-    /// `compare`: how shadow responses are compared (`None`: the layer's default).
-    pub compare: Option<Vec<Comparator>>,
-    /// `host`: how the shadow's `Host` is marked (`None`: the layer's default).
-    pub host: Option<HostMark>,
-    /// `strip_headers`: names stripped besides the ones always stripped.
-    pub strip_headers: Option<Vec<HeaderName>>,
-    /// `max_in_flight`: the most shadow requests at once (`None`: the default).
-    pub max_in_flight: Option<usize>,
-    /// `timeout`: the shadow's one deadline (`None`: the default).
-    pub timeout: Option<Duration>,
-}
 
 impl MirrorSettings {
     /// The mirror layer these settings describe, its shadow writing `forwarding`

@@ -14,13 +14,11 @@ use frontdoor_upstream::Forwarding;
 use http::{HeaderValue, StatusCode};
 use ipnet::IpNet;
 
-pub use self::mirror::MirrorSettings;
 pub(crate) use self::target::rules;
 use super::{
     checked::{Checked, Compat, NotFound, Resolve, Route, Settings},
     description::{self as d, Description},
-    error::Errors,
-    PlanErrors,
+    error::{Errors, PlanErrors},
 };
 
 /// The default `request_buffer`: bodies up to 64 KiB are read before the upstream

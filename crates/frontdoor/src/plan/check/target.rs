@@ -75,18 +75,7 @@ fn target(
             Vec::new()
         }
     };
-    let relocate = raw.relocate.as_ref().map_or(Relocate::None, |r| {
-        let parsed = r.parse().map_err(|e| format!("{e}"));
-        errors
-            .check(&key("relocate"), parsed)
-            .unwrap_or(Relocate::None)
-    });
-    let host = raw.host.as_ref().map_or_else(HostPolicy::default, |h| {
-        let parsed = h
-            .parse()
-            .map_err(|e: frontdoor_upstream::UpstreamConfigError| e.message().to_owned());
-        errors.check(&key("host"), parsed).unwrap_or_default()
-    });
+    let (relocate, host) = relocate_and_host(path, raw, errors);
     let cleanup = raw
         .cleanup
         .as_ref()
@@ -133,6 +122,25 @@ fn target(
         request_buffer,
         upgrades,
     })
+}
+
+/// `relocate` (a profile, `none` by default) and `host` (a policy).
+fn relocate_and_host(path: &str, raw: &d::Route, errors: &mut Errors) -> (Relocate, HostPolicy) {
+    let relocate = raw.relocate.as_ref().map_or(Relocate::None, |r| {
+        let parsed = r.parse().map_err(|e| format!("{e}"));
+        errors
+            .check(&format!("{path}.relocate"), parsed)
+            .unwrap_or(Relocate::None)
+    });
+    let host = raw.host.as_ref().map_or_else(HostPolicy::default, |h| {
+        let parsed = h
+            .parse()
+            .map_err(|e: frontdoor_upstream::UpstreamConfigError| e.message().to_owned());
+        errors
+            .check(&format!("{path}.host"), parsed)
+            .unwrap_or_default()
+    });
+    (relocate, host)
 }
 
 /// `max_in_flight` and `upstream_max_connections`: counts, 0 (the default) for none.

@@ -5,11 +5,14 @@
 use frontdoor_relocate::{RelocateLayer, Root};
 use frontdoor_upstream::{Forwarding, Upstream, UpstreamConfigError};
 
-use super::{target::Problem, Options};
+use super::options::Options;
 use crate::plan::{
     checked::{Relocate, Target, UpstreamAddr},
     state::TargetState,
 };
+
+/// A target problem: the key under the target's path, and the message.
+pub(super) type Problem = (&'static str, String);
 
 /// The relocation layer of a target with a profile: the remote root is the first
 /// upstream's URL (the same base path the upstream joins request paths under, with

@@ -34,9 +34,10 @@ use tower::{
     util::Either, Layer, Service, ServiceBuilder, ServiceExt,
 };
 
+pub(super) use super::client::Problem;
 use super::{
     client::{base_url, client_tls, relocation, upstream},
-    Options, RouteService,
+    options::{Options, RouteService},
 };
 use crate::{
     plan::{
@@ -45,8 +46,8 @@ use crate::{
         state::TargetState,
     },
     redirect_https::RedirectHttpsLayer,
-    Body,
 };
+use frontdoor_core::Body;
 
 /// A built target: its service, its optional cleanup filter, and its upstreams as text.
 pub(super) struct Built {
@@ -54,9 +55,6 @@ pub(super) struct Built {
     pub(super) filter: Option<Filter>,
     pub(super) upstream: String,
 }
-
-/// A target problem: the key under the target's path, and the message.
-pub(super) type Problem = (&'static str, String);
 
 /// Builds `target` over its shared state `shared`, named `label` (`route[N]` or
 /// `default`) in the [`Served`] tag.

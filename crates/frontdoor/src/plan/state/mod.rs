@@ -36,7 +36,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     checked::{Checked, Matcher, Settings, Target},
-    PlanError, PlanErrors,
+    error::{PlanError, PlanErrors},
 };
 
 /// The state every worker's stack shares, built once per plan. See the

@@ -1,0 +1,49 @@
+//! The state an [`Upstream`] and its clones share: how requests reach the upstream
+//! ([`Transport`]) and the settings the builder fixed ([`Shared`]).
+
+use std::{sync::Arc, time::Duration};
+
+use frontdoor_core::Body;
+use http::{
+    uri::{Authority, Scheme},
+    HeaderValue, Version,
+};
+use hyper_util::client::legacy::Client;
+
+use super::{connect::Connector, host::HostPolicy, pool::Http1Pool, upgrade::UpgradeProtocols};
+use crate::Forwarding;
+
+/// The terminal proxy service. See the [module docs](self).
+///
+/// Always ready (the pool queues internally); cloning is cheap and shares the pool.
+/// `Error` is [`ProxyError`]; wrap it in [`GatewayErrorLayer`](crate::GatewayErrorLayer)
+/// for 502/503/504 answers.
+#[derive(Clone)]
+pub struct Upstream {
+    pub(super) shared: Arc<Shared>,
+}
+
+/// How requests reach the upstream.
+pub(super) enum Transport {
+    /// Plain `http`, HTTP/1.1: the lean per-upstream pool.
+    Http1(Arc<Http1Pool>),
+    /// `https` or h2c: hyper-util's pooled client.
+    Legacy(Box<Client<Connector, Body>>),
+}
+
+pub(super) struct Shared {
+    pub(super) transport: Transport,
+    pub(super) scheme: Scheme,
+    pub(super) authority: Authority,
+    pub(super) authority_value: HeaderValue,
+    pub(super) base_path: String,
+    pub(super) host: HostPolicy,
+    pub(super) forwarding: Forwarding,
+    pub(super) head_timeout: Option<Duration>,
+    pub(super) body_idle_timeout: Option<Duration>,
+    /// The `Upgrade` protocols proxied (none with `http2_only`).
+    pub(super) upgrades: UpgradeProtocols,
+    /// Whether `CONNECT` is forwarded (else answered 405).
+    pub(super) connect: bool,
+    pub(super) version: Version,
+}

@@ -1,0 +1,92 @@
+//! What a plan is built with beside its description ([`Options`]), who observes it
+//! ([`Observer`]), and the erased service type of its routes.
+
+use std::{collections::BTreeMap, convert::Infallible, net::SocketAddr, sync::Arc};
+
+use frontdoor_core::Body;
+use frontdoor_mirror::MirrorStats;
+use frontdoor_upstream::ProxyError;
+use http::{Request, Response};
+use tower::util::BoxCloneSyncService;
+
+use crate::plan::checked::Builtin;
+
+/// The erased service of a route, and of a whole plan.
+pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
+
+/// What a plan's stack reports to whoever observes it: upstream failures, and the
+/// counters of each route's mirror. Every method has a default that does nothing.
+pub trait Observer: Send + Sync + 'static {
+    /// An upstream failure on `route` (`route[N]` or `default`), before the gateway
+    /// layer answers it.
+    fn upstream_error(&self, route: &str, error: &ProxyError) {
+        let _ = (route, error);
+    }
+
+    /// The counters of `route`'s mirror, when it has one.
+    fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
+        let _ = route;
+        None
+    }
+}
+
+/// What a plan is built with beside its description: where the things outside it
+/// are (built-in backends, TLS listeners) and who observes it.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    pub(super) builtins: BTreeMap<Builtin, SocketAddr>,
+    pub(crate) tls_ports: Vec<u16>,
+    pub(super) observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("builtins", &self.builtins)
+            .field("tls_ports", &self.tls_ports)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options {
+    /// The defaults: no built-in backends started (their upstreams are a closed
+    /// loopback port), no TLS listeners, no observer.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in backend `builtin` listens at `addr`.
+    #[must_use]
+    pub fn builtin(mut self, builtin: Builtin, addr: SocketAddr) -> Self {
+        self.builtins.insert(builtin, addr);
+        self
+    }
+
+    /// The ports of the TLS listeners in front of the plan: they join the `https`
+    /// scheme label (unless labelled otherwise), and the first is where `redirect_https`
+    /// sends clients (443 without one).
+    #[must_use]
+    pub fn tls_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
+        self.tls_ports = ports.into_iter().collect();
+        self
+    }
+
+    /// Reports upstream failures and mirror counters to `observer`.
+    #[must_use]
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The port plaintext requests are redirected to: the first TLS listener's, else
+    /// 443.
+    pub(super) fn https_port(&self) -> u16 {
+        self.tls_ports
+            .iter()
+            .copied()
+            .find(|&p| p != 0)
+            .unwrap_or(443)
+    }
+}
