@@ -22,7 +22,7 @@ const BOUND: Duration = Duration::from_secs(10);
 /// the path it saw. Shadow requests (under `/shadow`) are reported on `shadowed`.
 async fn origin(
     arrived: mpsc::UnboundedSender<()>,
-    shadowed: mpsc::UnboundedSender<String>,
+    shadowed: mpsc::UnboundedSender<(String, String)>,
 ) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -31,7 +31,11 @@ async fn origin(
         async move {
             let path = req.uri().path().to_owned();
             if path.starts_with("/shadow") {
-                let _ = shadowed.send(path.clone());
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .map_or_else(String::new, |v| v.to_str().unwrap_or_default().to_owned());
+                let _ = shadowed.send((path.clone(), id));
             }
             match path.as_str() {
                 "/v1/hang" => {
@@ -162,23 +166,27 @@ async fn an_axum_app_serves_a_route_from_a_plan() {
     // Relocated: the origin's own URL becomes the front door's.
     let res = get("/api/page").await;
     assert_eq!(res.status(), StatusCode::FOUND);
+    let page_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(
         res.headers()[header::LOCATION],
         format!("http://{host}/api/next")
     );
     let res = get("/api/users").await;
     assert_eq!(text(res).await, "origin saw /v1/users");
-    // Mirrored: the shadow gets the request as the upstream does, under its own base.
+    // Mirrored: the shadow gets the request as the upstream does, under its own base,
+    // with the same request ID.
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        let path = tokio::time::timeout(BOUND, shadowed.recv())
+        let shadow = tokio::time::timeout(BOUND, shadowed.recv())
             .await
             .unwrap()
             .unwrap();
-        seen.push(path);
+        seen.push(shadow);
     }
     seen.sort();
-    assert_eq!(seen, ["/shadow/page", "/shadow/users"]);
+    let paths: Vec<&str> = seen.iter().map(|(path, _)| path.as_str()).collect();
+    assert_eq!(paths, ["/shadow/page", "/shadow/users"]);
+    assert_eq!(seen[0].1, page_id);
 
     // Limited: with one request held, the next is refused at once.
     let held = tokio::spawn(get("/api/hang"));

@@ -313,6 +313,10 @@ pub struct AccessLine<'a> {
     pub route: &'a str,
     /// The upstream the request went to, or `-`.
     pub upstream: &'a str,
+    /// The request's ID, or `-`.
+    pub request_id: &'a str,
+    /// The request's trace ID (32 hex digits), or `-`.
+    pub trace_id: &'a str,
     /// The response status (499 for a request cancelled before its response head).
     pub status: u16,
     /// The response body's length when known, else -1.
@@ -344,6 +348,8 @@ impl AccessLine<'_> {
             resolved = %self.resolved,
             route = %self.route,
             upstream = %self.upstream,
+            request_id = %self.request_id,
+            trace_id = %self.trace_id,
             status = self.status,
             bytes = self.bytes,
             duration_ms = self.duration_ms,
@@ -398,6 +404,8 @@ impl AccessLine<'_> {
             (&b" resolved="[..], self.resolved),
             (b" route=", self.route),
             (b" upstream=", self.upstream),
+            (b" request_id=", self.request_id),
+            (b" trace_id=", self.trace_id),
         ] {
             buf.extend_from_slice(name);
             buf.extend_from_slice(value.as_bytes());
@@ -619,6 +627,8 @@ mod tests {
                     resolved: "example.com:80:/app/x",
                     route: if cancelled { "none" } else { "route[990]" },
                     upstream: "http://127.0.0.1:9/",
+                    request_id: if cancelled { "-" } else { "0b7c6a52-1e2f" },
+                    trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
                     status: if cancelled { 499 } else { 200 + i as u16 },
                     bytes: if cancelled { -1 } else { 1 << (10 * i) },
                     duration_ms: [0.123_456, 12.0, 1e-7, 1234.5, 0.0, 3e20][i],
@@ -645,6 +655,8 @@ mod tests {
             resolved: "-",
             route: "none",
             upstream: "-",
+            request_id: "-",
+            trace_id: "-",
             status: 404,
             bytes: 0,
             duration_ms: 1.0,

@@ -17,7 +17,7 @@ use std::{
 
 pub use frontdoor::plan::Served;
 use frontdoor::{plan::Observer, upstream::ProxyError, Body};
-use frontdoor_core::text_response;
+use frontdoor_core::{text_response, RequestId, TraceContext};
 use frontdoor_mirror::MirrorStats;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
@@ -353,12 +353,20 @@ fn record(metrics: &Metrics, method: &Method, target: &Uri, res: &Response<Body>
     let status = res.status();
     count(metrics, served, route, status, took);
     let bytes = res.body().size_hint().exact();
+    let request_id = res.extensions().get::<RequestId>();
+    let request_id = request_id.and_then(|id| id.0.to_str().ok()).unwrap_or("-");
+    let trace_id = res
+        .extensions()
+        .get::<TraceContext>()
+        .map(TraceContext::trace_id_hex);
     AccessLine {
         method,
         target,
         resolved,
         route,
         upstream,
+        request_id,
+        trace_id: trace_id.as_deref().unwrap_or("-"),
         status: status.as_u16(),
         bytes: bytes.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
         duration_ms: took.as_secs_f64() * 1000.0,
@@ -416,6 +424,8 @@ fn record_cancelled(pending: &Pending) {
         resolved: "-",
         route: "none",
         upstream: "-",
+        request_id: "-",
+        trace_id: "-",
         status: 499,
         bytes: -1,
         duration_ms: pending.start.elapsed().as_secs_f64() * 1000.0,

@@ -30,6 +30,7 @@ use tokio::{
 mod bodies;
 mod destination;
 mod limits;
+mod telemetry;
 mod upgrades;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -656,11 +657,15 @@ async fn access_lines_are_exact_and_follow_rust_log() {
     assert!(shape, "{line}");
     let (fixed, duration) = rest.rsplit_once(" duration_ms=").unwrap();
     assert!(duration.parse::<f64>().is_ok_and(|ms| ms >= 0.0), "{line}");
+    let echoed = json(&body);
+    let id = header(&echoed, "x-request-id").unwrap();
+    let trace_id = &header(&echoed, "traceparent").unwrap()[3..35];
     assert_eq!(
         fixed,
         format!(
             "  INFO frontdoor::access: request method=GET target=/x?q=%22 \
-             resolved=a.example:80:/x route=default upstream=builtin:echo status=200 bytes={}",
+             resolved=a.example:80:/x route=default upstream=builtin:echo request_id={id} \
+             trace_id={trace_id} status=200 bytes={}",
             body.len()
         ),
         "{line}"

@@ -67,6 +67,7 @@ mod mount;
 mod path;
 pub mod proto;
 mod schemes;
+mod trace;
 mod upload;
 pub mod values;
 
@@ -83,4 +84,5 @@ pub use path::{
     canonicalize, canonicalize_with, decode_path, CanonicalOptions, EncodedSlash, PathError,
 };
 pub use schemes::Schemes;
+pub use trace::{RequestId, TraceContext};
 pub use upload::{EndStream, MessageEnd, Unchecked, UploadBody};

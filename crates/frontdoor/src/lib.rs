@@ -85,6 +85,9 @@ pub mod plan;
 pub mod redirect_https;
 #[cfg(all(feature = "mirror", feature = "upstream"))]
 mod shadow;
+#[cfg(feature = "plan")]
+#[cfg_attr(docsrs, doc(cfg(feature = "plan")))]
+pub mod telemetry;
 
 pub use builder::ServiceBuilderExt;
 pub use frontdoor_core as core;

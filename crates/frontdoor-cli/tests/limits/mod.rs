@@ -1,4 +1,4 @@
-//! The limits of issue 15 through the built binary: PROXY protocol, request body
+//! The limits through the built binary: PROXY protocol, request body
 //! cap, per-route in-flight limit and upstream connection cap, send timeout with the
 //! upstream released, cancelled requests, reload and admin warnings, the 7-day
 //! duration cap.

@@ -96,7 +96,7 @@ impl Checked {
 }
 
 /// The `[server]` keys of the stack, checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Settings {
     /// Whether upstreams also get an RFC 7239 `Forwarded` header (`for`, `proto`,
@@ -119,6 +119,17 @@ pub struct Settings {
     /// What the resolver does with `%2F`, `%5C`, `\` and `..;` in the request path
     /// and the path of a WebDAV `Destination` (default: keep).
     pub escaped_slashes: EncodedSlash,
+    /// The request ID header (`x-request-id` by default); `None` when
+    /// `request_id = false`.
+    pub request_id: Option<http::HeaderName>,
+    /// Whether a sane request ID from any client is kept (default: only from trusted
+    /// proxies).
+    pub trust_request_id: bool,
+    /// `[tracing] trust_client_trace`: whether a client's `traceparent` is continued
+    /// (default: only a trusted proxy's).
+    pub trust_client_trace: bool,
+    /// `[tracing] sample_ratio`: the fraction of new traces sampled (default 1).
+    pub sample_ratio: f64,
 }
 
 impl Settings {

@@ -38,6 +38,9 @@ pub struct Description {
     /// `[compat]`.
     #[serde(default)]
     pub compat: Compat,
+    /// `[tracing]`: W3C trace context.
+    #[serde(default)]
+    pub tracing: Tracing,
     /// `[[tls]]`: the server's certificates, not the stack's (accepted and left).
     #[serde(default, rename = "tls")]
     server_certificates: Option<serde::de::IgnoredAny>,
@@ -62,6 +65,22 @@ pub struct Settings {
     pub request_buffer: Option<Value>,
     /// A size: what all buffered bodies may hold at once, over every worker.
     pub request_buffer_total: Option<Value>,
+    /// The request ID header (`x-request-id` by default), or `false` for none.
+    pub request_id: Option<Value>,
+    /// Whether a sane request ID from any client is kept (else only from trusted
+    /// proxies).
+    pub trust_request_id: Option<bool>,
+}
+
+/// `[tracing]`: how requests join W3C traces.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Tracing {
+    /// Whether a client's `traceparent` is continued (else only a trusted proxy's).
+    pub trust_client_trace: Option<bool>,
+    /// The fraction of new traces sampled (0 to 1, default 1).
+    pub sample_ratio: Option<f64>,
 }
 
 /// `[resolve]`.

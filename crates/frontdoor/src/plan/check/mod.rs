@@ -39,7 +39,7 @@ impl Description {
     /// Every problem found.
     pub fn check(&self) -> Result<Checked, PlanErrors> {
         let mut errors = Errors::default();
-        let settings = settings(&self.server, &mut errors);
+        let settings = settings(self, &mut errors);
         let forwarding = settings.forwarding().unwrap_or_else(|e| {
             errors.push("server.via", e.message());
             Forwarding::default()
@@ -93,7 +93,8 @@ impl d::Compat {
 
 // === [server] ===
 
-fn settings(raw: &d::Settings, errors: &mut Errors) -> Settings {
+fn settings(description: &Description, errors: &mut Errors) -> Settings {
+    let raw = &description.server;
     let size = |key: &str, value: &Option<toml::Value>, default, errors: &mut Errors| {
         value
             .as_ref()
@@ -124,6 +125,46 @@ fn settings(raw: &d::Settings, errors: &mut Errors) -> Settings {
             .escaped_slashes
             .as_deref()
             .map_or(EncodedSlash::Keep, |e| escaped_slashes("server", e, errors)),
+        request_id: request_id(raw.request_id.as_ref(), errors),
+        trust_request_id: raw.trust_request_id.unwrap_or(false),
+        trust_client_trace: description.tracing.trust_client_trace.unwrap_or(false),
+        sample_ratio: sample_ratio(description.tracing.sample_ratio, errors),
+    }
+}
+
+/// `request_id = "header-name" | false` (`true`: the default `x-request-id`).
+fn request_id(raw: Option<&toml::Value>, errors: &mut Errors) -> Option<http::HeaderName> {
+    let default = http::HeaderName::from_static("x-request-id");
+    match raw {
+        None | Some(toml::Value::Boolean(true)) => Some(default),
+        Some(toml::Value::Boolean(false)) => None,
+        Some(toml::Value::String(name)) => {
+            let parsed = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("not a header name: {name:?}"));
+            errors.check("server.request_id", parsed)
+        }
+        Some(other) => {
+            errors.push(
+                "server.request_id",
+                format!("expected a header name or false, got {}", other.type_str()),
+            );
+            None
+        }
+    }
+}
+
+/// `[tracing] sample_ratio`: 0 to 1, default 1.
+fn sample_ratio(raw: Option<f64>, errors: &mut Errors) -> f64 {
+    match raw {
+        None => 1.0,
+        Some(r) if (0.0..=1.0).contains(&r) => r,
+        Some(r) => {
+            errors.push(
+                "tracing.sample_ratio",
+                format!("must be between 0 and 1, got {r}"),
+            );
+            1.0
+        }
     }
 }
 

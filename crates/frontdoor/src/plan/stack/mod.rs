@@ -28,6 +28,7 @@ use super::{
     error::{PlanError, PlanErrors},
     state::{SharedState, TargetState},
 };
+use crate::telemetry::{RequestIdLayer, TraceContextLayer};
 use frontdoor_core::Body;
 
 /// One worker's stack: the service and its route table.
@@ -58,9 +59,20 @@ pub(super) fn build(
         .ok();
     match (router, resolve, errors.is_empty()) {
         (Some(router), Some(resolve), true) => {
+            let settings = &checked.settings;
+            let request_id = settings.request_id.clone().map(|header| {
+                RequestIdLayer::new()
+                    .header(header)
+                    .trust_all(settings.trust_request_id)
+            });
+            let trace = TraceContextLayer::new()
+                .trust_client(settings.trust_client_trace)
+                .sample_ratio(settings.sample_ratio);
             let service = ServiceBuilder::new()
                 .map_response(|res: Response<_>| res.map(Body::new))
                 .layer(resolve)
+                .option_layer(request_id)
+                .layer(trace)
                 .service(router);
             Ok(Stack {
                 service: BoxCloneSyncService::new(service),

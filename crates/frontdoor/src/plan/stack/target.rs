@@ -46,6 +46,7 @@ use crate::{
         state::TargetState,
     },
     redirect_https::RedirectHttpsLayer,
+    telemetry::UpstreamSpanLayer,
 };
 use frontdoor_core::Body;
 
@@ -103,6 +104,7 @@ pub(super) fn build(
         .option_layer(shared.in_flight().cloned().map(in_flight))
         .option_layer(relocation)
         .option_layer(mirror.map(mirrored))
+        .layer(UpstreamSpanLayer)
         .service(client);
     Ok(Built {
         service: BoxCloneSyncService::new(service),
