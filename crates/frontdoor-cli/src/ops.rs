@@ -58,6 +58,7 @@ pub struct Metrics {
     reloads: Family<Labels, Counter>,
     mirrors: MirrorCounters,
     tls_expiry: Family<Labels, Gauge>,
+    spans_dropped: Counter,
     /// The certificates served and their expiry; the gauge is computed at scrape.
     certificates: Arc<parking_lot::Mutex<Vec<(Labels, SystemTime)>>>,
 }
@@ -86,6 +87,10 @@ impl Default for Metrics {
 impl Observer for Metrics {
     fn upstream_error(&self, _route: &str, error: &ProxyError) {
         Self::upstream_error(self, error.kind().as_str());
+    }
+
+    fn spans_dropped(&self, n: u64) {
+        self.spans_dropped.inc_by(n);
     }
 
     fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
@@ -138,8 +143,15 @@ impl Metrics {
             "Seconds until a served certificate expires (negative once expired), by [[tls]] entry",
             tls_expiry.clone(),
         );
+        let spans_dropped = Counter::default();
+        registry.register(
+            "trace_spans_dropped",
+            "Spans not exported: the export queue was full (a collector down or slow)",
+            spans_dropped.clone(),
+        );
         Self {
             registry: Arc::new(registry),
+            spans_dropped,
             requests,
             upstream_errors,
             latency,

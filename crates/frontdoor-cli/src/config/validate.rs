@@ -13,7 +13,8 @@ use super::{
 
 /// Parses and validates a config file, returning every error found.
 pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
-    let description = Description::from_toml(src)?;
+    let mut description = Description::from_toml(src)?;
+    description.tracing.apply_env();
     let mut errors = Errors::new(src);
     let raw: RawConfig = toml::from_str(src).map_err(|e| {
         let line = e.span().map(|s| errors.line_of(&s));

@@ -2,7 +2,11 @@
 //! kept from a trusted proxy and replaced from an untrusted client, the same on the
 //! upstream, the response and the access line.
 
+use std::time::Duration;
+
 use super::{get, header, json, start, ConfigFile};
+
+const BOUND: Duration = Duration::from_secs(20);
 
 const ECHO: &str = "[default]\nupstream = \"builtin:echo\"\n";
 const TRUSTED: &str = "[resolve]\ntrusted_proxies = [\"127.0.0.1\"]\n";
@@ -102,4 +106,133 @@ async fn request_ids_can_be_renamed_trusted_from_anyone_or_turned_off() {
     assert_eq!(header(&json(&body), "x-request-id"), None);
     let line = fd.wait_log("frontdoor::access");
     assert!(line.contains(" request_id=- trace_id="), "{line}");
+}
+
+/// An OTLP/HTTP receiver on loopback: every span it receives (gzip-decoded protobuf)
+/// goes to the channel as (name, kind, attributes); with `hang`, it never answers.
+async fn receiver(
+    hang: bool,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<(String, i32, Vec<(String, String)>)>,
+) {
+    use frontdoor::{serve::Server, Body};
+    use http_body_util::BodyExt;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    use std::io::Read;
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = Server::bind(&["127.0.0.1:0".parse().unwrap()])
+        .await
+        .unwrap();
+    let addr = server.local_addrs().unwrap()[0];
+    let svc = tower::service_fn(move |req: http::Request<Body>| {
+        let tx = tx.clone();
+        async move {
+            assert_eq!(req.uri().path(), "/otlp/v1/traces");
+            assert_eq!(req.headers()["content-type"], "application/x-protobuf");
+            assert_eq!(req.headers()["x-collector-token"], "t0ken");
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut plain)
+                .unwrap();
+            let export = ExportTraceServiceRequest::decode(&plain[..]).unwrap();
+            for spans in export.resource_spans {
+                let service = spans.resource.unwrap().attributes[0].clone();
+                assert_eq!(service.key, "service.name");
+                for scope in spans.scope_spans {
+                    for span in scope.spans {
+                        let attrs = span
+                            .attributes
+                            .iter()
+                            .map(|kv| {
+                                let value = kv.value.as_ref().and_then(|v| v.value.as_ref());
+                                (kv.key.clone(), format!("{value:?}"))
+                            })
+                            .collect();
+                        let _ = tx.send((span.name, span.kind, attrs));
+                    }
+                }
+            }
+            if hang {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
+        }
+    });
+    tokio::spawn(server.serve(svc));
+    (addr, rx)
+}
+
+fn otlp_config(collector: std::net::SocketAddr) -> String {
+    format!(
+        "[tracing]\notlp_endpoint = \"http://{collector}/otlp\"\nservice_name = \"edge\"\n\
+         headers = {{ x-collector-token = \"t0ken\" }}\nexport_timeout = \"30s\"\n\n\
+         [[route]]\nspec = \"::/api\"\nupstream = \"builtin:echo\"\n"
+    )
+}
+
+#[tokio::test]
+async fn spans_reach_an_otlp_receiver_with_the_route_and_status() {
+    let (collector, mut spans) = receiver(false).await;
+    let file = ConfigFile::new(&otlp_config(collector));
+    let fd = start(&["-c", file.0.to_str().unwrap()]);
+    let (status, _, _) = get(&fd.addr, "/api/users", "a.example", "").await;
+    assert_eq!(status, 200);
+    let mut server = None;
+    let mut client = None;
+    while server.is_none() || client.is_none() {
+        let (name, kind, attrs) = tokio::time::timeout(BOUND, spans.recv())
+            .await
+            .expect("no span exported")
+            .unwrap();
+        match kind {
+            2 => server = Some((name, attrs)),
+            3 => client = Some((name, attrs)),
+            other => panic!("span kind {other}"),
+        }
+    }
+    let (name, attrs) = server.unwrap();
+    assert_eq!(name, "GET route[0]");
+    let has = |attrs: &[(String, String)], key: &str, value: &str| {
+        attrs.iter().any(|(k, v)| k == key && v.contains(value))
+    };
+    assert!(has(&attrs, "frontdoor.route", "\"route[0]\""), "{attrs:?}");
+    assert!(has(&attrs, "http.route", "\"::/api\""), "{attrs:?}");
+    assert!(
+        has(&attrs, "http.response.status_code", "IntValue(200)"),
+        "{attrs:?}"
+    );
+    assert!(has(&attrs, "http.request.method", "\"GET\""), "{attrs:?}");
+    assert!(has(&attrs, "client.address", "127.0.0.1"), "{attrs:?}");
+    let (_, attrs) = client.unwrap();
+    assert!(
+        has(&attrs, "http.response.status_code", "IntValue(200)"),
+        "{attrs:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_receiver_slows_no_request() {
+    let (collector, mut spans) = receiver(true).await;
+    let file = ConfigFile::new(&otlp_config(collector));
+    let fd = start(&["-c", file.0.to_str().unwrap()]);
+    let started = tokio::time::Instant::now();
+    for _ in 0..20 {
+        let (status, _, _) = get(&fd.addr, "/api/users", "a.example", "").await;
+        assert_eq!(status, 200);
+    }
+    // The receiver got the first batch and hangs on it (the export timeout is 30 s);
+    // the requests went on meanwhile.
+    tokio::time::timeout(BOUND, spans.recv())
+        .await
+        .expect("no span exported")
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -130,6 +130,9 @@ pub struct Settings {
     pub trust_client_trace: bool,
     /// `[tracing] sample_ratio`: the fraction of new traces sampled (default 1).
     pub sample_ratio: f64,
+    /// `[tracing] otlp_endpoint` and its settings: where spans are exported, if
+    /// anywhere.
+    pub export: Option<crate::telemetry::ExportConfig>,
 }
 
 impl Settings {

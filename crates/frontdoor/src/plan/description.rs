@@ -81,7 +81,46 @@ pub struct Tracing {
     pub trust_client_trace: Option<bool>,
     /// The fraction of new traces sampled (0 to 1, default 1).
     pub sample_ratio: Option<f64>,
+    /// The OTLP/HTTP collector's base URL (`http://collector:4318`): spans are
+    /// exported to `{otlp_endpoint}/v1/traces`. None: no export.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of the exported spans (`frontdoor` by default).
+    pub service_name: Option<String>,
+    /// Extra headers of each export request (the collector's auth).
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    /// How long one export may take (`"10s"` by default).
+    pub export_timeout: Option<String>,
 }
+
+impl Tracing {
+    /// Overrides with the standard OpenTelemetry environment variables when they are
+    /// set: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the traces URL itself) or
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (the base URL), `OTEL_EXPORTER_OTLP_HEADERS`
+    /// (`key=value,key2=value2`, added to `headers`) and `OTEL_SERVICE_NAME`.
+    pub fn apply_env(&mut self) {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(url) = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            self.otlp_endpoint = Some(format!("{TRACES_URL}{url}"));
+        } else if let Some(url) = var("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            self.otlp_endpoint = Some(url);
+        }
+        if let Some(headers) = var("OTEL_EXPORTER_OTLP_HEADERS") {
+            let table = self.headers.get_or_insert_with(Default::default);
+            for pair in headers.split(',') {
+                if let Some((k, v)) = pair.split_once('=') {
+                    table.insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+            }
+        }
+        if let Some(name) = var("OTEL_SERVICE_NAME") {
+            self.service_name = Some(name);
+        }
+    }
+}
+
+/// Marks an `otlp_endpoint` that is the traces URL itself (from
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), not a base URL.
+pub(crate) const TRACES_URL: &str = "traces-url:";
 
 /// `[resolve]`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

@@ -79,6 +79,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::telemetry::OtlpExporter;
+
 pub use self::{
     checked::Checked,
     description::{Description, Mirror, Route},
@@ -108,6 +110,32 @@ pub struct Plan {
     /// A stack to fall back on should a later build fail (they do not: the first
     /// one checked every target).
     spare: PlanService,
+    /// The span exporter, when `[tracing] otlp_endpoint` is set (kept by a reload
+    /// that does not change its settings).
+    exporter: Option<OtlpExporter>,
+}
+
+/// The exporter of `checked`'s `[tracing]`: `previous`'s when its settings are the
+/// same, else a new one reporting drops to the observer.
+fn exporter(
+    checked: &Checked,
+    options: &Options,
+    previous: Option<&Plan>,
+) -> Result<Option<OtlpExporter>, PlanErrors> {
+    let Some(config) = &checked.settings.export else {
+        return Ok(None);
+    };
+    if let Some(kept) = previous.and_then(|p| {
+        let same = p.checked.settings.export.as_ref() == Some(config);
+        p.exporter.clone().filter(|_| same)
+    }) {
+        return Ok(Some(kept));
+    }
+    let observer = options.observer.clone();
+    let on_drop = observer.map(|o| Box::new(move |n| o.spans_dropped(n)) as Box<_>);
+    OtlpExporter::new(config.clone(), |builder| builder, on_drop)
+        .map(Some)
+        .map_err(|message| PlanError::new(None, "tracing.otlp_endpoint", message).into())
 }
 
 impl std::fmt::Debug for Plan {
@@ -147,21 +175,22 @@ impl Plan {
     ///
     /// As [`Plan::with_options`].
     pub fn reload(&self, checked: Checked, options: Options) -> Result<Self, PlanErrors> {
-        Self::build(checked, options, Some(&self.state))
+        Self::build(checked, options, Some(self))
     }
 
     fn build(
         mut checked: Checked,
         options: Options,
-        previous: Option<&SharedState>,
+        previous: Option<&Self>,
     ) -> Result<Self, PlanErrors> {
         checked.resolve.schemes =
             check::label_tls_ports(checked.resolve.schemes, &options.tls_ports);
         let state = match previous {
-            Some(previous) => SharedState::reload(&checked, previous)?,
+            Some(previous) => SharedState::reload(&checked, &previous.state)?,
             None => SharedState::new(&checked)?,
         };
-        let first = stack::build(&checked, &state, &options)?;
+        let exporter = exporter(&checked, &options, previous)?;
+        let first = stack::build(&checked, &state, &options, exporter.as_ref())?;
         Ok(Self {
             rows: first.rows.clone(),
             spare: first.service.clone(),
@@ -169,6 +198,7 @@ impl Plan {
             checked: Arc::new(checked),
             state,
             options,
+            exporter,
         })
     }
 
@@ -180,7 +210,12 @@ impl Plan {
         if let Some(first) = self.first.lock().take() {
             return first.service;
         }
-        match stack::build(&self.checked, &self.state, &self.options) {
+        match stack::build(
+            &self.checked,
+            &self.state,
+            &self.options,
+            self.exporter.as_ref(),
+        ) {
             Ok(stack) => stack.service,
             Err(_) => self.spare.clone(),
         }

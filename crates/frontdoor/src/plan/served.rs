@@ -19,6 +19,8 @@ pub struct Served {
     pub route: Arc<str>,
     /// The upstreams of the route (or `-`).
     pub upstream: Arc<str>,
+    /// The route's spec (or `regex ...`), when it has one.
+    pub spec: Option<Arc<str>>,
     /// The resolved `host:port:path`, when the resolver stamped one.
     pub resolved: Option<String>,
     /// One value an observer keeps per route (its metric handles), shared by the
@@ -43,6 +45,7 @@ impl Served {
         Self {
             route: route.into(),
             upstream: upstream.into(),
+            spec: None,
             resolved: None,
             cache: Arc::default(),
         }

@@ -129,7 +129,56 @@ fn settings(description: &Description, errors: &mut Errors) -> Settings {
         trust_request_id: raw.trust_request_id.unwrap_or(false),
         trust_client_trace: description.tracing.trust_client_trace.unwrap_or(false),
         sample_ratio: sample_ratio(description.tracing.sample_ratio, errors),
+        export: export(&description.tracing, errors),
     }
+}
+
+/// `[tracing] otlp_endpoint` and its settings.
+fn export(raw: &d::Tracing, errors: &mut Errors) -> Option<crate::telemetry::ExportConfig> {
+    let endpoint = raw.otlp_endpoint.as_deref()?;
+    let (endpoint, full_url) = match endpoint.strip_prefix(d::TRACES_URL) {
+        Some(url) => (url, true),
+        None => (endpoint, false),
+    };
+    let uri = endpoint
+        .parse::<http::Uri>()
+        .ok()
+        .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some());
+    if uri.is_none() {
+        errors.push(
+            "tracing.otlp_endpoint",
+            format!("not an http:// or https:// URL: {endpoint:?}"),
+        );
+    }
+    let mut headers = Vec::new();
+    for (name, value) in raw.headers.iter().flatten() {
+        let parsed = http::HeaderName::from_bytes(name.as_bytes())
+            .ok()
+            .zip(http::HeaderValue::from_str(value).ok());
+        match parsed {
+            Some(pair) => headers.push(pair),
+            None => errors.push(
+                format!("tracing.headers.{name:?}"),
+                "not a header name and value",
+            ),
+        }
+    }
+    let timeout = raw
+        .export_timeout
+        .as_deref()
+        .map_or(Some(std::time::Duration::from_secs(10)), |t| {
+            errors.check("tracing.export_timeout", values::duration(t))
+        })?;
+    uri?;
+    let mut config = crate::telemetry::ExportConfig::new(endpoint);
+    config.full_url = full_url;
+    config.service_name = raw
+        .service_name
+        .clone()
+        .unwrap_or_else(|| "frontdoor".to_owned());
+    config.headers = headers;
+    config.timeout = timeout;
+    Some(config)
 }
 
 /// `request_id = "header-name" | false` (`true`: the default `x-request-id`).

@@ -28,7 +28,7 @@ use super::{
     error::{PlanError, PlanErrors},
     state::{SharedState, TargetState},
 };
-use crate::telemetry::{RequestIdLayer, TraceContextLayer};
+use crate::telemetry::{OtlpExporter, RequestIdLayer, TraceContextLayer};
 use frontdoor_core::Body;
 
 /// One worker's stack: the service and its route table.
@@ -43,9 +43,10 @@ pub(super) fn build(
     checked: &Checked,
     state: &SharedState,
     options: &Options,
+    exporter: Option<&OtlpExporter>,
 ) -> Result<Stack, PlanErrors> {
     let mut errors = Vec::new();
-    let mut table = RouteTable::new(checked, state, options);
+    let mut table = RouteTable::new(checked, state, options, exporter);
     for (position, route) in checked.routes.iter().enumerate() {
         table.route(route, state.route(position), &mut errors);
     }
@@ -67,7 +68,8 @@ pub(super) fn build(
             });
             let trace = TraceContextLayer::new()
                 .trust_client(settings.trust_client_trace)
-                .sample_ratio(settings.sample_ratio);
+                .sample_ratio(settings.sample_ratio)
+                .exporter(exporter.cloned());
             let service = ServiceBuilder::new()
                 .map_response(|res: Response<_>| res.map(Body::new))
                 .layer(resolve)
@@ -90,6 +92,7 @@ struct RouteTable<'a> {
     checked: &'a Checked,
     state: &'a SharedState,
     options: &'a Options,
+    exporter: Option<&'a OtlpExporter>,
     router: RouterBuilder,
     rows: Vec<Row>,
     /// The route of each route added to `router`, in order (routes with a bad spec
@@ -98,11 +101,17 @@ struct RouteTable<'a> {
 }
 
 impl<'a> RouteTable<'a> {
-    fn new(checked: &'a Checked, state: &'a SharedState, options: &'a Options) -> Self {
+    fn new(
+        checked: &'a Checked,
+        state: &'a SharedState,
+        options: &'a Options,
+        exporter: Option<&'a OtlpExporter>,
+    ) -> Self {
         Self {
             checked,
             state,
             options,
+            exporter,
             router: Router::builder()
                 .mode(checked.compat.mode())
                 .schemes(checked.resolve.schemes.clone()),
@@ -115,7 +124,7 @@ impl<'a> RouteTable<'a> {
         &self,
         target: &Target,
         shared: Option<&TargetState>,
-        label: &str,
+        (label, spec): (&str, Option<String>),
     ) -> Result<(target::Built, String), target::Problem> {
         let shared = shared.ok_or((
             "upstream",
@@ -124,10 +133,10 @@ impl<'a> RouteTable<'a> {
         let built = target::build(
             target,
             shared,
-            label.into(),
+            (label.into(), spec.map(Into::into)),
             self.checked,
             self.options,
-            self.state.budget(),
+            (self.state.budget(), self.exporter),
         )?;
         Ok((built, target::mirror_text(shared)))
     }
@@ -151,7 +160,11 @@ impl<'a> RouteTable<'a> {
             return;
         }
         let router = std::mem::take(&mut self.router);
-        self.router = match self.target(&route.target, shared, &path) {
+        self.router = match self.target(
+            &route.target,
+            shared,
+            (&path, Some(route.matcher.to_string())),
+        ) {
             Ok((built, mirror)) => {
                 self.rows.push(Row {
                     index: route.index.to_string(),
@@ -181,7 +194,7 @@ impl<'a> RouteTable<'a> {
         shared: Option<&TargetState>,
         errors: &mut Vec<PlanError>,
     ) {
-        match self.target(target, shared, "default") {
+        match self.target(target, shared, ("default", None)) {
             Ok((built, mirror)) => {
                 self.rows.push(Row {
                     index: "-".into(),

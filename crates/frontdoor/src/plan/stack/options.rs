@@ -23,6 +23,11 @@ pub trait Observer: Send + Sync + 'static {
         let _ = (route, error);
     }
 
+    /// `n` spans were dropped (the export queue was full).
+    fn spans_dropped(&self, n: u64) {
+        let _ = n;
+    }
+
     /// The counters of `route`'s mirror, when it has one.
     fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
         let _ = route;
@@ -37,7 +42,7 @@ pub trait Observer: Send + Sync + 'static {
 pub struct Options {
     pub(super) builtins: BTreeMap<Builtin, SocketAddr>,
     pub(crate) tls_ports: Vec<u16>,
-    pub(super) observer: Option<Arc<dyn Observer>>,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
 }
 
 impl std::fmt::Debug for Options {

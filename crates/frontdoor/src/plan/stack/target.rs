@@ -46,7 +46,7 @@ use crate::{
         state::TargetState,
     },
     redirect_https::RedirectHttpsLayer,
-    telemetry::UpstreamSpanLayer,
+    telemetry::{OtlpExporter, UpstreamSpanLayer},
 };
 use frontdoor_core::Body;
 
@@ -58,14 +58,15 @@ pub(super) struct Built {
 }
 
 /// Builds `target` over its shared state `shared`, named `label` (`route[N]` or
-/// `default`) in the [`Served`] tag.
+/// `default`) with its `spec` in the [`Served`] tag; `budget` is the plan's buffer
+/// budget and `exporter` its span exporter.
 pub(super) fn build(
     target: &Target,
     shared: &TargetState,
-    label: Arc<str>,
+    (label, spec): (Arc<str>, Option<Arc<str>>),
     checked: &Checked,
     options: &Options,
-    budget: &frontdoor_upstream::BufferBudget,
+    (budget, exporter): (&frontdoor_upstream::BufferBudget, Option<&OtlpExporter>),
 ) -> Result<Built, Problem> {
     let filter = route_filter(target, checked)?;
     let upstream: Arc<str> = target
@@ -75,7 +76,8 @@ pub(super) fn build(
         .collect::<Vec<_>>()
         .join(", ")
         .into();
-    let served = Served::new(label, upstream.clone());
+    let mut served = Served::new(label, upstream.clone());
+    served.spec = spec;
     let client = client(target, shared, checked, options)?;
     let bases = target
         .upstreams
@@ -104,7 +106,7 @@ pub(super) fn build(
         .option_layer(shared.in_flight().cloned().map(in_flight))
         .option_layer(relocation)
         .option_layer(mirror.map(mirrored))
-        .layer(UpstreamSpanLayer)
+        .layer(UpstreamSpanLayer::new(exporter.cloned()))
         .service(client);
     Ok(Built {
         service: BoxCloneSyncService::new(service),

@@ -45,13 +45,18 @@
 //! # }
 //! ```
 
+mod export;
+
+pub use self::export::{AttrValue, ExportConfig, Kind, OtlpExporter, SpanRecord};
+
 use std::{
     future::Future,
     pin::Pin,
     task::{ready, Context, Poll},
+    time::SystemTime,
 };
 
-use frontdoor_core::{PeerTrust, RequestId, TraceContext};
+use frontdoor_core::{ConnInfo, PeerTrust, RequestId, Resolved, TraceContext};
 use http::{header::HeaderName, HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -63,9 +68,34 @@ pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// The default request ID header.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// 16 random bytes (a UUID v4's: 122 random bits).
+/// 16 random bytes from the OS (all zero only if it has none to give, which a trace
+/// ID check refuses; callers replace them).
 fn random16() -> [u8; 16] {
-    *uuid::Uuid::new_v4().as_bytes()
+    let mut bytes = [0; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: the clock's nanoseconds, which still differ per request.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    bytes
+}
+
+/// A random UUID v4, as text (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
+fn uuid_v4() -> String {
+    let mut b = random16();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// 8 random bytes, never all zero.
@@ -154,8 +184,7 @@ where
         let header = &self.layer.header;
         let id = match req.headers().get(header) {
             Some(v) if trusted && RequestId::is_sane(v) => v.clone(),
-            _ => HeaderValue::try_from(uuid::Uuid::new_v4().to_string())
-                .unwrap_or_else(|_| HeaderValue::from_static("-")),
+            _ => HeaderValue::try_from(uuid_v4()).unwrap_or_else(|_| HeaderValue::from_static("-")),
         };
         req.headers_mut().insert(header.clone(), id.clone());
         req.extensions_mut().insert(RequestId(id.clone()));
@@ -194,11 +223,13 @@ where
 
 // === TraceContextLayer ===
 
-/// Continues or starts each request's trace. See the [module docs](self).
-#[derive(Clone, Copy, Debug)]
+/// Continues or starts each request's trace, and records its server span when it is
+/// sampled and an exporter is set. See the [module docs](self).
+#[derive(Clone, Debug)]
 pub struct TraceContextLayer {
     trust_client: bool,
     sample_ratio: f64,
+    exporter: Option<OtlpExporter>,
 }
 
 impl Default for TraceContextLayer {
@@ -214,12 +245,20 @@ impl TraceContextLayer {
         Self {
             trust_client: false,
             sample_ratio: 1.0,
+            exporter: None,
         }
+    }
+
+    /// Records each sampled request's server span to `exporter`.
+    #[must_use]
+    pub fn exporter(mut self, exporter: Option<OtlpExporter>) -> Self {
+        self.exporter = exporter;
+        self
     }
 
     /// Continues a `traceparent` from any client, not only from trusted proxies.
     #[must_use]
-    pub const fn trust_client(mut self, trust: bool) -> Self {
+    pub fn trust_client(mut self, trust: bool) -> Self {
         self.trust_client = trust;
         self
     }
@@ -227,7 +266,7 @@ impl TraceContextLayer {
     /// The fraction of new traces sampled (clamped to 0..=1); a continued trace
     /// keeps its caller's decision.
     #[must_use]
-    pub const fn sample_ratio(mut self, ratio: f64) -> Self {
+    pub fn sample_ratio(mut self, ratio: f64) -> Self {
         self.sample_ratio = ratio.clamp(0.0, 1.0);
         self
     }
@@ -263,7 +302,7 @@ impl<S> Layer<S> for TraceContextLayer {
     fn layer(&self, inner: S) -> Self::Service {
         TraceContextService {
             inner,
-            layer: *self,
+            layer: self.clone(),
         }
     }
 }
@@ -295,10 +334,17 @@ where
             Some(state) => headers.insert(TRACESTATE, state.clone()),
             None => headers.remove(TRACESTATE),
         };
+        let span = self
+            .layer
+            .exporter
+            .clone()
+            .filter(|_| cx.sampled())
+            .map(|exporter| ServerSpan::start(&req, exporter));
         req.extensions_mut().insert(cx.clone());
         TraceFuture {
             inner: self.inner.call(req),
             cx: Some(cx),
+            span,
         }
     }
 }
@@ -309,6 +355,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         cx: Option<TraceContext>,
+        span: Option<ServerSpan>,
     }
 }
 
@@ -322,25 +369,112 @@ where
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
         if let Some(trace) = this.cx.take() {
+            if let Some(span) = this.span.take() {
+                span.end(&trace, &res);
+            }
             res.extensions_mut().insert(trace);
         }
         Poll::Ready(Ok(res))
     }
 }
 
+// === spans ===
+
+/// A server span being recorded: what is known when the request arrives.
+#[derive(Debug)]
+struct ServerSpan {
+    exporter: OtlpExporter,
+    start: SystemTime,
+    method: String,
+    path: String,
+    host: Option<String>,
+    client: Option<String>,
+}
+
+impl ServerSpan {
+    fn start<B>(req: &Request<B>, exporter: OtlpExporter) -> Self {
+        let client = req
+            .extensions()
+            .get::<PeerTrust>()
+            .map(|t| t.client.to_string())
+            .or_else(|| {
+                req.extensions()
+                    .get::<ConnInfo>()
+                    .map(|c| c.remote.ip().to_string())
+            });
+        Self {
+            exporter,
+            start: SystemTime::now(),
+            method: req.method().to_string(),
+            path: req.uri().path().to_owned(),
+            host: req.extensions().get::<Resolved>().map(|r| r.host.clone()),
+            client,
+        }
+    }
+
+    fn end<B>(self, cx: &TraceContext, res: &Response<B>) {
+        let served = res.extensions().get::<crate::plan::Served>();
+        let route = served.map_or("none", |s| &s.route);
+        let status = res.status().as_u16();
+        let mut attributes = vec![
+            ("http.request.method", AttrValue::Str(self.method.clone())),
+            ("url.path", AttrValue::Str(self.path)),
+            ("frontdoor.route", AttrValue::Str(route.to_owned())),
+            (
+                "http.response.status_code",
+                AttrValue::Int(i64::from(status)),
+            ),
+        ];
+        if let Some(spec) = served.and_then(|s| s.spec.as_deref()) {
+            attributes.push(("http.route", AttrValue::Str(spec.to_owned())));
+        }
+        if let Some(host) = self.host {
+            attributes.push(("server.address", AttrValue::Str(host)));
+        }
+        if let Some(client) = self.client {
+            attributes.push(("client.address", AttrValue::Str(client)));
+        }
+        self.exporter.record(SpanRecord {
+            trace_id: cx.trace_id(),
+            span_id: cx.span_id(),
+            parent_id: cx.parent_id(),
+            name: format!("{} {route}", self.method),
+            kind: Kind::Server,
+            start: self.start,
+            end: SystemTime::now(),
+            attributes,
+            error: status >= 500,
+        });
+    }
+}
+
 // === UpstreamSpanLayer ===
 
 /// Makes each call to the upstream client a new span of the request's trace: the
-/// upstream's `traceparent` names it as the parent. Requests without a
-/// [`TraceContext`] pass as they are.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct UpstreamSpanLayer;
+/// upstream's `traceparent` names it as the parent, and with an exporter the span is
+/// recorded (kind client) when the response head arrives or the call fails.
+/// Requests without a [`TraceContext`] pass as they are.
+#[derive(Clone, Debug, Default)]
+pub struct UpstreamSpanLayer {
+    exporter: Option<OtlpExporter>,
+}
+
+impl UpstreamSpanLayer {
+    /// Records the sampled calls' spans to `exporter`.
+    #[must_use]
+    pub const fn new(exporter: Option<OtlpExporter>) -> Self {
+        Self { exporter }
+    }
+}
 
 impl<S> Layer<S> for UpstreamSpanLayer {
     type Service = UpstreamSpan<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        UpstreamSpan { inner }
+        UpstreamSpan {
+            inner,
+            exporter: self.exporter.clone(),
+        }
     }
 }
 
@@ -348,25 +482,87 @@ impl<S> Layer<S> for UpstreamSpanLayer {
 #[derive(Clone, Debug)]
 pub struct UpstreamSpan<S> {
     inner: S,
+    exporter: Option<OtlpExporter>,
 }
 
-impl<S, B> Service<Request<B>> for UpstreamSpan<S>
+impl<S, B, ResB> Service<Request<B>> for UpstreamSpan<S>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<B>, Response = Response<ResB>>,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = UpstreamSpanFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let mut span = None;
         if let Some(cx) = req.extensions().get::<TraceContext>() {
-            let traceparent = cx.traceparent(random8());
+            let span_id = random8();
+            let traceparent = cx.traceparent(span_id);
+            let exporter = self.exporter.clone().filter(|_| cx.sampled());
+            span = exporter.map(|exporter| {
+                let method = req.method().to_string();
+                let record = SpanRecord {
+                    trace_id: cx.trace_id(),
+                    span_id,
+                    parent_id: Some(cx.span_id()),
+                    name: method.clone(),
+                    kind: Kind::Client,
+                    start: SystemTime::now(),
+                    end: SystemTime::now(),
+                    attributes: vec![
+                        ("http.request.method", AttrValue::Str(method)),
+                        ("url.path", AttrValue::Str(req.uri().path().to_owned())),
+                    ],
+                    error: false,
+                };
+                (record, exporter)
+            });
             req.headers_mut().insert(TRACEPARENT, traceparent);
         }
-        self.inner.call(req)
+        UpstreamSpanFuture {
+            inner: self.inner.call(req),
+            span,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`UpstreamSpan`].
+    pub struct UpstreamSpanFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<(SpanRecord, OtlpExporter)>,
+    }
+}
+
+impl<F, ResB, E> Future for UpstreamSpanFuture<F>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        if let Some((mut record, exporter)) = this.span.take() {
+            record.end = SystemTime::now();
+            match &result {
+                Ok(res) => {
+                    let status = res.status().as_u16();
+                    record.attributes.push((
+                        "http.response.status_code",
+                        AttrValue::Int(i64::from(status)),
+                    ));
+                    record.error = status >= 500;
+                }
+                Err(_) => record.error = true,
+            }
+            exporter.record(record);
+        }
+        Poll::Ready(result)
     }
 }
