@@ -8,13 +8,13 @@
 use std::{io::Write, net::SocketAddr, path::Path, process::ExitCode};
 
 use frontdoor::{
-    serve::{shutdown_signal, Server, Workers},
+    serve::{shutdown_signal, Drain, Server, Workers},
     BoxError,
 };
 
 use crate::{
     check::{self as checks, Checked},
-    config::{Config, ConfigError, ConfigErrors},
+    config::{Config, ConfigError, ConfigErrors, DEFAULT_DRAIN_DELAY},
     live::{reload_on_change, reload_on_hangup, Live, Source},
     ops::{self, Metrics},
 };
@@ -141,8 +141,10 @@ impl ServeOptions {
 }
 
 /// `frontdoor serve`: builds the config, binds, prints the listen addresses and the
-/// route table, then serves until SIGINT/SIGTERM (draining requests in flight),
-/// reloading on SIGHUP (and file changes with [`Watch::File`]).
+/// route table, then serves until SIGINT/SIGTERM, reloading on SIGHUP (and file
+/// changes with [`Watch::File`]). From the signal on, the admin listener's `/healthz`
+/// answers 503 while the front listeners serve for `[server] drain_delay`; then they
+/// close and the requests in flight drain.
 ///
 /// # Errors
 ///
@@ -174,7 +176,8 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
         print_errors(source.path().unwrap_or(Path::new("(embedded)")), &errors);
         return Ok(ExitCode::FAILURE);
     }
-    let admin = start_admin(&config, &metrics, &live).await?;
+    let drain = Drain::new();
+    let admin = start_admin(&config, &metrics, &live, &drain).await?;
     // Reload triggers are armed before `ready`: SIGHUP is caught, files are stamped.
     tokio::spawn(reload_on_hangup(live.clone(), source.clone()));
     if watch == Watch::File {
@@ -182,13 +185,17 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
     }
     print_banner(&source, &addrs, &tls_addrs, admin, &live)?;
     server
-        .serve_with_shutdown(move |worker| live.service(worker), shutdown_signal())
+        .serve_with_shutdown(
+            move |worker| live.service(worker),
+            drain.on(shutdown_signal()),
+        )
         .await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Binds the front listeners (`listen`, else the config's, and the TLS listeners of
-/// `listen_tls`) with the config's limits.
+/// `listen_tls`) with the config's limits (and the binary's drain delay,
+/// [`DEFAULT_DRAIN_DELAY`], unless the config sets one).
 fn bind(config: &Config, listen: Vec<SocketAddr>, live: &Live) -> Result<Workers, BoxError> {
     let listen = if listen.is_empty() {
         config.server.listen.clone()
@@ -205,14 +212,18 @@ fn bind(config: &Config, listen: Vec<SocketAddr>, live: &Live) -> Result<Workers
             .ok_or("listen_tls is set but no certificate is loaded")?;
         server.bind_tls(&config.server.listen_tls, &tls)?
     };
-    Ok(server.settings(&config.server.settings))
+    Ok(server
+        .drain_delay(DEFAULT_DRAIN_DELAY)
+        .settings(&config.server.settings))
 }
 
-/// Starts the admin listener, if configured; returns its bound address.
+/// Starts the admin listener, if configured, its `/healthz` failing once `drain` has
+/// started; returns its bound address. It serves until the process exits.
 async fn start_admin(
     config: &Config,
     metrics: &Metrics,
     live: &Live,
+    drain: &Drain,
 ) -> std::io::Result<Option<SocketAddr>> {
     let Some(addr) = config.server.admin else {
         return Ok(None);
@@ -227,7 +238,11 @@ async fn start_admin(
     let admin = Server::bind(&[addr]).await?;
     let bound = admin.local_addrs()?.first().copied();
     let table = live.clone();
-    tokio::spawn(admin.serve(ops::admin(metrics.clone(), move || table.table())));
+    tokio::spawn(admin.serve(ops::admin(
+        metrics.clone(),
+        move || table.table(),
+        drain.clone(),
+    )));
     Ok(bound)
 }
 

@@ -6,7 +6,9 @@
 //!   without `-c`, the embedded demo (a front door on `127.0.0.1:8080` in front of
 //!   the built-in echo and redirect backends). SIGHUP (and, with `--watch`, a change
 //!   of the file) reloads the config atomically; a config that fails to build is
-//!   rejected and the old one keeps serving. SIGINT/SIGTERM shut down gracefully.
+//!   rejected and the old one keeps serving. SIGINT/SIGTERM shut down gracefully:
+//!   the admin listener's `/healthz` answers 503 while the front listeners serve for
+//!   `[server] drain_delay`, then they close and requests in flight drain.
 //! * `frontdoor check -c FILE`: validates; exits 0, or 1 printing every error with
 //!   its line and key path.
 //! * `frontdoor routes -c FILE`: prints the compiled route table in match order.

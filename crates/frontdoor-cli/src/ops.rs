@@ -16,7 +16,7 @@ use std::{
 };
 
 pub use frontdoor::plan::Served;
-use frontdoor::{plan::Observer, upstream::ProxyError, Body};
+use frontdoor::{plan::Observer, serve::Drain, upstream::ProxyError, Body};
 use frontdoor_core::{text_response, RequestId, TraceContext};
 use frontdoor_mirror::MirrorStats;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
@@ -448,10 +448,14 @@ fn record_cancelled(pending: &Pending) {
 
 // === admin ===
 
-/// The admin service: `/metrics`, `/routes` (the table `routes` returns), `/healthz`.
+/// The admin service: `/metrics`, `/routes` (the table `routes` returns), `/healthz`
+/// (`200 ok`, or `503 draining` once `drain` has started: from the shutdown signal
+/// on, while the front listeners still serve for the drain delay, so that balancers
+/// take the instance out before they close).
 pub fn admin(
     metrics: Metrics,
     routes: impl Fn() -> String + Clone + Send + Sync + 'static,
+    drain: Drain,
 ) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
     BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
         let res = match (req.method(), req.uri().path()) {
@@ -466,6 +470,9 @@ pub fn admin(
                 res
             }
             (&Method::GET, "/routes") => text_response(StatusCode::OK, routes()),
+            (&Method::GET, "/healthz") if drain.is_draining() => {
+                text_response(StatusCode::SERVICE_UNAVAILABLE, "draining")
+            }
             (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok"),
             (_, "/metrics" | "/routes" | "/healthz") => {
                 text_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
@@ -555,10 +562,17 @@ mod tests {
 
     #[tokio::test]
     async fn admin_endpoints() {
-        let svc = admin(Metrics::new(), || "0 ::/ builtin:echo".to_owned());
+        let drain = Drain::new();
+        let svc = admin(
+            Metrics::new(),
+            || "0 ::/ builtin:echo".to_owned(),
+            drain.clone(),
+        );
         let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
         let res = svc.clone().oneshot(get("/healthz")).await.unwrap();
         assert_eq!(res.status(), 200);
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok\n");
         let res = svc.clone().oneshot(get("/routes")).await.unwrap();
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"0 ::/ builtin:echo\n");
@@ -566,5 +580,13 @@ mod tests {
         assert_eq!(res.status(), 200);
         let res = svc.clone().oneshot(get("/nope")).await.unwrap();
         assert_eq!(res.status(), 404);
+
+        drain.start();
+        let res = svc.clone().oneshot(get("/healthz")).await.unwrap();
+        assert_eq!(res.status(), 503);
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"draining\n");
+        let res = svc.clone().oneshot(get("/routes")).await.unwrap();
+        assert_eq!(res.status(), 200);
     }
 }

@@ -29,6 +29,7 @@ use tokio::{
 
 mod bodies;
 mod destination;
+mod drain;
 mod limits;
 mod telemetry;
 mod upgrades;

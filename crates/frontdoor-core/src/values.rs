@@ -12,6 +12,10 @@
 //! assert_eq!(values::parse_rate("1KiB/s"), Some(1024));
 //! assert_eq!(values::duration("500ms"), Ok(Duration::from_millis(500)));
 //! assert_eq!(values::duration("0s").unwrap_err(), "must be greater than zero");
+//! assert_eq!(values::delay("0"), Ok(Duration::ZERO));
+//! assert_eq!(values::delay("0s"), Ok(Duration::ZERO));
+//! assert_eq!(values::delay("5s"), Ok(Duration::from_secs(5)));
+//! assert!(values::delay("5").unwrap_err().ends_with("write e.g. \"5s\", or 0 (none)"));
 //! assert_eq!(values::count(0).unwrap_err(), "must be a positive number, got 0");
 //! ```
 
@@ -82,6 +86,29 @@ pub fn duration(value: &str) -> Result<Duration, String> {
             "not a duration {value:?} ({e}); write e.g. \"2s\" or \"500ms\""
         )),
     }
+}
+
+/// A `humantime` duration of at most 7 days where zero (`"0"`, `"0s"`) means none:
+/// a wait that may be left out, unlike a timeout.
+///
+/// # Errors
+///
+/// What is wrong, and what to write instead.
+pub fn delay(value: &str) -> Result<Duration, String> {
+    if value.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    match humantime::parse_duration(value) {
+        Ok(d) if d > MAX_DURATION => Err(format!("must be at most 7 days, got {value:?}")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(delay_error(&format!("{value:?} ({e})"))),
+    }
+}
+
+/// The error about a value that is not a delay, `shown` as written.
+#[must_use]
+pub fn delay_error(shown: &str) -> String {
+    format!("not a duration {shown}; write e.g. \"5s\", or 0 (none)")
 }
 
 /// A count where 0 means "no limit".

@@ -50,6 +50,7 @@ pub(crate) struct Config {
     pub(crate) h2_max_concurrent_streams: u32,
     pub(crate) max_request_body: u64,
     pub(crate) drain_timeout: Duration,
+    pub(crate) drain_delay: Duration,
     #[cfg(feature = "tls")]
     pub(crate) tls_handshake_timeout: Duration,
 }
@@ -70,6 +71,7 @@ impl Default for Config {
             h2_max_concurrent_streams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
             max_request_body: 0,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            drain_delay: Duration::ZERO,
             #[cfg(feature = "tls")]
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
@@ -137,6 +139,17 @@ macro_rules! limit_setters {
         /// [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT).
         pub fn drain_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.config.drain_timeout = $crate::config::clamp(timeout);
+            self
+        }
+
+        /// How long the listeners keep accepting and serving once the shutdown
+        /// signal has fired, before they close and the [drain](Self::drain_timeout)
+        /// begins: time for balancers to take the instance out (Traefik's
+        /// `requestAcceptGraceTimeout`, Envoy's drain time). A health check tells
+        /// them from the moment the signal fires: see
+        /// [`Drain`](crate::Drain). Default zero: the listeners close at once.
+        pub fn drain_delay(mut self, delay: std::time::Duration) -> Self {
+            self.config.drain_delay = $crate::config::clamp(delay);
             self
         }
 

@@ -44,9 +44,12 @@
 //!   connection dropped mid-body, an HTTP/2 stream reset), fails rather than ends
 //!   ([`UploadBody`](frontdoor_core::UploadBody)): an upstream request streaming it
 //!   is aborted, never completed;
-//! * graceful shutdown on a future: listeners close, in-flight requests finish
-//!   (HTTP/1 connections close after their current response, HTTP/2 connections get
-//!   GOAWAY), and whatever is still running after the drain timeout is dropped.
+//! * graceful shutdown on a future: after an optional drain delay, during which the
+//!   listeners still serve while balancers take the instance out (a [`Drain`] shows
+//!   a health check that the signal fired), listeners close, in-flight requests
+//!   finish (HTTP/1 connections close after their current response, HTTP/2
+//!   connections get GOAWAY), and whatever is still running after the drain timeout
+//!   is dropped.
 //!
 //! With the `tls` feature, both also serve HTTPS listeners (`bind_tls`): TLS 1.2 and
 //! 1.3 with ALPN `h2`/`http/1.1`, certificates chosen by SNI and swapped at runtime,
@@ -118,7 +121,9 @@
 //! hop-by-hop headers and inserts `ConnInfo`, and `idle_body.rs` times out stalled
 //! request bodies and caps them. A TLS connection's clock starts at the handshake's
 //! end. [`serve_stream`] (`stream.rs`) runs the same per-connection code on a stream
-//! of any transport. Modules import downwards only: nothing imports from this root.
+//! of any transport. [`shutdown_signal`] and [`Drain`] are in `signal.rs`; the drain
+//! delay is waited in `shared.rs`. Modules import downwards only: nothing imports
+//! from this root.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -155,6 +160,6 @@ pub use config::{
 };
 pub use server::Server;
 pub use settings::Settings;
-pub use signal::shutdown_signal;
+pub use signal::{shutdown_signal, Drain, DrainOn};
 pub use stream::serve_stream;
 pub use workers::Workers;

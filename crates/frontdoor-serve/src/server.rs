@@ -126,9 +126,11 @@ impl Server {
         self.serve_with_shutdown(service, pending()).await
     }
 
-    /// Serves `service` until `signal` completes, then shuts down gracefully: stop
+    /// Serves `service` until `signal` completes, then shuts down gracefully: keep
+    /// serving for the [drain delay](Self::drain_delay) (none by default), stop
     /// accepting, let in-flight requests finish within the drain timeout, drop the
-    /// rest. Returns when every connection is closed.
+    /// rest. Returns when every connection is closed. To let a health check know when
+    /// `signal` fires, pass it through [`Drain::on`](crate::Drain::on).
     ///
     /// # Errors
     ///
@@ -154,11 +156,7 @@ impl Server {
                 shared.clone(),
             ));
         }
-        signal.await;
-        info!(
-            drain_timeout = ?self.config.drain_timeout,
-            "shutting down: draining connections"
-        );
+        shared.until_closing(signal).await;
         shared.shutdown.cancel();
         shared.drain(None).await;
         Ok(())

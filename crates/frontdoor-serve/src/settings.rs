@@ -6,8 +6,9 @@
 //! a reload reports come from that one list.
 //!
 //! Values follow the settings grammar of [`frontdoor_core::values`]: durations as
-//! `"10s"` (positive, at most 7 days), sizes as a number of bytes or `"64KiB"`, rates
-//! as `"256B/s"` or 0; an error names what to write instead.
+//! `"10s"` (positive, at most 7 days; `drain_delay` may also be 0, none), sizes as a
+//! number of bytes or `"64KiB"`, rates as `"256B/s"` or 0; an error names what to
+//! write instead.
 //!
 //! ```
 //! use std::time::Duration;
@@ -21,6 +22,9 @@
 //! assert_eq!(settings.max_header_bytes, Some(16 * 1024));
 //! let server = Server::from_listeners(Vec::new()).settings(&settings);
 //! # drop(server);
+//!
+//! let settings: Settings = serde_json::from_str(r#"{"drain_delay": 0}"#)?;
+//! assert_eq!(settings.drain_delay, Some(Duration::ZERO));
 //!
 //! let error = serde_json::from_str::<Settings>(r#"{"max_header_bytes": "1KiB"}"#).unwrap_err();
 //! assert!(error.to_string().starts_with("must be at least 8KiB, got 1024 bytes"));
@@ -45,6 +49,10 @@ macro_rules! with_settings {
             body_timeout: std::time::Duration = "de::duration" => body_read_timeout,
             /// `drain_timeout`: how long shutdown waits for requests in flight.
             drain_timeout: std::time::Duration = "de::duration" => drain_timeout,
+            /// `drain_delay`: how long the listeners keep serving once the shutdown
+            /// signal fired, before they close and the drain begins
+            /// ([`drain_delay`](crate::Server::drain_delay)); 0 is none.
+            drain_delay: std::time::Duration = "de::delay" => drain_delay,
             /// `max_connections`: the connection limit over all workers.
             max_connections: usize = "de::count" => max_connections,
             /// `idle_timeout`: how long a connection with nothing in flight is kept.
@@ -143,6 +151,14 @@ mod de {
     pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let text = String::deserialize(d)?;
         values::duration(&text).map(Some).map_err(D::Error::custom)
+    }
+
+    pub(super) fn delay<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        match Text::deserialize(d)? {
+            Text::Number(0) => Ok(Some(Duration::ZERO)),
+            Text::Number(n) => Err(D::Error::custom(values::delay_error(&n.to_string()))),
+            Text::String(s) => values::delay(&s).map(Some).map_err(D::Error::custom),
+        }
     }
 
     pub(super) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {

@@ -1,11 +1,11 @@
 //! What every accept loop and connection task shares: the settings, the shutdown
 //! tokens, the task tracker and the connection limits.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
 use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::{config::Config, per_ip::PerIp};
 
@@ -44,6 +44,21 @@ impl Shared {
             tracker: TaskTracker::new(),
             ..self.clone()
         }
+    }
+
+    /// Waits for `signal`, then for the drain delay, while the listeners still
+    /// serve; logs each step. Then it is time to cancel [`shutdown`](Self::shutdown).
+    pub(crate) async fn until_closing<F: Future<Output = ()>>(&self, signal: F) {
+        signal.await;
+        let delay = self.config.drain_delay;
+        if !delay.is_zero() {
+            info!(drain_delay = ?delay, "shutting down: still serving for the drain delay");
+            tokio::time::sleep(delay).await;
+        }
+        info!(
+            drain_timeout = ?self.config.drain_timeout,
+            "shutting down: draining connections"
+        );
     }
 
     /// Waits for the tracked accept loops and connections to finish, after

@@ -116,8 +116,9 @@ impl Workers {
     limit_setters!();
 
     /// Starts the workers, each serving `make_service(worker_index)`, until `signal`
-    /// completes; then shuts every worker down gracefully and returns when all have
-    /// finished.
+    /// completes; then, after the [drain delay](Self::drain_delay), shuts every worker
+    /// down gracefully and returns when all have finished (see
+    /// [`Server::serve_with_shutdown`](crate::Server::serve_with_shutdown)).
     ///
     /// # Errors
     ///
@@ -141,7 +142,9 @@ impl Workers {
         }
         let shared = Shared::new(self.config);
         let mut started = Started::spawn(self.listeners, make_service, &shared);
-        started.until_signal_or_failure(signal).await;
+        started
+            .until_signal_or_failure(shared.until_closing(signal))
+            .await;
         shared.shutdown.cancel();
         started.join().await
     }

@@ -46,7 +46,7 @@ use std::{path::Path, str::FromStr};
 
 pub use self::{
     error::{ConfigError, ConfigErrors},
-    types::{Config, FileRef, Server, TlsCert},
+    types::{Config, FileRef, Server, TlsCert, DEFAULT_DRAIN_DELAY},
 };
 pub use frontdoor::plan::checked::{
     Builtin, Matcher, MirrorSettings, Relocate, Route, Target, UpstreamAddr, UpstreamTls,

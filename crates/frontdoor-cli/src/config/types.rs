@@ -5,6 +5,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use frontdoor::{plan::Checked, serve::Settings};
@@ -35,6 +36,12 @@ impl Config {
         &self.text
     }
 }
+
+/// How long the front listeners keep serving after SIGTERM when `[server]
+/// drain_delay` is not set: 5 seconds, while `/healthz` answers 503 and balancers take
+/// the instance out. (The server's own default is none: a program without a health
+/// check gains nothing from the wait.)
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
 
 /// `[server]`: the listeners, the workers, the admin listener and the connection
 /// settings they are started with (the keys of the stack are the plan's).

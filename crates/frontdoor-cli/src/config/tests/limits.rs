@@ -271,3 +271,37 @@ mirror = { upstream = "http://127.0.0.1:2", timeout = "30days" }
         "{got:?}"
     );
 }
+
+#[test]
+fn drain_delay_is_a_duration_or_0_and_errors_name_the_key() {
+    for (value, want) in [
+        ("\"10s\"", Duration::from_secs(10)),
+        ("\"0s\"", Duration::ZERO),
+        ("\"0\"", Duration::ZERO),
+        ("0", Duration::ZERO),
+    ] {
+        let config = parse(&format!("[server]\ndrain_delay = {value}\n")).unwrap();
+        assert_eq!(config.server.settings.drain_delay, Some(want), "{value}");
+    }
+    assert_eq!(parse("").unwrap().server.settings.drain_delay, None);
+    let got = errors("[server]\nworkers = 1\ndrain_delay = 5\n");
+    assert_eq!(
+        got,
+        ["line 3: server.drain_delay: not a duration 5; write e.g. \"5s\", or 0 (none)"]
+    );
+    let got = errors("[server]\ndrain_delay = \"8days\"\n");
+    assert_eq!(
+        got,
+        ["line 2: server.drain_delay: must be at most 7 days, got \"8days\""]
+    );
+    let got = errors("[server]\ndrain_delay = \"soon\"\n");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("line 2: server.drain_delay: not a duration \"soon\" ("),
+        "{got:?}"
+    );
+    assert!(
+        got[0].ends_with("; write e.g. \"5s\", or 0 (none)"),
+        "{got:?}"
+    );
+}
