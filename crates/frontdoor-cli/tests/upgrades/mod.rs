@@ -136,11 +136,13 @@ upgrades = []
         got,
         [
             "host",
+            "traceparent",
             "via",
             "x-forwarded-for",
             "x-forwarded-host",
             "x-forwarded-proto",
             "x-real-ip",
+            "x-request-id",
         ],
         "{seen}"
     );
