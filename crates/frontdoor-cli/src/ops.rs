@@ -361,7 +361,7 @@ fn record(metrics: &Metrics, method: &Method, target: &Uri, res: &Response<Body>
         upstream,
         status: status.as_u16(),
         bytes: bytes.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
-        duration_ms: took.as_secs_f64() * 1000.0,
+        duration: took,
         cancelled: false,
     }
     .log();
@@ -418,7 +418,7 @@ fn record_cancelled(pending: &Pending) {
         upstream: "-",
         status: 499,
         bytes: -1,
-        duration_ms: pending.start.elapsed().as_secs_f64() * 1000.0,
+        duration: pending.start.elapsed(),
         cancelled: true,
     }
     .log();

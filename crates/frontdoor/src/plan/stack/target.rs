@@ -56,8 +56,8 @@ pub(super) struct Built {
     pub(super) upstream: String,
 }
 
-/// Builds `target` over its shared state `shared`, named `label` (`route[N]` or
-/// `default`) in the [`Served`] tag.
+/// Builds `target` over its shared state `shared`, named `label` (the route's name,
+/// `route[N]` or `default`) in the [`Served`] tag.
 pub(super) fn build(
     target: &Target,
     shared: &TargetState,
