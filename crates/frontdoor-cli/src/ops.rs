@@ -176,7 +176,7 @@ impl Metrics {
             .inc();
     }
 
-    /// The mirror counters of the target labelled `label` (`route[N]`, `default`),
+    /// The mirror counters of the target labelled `label` (its name, `route[N]`, `default`),
     /// shared by every build of that target so totals survive reloads; exposed as
     /// `frontdoor_mirror_*` on `/metrics`.
     #[must_use]

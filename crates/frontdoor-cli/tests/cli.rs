@@ -362,10 +362,7 @@ body = "nothing here"
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
-    assert!(
-        lines[0].starts_with("index  name       spec  "),
-        "{stdout}"
-    );
+    assert!(lines[0].starts_with("index  name       spec  "), "{stdout}");
     assert!(
         lines[1].starts_with("0 ") && lines[1].contains("www.example.com::/svn"),
         "{stdout}"
@@ -641,7 +638,11 @@ async fn json_log_format() {
     assert_eq!(doc["fields"]["route"], "default");
     // Milliseconds with three decimals, as in the text format: a string.
     let duration = doc["fields"]["duration_ms"].as_str().unwrap();
-    assert_eq!(duration.split_once('.').map(|(_, f)| f.len()), Some(3), "{line}");
+    assert_eq!(
+        duration.split_once('.').map(|(_, f)| f.len()),
+        Some(3),
+        "{line}"
+    );
 }
 
 /// The text access line, written past `tracing`: the exact text after the time.

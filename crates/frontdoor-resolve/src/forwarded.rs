@@ -8,8 +8,8 @@ use ipnet::IpNet;
 
 use frontdoor_core::proto::{
     connection_scheme, default_port, host_from, request_host, resolution_path, rfc7239,
-    ForwardingPresent, HostPort, FORWARDING_HEADERS, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT,
-    X_FORWARDED_PROTO, X_FORWARDED_SERVER,
+    ForwardingPresent, HostPort, FORWARDING_HEADERS, X_FORWARDED_FOR, X_FORWARDED_HOST,
+    X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
 };
 
 use crate::{

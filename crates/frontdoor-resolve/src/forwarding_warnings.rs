@@ -13,12 +13,13 @@ use std::{
     collections::{HashSet, VecDeque},
     fmt,
     net::IpAddr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::Arc,
     time::Duration,
 };
 
 use frontdoor_core::Error;
 use http::HeaderName;
+use parking_lot::Mutex;
 use tokio::time::Instant;
 
 /// A peer is warned about at most once in this long.
@@ -86,7 +87,7 @@ impl ForwardingWarnings {
     /// Whether `peer` was not warned about within the interval before `now`; if so,
     /// it is remembered as warned about at `now`.
     fn first_in_interval(&self, peer: IpAddr, now: Instant) -> bool {
-        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut recent = self.recent.lock();
         recent.forget_before(now);
         if recent.peers.contains(&peer) {
             return false;
@@ -102,7 +103,7 @@ impl ForwardingWarnings {
     /// How many peers are remembered.
     #[cfg(test)]
     fn remembered(&self) -> usize {
-        let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        let recent = self.recent.lock();
         recent.peers.len()
     }
 }

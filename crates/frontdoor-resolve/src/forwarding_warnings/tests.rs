@@ -90,7 +90,7 @@ async fn a_trusted_peer_is_warned_about_once_a_minute() {
     );
 
     assert_eq!(resolve(&resolver, "10.0.0.1", &[BAD_FORWARDED]), 400);
-    assert_eq!(logs.take(), [forwarded.clone()]);
+    assert_eq!(logs.take(), std::slice::from_ref(&forwarded));
     assert_eq!(resolve(&resolver, "10.0.0.1", &[BAD_FORWARDED]), 400);
     assert_eq!(logs.take(), Vec::<String>::new(), "within the minute");
 
@@ -184,4 +184,11 @@ async fn the_peers_remembered_are_bounded() {
         assert!(warnings.first_in_interval(ip, now()));
     }
     assert_eq!(warnings.remembered(), super::MAX_PEERS);
+}
+
+#[test]
+fn forwarding_warnings_are_send_sync_clone() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<ForwardingWarnings>();
+    shareable::<ForwardedResolver>();
 }

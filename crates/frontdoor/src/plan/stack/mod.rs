@@ -243,10 +243,7 @@ type Resolver = ByScheme<ForwardedResolver>;
 
 /// The resolver layer, warning about malformed forwarding headers through `state`'s
 /// warnings (one per peer per minute over every worker).
-fn resolve_layer(
-    checked: &Checked,
-    state: &SharedState,
-) -> Result<ResolveLayer<Resolver>, String> {
+fn resolve_layer(checked: &Checked, state: &SharedState) -> Result<ResolveLayer<Resolver>, String> {
     let mut resolver = ForwardedResolver::new(checked.resolve.trusted_proxies.iter().copied())
         .warnings(state.forwarding_warnings().clone());
     if let Some(name) = &checked.settings.server_name {
