@@ -16,6 +16,10 @@ use crate::{
 pub struct Checked {
     /// The stack the config builds.
     pub built: Built,
+    /// How many `[[route]]`s the config has.
+    pub routes: usize,
+    /// Whether it has a `[default]`.
+    pub default: bool,
     /// Its `[[tls]]` certificates, loaded.
     pub certificates: Vec<tls::CertRow>,
     /// Allowed, but probably not meant, each with its line and key path.
@@ -49,6 +53,7 @@ pub(crate) fn tables(routes: &str, certificates: &[tls::CertRow], now: SystemTim
 /// Every problem in the file and its certificates, each with its line and key path.
 pub fn check(path: &Path) -> Result<Checked, ConfigErrors> {
     let config = Config::load(path)?;
+    let (routes, default) = (config.plan.routes.len(), config.plan.default.is_some());
     let certificates = tls::load(&config, SystemTime::now());
     let metrics = ops::Metrics::new();
     let built = stack::plan(&config, &stack::Builtins::new(), &metrics, None)
@@ -60,6 +65,8 @@ pub fn check(path: &Path) -> Result<Checked, ConfigErrors> {
     warnings.extend(tls_warnings);
     Ok(Checked {
         built,
+        routes,
+        default,
         certificates,
         warnings,
     })

@@ -20,25 +20,34 @@ use crate::{
 };
 
 /// `frontdoor check -c FILE`: 0 when the file builds and its certificates load (with
-/// any warnings printed), else 1 with every error.
+/// any warnings printed), else 1 with every error. Prints `FILE: ok (N routes)`,
+/// counting the `[[route]]`s, with `and a default` when there is a `[default]` and
+/// the certificates when there are any.
 #[must_use]
 pub fn check(file: &Path) -> ExitCode {
     report(file, checks::check(file), |out, checked| {
-        let routes = checked.built.rows.len();
-        match checked.certificates.len() {
-            0 => writeln!(out, "{}: ok ({routes} routes)", file.display()),
-            1 => writeln!(
-                out,
-                "{}: ok ({routes} routes, 1 certificate)",
-                file.display()
-            ),
-            n => writeln!(
-                out,
-                "{}: ok ({routes} routes, {n} certificates)",
-                file.display()
-            ),
-        }
+        writeln!(out, "{}: ok ({})", file.display(), summary(checked))
     })
+}
+
+/// What a checked file holds: `4 routes and a default, 1 certificate`.
+fn summary(checked: &Checked) -> String {
+    let plural = |n: usize, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let mut summary = plural(checked.routes, "route");
+    if checked.default {
+        summary.push_str(" and a default");
+    }
+    if !checked.certificates.is_empty() {
+        summary.push_str(", ");
+        summary.push_str(&plural(checked.certificates.len(), "certificate"));
+    }
+    summary
 }
 
 /// `frontdoor routes -c FILE`: the compiled route table, in match order, then the

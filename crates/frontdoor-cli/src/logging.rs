@@ -299,8 +299,11 @@ const LINE_KEEP: usize = 4096;
 /// other subscriber, the JSON format, tests). Both write the same text:
 ///
 /// ```text
-/// 2026-11-27T12:00:00.000000Z  INFO frontdoor::access: request method=GET target=/app/x resolved=h:80:/app/x route=route[0] upstream=http://127.0.0.1:1/ status=200 bytes=13 duration_ms=0.123456
+/// 2026-11-27T12:00:00.000000Z  INFO frontdoor::access: request method=GET target=/app/x resolved=h:80:/app/x route=route[0] upstream=http://127.0.0.1:1/ status=200 bytes=13 duration_ms=0.123
 /// ```
+///
+/// `duration_ms` is milliseconds with three decimals, to the microsecond ([`Millis`];
+/// a string in the JSON format).
 #[derive(Clone, Copy, Debug)]
 pub struct AccessLine<'a> {
     /// The request's method.
@@ -321,8 +324,8 @@ pub struct AccessLine<'a> {
     pub status: u16,
     /// The response body's length when known, else -1.
     pub bytes: i64,
-    /// Milliseconds from arrival to response head.
-    pub duration_ms: f64,
+    /// From arrival to response head (written as `duration_ms`, [`Millis`]).
+    pub duration: Duration,
     /// Dropped before its response head: adds `cancelled=true`.
     pub cancelled: bool,
 }
@@ -352,7 +355,7 @@ impl AccessLine<'_> {
             trace_id = %self.trace_id,
             status = self.status,
             bytes = self.bytes,
-            duration_ms = self.duration_ms,
+            duration_ms = %Millis(self.duration),
             // Recorded only for a cancelled request (`None` writes no field).
             cancelled = self.cancelled.then_some(true),
             "request"
@@ -415,12 +418,39 @@ impl AccessLine<'_> {
         buf.extend_from_slice(b" bytes=");
         buf.extend_from_slice(int.format(self.bytes).as_bytes());
         buf.extend_from_slice(b" duration_ms=");
-        // `Debug`, as the event's `f64` field is written; into a Vec it cannot fail.
-        let _ = write!(buf, "{:?}", self.duration_ms);
+        Millis(self.duration).write(buf);
         if self.cancelled {
             buf.extend_from_slice(b" cancelled=true");
         }
         buf.push(b'\n');
+    }
+}
+
+/// A duration as milliseconds with three decimals, to the microsecond (truncated):
+/// `1.147`, `12.000`, `0.000`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Millis(pub Duration);
+
+impl Millis {
+    /// Appends the text `Display` writes, without `core::fmt` (once per request).
+    fn write(self, buf: &mut Vec<u8>) {
+        let micros = self.0.as_micros();
+        let mut int = itoa::Buffer::new();
+        buf.extend_from_slice(int.format(micros / 1000).as_bytes());
+        let fraction = micros % 1000;
+        buf.extend_from_slice(&[
+            b'.',
+            b'0' + (fraction / 100) as u8,
+            b'0' + (fraction / 10 % 10) as u8,
+            b'0' + (fraction % 10) as u8,
+        ]);
+    }
+}
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let micros = self.0.as_micros();
+        write!(f, "{}.{:03}", micros / 1000, micros % 1000)
     }
 }
 
@@ -476,7 +506,7 @@ mod tests {
             upstream = %"http://127.0.0.1:1/",
             status = 200_u16,
             bytes = 13_i64,
-            duration_ms = 0.123_456_f64,
+            duration_ms = %Millis(Duration::from_nanos(123_456)),
             "request"
         );
         tracing::info!(
@@ -596,7 +626,7 @@ mod tests {
             fast.starts_with(
                 "2026-11-27T12:00:00.000000Z  INFO frontdoor::access: request method=GET \
                  target=/app/x?q=\"1\" resolved=h:80:/app/x route=route[0] \
-                 upstream=http://127.0.0.1:1/ status=200 bytes=13 duration_ms=0.123456\n"
+                 upstream=http://127.0.0.1:1/ status=200 bytes=13 duration_ms=0.123\n"
             ),
             "{fast}"
         );
@@ -631,7 +661,14 @@ mod tests {
                     trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
                     status: if cancelled { 499 } else { 200 + i as u16 },
                     bytes: if cancelled { -1 } else { 1 << (10 * i) },
-                    duration_ms: [0.123_456, 12.0, 1e-7, 1234.5, 0.0, 3e20][i],
+                    duration: [
+                        Duration::from_nanos(123_456),
+                        Duration::from_millis(12),
+                        Duration::from_nanos(100),
+                        Duration::from_micros(1_234_500),
+                        Duration::ZERO,
+                        Duration::MAX,
+                    ][i],
                     cancelled,
                 };
                 let mut direct = Vec::new();
@@ -642,6 +679,26 @@ mod tests {
                 let fast = capture_of(TextFormat::new(Fixed), || line.event());
                 assert_eq!(direct, fast);
             }
+        }
+    }
+
+    #[test]
+    fn durations_are_milliseconds_to_the_microsecond() {
+        for (duration, text) in [
+            (Duration::from_nanos(1_147_177), "1.147"),
+            (Duration::from_nanos(1_147_999), "1.147"),
+            (Duration::from_millis(12), "12.000"),
+            (Duration::from_nanos(999), "0.000"),
+            (Duration::from_micros(1), "0.001"),
+            (Duration::from_micros(90), "0.090"),
+            (Duration::from_micros(1_234_567), "1234.567"),
+            (Duration::ZERO, "0.000"),
+            (Duration::MAX, "18446744073709551615999.999"),
+        ] {
+            assert_eq!(Millis(duration).to_string(), text);
+            let mut direct = Vec::new();
+            Millis(duration).write(&mut direct);
+            assert_eq!(String::from_utf8(direct).unwrap(), text);
         }
     }
 
@@ -659,7 +716,7 @@ mod tests {
             trace_id: "-",
             status: 404,
             bytes: 0,
-            duration_ms: 1.0,
+            duration: Duration::from_millis(1),
             cancelled: false,
         };
         let out = File::create("/dev/null").unwrap();

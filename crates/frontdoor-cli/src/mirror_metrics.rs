@@ -11,7 +11,7 @@ use prometheus_client::{
     metrics::counter::ConstCounter,
 };
 
-/// The counters of every mirrored target, by its label (`route[N]`, `default`).
+/// The counters of every mirrored target, by its label (its name, `route[N]`, `default`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MirrorCounters {
     by_target: Arc<Mutex<BTreeMap<String, MirrorStats>>>,

@@ -188,7 +188,7 @@ impl Metrics {
             .inc();
     }
 
-    /// The mirror counters of the target labelled `label` (`route[N]`, `default`),
+    /// The mirror counters of the target labelled `label` (its name, `route[N]`, `default`),
     /// shared by every build of that target so totals survive reloads; exposed as
     /// `frontdoor_mirror_*` on `/metrics`.
     #[must_use]
@@ -381,7 +381,7 @@ fn record(metrics: &Metrics, method: &Method, target: &Uri, res: &Response<Body>
         trace_id: trace_id.as_deref().unwrap_or("-"),
         status: status.as_u16(),
         bytes: bytes.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
-        duration_ms: took.as_secs_f64() * 1000.0,
+        duration: took,
         cancelled: false,
     }
     .log();
@@ -440,7 +440,7 @@ fn record_cancelled(pending: &Pending) {
         trace_id: "-",
         status: 499,
         bytes: -1,
-        duration_ms: pending.start.elapsed().as_secs_f64() * 1000.0,
+        duration: pending.start.elapsed(),
         cancelled: true,
     }
     .log();

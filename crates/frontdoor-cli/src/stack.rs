@@ -19,7 +19,7 @@
 //! let plan = stack::plan(&config, &Builtins::new(), &metrics, None)?; // once per config
 //! let built = stack::Built::new(&plan, &metrics); // once per worker
 //! assert_eq!(built.rows.len(), 2); // the route and the miss answer
-//! assert!(built.table().starts_with("index  spec"));
+//! assert!(built.table().starts_with("index  name       spec"));
 //! # Ok::<_, frontdoor_cli::config::ConfigErrors>(())
 //! ```
 

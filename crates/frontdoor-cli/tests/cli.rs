@@ -31,6 +31,7 @@ mod bodies;
 mod destination;
 mod drain;
 mod limits;
+mod names;
 mod telemetry;
 mod upgrades;
 
@@ -251,7 +252,10 @@ fn check_accepts_a_valid_file() {
     let out = bin().args(["check", "-c"]).arg(&file.0).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.ends_with(": ok (2 routes)\n"), "{stdout}");
+    assert_eq!(
+        stdout,
+        format!("{}: ok (1 route and a default)\n", file.0.display())
+    );
 }
 
 #[test]
@@ -360,7 +364,7 @@ body = "nothing here"
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
-    assert!(lines[0].starts_with("index  spec"), "{stdout}");
+    assert!(lines[0].starts_with("index  name       spec  "), "{stdout}");
     assert!(
         lines[1].starts_with("0 ") && lines[1].contains("www.example.com::/svn"),
         "{stdout}"
@@ -634,6 +638,13 @@ async fn json_log_format() {
     assert_eq!(doc["fields"]["target"], "/x?q=1");
     assert_eq!(doc["fields"]["status"], 200);
     assert_eq!(doc["fields"]["route"], "default");
+    // Milliseconds with three decimals, as in the text format: a string.
+    let duration = doc["fields"]["duration_ms"].as_str().unwrap();
+    assert_eq!(
+        duration.split_once('.').map(|(_, f)| f.len()),
+        Some(3),
+        "{line}"
+    );
 }
 
 /// The text access line, written past `tracing`: the exact text after the time.
@@ -657,7 +668,15 @@ async fn access_lines_are_exact_and_follow_rust_log() {
         });
     assert!(shape, "{line}");
     let (fixed, duration) = rest.rsplit_once(" duration_ms=").unwrap();
-    assert!(duration.parse::<f64>().is_ok_and(|ms| ms >= 0.0), "{line}");
+    // Milliseconds with three decimals: `1.147`.
+    let (ms, fraction) = duration.split_once('.').unwrap();
+    assert!(
+        !ms.is_empty()
+            && ms.bytes().all(|b| b.is_ascii_digit())
+            && fraction.len() == 3
+            && fraction.bytes().all(|b| b.is_ascii_digit()),
+        "{line}"
+    );
     let echoed = json(&body);
     let id = header(&echoed, "x-request-id").unwrap();
     let trace_id = &header(&echoed, "traceparent").unwrap()[3..35];

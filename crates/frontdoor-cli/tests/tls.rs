@@ -349,7 +349,7 @@ fn check_names_every_certificate_problem_with_its_key_path_and_file() {
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.ends_with(": ok (1 routes, 1 certificate)\n"),
+        stdout.ends_with(": ok (0 routes and a default, 1 certificate)\n"),
         "{stdout}"
     );
     let stderr = String::from_utf8(out.stderr).unwrap();

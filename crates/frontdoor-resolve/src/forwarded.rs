@@ -8,13 +8,14 @@ use ipnet::IpNet;
 
 use frontdoor_core::proto::{
     connection_scheme, default_port, host_from, request_host, resolution_path, rfc7239,
-    ForwardingPresent, HostPort, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT,
-    X_FORWARDED_PROTO, X_FORWARDED_SERVER,
+    ForwardingPresent, HostPort, FORWARDING_HEADERS, X_FORWARDED_FOR, X_FORWARDED_HOST,
+    X_FORWARDED_PORT, X_FORWARDED_PROTO, X_FORWARDED_SERVER,
 };
 
 use crate::{
     direct::DirectResolver,
     error::ResolveConfigError,
+    forwarding_warnings::ForwardingWarnings,
     resolver::{header_str, peer_ip, untrusted, Resolution, Resolver, WarnOnce},
 };
 
@@ -97,7 +98,9 @@ static NO_CONN_INFO: WarnOnce = WarnOnce::new(
 ///   else the default of the effective scheme (the forwarded proto, else the
 ///   connection's), so a TLS-terminating proxy's `proto=https` yields 443.
 /// * An invalid forwarded host, port or `Forwarded` syntax from a trusted peer is
-///   answered with 400; an unknown proto (not `http`/`https`) is ignored.
+///   answered with 400 and logged at `warn`, naming the header and why, at most once
+///   per peer per minute ([`ForwardingWarnings`]); an unknown proto (not
+///   `http`/`https`) is ignored.
 ///
 /// ```
 /// use frontdoor_core::{ConnInfo, PeerTrust};
@@ -130,6 +133,7 @@ pub struct ForwardedResolver {
     direct: DirectResolver,
     trusted: Arc<[IpNet]>,
     sources: Arc<[ForwardedSource]>,
+    warnings: ForwardingWarnings,
 }
 
 impl ForwardedResolver {
@@ -141,6 +145,7 @@ impl ForwardedResolver {
             direct: DirectResolver::new(),
             trusted: trusted_proxies.into_iter().collect(),
             sources: ForwardedSource::ALL.into(),
+            warnings: ForwardingWarnings::new(),
         }
     }
 
@@ -182,6 +187,16 @@ impl ForwardedResolver {
         self
     }
 
+    /// Warns about trusted proxies' malformed forwarding headers through `warnings`,
+    /// shared with whoever else holds it (every worker's resolver), so a peer is
+    /// warned about once per minute over them all. Default: a value of its own
+    /// (shared by this resolver's clones).
+    #[must_use]
+    pub fn warnings(mut self, warnings: ForwardingWarnings) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
     /// Sets the server name used when a request has no host; see
     /// [`DirectResolver::try_server_name`]. Default: none.
     ///
@@ -207,7 +222,11 @@ impl ForwardedResolver {
         let present = ForwardingPresent::of(&parts.headers);
         for source in self.sources.iter() {
             if present.at(source.index()) {
-                self.gather(&mut claims, *source, parts, peer)?;
+                self.gather(&mut claims, *source, parts, peer)
+                    .inspect_err(|e| {
+                        let header = FORWARDING_HEADERS[source.index()].clone();
+                        self.warnings.refused(peer, &header, e);
+                    })?;
             }
         }
         let trust = Some(PeerTrust::new(true, claims.client.unwrap_or(peer)));

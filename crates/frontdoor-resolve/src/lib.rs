@@ -16,7 +16,8 @@
 //! headers, an invalid host, a `Host` that disagrees with the absolute-form authority,
 //! no host and no configured server name, a path that
 //! [`canonicalize`](frontdoor_core::canonicalize) refuses (NUL, malformed escape), or
-//! invalid forwarding data from a trusted proxy. The service keeps the inner error
+//! invalid forwarding data from a trusted proxy (which is also logged at `warn`,
+//! naming the header, once per peer per minute: [`forwarding_warnings`]). The service keeps the inner error
 //! type; its response body is [`Body`](frontdoor_core::Body), the inner service's body
 //! erased into it (free when the inner service already answers with a `Body`, as an
 //! axum `Router` or frontdoor's router and upstream do).
@@ -129,6 +130,7 @@ mod direct;
 mod error;
 pub mod escaped_slashes;
 mod forwarded;
+pub mod forwarding_warnings;
 mod layer;
 mod legacy;
 mod resolver;
@@ -138,6 +140,7 @@ pub use direct::DirectResolver;
 pub use error::ResolveConfigError;
 pub use escaped_slashes::{EscapedSlashes, EscapedSlashesLayer};
 pub use forwarded::{ForwardedResolver, ForwardedSource};
+pub use forwarding_warnings::ForwardingWarnings;
 /// RFC 7239 `Forwarded` parsing and writing; lives in [`frontdoor_core::proto`].
 pub use frontdoor_core::proto::rfc7239;
 /// The one list of forwarding headers; lives in [`frontdoor_core::proto`].

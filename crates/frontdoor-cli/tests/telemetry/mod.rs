@@ -170,7 +170,7 @@ fn otlp_config(collector: std::net::SocketAddr) -> String {
     format!(
         "[tracing]\notlp_endpoint = \"http://{collector}/otlp\"\nservice_name = \"edge\"\n\
          headers = {{ x-collector-token = \"t0ken\" }}\nexport_timeout = \"30s\"\n\n\
-         [[route]]\nspec = \"::/api\"\nupstream = \"builtin:echo\"\n"
+         [[route]]\nname = \"api\"\nspec = \"::/api\"\nupstream = \"builtin:echo\"\n"
     )
 }
 
@@ -195,11 +195,11 @@ async fn spans_reach_an_otlp_receiver_with_the_route_and_status() {
         }
     }
     let (name, attrs) = server.unwrap();
-    assert_eq!(name, "GET route[0]");
+    assert_eq!(name, "GET api");
     let has = |attrs: &[(String, String)], key: &str, value: &str| {
         attrs.iter().any(|(k, v)| k == key && v.contains(value))
     };
-    assert!(has(&attrs, "frontdoor.route", "\"route[0]\""), "{attrs:?}");
+    assert!(has(&attrs, "frontdoor.route", "\"api\""), "{attrs:?}");
     assert!(has(&attrs, "http.route", "\"::/api\""), "{attrs:?}");
     assert!(
         has(&attrs, "http.response.status_code", "IntValue(200)"),

@@ -176,10 +176,25 @@ pub struct Resolve {
 pub struct Route {
     /// Position in the file (0-based), for error paths (`route[N]`).
     pub index: usize,
+    /// Its `name`, when it has one: unique among the routes, and never `default` or
+    /// `not_found`.
+    pub name: Option<String>,
     /// What the route matches.
     pub matcher: Matcher,
     /// Where it sends requests.
     pub target: Target,
+}
+
+impl Route {
+    /// The route's label in [`Served`](super::Served) (so in metrics and access
+    /// lines) and in the route table: its name, else `route[N]`. A named route keeps
+    /// its label when a reload moves it.
+    #[must_use]
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("route[{}]", self.index))
+    }
 }
 
 /// How a route matches.

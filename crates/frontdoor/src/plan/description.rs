@@ -141,6 +141,9 @@ pub struct Resolve {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Route {
+    /// The route's name: its label in metrics, access lines and the route table
+    /// (`route[N]` without one). Not on the `[default]`, which is named `default`.
+    pub name: Option<String>,
     /// A `host:port:path` spec.
     pub spec: Option<String>,
     /// A regex over `host:port:path` (instead of `spec`).
@@ -193,6 +196,14 @@ impl Route {
             upstream: Some(Value::from(upstream)),
             ..Self::default()
         }
+    }
+
+    /// Named `name`: the route's label in metrics, access lines and the route table,
+    /// instead of `route[N]` (letters, digits, `-`, `_`, `.`; unique among routes).
+    #[must_use]
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
     }
 
     /// Balances over `upstreams` instead.

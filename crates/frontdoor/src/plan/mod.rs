@@ -31,6 +31,10 @@
 //! whole checked description (and the `[server]` forwarding settings) are unchanged
 //! keeps its shared state; any other starts fresh. See [`SharedState`].
 //!
+//! A route's label in [`Served`] (so in an observer's metrics and access lines) and
+//! in the route table is its `name` when it has one, else `route[N]`: a named route's
+//! counters follow it when a reload moves it.
+//!
 //! [`stack`'s target module]: self#reloads
 //!
 //! # Example

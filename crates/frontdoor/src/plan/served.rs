@@ -15,7 +15,7 @@ use http::Request;
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Served {
-    /// The route's name: `route[N]`, `default` or `not_found`.
+    /// The route's label: its `name`, else `route[N]`; `default` or `not_found`.
     pub route: Arc<str>,
     /// The upstreams of the route (or `-`).
     pub upstream: Arc<str>,

@@ -8,6 +8,7 @@ use super::*;
 
 mod limits;
 mod mirror;
+mod names;
 mod stack;
 
 fn parse(src: &str) -> Result<Config, ConfigErrors> {

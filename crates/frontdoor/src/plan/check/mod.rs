@@ -3,6 +3,7 @@
 //! the crates that run them, with their messages).
 
 mod mirror;
+mod name;
 mod target;
 mod tls;
 pub mod values;
@@ -46,12 +47,14 @@ impl Description {
         });
         let resolve = resolve(&self.resolve, &mut errors);
         let mode = self.compat.mode();
+        let mut names = name::Names::default();
         let routes = self
             .routes
             .iter()
             .enumerate()
             .filter_map(|(index, route)| {
-                target::route(index, route, mode, &forwarding, &mut errors)
+                let name = names.check(index, route, &mut errors);
+                target::route(index, route, name, mode, &forwarding, &mut errors)
             })
             .collect::<Vec<Route>>();
         let default = self

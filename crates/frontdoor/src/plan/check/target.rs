@@ -13,9 +13,11 @@ use crate::plan::{
     error::Errors,
 };
 
+/// A `[[route]]` named `name` (checked by [`super::name`]).
 pub(super) fn route(
     index: usize,
     raw: &d::Route,
+    name: Option<String>,
     mode: Mode,
     forwarding: &Forwarding,
     errors: &mut Errors,
@@ -36,6 +38,7 @@ pub(super) fn route(
     let target = target(&path, raw, mode, forwarding, errors)?;
     Some(Route {
         index,
+        name,
         matcher,
         target,
     })
@@ -47,6 +50,7 @@ pub(super) fn default(
     forwarding: &Forwarding,
     errors: &mut Errors,
 ) -> Option<Target> {
+    super::name::default(raw, errors);
     for (key, value) in [("spec", &raw.spec), ("regex", &raw.regex)] {
         if value.is_some() {
             errors.push(

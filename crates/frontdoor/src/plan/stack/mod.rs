@@ -55,7 +55,7 @@ pub(super) fn build(
         None => table.not_found(),
     }
     let (router, rows) = table.build(&mut errors);
-    let resolve = resolve_layer(checked)
+    let resolve = resolve_layer(checked, state)
         .map_err(|message| errors.push(PlanError::new(None, "server.server_name", message)))
         .ok();
     match (router, resolve, errors.is_empty()) {
@@ -159,15 +159,17 @@ impl<'a> RouteTable<'a> {
             ));
             return;
         }
+        let label = route.label();
         let router = std::mem::take(&mut self.router);
         self.router = match self.target(
             &route.target,
             shared,
-            (&path, Some(route.matcher.to_string())),
+            (&label, Some(route.matcher.to_string())),
         ) {
             Ok((built, mirror)) => {
                 self.rows.push(Row {
                     index: route.index.to_string(),
+                    name: label,
                     matcher: route.matcher.to_string(),
                     upstream: built.upstream,
                     relocate: route.target.relocate.to_string(),
@@ -198,6 +200,7 @@ impl<'a> RouteTable<'a> {
             Ok((built, mirror)) => {
                 self.rows.push(Row {
                     index: "-".into(),
+                    name: "default".into(),
                     matcher: "(default)".into(),
                     upstream: built.upstream,
                     relocate: target.relocate.to_string(),
@@ -221,6 +224,7 @@ impl<'a> RouteTable<'a> {
         let not_found = &self.checked.not_found;
         self.rows.push(Row {
             index: "-".into(),
+            name: "not_found".into(),
             matcher: "(not found)".into(),
             upstream: format!("{} {:?}", not_found.status.as_u16(), not_found.body),
             relocate: "none".into(),
@@ -262,8 +266,11 @@ fn check_spec(spec: &RouteSpec, checked: &Checked) -> Result<(), String> {
 
 type Resolver = ByScheme<ForwardedResolver>;
 
-fn resolve_layer(checked: &Checked) -> Result<ResolveLayer<Resolver>, String> {
-    let mut resolver = ForwardedResolver::new(checked.resolve.trusted_proxies.iter().copied());
+/// The resolver layer, warning about malformed forwarding headers through `state`'s
+/// warnings (one per peer per minute over every worker).
+fn resolve_layer(checked: &Checked, state: &SharedState) -> Result<ResolveLayer<Resolver>, String> {
+    let mut resolver = ForwardedResolver::new(checked.resolve.trusted_proxies.iter().copied())
+        .warnings(state.forwarding_warnings().clone());
     if let Some(name) = &checked.settings.server_name {
         resolver = resolver.try_server_name(name).map_err(|e| e.to_string())?;
     }

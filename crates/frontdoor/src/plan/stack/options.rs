@@ -17,8 +17,8 @@ pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infal
 /// What a plan's stack reports to whoever observes it: upstream failures, and the
 /// counters of each route's mirror. Every method has a default that does nothing.
 pub trait Observer: Send + Sync + 'static {
-    /// An upstream failure on `route` (`route[N]` or `default`), before the gateway
-    /// layer answers it.
+    /// An upstream failure on `route` (its label: its name, `route[N]` or `default`),
+    /// before the gateway layer answers it.
     fn upstream_error(&self, route: &str, error: &ProxyError) {
         let _ = (route, error);
     }

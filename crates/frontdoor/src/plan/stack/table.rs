@@ -8,6 +8,9 @@ use std::fmt::Write as _;
 pub struct Row {
     /// The route's position (`0`, `1`, ...), or `-` for the default or the miss answer.
     pub index: String,
+    /// The route's label in metrics and access lines: its `name`, else `route[N]`;
+    /// `default` or `not_found`.
+    pub name: String,
     /// The spec, `regex ...`, `(default)` or `(not found)`.
     pub matcher: String,
     /// The upstreams, or the miss answer's status and body.
@@ -21,9 +24,10 @@ pub struct Row {
 }
 
 impl Row {
-    fn cells(&self) -> [&str; 6] {
+    fn cells(&self) -> [&str; 7] {
         [
             &self.index,
+            &self.name,
             &self.matcher,
             &self.upstream,
             &self.relocate,
@@ -35,7 +39,9 @@ impl Row {
 
 /// The rows as aligned text under a header line, without a final newline.
 pub(crate) fn render(rows: &[Row]) -> String {
-    const HEADER: [&str; 6] = ["index", "spec", "upstream", "relocate", "filter", "mirror"];
+    const HEADER: [&str; 7] = [
+        "index", "name", "spec", "upstream", "relocate", "filter", "mirror",
+    ];
     let mut widths = HEADER.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row.cells()) {

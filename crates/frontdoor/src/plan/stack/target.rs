@@ -57,9 +57,9 @@ pub(super) struct Built {
     pub(super) upstream: String,
 }
 
-/// Builds `target` over its shared state `shared`, named `label` (`route[N]` or
-/// `default`) with its `spec` in the [`Served`] tag; `budget` is the plan's buffer
-/// budget and `exporter` its span exporter.
+/// Builds `target` over its shared state `shared`, named `label` (the route's name,
+/// `route[N]` or `default`) with its `spec` in the [`Served`] tag; `budget` is the
+/// plan's buffer budget and `exporter` its span exporter.
 pub(super) fn build(
     target: &Target,
     shared: &TargetState,

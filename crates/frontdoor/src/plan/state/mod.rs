@@ -5,7 +5,9 @@
 //! the connection caps behind `upstream_max_connections` (one per upstream), the
 //! mirror layer built from `mirror = { .. }` (its shadow pool, in-flight bound and
 //! counters) and, for several upstreams, their balancer's health (failures,
-//! ejections, load). Server-wide: the [`BufferBudget`] behind `request_buffer_total`.
+//! ejections, load). Server-wide: the [`BufferBudget`] behind `request_buffer_total`,
+//! and the [`ForwardingWarnings`] every worker's resolver warns through (a trusted
+//! proxy's malformed forwarding header, once per peer per minute over all workers).
 //!
 //! A [`SharedState`] is built once per [`Plan`](super::Plan), before the workers'
 //! stacks, and every worker's stack shares it, so a limit counts over all workers.
@@ -26,11 +28,13 @@
 //! Any other target starts fresh: a full semaphore, new caps, a new mirror layer.
 //! Requests in flight on the old parts keep their permits, which are released to the
 //! old semaphore as they finish and dropped with it; they never count against the new
-//! one. The buffer budget is kept when `request_buffer_total` is unchanged.
+//! one. The buffer budget is kept when `request_buffer_total` is unchanged; the
+//! forwarding warnings always are.
 
 use std::{collections::HashMap, sync::Arc};
 
 use frontdoor_mirror::MirrorLayer;
+use frontdoor_resolve::ForwardingWarnings;
 use frontdoor_upstream::{BalanceHealth, BufferBudget, ConnectionCap, Forwarding};
 use tokio::sync::Semaphore;
 
@@ -51,6 +55,8 @@ pub struct SharedState {
     budget: Arc<BufferBudget>,
     /// The `request_buffer_total` the budget was made for.
     request_buffer_total: u64,
+    /// The peers warned about for malformed forwarding headers.
+    forwarding_warnings: ForwardingWarnings,
 }
 
 /// The running parts of one target, shared (cheaply cloned) by every worker's stack.
@@ -146,6 +152,13 @@ impl SharedState {
         &self.budget
     }
 
+    /// The warnings about trusted proxies' malformed forwarding headers, shared by
+    /// every worker's resolver and kept by every reload.
+    #[must_use]
+    pub const fn forwarding_warnings(&self) -> &ForwardingWarnings {
+        &self.forwarding_warnings
+    }
+
     /// Whether `self` and `other` share one buffer budget (a reload kept it).
     #[must_use]
     pub fn shares_budget(&self, other: &Self) -> bool {
@@ -194,6 +207,8 @@ impl SharedState {
             default,
             budget,
             request_buffer_total: total,
+            forwarding_warnings: previous
+                .map_or_else(ForwardingWarnings::new, |p| p.forwarding_warnings.clone()),
         })
     }
 
