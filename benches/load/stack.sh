@@ -11,7 +11,8 @@
 #     1,000 routes with the hit at index 990, a cleanup rule set on it, a
 #     trusted-proxy resolver and the admin listener (generated below); the upstream's
 #     /origin relocated under /app with relocate = "none" and with "plain"
-#     (stack/relocate.toml);
+#     (stack/relocate.toml); one route with request IDs and span export off, and
+#     with both on (every request's spans exported to the upstream as the collector);
 #   * a TLS row (frontdoor with stack/tls.toml against nginx terminating TLS with the
 #     same certificate), only when `frontdoor check` accepts `listen_tls`; otherwise
 #     it is skipped with the reason printed.
@@ -156,6 +157,10 @@ EOF
 }
 
 render "$conf/one-route.toml" "$DIR/one-route.toml" "UPSTREAM=$UPSTREAM"
+# One route with request IDs off (and no span export), and with IDs on and every
+# request's spans exported over OTLP/HTTP (the upstream answers the collector's POSTs).
+{ echo "[tracing]"; echo "sample_ratio = 1.0"; echo; sed 's/^\[server\]$/[server]\nrequest_id = false/' "$DIR/one-route.toml"; } >"$DIR/telemetry-off.toml"
+{ echo "[tracing]"; echo "otlp_endpoint = \"http://$UPSTREAM\""; echo "sample_ratio = 1.0"; echo; cat "$DIR/one-route.toml"; } >"$DIR/telemetry-on.toml"
 full_stack >"$DIR/full-stack.toml"
 render "$conf/relocate.toml" "$DIR/relocate-none.toml" "UPSTREAM=$UPSTREAM" RELOCATE=none
 render "$conf/relocate.toml" "$DIR/relocate-plain.toml" "UPSTREAM=$UPSTREAM" RELOCATE=plain
@@ -163,6 +168,8 @@ start_frontdoor one "$DIR/one-route.toml"
 start_frontdoor full "$DIR/full-stack.toml"
 start_frontdoor reloc-none "$DIR/relocate-none.toml"
 start_frontdoor reloc-plain "$DIR/relocate-plain.toml"
+start_frontdoor tele-off "$DIR/telemetry-off.toml"
+start_frontdoor tele-on "$DIR/telemetry-on.toml"
 
 # --- TLS: only when the binary accepts listen_tls ----------------------------------
 tls_note=""
@@ -269,6 +276,8 @@ http_targets=(
     "full|frontdoor, 1,000 routes + cleanup + resolver|0|http://127.0.0.1:${PORT[full]}/app|${PID[full]}"
     "reloc-none|frontdoor, relocate = \"none\"|0|http://127.0.0.1:${PORT[reloc-none]}/app|${PID[reloc-none]}"
     "reloc-plain|frontdoor, relocate = \"plain\"|0|http://127.0.0.1:${PORT[reloc-plain]}/app|${PID[reloc-plain]}"
+    "tele-off|frontdoor, one route, request IDs and span export off|0|http://127.0.0.1:${PORT[tele-off]}/app|${PID[tele-off]}"
+    "tele-on|frontdoor, one route, request IDs and span export (all sampled) on|0|http://127.0.0.1:${PORT[tele-on]}/app|${PID[tele-on]}"
 )
 tls_targets=()
 if [[ -n ${PID[tls]:-} ]]; then
