@@ -120,13 +120,11 @@ impl TraceContext {
     /// The `traceparent` a request sent on behalf of span `span_id` carries.
     #[must_use]
     pub fn traceparent(&self, span_id: [u8; 8]) -> HeaderValue {
-        let text = format!(
-            "00-{}-{}-{:02x}",
-            hex(&self.trace_id),
-            hex(&span_id),
-            self.flags
-        );
-        HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+        let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+        hex_into(&self.trace_id, &mut out[3..35]);
+        hex_into(&span_id, &mut out[36..52]);
+        hex_into(&[self.flags], &mut out[53..55]);
+        HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
     /// The trace ID, parent span ID and flags of a `traceparent` value, or `None` when
@@ -156,13 +154,18 @@ impl TraceContext {
 
 /// `bytes` as lowercase hex.
 fn hex(bytes: &[u8]) -> String {
+    let mut out = vec![0; bytes.len() * 2];
+    hex_into(bytes, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes `bytes` as lowercase hex into `out` (twice as long).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
-    out
 }
 
 /// `N` bytes from `2 * N` lowercase hex digits.

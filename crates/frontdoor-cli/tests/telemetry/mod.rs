@@ -179,8 +179,9 @@ async fn spans_reach_an_otlp_receiver_with_the_route_and_status() {
     let (collector, mut spans) = receiver(false).await;
     let file = ConfigFile::new(&otlp_config(collector));
     let fd = start(&["-c", file.0.to_str().unwrap()]);
-    let (status, _, _) = get(&fd.addr, "/api/users", "a.example", "").await;
+    let (status, head, _) = get(&fd.addr, "/api/users", "a.example", "").await;
     assert_eq!(status, 200);
+    let id = response_header(&head, "x-request-id").unwrap().to_owned();
     let mut server = None;
     let mut client = None;
     while server.is_none() || client.is_none() {
@@ -207,6 +208,7 @@ async fn spans_reach_an_otlp_receiver_with_the_route_and_status() {
     );
     assert!(has(&attrs, "http.request.method", "\"GET\""), "{attrs:?}");
     assert!(has(&attrs, "client.address", "127.0.0.1"), "{attrs:?}");
+    assert!(has(&attrs, "frontdoor.request_id", &id), "{attrs:?}");
     let (_, attrs) = client.unwrap();
     assert!(
         has(&attrs, "http.response.status_code", "IntValue(200)"),

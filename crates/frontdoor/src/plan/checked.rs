@@ -50,31 +50,34 @@ impl Checked {
             .chain(self.default.as_ref())
     }
 
-    /// Makes every relative file path (a target's CA, client certificate and key)
-    /// relative to `dir`.
+    /// Makes every relative file path (a target's CA, client certificate and key, the
+    /// span exporter's CA) relative to `dir`.
     pub fn rebase_files(&mut self, dir: &Path) {
         let targets = self
             .routes
             .iter_mut()
             .map(|r| &mut r.target)
             .chain(self.default.as_mut());
-        for tls in targets.filter_map(|t| t.tls.as_mut()) {
-            for file in [&mut tls.ca, &mut tls.cert, &mut tls.key]
-                .into_iter()
-                .flatten()
-            {
-                if file.is_relative() {
-                    *file = dir.join(&*file);
-                }
+        let export = self.settings.export.as_mut().and_then(|e| e.ca.as_mut());
+        let files = targets
+            .filter_map(|t| t.tls.as_mut())
+            .flat_map(|tls| [&mut tls.ca, &mut tls.cert, &mut tls.key])
+            .flatten()
+            .chain(export);
+        for file in files {
+            if file.is_relative() {
+                *file = dir.join(&*file);
             }
         }
     }
 
-    /// Every file the targets name (CAs, client certificates, keys).
+    /// Every file the description names (CAs, client certificates, keys).
     pub fn files(&self) -> impl Iterator<Item = &Path> {
+        let export = self.settings.export.as_ref().and_then(|e| e.ca.as_ref());
         self.targets()
             .filter_map(|t| t.tls.as_ref())
             .flat_map(|t| [&t.ca, &t.cert, &t.key].into_iter().flatten())
+            .chain(export)
             .map(PathBuf::as_path)
     }
 

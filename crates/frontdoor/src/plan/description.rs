@@ -90,6 +90,9 @@ pub struct Tracing {
     pub headers: Option<std::collections::BTreeMap<String, String>>,
     /// How long one export may take (`"10s"` by default).
     pub export_timeout: Option<String>,
+    /// A PEM file of CA certificates for an `https` collector (default: the webpki
+    /// roots); relative to the config file.
+    pub ca: Option<String>,
 }
 
 impl Tracing {

@@ -137,9 +137,31 @@ fn exporter(
     }
     let observer = options.observer.clone();
     let on_drop = observer.map(|o| Box::new(move |n| o.spans_dropped(n)) as Box<_>);
-    OtlpExporter::new(config.clone(), |builder| builder, on_drop)
-        .map(Some)
-        .map_err(|message| PlanError::new(None, "tracing.otlp_endpoint", message).into())
+    let tls = config.ca.clone().map(|ca| checked::UpstreamTls {
+        ca: Some(ca),
+        server_name: None,
+        verify: true,
+        cert: None,
+        key: None,
+    });
+    let client = match &tls {
+        Some(tls) => stack::tls_config(tls)
+            .map_err(|(_, message)| PlanError::new(None, "tracing.ca", message))?,
+        None => None,
+    };
+    OtlpExporter::new(
+        config.clone(),
+        |builder| match client {
+            #[cfg(feature = "upstream-tls")]
+            Some(client) => builder.tls_config(client),
+            #[cfg(not(feature = "upstream-tls"))]
+            Some(never) => match never {},
+            None => builder,
+        },
+        on_drop,
+    )
+    .map(Some)
+    .map_err(|message| PlanError::new(None, "tracing.otlp_endpoint", message).into())
 }
 
 impl std::fmt::Debug for Plan {

@@ -95,6 +95,9 @@ pub struct ExportConfig {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// How long one export may take.
     pub timeout: Duration,
+    /// A PEM file of CA certificates the collector's `https` certificate is verified
+    /// with, instead of the webpki roots (read by whoever builds the client).
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl ExportConfig {
@@ -107,6 +110,7 @@ impl ExportConfig {
             service_name: "frontdoor".to_owned(),
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
+            ca: None,
         }
     }
 }
@@ -119,12 +123,14 @@ impl PartialEq for ExportConfig {
             &self.service_name,
             &self.headers,
             self.timeout,
+            &self.ca,
         ) == (
             &other.endpoint,
             other.full_url,
             &other.service_name,
             &other.headers,
             other.timeout,
+            &other.ca,
         )
     }
 }

@@ -68,45 +68,36 @@ pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// The default request ID header.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// 16 random bytes from the OS (all zero only if it has none to give, which a trace
-/// ID check refuses; callers replace them).
+/// 16 random bytes from a fast thread-local generator seeded by the OS (fastrand's
+/// wyrand): IDs must be unique and unpredictable enough to never collide, not secret,
+/// and a system call per ID would cost more than the rest of the layer.
 fn random16() -> [u8; 16] {
-    let mut bytes = [0; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No OS randomness: the clock's nanoseconds, which still differ per request.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos());
-        bytes = nanos.to_le_bytes();
-    }
-    bytes
-}
-
-/// A random UUID v4, as text (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
-fn uuid_v4() -> String {
-    let mut b = random16();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    fastrand::u128(..).to_le_bytes()
 }
 
 /// 8 random bytes, never all zero.
 fn random8() -> [u8; 8] {
-    let bytes = random16();
-    let mut out = [0; 8];
-    out.copy_from_slice(&bytes[8..]);
-    if out == [0; 8] {
-        out[7] = 1;
+    let n = fastrand::u64(1..);
+    n.to_le_bytes()
+}
+
+/// A random UUID v4, as text (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
+fn uuid_v4() -> HeaderValue {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut b = random16();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut out = [b'-'; 36];
+    let mut at = 0;
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1;
+        }
+        out[at] = DIGITS[usize::from(byte >> 4)];
+        out[at + 1] = DIGITS[usize::from(byte & 15)];
+        at += 2;
     }
-    out
+    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 // === RequestIdLayer ===
@@ -389,6 +380,7 @@ struct ServerSpan {
     path: String,
     host: Option<String>,
     client: Option<String>,
+    request_id: Option<String>,
 }
 
 impl ServerSpan {
@@ -409,6 +401,11 @@ impl ServerSpan {
             path: req.uri().path().to_owned(),
             host: req.extensions().get::<Resolved>().map(|r| r.host.clone()),
             client,
+            request_id: req
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.0.to_str().ok())
+                .map(str::to_owned),
         }
     }
 
@@ -433,6 +430,9 @@ impl ServerSpan {
         }
         if let Some(client) = self.client {
             attributes.push(("client.address", AttrValue::Str(client)));
+        }
+        if let Some(id) = self.request_id {
+            attributes.push(("frontdoor.request_id", AttrValue::Str(id)));
         }
         self.exporter.record(SpanRecord {
             trace_id: cx.trace_id(),

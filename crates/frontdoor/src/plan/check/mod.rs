@@ -181,6 +181,13 @@ fn export(raw: &d::Tracing, errors: &mut Errors) -> Option<crate::telemetry::Exp
         .unwrap_or_else(|| "frontdoor".to_owned());
     config.headers = headers;
     config.timeout = timeout;
+    config.ca = raw.ca.as_ref().and_then(|ca| {
+        if ca.trim().is_empty() {
+            errors.push("tracing.ca", "expected a file path");
+            return None;
+        }
+        Some(std::path::PathBuf::from(ca))
+    });
     Some(config)
 }
 

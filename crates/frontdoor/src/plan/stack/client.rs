@@ -7,7 +7,7 @@ use frontdoor_upstream::{Forwarding, Upstream, UpstreamConfigError};
 
 use super::options::Options;
 use crate::plan::{
-    checked::{Relocate, Target, UpstreamAddr},
+    checked::{Relocate, Target, UpstreamAddr, UpstreamTls},
     state::TargetState,
 };
 
@@ -61,14 +61,17 @@ pub(super) type ClientTls = std::convert::Infallible;
 
 /// The rustls configuration of the target's `tls` table, when it needs its own (a CA
 /// or a client certificate); the files are read here.
-#[cfg(feature = "upstream-tls")]
 pub(super) fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> {
+    target.tls.as_ref().map_or(Ok(None), tls_config)
+}
+
+/// The rustls configuration of a `tls` table (a target's, or the span exporter's CA),
+/// when it needs its own (a CA or a client certificate); the files are read here.
+#[cfg(feature = "upstream-tls")]
+pub(crate) fn tls_config(tls: &UpstreamTls) -> Result<Option<ClientTls>, Problem> {
     use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
     use std::path::Path;
 
-    let Some(tls) = &target.tls else {
-        return Ok(None);
-    };
     if tls.ca.is_none() && tls.cert.is_none() {
         return Ok(None);
     }
@@ -118,16 +121,13 @@ pub(super) fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> 
     }
 }
 
-/// Without the `upstream-tls` feature, a target's `tls` table cannot apply.
+/// Without the `upstream-tls` feature, a `tls` table cannot apply.
 #[cfg(not(feature = "upstream-tls"))]
-pub(super) fn client_tls(target: &Target) -> Result<Option<ClientTls>, Problem> {
-    match &target.tls {
-        Some(_) => Err((
-            "tls",
-            "built without TLS upstreams (the `upstream-tls` feature)".to_owned(),
-        )),
-        None => Ok(None),
-    }
+pub(crate) fn tls_config(_: &UpstreamTls) -> Result<Option<ClientTls>, Problem> {
+    Err((
+        "tls",
+        "built without TLS upstreams (the `upstream-tls` feature)".to_owned(),
+    ))
 }
 
 /// The upstream client for the target's upstream number `index`, at `base`, with the
