@@ -175,7 +175,7 @@ where
         let header = &self.layer.header;
         let id = match req.headers().get(header) {
             Some(v) if trusted && RequestId::is_sane(v) => v.clone(),
-            _ => HeaderValue::try_from(uuid_v4()).unwrap_or_else(|_| HeaderValue::from_static("-")),
+            _ => uuid_v4(),
         };
         req.headers_mut().insert(header.clone(), id.clone());
         req.extensions_mut().insert(RequestId(id.clone()));
