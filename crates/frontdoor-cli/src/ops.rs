@@ -82,6 +82,17 @@ impl Default for Metrics {
     }
 }
 
+/// `frontdoor_trace_spans_dropped_total`, registered in `registry`.
+fn spans_dropped_counter(registry: &mut Registry) -> Counter {
+    let counter = Counter::default();
+    registry.register(
+        "trace_spans_dropped",
+        "Spans not exported: the export queue was full (a collector down or slow)",
+        counter.clone(),
+    );
+    counter
+}
+
 /// The plan reports upstream failures (counted by kind) and asks for each route's
 /// mirror counters.
 impl Observer for Metrics {
@@ -143,12 +154,7 @@ impl Metrics {
             "Seconds until a served certificate expires (negative once expired), by [[tls]] entry",
             tls_expiry.clone(),
         );
-        let spans_dropped = Counter::default();
-        registry.register(
-            "trace_spans_dropped",
-            "Spans not exported: the export queue was full (a collector down or slow)",
-            spans_dropped.clone(),
-        );
+        let spans_dropped = spans_dropped_counter(&mut registry);
         Self {
             registry: Arc::new(registry),
             spans_dropped,

@@ -381,80 +381,36 @@ fn header_syntax() -> Vec<SmuggleCase> {
     ]
 }
 
+/// The request line's cases: name, bytes, the statuses that pass.
+#[rustfmt::skip]
+const REQUEST_LINE: &[(&str, &str, &[u16])] = &[
+    ("method_invalid_char", "GE(T / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ("method_with_space", "G ET / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ("method_empty", " / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ("nul_in_target", "GET /a\0b HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ("space_in_target", "GET /a b HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ("del_in_target", "GET /a\x7fb HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ("tab_separators", "GET\t/\tHTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ("double_space_separator", "GET  / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+    ("version_1_2", "GET / HTTP/1.2\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
+    ("version_2_0_text", "GET / HTTP/2.0\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
+    ("version_lowercase", "GET / http/1.1\r\nHost: example\r\n\r\n", BAD_OR_VERSION),
+    ("http09_request", "GET /\r\n\r\n", BAD_OR_VERSION),
+    ("fragment_in_target", "DELETE /coll/#frag HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
+];
+
 /// The request line.
 fn request_line() -> Vec<SmuggleCase> {
-    let mut cases = vec![
-        case(
-            "method_invalid_char",
-            "GE(T / HTTP/1.1\r\nHost: example\r\n\r\n",
-            BAD,
-        ),
-        case(
-            "method_with_space",
-            "G ET / HTTP/1.1\r\nHost: example\r\n\r\n",
-            BAD,
-        ),
-        case("method_empty", " / HTTP/1.1\r\nHost: example\r\n\r\n", BAD),
-        case(
-            "nul_in_target",
-            "GET /a\0b HTTP/1.1\r\nHost: example\r\n\r\n",
-            BAD,
-        ),
-        case(
-            "space_in_target",
-            "GET /a b HTTP/1.1\r\nHost: example\r\n\r\n",
-            BAD,
-        ),
-        case(
-            "del_in_target",
-            "GET /a\x7fb HTTP/1.1\r\nHost: example\r\n\r\n",
-            BAD,
-        ),
-        case(
-            "tab_separators",
-            "GET\t/\tHTTP/1.1\r\nHost: example\r\n\r\n",
-            BAD,
-        ),
-    ];
-    cases.extend(request_line_more());
+    let mut cases: Vec<SmuggleCase> = REQUEST_LINE
+        .iter()
+        .map(|&(name, bytes, expect)| case(name, bytes, expect))
+        .collect();
+    cases.push(case(
+        "connect_request",
+        format!("CONNECT example:443 HTTP/1.1\r\nHost: example:443\r\n\r\n{SMUGGLED}"),
+        BAD_OR_NOT_ALLOWED,
+    ));
     cases
-}
-
-/// The rest of [`request_line`]'s cases.
-fn request_line_more() -> Vec<SmuggleCase> {
-    vec![
-        case(
-            "double_space_separator",
-            "GET  / HTTP/1.1\r\nHost: example\r\n\r\n",
-            BAD,
-        ),
-        case(
-            "version_1_2",
-            "GET / HTTP/1.2\r\nHost: example\r\n\r\n",
-            BAD_OR_VERSION,
-        ),
-        case(
-            "version_2_0_text",
-            "GET / HTTP/2.0\r\nHost: example\r\n\r\n",
-            BAD_OR_VERSION,
-        ),
-        case(
-            "version_lowercase",
-            "GET / http/1.1\r\nHost: example\r\n\r\n",
-            BAD_OR_VERSION,
-        ),
-        case("http09_request", "GET /\r\n\r\n", BAD_OR_VERSION),
-        case(
-            "fragment_in_target",
-            "DELETE /coll/#frag HTTP/1.1\r\nHost: example\r\n\r\n",
-            BAD,
-        ),
-        case(
-            "connect_request",
-            format!("CONNECT example:443 HTTP/1.1\r\nHost: example:443\r\n\r\n{SMUGGLED}"),
-            BAD_OR_NOT_ALLOWED,
-        ),
-    ]
 }
 
 /// Oversized heads.

@@ -83,8 +83,22 @@ pub(crate) use with_settings;
 /// Declares [`Settings`] from the list.
 macro_rules! declare {
     ($( $(#[$doc:meta])* $key:ident: $ty:ty = $de:literal => $setter:ident, )*) => {
-        /// A server's connection settings; `None` keeps the builder's default. See the
-        /// [module docs](self).
+        /// A server's connection settings as one value, what the `frontdoor` binary's
+        /// `[server]` table deserialises into and what
+        /// [`Server::settings`](crate::Server::settings) and
+        /// [`Workers::settings`](crate::Workers::settings) take; `None` keeps the
+        /// builder's default. Values follow [`frontdoor_core::values`]: durations as
+        /// `"10s"`, sizes as bytes or `"64KiB"`, rates as `"256B/s"` or 0.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        ///
+        /// let settings: frontdoor_serve::Settings =
+        ///     serde_json::from_str(r#"{"header_timeout": "5s", "max_header_bytes": "16KiB"}"#)?;
+        /// assert_eq!(settings.header_timeout, Some(Duration::from_secs(5)));
+        /// assert_eq!(settings.max_header_bytes, Some(16 * 1024));
+        /// # Ok::<_, serde_json::Error>(())
+        /// ```
         #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
         #[non_exhaustive]
         pub struct Settings {

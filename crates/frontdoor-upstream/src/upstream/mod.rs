@@ -7,7 +7,7 @@
 //!    configuration, the configured base path joined with the request path (without
 //!    `//`), and the query byte for byte;
 //! 2. hop-by-hop headers are removed ([`crate::hop_by_hop`]);
-//! 3. forwarding headers are written ([`Forwarding`]);
+//! 3. forwarding headers are written ([`Forwarding`](crate::Forwarding));
 //! 4. `Host` is set by the [`HostPolicy`] (one line, added when the client sent none);
 //! 5. the version towards the upstream is HTTP/1.1 (or HTTP/2 with
 //!    [`UpstreamBuilder::http2_only`]), whatever the client spoke;

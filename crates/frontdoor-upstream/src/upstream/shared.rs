@@ -13,10 +13,10 @@ use hyper_util::client::legacy::Client;
 use super::{connect::Connector, host::HostPolicy, pool::Http1Pool, upgrade::UpgradeProtocols};
 use crate::Forwarding;
 
-/// The terminal proxy service. See the [module docs](self).
+/// The terminal proxy service. See the [module docs](crate::upstream).
 ///
 /// Always ready (the pool queues internally); cloning is cheap and shares the pool.
-/// `Error` is [`ProxyError`]; wrap it in [`GatewayErrorLayer`](crate::GatewayErrorLayer)
+/// `Error` is [`ProxyError`](crate::ProxyError); wrap it in [`GatewayErrorLayer`](crate::GatewayErrorLayer)
 /// for 502/503/504 answers.
 #[derive(Clone)]
 pub struct Upstream {

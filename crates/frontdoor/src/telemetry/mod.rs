@@ -46,8 +46,15 @@
 //! ```
 
 mod export;
+mod ids;
+mod upstream_span;
 
-pub use self::export::{AttrValue, ExportConfig, Kind, OtlpExporter, SpanRecord};
+use self::ids::{random16, random8, uuid_v4};
+pub use self::{
+    export::{AttrValue, ExportConfig, Kind, OtlpExporter, SpanRecord},
+    ids::{TRACEPARENT, TRACESTATE, X_REQUEST_ID},
+    upstream_span::{UpstreamSpan, UpstreamSpanFuture, UpstreamSpanLayer},
+};
 
 use std::{
     future::Future,
@@ -60,45 +67,6 @@ use frontdoor_core::{ConnInfo, PeerTrust, RequestId, Resolved, TraceContext};
 use http::{header::HeaderName, HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
-
-/// The `traceparent` header.
-pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-/// The `tracestate` header.
-pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-/// The default request ID header.
-pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// 16 random bytes from a fast thread-local generator seeded by the OS (fastrand's
-/// wyrand): IDs must be unique and unpredictable enough to never collide, not secret,
-/// and a system call per ID would cost more than the rest of the layer.
-fn random16() -> [u8; 16] {
-    fastrand::u128(..).to_le_bytes()
-}
-
-/// 8 random bytes, never all zero.
-fn random8() -> [u8; 8] {
-    let n = fastrand::u64(1..);
-    n.to_le_bytes()
-}
-
-/// A random UUID v4, as text (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
-fn uuid_v4() -> HeaderValue {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut b = random16();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let mut out = [b'-'; 36];
-    let mut at = 0;
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            at += 1;
-        }
-        out[at] = DIGITS[usize::from(byte >> 4)];
-        out[at + 1] = DIGITS[usize::from(byte & 15)];
-        at += 2;
-    }
-    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("-"))
-}
 
 // === RequestIdLayer ===
 
@@ -445,124 +413,5 @@ impl ServerSpan {
             attributes,
             error: status >= 500,
         });
-    }
-}
-
-// === UpstreamSpanLayer ===
-
-/// Makes each call to the upstream client a new span of the request's trace: the
-/// upstream's `traceparent` names it as the parent, and with an exporter the span is
-/// recorded (kind client) when the response head arrives or the call fails.
-/// Requests without a [`TraceContext`] pass as they are.
-#[derive(Clone, Debug, Default)]
-pub struct UpstreamSpanLayer {
-    exporter: Option<OtlpExporter>,
-}
-
-impl UpstreamSpanLayer {
-    /// Records the sampled calls' spans to `exporter`.
-    #[must_use]
-    pub const fn new(exporter: Option<OtlpExporter>) -> Self {
-        Self { exporter }
-    }
-}
-
-impl<S> Layer<S> for UpstreamSpanLayer {
-    type Service = UpstreamSpan<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        UpstreamSpan {
-            inner,
-            exporter: self.exporter.clone(),
-        }
-    }
-}
-
-/// The service of [`UpstreamSpanLayer`].
-#[derive(Clone, Debug)]
-pub struct UpstreamSpan<S> {
-    inner: S,
-    exporter: Option<OtlpExporter>,
-}
-
-impl<S, B, ResB> Service<Request<B>> for UpstreamSpan<S>
-where
-    S: Service<Request<B>, Response = Response<ResB>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = UpstreamSpanFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let mut span = None;
-        if let Some(cx) = req.extensions().get::<TraceContext>() {
-            let span_id = random8();
-            let traceparent = cx.traceparent(span_id);
-            let exporter = self.exporter.clone().filter(|_| cx.sampled());
-            span = exporter.map(|exporter| {
-                let method = req.method().to_string();
-                let record = SpanRecord {
-                    trace_id: cx.trace_id(),
-                    span_id,
-                    parent_id: Some(cx.span_id()),
-                    name: method.clone(),
-                    kind: Kind::Client,
-                    start: SystemTime::now(),
-                    end: SystemTime::now(),
-                    attributes: vec![
-                        ("http.request.method", AttrValue::Str(method)),
-                        ("url.path", AttrValue::Str(req.uri().path().to_owned())),
-                    ],
-                    error: false,
-                };
-                (record, exporter)
-            });
-            req.headers_mut().insert(TRACEPARENT, traceparent);
-        }
-        UpstreamSpanFuture {
-            inner: self.inner.call(req),
-            span,
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Response future of [`UpstreamSpan`].
-    pub struct UpstreamSpanFuture<F> {
-        #[pin]
-        inner: F,
-        span: Option<(SpanRecord, OtlpExporter)>,
-    }
-}
-
-impl<F, ResB, E> Future for UpstreamSpanFuture<F>
-where
-    F: Future<Output = Result<Response<ResB>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        if let Some((mut record, exporter)) = this.span.take() {
-            record.end = SystemTime::now();
-            match &result {
-                Ok(res) => {
-                    let status = res.status().as_u16();
-                    record.attributes.push((
-                        "http.response.status_code",
-                        AttrValue::Int(i64::from(status)),
-                    ));
-                    record.error = status >= 500;
-                }
-                Err(_) => record.error = true,
-            }
-            exporter.record(record);
-        }
-        Poll::Ready(result)
     }
 }

@@ -72,13 +72,7 @@ fn target(
 ) -> Option<Target> {
     let before = errors.count();
     let key = |name: &str| format!("{path}.{name}");
-    let upstreams = match &raw.upstream {
-        Some(up) => upstreams(path, up, errors),
-        None => {
-            errors.push(key("upstream"), "missing `upstream`");
-            Vec::new()
-        }
-    };
+    let upstreams = required_upstreams(path, raw, errors);
     let (relocate, host) = relocate_and_host(path, raw, errors);
     let cleanup = raw
         .cleanup
@@ -126,6 +120,17 @@ fn target(
         request_buffer,
         upgrades,
     })
+}
+
+/// `upstream`, which every target needs.
+fn required_upstreams(path: &str, raw: &d::Route, errors: &mut Errors) -> Vec<UpstreamAddr> {
+    match &raw.upstream {
+        Some(up) => upstreams(path, up, errors),
+        None => {
+            errors.push(format!("{path}.upstream"), "missing `upstream`");
+            Vec::new()
+        }
+    }
 }
 
 /// `relocate` (a profile, `none` by default) and `host` (a policy).
