@@ -49,6 +49,8 @@
 //!     routes           MatchedRoute, Mount; first match wins; misses -> the inner service
 //!       per route:  [cleanup filter] -> [redirect_https] -> gateway_errors
 //!                     -> [request buffer] -> [in-flight limit] -> relocate -> mirror -> Upstream
+//!   (the plan adds request IDs and trace context after resolve, and an upstream span
+//!    in front of the Upstream: crate::telemetry)
 //!     the inner service: your app (an axum Router, a service_fn), or a 404
 //! ```
 //!

@@ -209,6 +209,10 @@ async fn spans_reach_an_otlp_receiver_with_the_route_and_status() {
     assert!(has(&attrs, "http.request.method", "\"GET\""), "{attrs:?}");
     assert!(has(&attrs, "client.address", "127.0.0.1"), "{attrs:?}");
     assert!(has(&attrs, "frontdoor.request_id", &id), "{attrs:?}");
+    assert!(
+        has(&attrs, "http.response.body.size", "IntValue("),
+        "{attrs:?}"
+    );
     let (_, attrs) = client.unwrap();
     assert!(
         has(&attrs, "http.response.status_code", "IntValue(200)"),

@@ -10,17 +10,19 @@
 //! counters, the request buffer budget: [`SharedState`]); [`Plan::service`] builds a
 //! worker's stack over that state, each with its own upstream connection pools.
 //!
-//! Every route's stack has the one order of [`stack`'s target module], outermost
-//! first:
+//! Every route's stack has one order, outermost first, written once in the plan:
 //!
 //! ```text
-//! resolve -> router -> per route:
+//! resolve -> [request ID] -> trace context -> router -> per route:
 //!   tag -> [cleanup filter] -> [https redirect] -> gateway errors -> [request buffer]
-//!     -> [in-flight limit] -> [relocation] -> [mirror] -> Upstream | Balanced
+//!     -> [in-flight limit] -> [relocation] -> [mirror] -> upstream span
+//!       -> Upstream | Balanced
 //! ```
 //!
-//! Request IDs, spans and the access log are server-level: they go around
-//! [`Plan::service`], which tags each response with what [`Served`] it.
+//! Request IDs and trace context are server-level ([`crate::telemetry`]), inside the
+//! resolver (they read its trust decision) and outside the router; the access log and
+//! metrics go around [`Plan::service`], which tags each response with what [`Served`]
+//! it.
 //!
 //! # Reloads
 //!
@@ -34,8 +36,6 @@
 //! A route's label in [`Served`] (so in an observer's metrics and access lines) and
 //! in the route table is its `name` when it has one, else `route[N]`: a named route's
 //! counters follow it when a reload moves it.
-//!
-//! [`stack`'s target module]: self#reloads
 //!
 //! # Example
 //!

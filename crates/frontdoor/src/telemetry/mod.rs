@@ -402,6 +402,13 @@ impl ServerSpan {
         if let Some(id) = self.request_id {
             attributes.push(("frontdoor.request_id", AttrValue::Str(id)));
         }
+        let bytes = res
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<i64>().ok());
+        if let Some(bytes) = bytes {
+            attributes.push(("http.response.body.size", AttrValue::Int(bytes)));
+        }
         self.exporter.record(SpanRecord {
             trace_id: cx.trace_id(),
             span_id: cx.span_id(),

@@ -4,7 +4,7 @@
 //! ```text
 //! tag -> [cleanup filter, in the router] -> [https redirect] -> gateway errors
 //!   -> [request buffer] -> [in-flight limit] -> [relocation] -> [mirror]
-//!     -> Upstream | Balanced
+//!     -> upstream span (traceparent) -> Upstream | Balanced
 //! ```
 //!
 //! Each optional layer is an `option_layer` slot; below the gateway-error layer every
