@@ -8,8 +8,8 @@
 use std::{
     io::Write as _,
     sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, OnceLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -144,8 +144,10 @@ pub struct OtlpExporter {
 
 struct Shared {
     tx: mpsc::Sender<SpanRecord>,
+    /// The queue's receiving end until the export task takes it.
     rx: Mutex<Option<mpsc::Receiver<SpanRecord>>>,
-    started: OnceLock<()>,
+    /// Whether the export task runs (a fast check before taking the lock).
+    started: AtomicBool,
     dropped: AtomicU64,
     on_drop: Option<Box<dyn Fn(u64) + Send + Sync>>,
     client: Upstream,
@@ -201,7 +203,7 @@ impl OtlpExporter {
             shared: Arc::new(Shared {
                 tx,
                 rx: Mutex::new(Some(rx)),
-                started: OnceLock::new(),
+                started: AtomicBool::new(false),
                 dropped: AtomicU64::new(0),
                 on_drop,
                 client,
@@ -228,17 +230,20 @@ impl OtlpExporter {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
-    /// Starts the export task on the current runtime, once.
+    /// Starts the export task on the current runtime, once (not before a span is
+    /// recorded on a runtime: until then the queue holds the spans).
     fn start(&self) {
-        self.shared.started.get_or_init(|| {
-            let Ok(handle) = tokio::runtime::Handle::try_current() else {
-                return;
-            };
-            if let Some(rx) = self.shared.rx.lock().take() {
-                let exporter = Arc::downgrade(&self.shared);
-                handle.spawn(export_loop(rx, exporter));
-            }
-        });
+        if self.shared.started.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if let Some(rx) = self.shared.rx.lock().take() {
+            let exporter = Arc::downgrade(&self.shared);
+            handle.spawn(export_loop(rx, exporter));
+            self.shared.started.store(true, Ordering::Release);
+        }
     }
 }
 
