@@ -267,3 +267,33 @@ async fn workers_share_a_plan_and_a_reload_keeps_what_did_not_change() {
         .unwrap();
     held.iter().for_each(tokio::task::JoinHandle::abort);
 }
+
+/// A hand-built route from one URL: the upstream client and its relocation share it,
+/// so the origin's own redirect comes back under the route's public prefix.
+#[tokio::test]
+async fn one_url_gives_an_upstream_and_its_relocation() {
+    use frontdoor::{relocate::Profile, resolve::ResolveLayer, route::Router, ServiceBuilderExt};
+    use tower::ServiceBuilder;
+
+    let (arrived_tx, _arrived) = mpsc::unbounded_channel();
+    let (shadowed_tx, _shadowed) = mpsc::unbounded_channel();
+    let origin = origin(arrived_tx, shadowed_tx).await;
+    let api = ServiceBuilder::new().gateway_errors().service(
+        frontdoor::relocated_upstream(Profile::Plain, &format!("http://{origin}/v1")).unwrap(),
+    );
+    let svc = ServiceBuilder::new()
+        .layer(ResolveLayer::direct())
+        .layer(Router::builder().route("::/api", api).into_layer().unwrap())
+        .service(tower::service_fn(|_: Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
+        }));
+    let res = svc
+        .oneshot(request("front.example", "/api/page"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        "http://front.example/api/next"
+    );
+}

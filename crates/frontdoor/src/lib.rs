@@ -83,6 +83,8 @@ pub mod migration;
 #[cfg_attr(docsrs, doc(cfg(feature = "plan")))]
 pub mod plan;
 pub mod redirect_https;
+#[cfg(all(feature = "relocate", feature = "upstream"))]
+mod relocated;
 #[cfg(all(feature = "mirror", feature = "upstream"))]
 mod shadow;
 #[cfg(feature = "plan")]
@@ -92,6 +94,9 @@ pub mod telemetry;
 pub use builder::ServiceBuilderExt;
 pub use frontdoor_core as core;
 pub use frontdoor_core::{Body, BoxError, Error, ErrorKind};
+#[cfg(all(feature = "relocate", feature = "upstream"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "relocate", feature = "upstream"))))]
+pub use relocated::relocated_upstream;
 #[cfg(all(feature = "mirror", feature = "upstream"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "mirror", feature = "upstream"))))]
 pub use shadow::{mirror_to, mirror_via, shadow_upstream};
