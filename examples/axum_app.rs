@@ -1,10 +1,14 @@
-//! An axum app with frontdoor in front: local handlers, a proxied `/api`, tower-http's
-//! trace, timeout and compression layers, served by `axum::serve`.
+//! An axum app with a frontdoor route inside it: local handlers and a proxied `/api`,
+//! all under tower-http's trace, timeout and compression layers, served by
+//! `axum::serve`.
 //!
-//! frontdoor's resolver and router wrap the axum `Router` from the outside, so the
-//! resolver's canonical path reaches axum's routing (`/x/../whoami` is `/whoami`) and
-//! `/api` is taken before axum sees it; the tower-http layers go on the `Router` with
-//! `Router::layer`, as axum documents. No body is converted anywhere.
+//! frontdoor's router is an axum route service (`route_service("/api/{*rest}", ..)`),
+//! so the tower-http layers, put on the `Router` with `Router::layer` as axum
+//! documents, cover the proxied route as they cover the handlers (axum maps every
+//! body, so nothing here converts one): a stalled upstream is cut off by the
+//! `TimeoutLayer`'s deadline, a proxied answer is compressed. The resolver wraps the
+//! whole `Router` from outside, so its canonical path reaches axum's routing
+//! (`/x/../whoami` is `/whoami`) and the handlers and the route see one `Resolved`.
 //!
 //! Run `cargo run -p frontdoor-examples --example axum_app` (the `/api` upstream is
 //! the built-in echo backend on a free port), then:
@@ -54,31 +58,37 @@ async fn main() -> Result<(), BoxError> {
 
     let listener = TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
-    run(listener, &api_url).await
+    run(listener, &api_url, Duration::from_secs(10)).await
 }
 
-/// Serves the app on `listener`, with `/api` proxied to `api` (a base URL).
-pub(crate) async fn run(listener: TcpListener, api: &str) -> Result<(), BoxError> {
+/// Serves the app on `listener`, with `/api` proxied to `api` (a base URL) and every
+/// request (proxied or not) answered 504 past `timeout`.
+pub(crate) async fn run(
+    listener: TcpListener,
+    api: &str,
+    timeout: Duration,
+) -> Result<(), BoxError> {
+    // `/api/...` goes to the upstream as `/...` (frontdoor's router consumes the
+    // prefix); gateway errors become 502/503/504 answers.
+    let upstream = ServiceBuilder::new()
+        .gateway_errors()
+        .service(Upstream::new(api)?);
+    let api = route::Router::builder().route("::/api", upstream).build()?;
+
     let app = Router::new()
         .route("/hello", get(hello))
         .route("/whoami", get(whoami))
         .route("/report", get(report))
+        .route_service("/api", api.clone())
+        .route_service("/api/{*rest}", api)
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(10),
+            StatusCode::GATEWAY_TIMEOUT,
+            timeout,
         ))
         .layer(CompressionLayer::new());
-
-    // `/api/...` goes to the upstream as `/...`; everything else to the axum app.
-    let api = ServiceBuilder::new()
-        .gateway_errors()
-        .service(Upstream::new(api)?);
-    let routes = route::Router::builder().route("::/api", api).into_layer()?;
-
     let app = ServiceBuilder::new()
         .resolve(DirectResolver::new())
-        .routes(routes)
         .service(app);
     axum::serve(listener, conn_info(app)).await?;
     Ok(())

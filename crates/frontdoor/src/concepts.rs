@@ -120,10 +120,11 @@
 //!
 //! | layer | where | why |
 //! |---|---|---|
-//! | resolve, routes | **around** the axum `Router`: `ServiceBuilder::new().resolve(..).routes(..).service(app)` | `Router::layer` runs after axum has routed: the canonical path would not reach axum's routing, and frontdoor's routes could not take requests before axum does |
+//! | resolve | **around** the axum `Router`: `ServiceBuilder::new().resolve(..).service(app)` | `Router::layer` runs after axum has routed: the canonical path would not reach axum's routing |
+//! | frontdoor routes | **inside** the axum `Router`, as route services: `route_service("/api/{*rest}", router)` (a `route::Router` or a plan's service); or around it with `.routes(..)`, taking requests before axum does | inside, the `Router`'s tower-http layers cover them too |
 //! | cleanup | per frontdoor route (a filter), or around the app | it edits the request before whoever handles it |
 //! | relocate, mirror, gateway_errors | inside a frontdoor route, in front of its upstream | they concern one upstream |
-//! | tower-http (trace, timeout, compression) | on the axum `Router` with `Router::layer`, as axum documents; or inside a frontdoor route | `axum::serve` wants the stack's response body to be axum's `Body`, which these layers change; frontdoor's routes erase any body |
+//! | tower-http (trace, timeout, compression) | on the axum `Router` with `Router::layer`, as axum documents (covering frontdoor routes that are route services); or inside a frontdoor route | `axum::serve` wants the stack's response body to be axum's `Body`, which these layers change and `Router::layer` maps back; around the whole stack they need `.map_response(\|r\| r.map(Body::new))` outside them |
 //! | `conn_info` | around everything, as the make-service given to `axum::serve` | it runs once per connection |
 //!
 //! Handlers read what the layers stamped with extractors: `resolved: Resolved`,
