@@ -33,6 +33,10 @@ mod relocate_legacy;
 #[allow(dead_code, reason = "the example's main is not called")]
 mod cleanup_rules;
 
+#[path = "../mirror.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod mirror;
+
 #[path = "../seed_demos.rs"]
 #[allow(dead_code, reason = "the example's main is not called")]
 mod seed_demos;
@@ -45,6 +49,7 @@ mod examples {
     mod behind_load_balancer;
     mod cleanup_rules;
     mod hyper_app;
+    mod mirror;
     mod relocate_legacy;
     mod seed_demos;
 }
