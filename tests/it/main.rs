@@ -7,6 +7,7 @@
     reason = "test code"
 )]
 
+mod docs;
 mod fuzz;
 mod limits;
 mod plan;
