@@ -106,7 +106,8 @@ impl RouterBuilder {
     }
 
     /// Appends a route with `options`: a [`Filter`], and whether the matched path
-    /// prefix is consumed or kept ([`Prefix`]; see [`RouteOptions`] for an example).
+    /// prefix is consumed or kept ([`Prefix`](super::Prefix); see [`RouteOptions`]
+    /// for an example).
     pub fn route_with_options<S>(
         self,
         spec: impl Into<RouteSpec>,

@@ -25,11 +25,15 @@ pub enum Prefix {
     Keep,
 }
 
-/// A route's options, for [`RouterBuilder::route_with_options`](super::RouterBuilder::route_with_options):
-/// its [`Filter`] (none by default) and what happens to the matched [`Prefix`]
-/// ([`Prefix::Consume`] by default). [`RouterBuilder::route`](super::RouterBuilder::route)
-/// and [`RouterBuilder::route_with_filter`](super::RouterBuilder::route_with_filter)
-/// are shorthands for the defaults and for a filter alone.
+/// A route's options, for [`RouterBuilder::route_with_options`]: its [`Filter`]
+/// (none by default) and what happens to the matched [`Prefix`]
+/// ([`Prefix::Consume`] by default). [`RouterBuilder::route`] and
+/// [`RouterBuilder::route_with_filter`] are shorthands for the defaults and for a
+/// filter alone.
+///
+/// [`RouterBuilder::route_with_options`]: super::RouterBuilder::route_with_options
+/// [`RouterBuilder::route`]: super::RouterBuilder::route
+/// [`RouterBuilder::route_with_filter`]: super::RouterBuilder::route_with_filter
 ///
 /// ```
 /// use std::convert::Infallible;
