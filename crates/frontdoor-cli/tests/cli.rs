@@ -32,6 +32,7 @@ mod destination;
 mod drain;
 mod limits;
 mod names;
+mod prefix;
 mod telemetry;
 mod upgrades;
 

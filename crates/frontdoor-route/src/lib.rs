@@ -11,7 +11,9 @@
 //!   `host:port:path` whose named group `pathinfo` drives consumption.
 //! * The matched path prefix moves from path info to script name
 //!   ([`frontdoor_core::Mount`]); the route's service sees the rest in `uri()`, query
-//!   kept, so routers nest. [`frontdoor_core::MatchedRoute`] records the route.
+//!   kept, so routers nest. A route added with [`Prefix::Keep`] (through
+//!   [`RouteOptions`]) keeps it: its service sees the whole path.
+//!   [`frontdoor_core::MatchedRoute`] records the route.
 //! * The table is compiled into an index ([`Table`]): the cost of a lookup does not
 //!   grow with the number of routes, and precedence is still the table order.
 //! * Every invalid or duplicate spec fails at build time with a [`RouteError`] naming
@@ -80,7 +82,7 @@
 //! * [`spec`]: the spec language, [`Mode`], [`RouteSpec`];
 //! * [`table`]: the pure, I/O-free matching core ([`Table`], [`Target`]);
 //! * [`router`]: the tower glue ([`Router`], [`RouteLayer`],
-//!   [`RouterBuilder`], [`Filter`], [`NotFound`]).
+//!   [`RouterBuilder`], [`RouteOptions`], [`Prefix`], [`Filter`], [`NotFound`]).
 //!
 //! # Feature flags
 //!
@@ -98,8 +100,8 @@ mod wfront;
 
 pub use error::{RouteError, RouteErrorKind};
 pub use router::{
-    Filter, IntoRouteService, NotFound, ResponseFuture, RouteLayer, RouteService, Router,
-    RouterBuilder, WFRONT04_NOT_FOUND_BODY,
+    Filter, IntoRouteService, NotFound, Prefix, ResponseFuture, RouteLayer, RouteOptions,
+    RouteService, Router, RouterBuilder, WFRONT04_NOT_FOUND_BODY,
 };
 pub use spec::{Mode, RouteSpec};
 pub use table::{Consume, Match, Table, Target};

@@ -49,6 +49,7 @@
 //! | nginx | frontdoor (library) | `frontdoor` binary |
 //! |---|---|---|
 //! | `location /app/ { proxy_pass http://backend/base/; }` | `.route("::/app", ServiceBuilder::new().gateway_errors().service(Upstream::new("http://backend/base")?))` | `spec = "::/app"`, `upstream = "http://backend/base"` |
+//! | `location /app/ { proxy_pass http://backend; }` (no URI: the path goes as it came) | `.route_with_options("::/app", upstream, `[`RouteOptions`](crate::route::RouteOptions)`::new().prefix(Prefix::Keep))` | `spec = "::/app"`, `upstream = "http://backend"`, `strip_prefix = false` |
 //! | `server_name www.example.com;` | a host in the spec: `www.example.com::/app` | the same |
 //! | `listen 8443;` plus a `server` block per port | `Server::bind(&[..])`; port or label in the spec (`host:8443:/`) | `listen = [..]`; `spec = "h:8443:/"` |
 //! | `upstream backend { server a; server b; }` | `upstream::Balanced` (power of two choices) | `upstream = ["http://a", "http://b"]` |

@@ -5,7 +5,8 @@ use std::{collections::BTreeMap, fmt, sync::Arc};
 use frontdoor_core::Schemes;
 
 use super::{
-    boxed, service::Shared, Filter, IntoRouteService, NotFound, RouteLayer, RouteService, Router,
+    boxed, service::Shared, Filter, IntoRouteService, NotFound, RouteLayer, RouteOptions,
+    RouteService, Router,
 };
 use crate::{Mode, RouteError, RouteSpec, Table};
 
@@ -23,7 +24,7 @@ pub struct RouterBuilder {
     mode: Mode,
     schemes: Schemes,
     macros: BTreeMap<String, String>,
-    routes: Vec<(RouteSpec, RouteService, Option<Filter>)>,
+    routes: Vec<(RouteSpec, RouteService, RouteOptions)>,
     fallback: Option<RouteService>,
     fallback_filter: Option<Filter>,
 }
@@ -88,12 +89,12 @@ impl RouterBuilder {
         self
     }
 
-    /// Appends a route.
+    /// Appends a route; its matched path prefix is consumed.
     pub fn route<S>(self, spec: impl Into<RouteSpec>, svc: S) -> Self
     where
         S: IntoRouteService,
     {
-        self.push(spec.into(), boxed(svc), None)
+        self.push(spec.into(), boxed(svc), RouteOptions::new())
     }
 
     /// Appends a route whose service is wrapped in `filter`.
@@ -101,7 +102,22 @@ impl RouterBuilder {
     where
         S: IntoRouteService,
     {
-        self.push(spec.into(), boxed(svc), Some(filter))
+        self.push(spec.into(), boxed(svc), RouteOptions::new().filter(filter))
+    }
+
+    /// Appends a route with `options`: a [`Filter`], and whether the matched path
+    /// prefix is consumed or kept ([`Prefix`](super::Prefix); see [`RouteOptions`]
+    /// for an example).
+    pub fn route_with_options<S>(
+        self,
+        spec: impl Into<RouteSpec>,
+        svc: S,
+        options: RouteOptions,
+    ) -> Self
+    where
+        S: IntoRouteService,
+    {
+        self.push(spec.into(), boxed(svc), options)
     }
 
     /// Appends a path-only route (WFront's `PathMap`): the spec `*:*:{path}`.
@@ -109,7 +125,11 @@ impl RouterBuilder {
     where
         S: IntoRouteService,
     {
-        self.push(RouteSpec::Spec(format!("*:*:{path}")), boxed(svc), None)
+        self.push(
+            RouteSpec::Spec(format!("*:*:{path}")),
+            boxed(svc),
+            RouteOptions::new(),
+        )
     }
 
     /// Appends a path-only route wrapped in `filter`.
@@ -120,12 +140,12 @@ impl RouterBuilder {
         self.push(
             RouteSpec::Spec(format!("*:*:{path}")),
             boxed(svc),
-            Some(filter),
+            RouteOptions::new().filter(filter),
         )
     }
 
-    fn push(mut self, spec: RouteSpec, svc: RouteService, filter: Option<Filter>) -> Self {
-        self.routes.push((spec, svc, filter));
+    fn push(mut self, spec: RouteSpec, svc: RouteService, options: RouteOptions) -> Self {
+        self.routes.push((spec, svc, options));
         self
     }
 
@@ -153,9 +173,11 @@ impl RouterBuilder {
     fn compile(self) -> Result<(Shared, Option<RouteService>, Option<Filter>), RouteError> {
         let mut specs = Vec::with_capacity(self.routes.len());
         let mut services = Vec::with_capacity(self.routes.len());
-        for (spec, svc, filter) in self.routes {
+        let mut prefixes = Vec::with_capacity(self.routes.len());
+        for (spec, svc, options) in self.routes {
             specs.push(spec);
-            services.push(match filter {
+            prefixes.push(options.prefix);
+            services.push(match options.filter {
                 Some(f) => f.apply(svc),
                 None => svc,
             });
@@ -164,6 +186,7 @@ impl RouterBuilder {
         let shared = Shared {
             table,
             services: services.into_boxed_slice(),
+            prefixes: prefixes.into_boxed_slice(),
         };
         Ok((shared, self.fallback, self.fallback_filter))
     }

@@ -20,7 +20,8 @@
 //! 3. picks the first route of the table that matches ([`Table`](crate::Table));
 //! 4. moves the matched prefix from path info to script name ([`Mount`]), rewrites the
 //!    URI to the remainder (query kept), inserts [`MatchedRoute`], and calls the
-//!    route's (filtered) service;
+//!    route's (filtered) service; a route added with [`Prefix::Keep`] consumes
+//!    nothing (its service sees the whole path);
 //! 5. on a miss calls the fallback (through its filter, nothing consumed):
 //!    [`NotFound`] unless one was set, or a [`RouteLayer`]'s inner service.
 //!
@@ -101,10 +102,14 @@ use tower_service::Service;
 
 mod builder;
 mod future;
+mod options;
 mod service;
+#[cfg(test)]
+mod tests;
 
 pub use builder::RouterBuilder;
 pub use future::ResponseFuture;
+pub use options::{Prefix, RouteOptions};
 pub use service::{RouteLayer, Router};
 
 /// The type-erased service of a route and of the fallback.

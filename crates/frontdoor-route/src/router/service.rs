@@ -19,13 +19,15 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{boxed, Filter, IntoRouteService, ResponseFuture, RouteService, RouterBuilder};
+use super::{boxed, Filter, IntoRouteService, Prefix, ResponseFuture, RouteService, RouterBuilder};
 use crate::{Consume, Match, Mode, Table, Target};
 
 /// The compiled table and its services, shared by every clone.
 pub(crate) struct Shared {
     pub(crate) table: Table,
     pub(crate) services: Box<[RouteService]>,
+    /// What each route does with its matched prefix, in table order.
+    pub(crate) prefixes: Box<[Prefix]>,
 }
 
 // === impl Router ===
@@ -78,7 +80,11 @@ impl Router {
         };
         let spec = table.spec(found.index).cloned().unwrap_or_default();
         tracing::debug!(route = %spec, index = found.index, "route matched");
-        if let Some(next) = consumed(&mount, path, &found.consume) {
+        let consume = match self.shared.prefixes.get(found.index) {
+            Some(Prefix::Keep) => Consume::Nothing,
+            Some(Prefix::Consume) | None => found.consume,
+        };
+        if let Some(next) = consumed(&mount, path, &consume) {
             apply_mount(next, req).map_err(|e| Box::new(e.into_response()))?;
         }
         req.extensions_mut()

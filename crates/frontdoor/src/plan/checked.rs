@@ -10,7 +10,7 @@ use std::{
 };
 
 use frontdoor_core::{EncodedSlash, Schemes};
-use frontdoor_route::{Mode, RouteSpec};
+use frontdoor_route::{Mode, Prefix, RouteSpec};
 use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, UpstreamConfigError};
 use http::{StatusCode, Uri};
 use ipnet::IpNet;
@@ -249,6 +249,9 @@ pub struct Target {
     pub upstreams: Vec<UpstreamAddr>,
     /// The relocation profile.
     pub relocate: Relocate,
+    /// What the router does with the matched path prefix (`strip_prefix`): consumed
+    /// (the default) or kept. Always [`Prefix::Consume`] on the default target.
+    pub prefix: Prefix,
     /// The `Host` the upstream receives.
     pub host: HostPolicy,
     /// Cleanup rules in shortcut syntax, in file order (`None` is the value `None`).

@@ -155,6 +155,11 @@ pub struct Route {
     pub upstream: Option<Value>,
     /// `none`, `plain`, `webdav`, `svn` or `html`.
     pub relocate: Option<String>,
+    /// Whether the path prefix the `spec` (or `regex`) matched is stripped before the
+    /// upstream sees the path (default `true`: `::/api` forwards `/api/users` as
+    /// `/users`, joined to the upstream's base path); `false` forwards the whole path.
+    /// Not on the `[default]`, which matches no prefix.
+    pub strip_prefix: Option<bool>,
     /// The `Host` the upstream receives: `preserve`, `upstream` or a name.
     pub host: Option<String>,
     /// Cleanup rules in shortcut syntax, in order (`"None"` removes).
@@ -222,6 +227,14 @@ impl Route {
     #[must_use]
     pub fn relocate(mut self, profile: &str) -> Self {
         self.relocate = Some(profile.to_owned());
+        self
+    }
+
+    /// Forwards the whole path: the matched prefix is not stripped
+    /// (`strip_prefix = false`).
+    #[must_use]
+    pub fn keep_prefix(mut self) -> Self {
+        self.strip_prefix = Some(false);
         self
     }
 

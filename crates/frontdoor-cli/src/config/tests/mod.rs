@@ -9,6 +9,7 @@ use super::*;
 mod limits;
 mod mirror;
 mod names;
+mod prefix;
 mod stack;
 
 fn parse(src: &str) -> Result<Config, ConfigErrors> {

@@ -2,7 +2,7 @@
 
 use frontdoor_cleanup::{Rules, Syntax};
 use frontdoor_core::EncodedSlash;
-use frontdoor_route::Mode;
+use frontdoor_route::{Mode, Prefix};
 use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
 use http::Uri;
 
@@ -59,6 +59,12 @@ pub(super) fn default(
             );
         }
     }
+    if raw.strip_prefix.is_some() {
+        errors.push(
+            "default.strip_prefix",
+            "unknown field `strip_prefix`: [default] matches no path prefix to strip or keep",
+        );
+    }
     target("default", raw, mode, forwarding, errors)
 }
 
@@ -104,9 +110,14 @@ fn target(
         .upgrades
         .as_ref()
         .map_or_else(UpgradeProtocols::default, |u| upgrades(path, u, errors));
+    let prefix = match raw.strip_prefix {
+        Some(false) => Prefix::Keep,
+        Some(true) | None => Prefix::Consume,
+    };
     (errors.count() == before).then_some(Target {
         upstreams,
         relocate,
+        prefix,
         host,
         cleanup,
         timeouts,

@@ -14,7 +14,7 @@ mod target;
 
 use frontdoor_core::{CanonicalOptions, Schemes};
 use frontdoor_resolve::{ByScheme, ForwardedResolver, ResolveLayer};
-use frontdoor_route::{RouteSpec, Router, RouterBuilder, Table};
+use frontdoor_route::{RouteOptions, RouteSpec, Router, RouterBuilder, Table};
 use http::Response;
 use tower::{util::BoxCloneSyncService, ServiceBuilder};
 
@@ -177,10 +177,12 @@ impl<'a> RouteTable<'a> {
                     filter: target::filter_text(&route.target),
                     mirror,
                 });
-                match built.filter {
-                    Some(f) => router.route_with_filter(spec, built.service, f),
-                    None => router.route(spec, built.service),
-                }
+                let options = RouteOptions::new().prefix(route.target.prefix);
+                let options = match built.filter {
+                    Some(f) => options.filter(f),
+                    None => options,
+                };
+                router.route_with_options(spec, built.service, options)
             }
             Err((key, message)) => {
                 errors.push(PlanError::new(None, format!("{path}.{key}"), message));

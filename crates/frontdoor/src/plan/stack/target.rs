@@ -10,8 +10,9 @@
 //! Each optional layer is an `option_layer` slot; below the gateway-error layer every
 //! slot speaks `Request<Body> -> Result<Response<Body>, BoxError>`, so a slot added
 //! later (rate limit, compression) is one more line. The shadow thus receives the
-//! request as the upstream does (prefix consumed, cleaned up, relocated); a body
-//! being buffered holds no in-flight permit and no upstream connection.
+//! request as the upstream does (prefix consumed unless `strip_prefix = false`,
+//! cleaned up, relocated); a body being buffered holds no in-flight permit and no
+//! upstream connection.
 
 use std::{
     convert::Infallible,
