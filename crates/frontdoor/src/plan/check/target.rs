@@ -110,14 +110,10 @@ fn target(
         .upgrades
         .as_ref()
         .map_or_else(UpgradeProtocols::default, |u| upgrades(path, u, errors));
-    let prefix = match raw.strip_prefix {
-        Some(false) => Prefix::Keep,
-        Some(true) | None => Prefix::Consume,
-    };
     (errors.count() == before).then_some(Target {
         upstreams,
         relocate,
-        prefix,
+        prefix: prefix(raw),
         host,
         cleanup,
         timeouts,
@@ -131,6 +127,14 @@ fn target(
         request_buffer,
         upgrades,
     })
+}
+
+/// `strip_prefix`: `false` keeps the matched prefix.
+const fn prefix(raw: &d::Route) -> Prefix {
+    match raw.strip_prefix {
+        Some(false) => Prefix::Keep,
+        Some(true) | None => Prefix::Consume,
+    }
 }
 
 /// `upstream`, which every target needs.
