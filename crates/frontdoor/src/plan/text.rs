@@ -70,19 +70,26 @@ impl<'a> Located<'a> {
             .map(|span| line_of_span(self.text, &span))
     }
 
-    /// The key path (`server.header_timeout`) of the value of a table's key that holds
-    /// byte `at`, looking in the top-level tables and their keys; `None` when no such
-    /// value holds it.
+    /// The key path (`server.header_timeout`, `route[2].connect`) of the value of a
+    /// table's key that holds byte `at`, looking in the top-level tables, the tables of
+    /// top-level arrays (`[[route]]`) and their keys; `None` when no such value holds
+    /// it.
     #[must_use]
     pub fn path_at(&self, at: usize) -> Option<String> {
         let doc = self.doc.as_ref()?;
         let holds = |item: &Item| item.span().is_some_and(|s| s.start <= at && at < s.end);
-        doc.as_table().iter().find_map(|(table, item)| {
-            let inner = item.as_table_like()?;
-            inner
+        let key_in = |table: &dyn TableLike| {
+            table
                 .iter()
                 .find(|(_, value)| holds(value))
-                .map(|(key, _)| format!("{table}.{key}"))
+                .map(|(key, _)| key.to_owned())
+        };
+        doc.as_table().iter().find_map(|(name, item)| match item {
+            Item::ArrayOfTables(tables) => tables
+                .iter()
+                .enumerate()
+                .find_map(|(i, t)| key_in(t).map(|key| format!("{name}[{i}].{key}"))),
+            _ => key_in(item.as_table_like()?).map(|key| format!("{name}.{key}")),
         })
     }
 
@@ -182,7 +189,17 @@ fn steps(path: &str) -> Option<Vec<Step>> {
 pub(crate) fn from_toml(text: &str) -> Result<Description, PlanErrors> {
     toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of_span(text, &s));
-        PlanErrors::from(PlanError::new(line, "", e.message().trim_end().to_owned()))
+        // A value of the wrong type names its key; syntax errors and unknown keys
+        // (whose span is the key, not a value) have no path.
+        let path = e
+            .span()
+            .and_then(|s| Located::new(text).path_at(s.start))
+            .unwrap_or_default();
+        PlanErrors::from(PlanError::new(
+            line,
+            path,
+            e.message().trim_end().to_owned(),
+        ))
     })
 }
 
@@ -209,6 +226,8 @@ mod tests {
         let at = text.find("false").unwrap();
         assert_eq!(at_path(text, at).as_deref(), Some("server.via"));
         assert_eq!(at_path(text, 0), None);
+        let at = text.find("\"::/b\"").unwrap();
+        assert_eq!(at_path(text, at).as_deref(), Some("route[1].spec"));
     }
 
     fn at_path(text: &str, at: usize) -> Option<String> {

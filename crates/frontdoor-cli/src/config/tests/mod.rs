@@ -385,7 +385,7 @@ tls = { cert = "client.pem", verify = false, ca = "ca.pem", colour = 1 }
 "#;
     let e = errors(src);
     assert!(
-        e[0].starts_with("line 21: unknown field `colour`"),
+        e[0].starts_with("line 21: route[1].tls: unknown field `colour`"),
         "{e:#?}"
     );
     let src = src.replace(", colour = 1", "");

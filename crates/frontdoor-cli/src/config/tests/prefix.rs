@@ -43,6 +43,6 @@ fn strip_prefix_is_a_boolean() {
     // As the other boolean route keys (`redirect_https`, `connect`): the type error comes from the parser, with its line.
     assert_eq!(
         e,
-        ["line 4: invalid type: string \"no\", expected a boolean"]
+        ["line 4: route[0].strip_prefix: invalid type: string \"no\", expected a boolean"]
     );
 }
