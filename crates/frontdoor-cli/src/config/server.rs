@@ -18,10 +18,11 @@ use super::{
     types::Server,
 };
 
-/// `[server]`, checked; `src` is the file, for the connection settings.
-pub(super) fn server(raw: RawServer, src: &str, errors: &mut Errors<'_>) -> Server {
-    unknown_keys(&raw, src, errors);
-    let settings = settings(src, errors);
+/// `[server]`, checked; `file` is the file, for the connection settings and the
+/// lines of their errors.
+pub(super) fn server(raw: RawServer, file: &Located<'_>, errors: &mut Errors<'_>) -> Server {
+    unknown_keys(&raw, file, errors);
+    let settings = settings(file, errors);
     Server {
         listen: raw
             .listen
@@ -47,12 +48,11 @@ pub(super) fn server(raw: RawServer, src: &str, errors: &mut Errors<'_>) -> Serv
 /// The connection settings of `[server]`, each key read alone by [`Settings`] so that
 /// every bad one is reported (with its line and key path), then the good ones
 /// together.
-fn settings(src: &str, errors: &mut Errors<'_>) -> Settings {
-    let table = toml::from_str::<ServerSettings>(src)
+fn settings(file: &Located<'_>, errors: &mut Errors<'_>) -> Settings {
+    let table = toml::from_str::<ServerSettings>(file.text())
         .map(|s| s.server)
         .unwrap_or_default();
     let names = field_names::<Settings>();
-    let located = Located::new(src);
     let mut good = toml::Table::new();
     for (key, value) in table
         .into_iter()
@@ -65,7 +65,7 @@ fn settings(src: &str, errors: &mut Errors<'_>) -> Settings {
             }
             Err(e) => {
                 let path = format!("server.{key}");
-                let line = located.line_of_path(&path);
+                let line = file.line_of_path(&path);
                 errors.push_at(line, path, e.message().trim_end().to_owned());
             }
         }
@@ -74,7 +74,7 @@ fn settings(src: &str, errors: &mut Errors<'_>) -> Settings {
 }
 
 /// Records a `[server]` key that neither the binary, the server nor the plan reads.
-fn unknown_keys(raw: &RawServer, src: &str, errors: &mut Errors<'_>) {
+fn unknown_keys(raw: &RawServer, file: &Located<'_>, errors: &mut Errors<'_>) {
     let own = ["listen", "listen_tls", "admin", "workers"];
     let settings = field_names::<Settings>();
     let stack = field_names::<description::Settings>();
@@ -82,7 +82,7 @@ fn unknown_keys(raw: &RawServer, src: &str, errors: &mut Errors<'_>) {
     for key in raw.rest.keys() {
         if !known().any(|k| k == key) {
             let expected = known().map(|k| format!("`{k}`")).collect::<Vec<_>>();
-            let line = Located::new(src).line_of_path(&format!("server.{key:?}"));
+            let line = file.line_of_path(&format!("server.{key:?}"));
             errors.push_at(
                 line,
                 "",

@@ -21,7 +21,8 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         ConfigError::new(line, "", e.message().trim_end().to_owned())
     })?;
     let listen_tls_span = raw.server.listen_tls.as_ref().map(toml::Spanned::span);
-    let server = server(raw.server, src, &mut errors);
+    let located = Located::new(src);
+    let server = server(raw.server, &located, &mut errors);
     tls::check_listeners(
         &server,
         raw.tls.len(),
@@ -29,7 +30,6 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         &mut errors,
     );
     let certs = tls::certs(raw.tls, &mut errors);
-    let located = Located::new(src);
     let plan = match description.check() {
         Ok(mut checked) => {
             let warnings = std::mem::take(&mut checked.warnings);

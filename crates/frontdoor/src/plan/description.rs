@@ -90,6 +90,11 @@ pub struct Tracing {
     pub headers: Option<std::collections::BTreeMap<String, String>>,
     /// How long one export may take (`"10s"` by default).
     pub export_timeout: Option<String>,
+    /// Whether `otlp_endpoint` is the traces URL itself rather than the collector's
+    /// base URL (set by [`Tracing::apply_env`] from
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; not a key of the file).
+    #[serde(skip)]
+    pub otlp_traces_url: bool,
     /// A PEM file of CA certificates for an `https` collector (default: the webpki
     /// roots); relative to the config file.
     pub ca: Option<String>,
@@ -103,9 +108,11 @@ impl Tracing {
     pub fn apply_env(&mut self) {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         if let Some(url) = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-            self.otlp_endpoint = Some(format!("{TRACES_URL}{url}"));
+            self.otlp_endpoint = Some(url);
+            self.otlp_traces_url = true;
         } else if let Some(url) = var("OTEL_EXPORTER_OTLP_ENDPOINT") {
             self.otlp_endpoint = Some(url);
+            self.otlp_traces_url = false;
         }
         if let Some(headers) = var("OTEL_EXPORTER_OTLP_HEADERS") {
             let table = self.headers.get_or_insert_with(Default::default);
@@ -120,10 +127,6 @@ impl Tracing {
         }
     }
 }
-
-/// Marks an `otlp_endpoint` that is the traces URL itself (from
-/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), not a base URL.
-pub(crate) const TRACES_URL: &str = "traces-url:";
 
 /// `[resolve]`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

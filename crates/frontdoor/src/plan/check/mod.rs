@@ -139,10 +139,6 @@ fn settings(description: &Description, errors: &mut Errors) -> Settings {
 /// `[tracing] otlp_endpoint` and its settings.
 fn export(raw: &d::Tracing, errors: &mut Errors) -> Option<crate::telemetry::ExportConfig> {
     let endpoint = raw.otlp_endpoint.as_deref()?;
-    let (endpoint, full_url) = match endpoint.strip_prefix(d::TRACES_URL) {
-        Some(url) => (url, true),
-        None => (endpoint, false),
-    };
     let uri = endpoint
         .parse::<http::Uri>()
         .ok()
@@ -174,7 +170,7 @@ fn export(raw: &d::Tracing, errors: &mut Errors) -> Option<crate::telemetry::Exp
         })?;
     uri?;
     let mut config = crate::telemetry::ExportConfig::new(endpoint);
-    config.full_url = full_url;
+    config.full_url = raw.otlp_traces_url;
     config.service_name = raw
         .service_name
         .clone()

@@ -154,14 +154,7 @@ fn client(
     shared: &TargetState,
     checked: &Checked,
     options: &Options,
-) -> Result<
-    impl Service<Request<Body>, Response = Response<Body>, Error = BoxError, Future: Send>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    Problem,
-> {
+) -> Result<impl Slot, Problem> {
     let forwarding = checked
         .settings
         .forwarding()
@@ -205,24 +198,28 @@ fn client(
     Ok(ServiceExt::<Request<Body>>::map_err(client, BoxError::from))
 }
 
-/// The mirror slot: its tee'd request and captured response bodies as `Body`.
-fn mirrored<S>(
-    mirror: MirrorLayer,
-) -> impl Layer<
-    S,
-    Service: Service<Request<Body>, Response = Response<Body>, Error = BoxError, Future: Send>
-                 + Clone
-                 + Send
-                 + Sync,
-> + Clone
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError>
+/// What every slot below the gateway-error layer is, and wraps: a service of
+/// `Request<Body>` answering `Response<Body>` or a boxed error.
+trait Slot:
+    Service<Request<Body>, Response = Response<Body>, Error = BoxError, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Slot for S where
+    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError, Future: Send + 'static>
         + Clone
         + Send
         + Sync
-        + 'static,
-    S::Future: Send + 'static,
+        + 'static
 {
+}
+
+/// The mirror slot: its tee'd request and captured response bodies as `Body`.
+fn mirrored<S: Slot>(mirror: MirrorLayer) -> impl Layer<S, Service: Slot> + Clone {
     ServiceBuilder::new()
         .map_response(|res: Response<CaptureBody<Body>>| res.map(Body::new))
         .layer(mirror)
@@ -236,23 +233,7 @@ where
 /// queueing. A permit is held until the response head. The pair is put together per
 /// request around the shared semaphore because `ConcurrencyLimit` holds a future that
 /// is not `Sync`, and route services must be.
-fn in_flight<S>(
-    semaphore: Arc<Semaphore>,
-) -> impl Layer<
-    S,
-    Service: Service<Request<Body>, Response = Response<Body>, Error = BoxError, Future: Send>
-                 + Clone
-                 + Send
-                 + Sync,
-> + Clone
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+fn in_flight<S: Slot>(semaphore: Arc<Semaphore>) -> impl Layer<S, Service: Slot> + Clone {
     layer_fn(move |inner: S| {
         let semaphore = Arc::clone(&semaphore);
         tower::service_fn(move |req: Request<Body>| {
