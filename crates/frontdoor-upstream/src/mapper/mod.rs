@@ -16,7 +16,7 @@
 //! [`AllowedTargets`] list, checked before each request is sent and again, for names,
 //! on each address they resolve to (so DNS rebinding cannot sneak a forbidden address
 //! in); **the empty list, the default, refuses every target**. Refusals are logged at
-//! `warn` and answered 502 ([`ProxyErrorKind::TargetRefused`](crate::ProxyErrorKind::TargetRefused)).
+//! `warn` and answered 502 ([`ProxyErrorKind::TargetRefused`]).
 //! Prefer targets from a fixed table, as in the example below, to targets built from
 //! what the client sent.
 //!
