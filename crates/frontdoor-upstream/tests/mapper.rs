@@ -356,6 +356,23 @@ async fn idle_clients_are_dropped_when_a_client_is_added() {
     assert_eq!((mapper.clients(), mapper.evicted()), (2, 1));
 }
 
+#[tokio::test]
+async fn a_prefix_the_path_lacks_is_refused() {
+    let (a, conns) = origin("A").await;
+    let target = uri(&format!("http://{a}"));
+    let mapper =
+        Mapper::builder(move |_: &Parts| Some(Mapping::to(target.clone()).strip_prefix("/app")))
+            .allow(loopback())
+            .build()
+            .unwrap();
+    for path in ["/other", "/application"] {
+        let req = Request::get(path).body(Body::empty()).unwrap();
+        let err = mapper.clone().oneshot(req).await.unwrap_err();
+        assert_eq!(err.kind(), ProxyErrorKind::TargetRefused, "{path}");
+    }
+    assert_eq!(conns.load(Ordering::SeqCst), 0);
+}
+
 #[test]
 fn bad_settings_fail_the_build() {
     let err = Mapper::builder(|_: &Parts| None)

@@ -51,7 +51,9 @@ pub fn relocated_upstream(profile: Profile, url: &str) -> Result<Relocate<Upstre
 /// for a target that needs another profile), else the default given here; its
 /// remote root is replaced by the target URL. The local root is, as usual, the
 /// resolved public origin and the [`Mount`](crate::core::Mount)'s script name, which
-/// holds the prefix a [`Mapping::under`] or [`Mapping::strip_prefix`] took off.
+/// holds the prefix a [`Mapping::under`] or [`Mapping::strip_prefix`] took off. The
+/// relocation is built per request (the target URL parsed as a root, the layer's
+/// settings copied once).
 ///
 /// ```
 /// use frontdoor::relocate::{Profile, RelocateLayer};
@@ -147,6 +149,12 @@ mod tests {
             }
         });
         addr
+    }
+
+    #[test]
+    fn public_types_are_send_sync_clone() {
+        fn send_sync_clone<T: Send + Sync + Clone>() {}
+        send_sync_clone::<RelocatedTargets>();
     }
 
     #[tokio::test]
