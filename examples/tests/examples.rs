@@ -41,6 +41,10 @@ mod mirror;
 #[allow(dead_code, reason = "the example's main is not called")]
 mod seed_demos;
 
+#[path = "../mapper.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod mapper;
+
 mod client;
 
 mod examples {
@@ -49,6 +53,7 @@ mod examples {
     mod behind_load_balancer;
     mod cleanup_rules;
     mod hyper_app;
+    mod mapper;
     mod mirror;
     mod relocate_legacy;
     mod seed_demos;

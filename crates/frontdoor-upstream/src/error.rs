@@ -25,6 +25,7 @@ use frontdoor_core::{BoxError, ErrorKind};
 /// | [`InvalidRequest`](Self::InvalidRequest) | the request cannot be expressed towards the upstream | 400 |
 /// | [`Unavailable`](Self::Unavailable) | no upstream address is available (all ejected) | 503 |
 /// | [`ConnectionLimit`](Self::ConnectionLimit) | the upstream's connection cap was reached and none freed up within the connect timeout | 503 |
+/// | [`TargetRefused`](Self::TargetRefused) | a [`Mapper`](crate::Mapper)'s target is outside its [`AllowedTargets`](crate::AllowedTargets), or not an upstream URL | 502 |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProxyErrorKind {
@@ -57,6 +58,10 @@ pub enum ProxyErrorKind {
     Unavailable,
     /// Every connection the cap allows was busy for the whole connect timeout.
     ConnectionLimit,
+    /// A [`Mapper`](crate::Mapper)'s target was refused: its host, or every address
+    /// its name resolved to, is outside the allow-list, or it is not an upstream URL.
+    /// Nothing was sent.
+    TargetRefused,
 }
 
 impl ProxyErrorKind {
@@ -69,7 +74,8 @@ impl ProxyErrorKind {
             | Self::Closed
             | Self::Protocol
             | Self::Upgrade
-            | Self::Body => ErrorKind::BadGateway,
+            | Self::Body
+            | Self::TargetRefused => ErrorKind::BadGateway,
             Self::ConnectTimeout | Self::HeadTimeout | Self::BodyTimeout => {
                 ErrorKind::GatewayTimeout
             }
@@ -97,6 +103,7 @@ impl ProxyErrorKind {
             Self::InvalidRequest => "invalid_request",
             Self::Unavailable => "unavailable",
             Self::ConnectionLimit => "connection_limit",
+            Self::TargetRefused => "target_refused",
         }
     }
 
@@ -116,6 +123,7 @@ impl ProxyErrorKind {
             Self::InvalidRequest => "request cannot be forwarded",
             Self::Unavailable => "no upstream available",
             Self::ConnectionLimit => "upstream connection limit reached",
+            Self::TargetRefused => "upstream target refused",
         }
     }
 }
@@ -251,7 +259,9 @@ impl ProxyError {
 
 /// The kind of a client failure; `connect` says it happened while connecting.
 fn classify(err: &(dyn StdError + 'static), connect: bool) -> ProxyErrorKind {
-    if connect {
+    if find::<RefusedTarget>(err).is_some() {
+        ProxyErrorKind::TargetRefused
+    } else if connect {
         if find::<DnsError>(err).is_some() {
             ProxyErrorKind::Dns
         } else if find::<io::Error>(err).is_some_and(|e| e.kind() == io::ErrorKind::TimedOut) {
@@ -347,6 +357,31 @@ impl StdError for DnsError {
     }
 }
 
+/// A target a [`Mapper`](crate::Mapper) may not reach, or cannot use: the cause of a
+/// [`TargetRefused`](ProxyErrorKind::TargetRefused) error.
+#[derive(Debug)]
+pub(crate) struct RefusedTarget {
+    target: String,
+    why: &'static str,
+}
+
+impl RefusedTarget {
+    pub(crate) fn new(target: impl Into<String>, why: &'static str) -> Self {
+        Self {
+            target: target.into(),
+            why,
+        }
+    }
+}
+
+impl fmt::Display for RefusedTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "target `{}` {}", self.target, self.why)
+    }
+}
+
+impl StdError for RefusedTarget {}
+
 /// An invalid upstream configuration, naming the offending key.
 ///
 /// ```
@@ -430,6 +465,7 @@ mod tests {
             (ProxyErrorKind::InvalidRequest, 400),
             (ProxyErrorKind::Unavailable, 503),
             (ProxyErrorKind::ConnectionLimit, 503),
+            (ProxyErrorKind::TargetRefused, 502),
         ];
         for (kind, status) in table {
             assert_eq!(kind.error_kind().status(), status, "{kind}");

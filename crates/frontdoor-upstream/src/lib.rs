@@ -14,6 +14,10 @@
 //! power-of-two-choices balancer, ejects addresses after consecutive connect failures,
 //! and retries idempotent, body-less requests whose connect failed.
 //!
+//! [`Mapper`] (proxylet's mapper) picks the target per request with a function of the
+//! request head, keeps a bounded set of pooled clients, one per target authority, and
+//! reaches only the networks and hosts of its [`AllowedTargets`].
+//!
 //! # Example
 //!
 //! ```
@@ -57,16 +61,19 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod allow;
 pub mod balance;
 pub mod buffer;
 mod error;
 pub mod forwarded;
 pub mod gateway;
 pub mod hop_by_hop;
+pub mod mapper;
 #[cfg(feature = "tls")]
 mod tls;
 pub mod upstream;
 
+pub use allow::AllowedTargets;
 pub use balance::{BalanceHealth, Balanced, BalancedBuilder};
 pub use buffer::{BufferBudget, RequestBufferLayer};
 pub use error::{ProxyError, ProxyErrorKind, UpstreamConfigError};
@@ -74,6 +81,9 @@ pub use forwarded::Forwarding;
 pub use gateway::{
     error_kind_of, gateway_response, DefaultOnGatewayError, GatewayError, GatewayErrorLayer,
     GatewayFailure, OnGatewayError, ResponseFuture as GatewayResponseFuture,
+};
+pub use mapper::{
+    Direct, Mapper, MapperBuilder, Mapping, ResponseFuture as MapperResponseFuture, WrapTarget,
 };
 pub use upstream::{
     ConnectionCap, HostPolicy, ResponseFuture, UpgradeProtocols, Upstream, UpstreamBuilder,

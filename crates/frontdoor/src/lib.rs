@@ -96,7 +96,7 @@ pub use frontdoor_core as core;
 pub use frontdoor_core::{Body, BoxError, Error, ErrorKind};
 #[cfg(all(feature = "relocate", feature = "upstream"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "relocate", feature = "upstream"))))]
-pub use relocated::relocated_upstream;
+pub use relocated::{relocated_upstream, RelocatedTargets};
 #[cfg(all(feature = "mirror", feature = "upstream"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "mirror", feature = "upstream"))))]
 pub use shadow::{mirror_to, mirror_via, shadow_upstream};

@@ -29,10 +29,49 @@
 //! | proxylet | frontdoor | note |
 //! |---|---|---|
 //! | `serve(host, port, mapper)` | [`serve::Server`](crate::serve::Server) serving a router | |
-//! | a `mapper(req)` returning `(host, port, rewriter)` or `None` | a [`route::Router`](crate::route::Router): one route per mapping, the fallback for `None` (404) | declarative and indexed, not a function of the request |
-//! | `Relocator(local, remote)` | `ServiceBuilder::new().gateway_errors().relocate(RelocateLayer::new(Profile::Plain).remote_root(remote)).service(Upstream::new(remote)?)` on the route `::/local` | the local root comes from the resolver and the consumed prefix, or [`RelocateLayer::local_root`](crate::relocate::RelocateLayer::local_root) |
+//! | a `mapper(req)` returning `(host, port, rewriter)` or `None` | [`upstream::Mapper`](crate::upstream::Mapper)`::builder(\|head\| ...)`: a function of the request head returning a [`Mapping`](crate::upstream::Mapping) or `None` (the fallback, 404); or, when the mappings are fixed, a [`route::Router`](crate::route::Router) with one route per mapping | the mapper reaches only its [`AllowedTargets`](crate::upstream::AllowedTargets) (empty: nothing); one pooled client per target authority, at most `max_clients` |
+//! | `Relocator(local, remote)` | with a mapper, `Mapping::under(head, "/local", remote)` and [`RelocatedTargets`](crate::RelocatedTargets) (the remote root is the chosen URL); with a router, `ServiceBuilder::new().gateway_errors().relocate(RelocateLayer::new(Profile::Plain).remote_root(remote)).service(Upstream::new(remote)?)` on the route `::/local` | the local root comes from the resolver and the consumed prefix, or [`RelocateLayer::local_root`](crate::relocate::RelocateLayer::local_root) |
 //! | `DAVRelocator`, `SVNRelocator`, `DrupalRelocator` | [`relocate::Profile`](crate::relocate::Profile)`::WebDav`, `::Svn`, `::Html` | XML and HTML bodies stream; segment boundaries; cookies, `Link`, `Refresh`, `If` too |
-//! | `matchesLocal(uri)` | the route spec `::/prefix` | |
+//! | `matchesLocal(uri)` | [`Mapping::under`](crate::upstream::Mapping::under)`(head, "/prefix", target)`, or the route spec `::/prefix` | segment boundaries (`/rfk` never takes `/rfkx`) |
+//!
+//! proxylet's `_demo_mapper`, with a mapper (the sites are the seed's; the
+//! `examples/mapper.rs` example runs the same mapper against local sites):
+//!
+//! ```
+//! use frontdoor::relocate::{Profile, RelocateLayer};
+//! use frontdoor::upstream::{AllowedTargets, Mapper, Mapping};
+//! use frontdoor::{resolve::DirectResolver, Body, RelocatedTargets, ServiceBuilderExt};
+//! use http::{request::Parts, Request, Uri};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), frontdoor::BoxError> {
+//! let rfk: Uri = "http://www.rfk.id.au/".parse()?;
+//! let goog: Uri = "http://www.google.com/".parse()?;
+//! let svn: Uri = "http://sphericalmatrix.com/svn/morph".parse()?;
+//! let svn_relocator = RelocateLayer::new(Profile::Svn);
+//! let demo_mapper = move |req: &Parts| {
+//!     Mapping::under(req, "/svn", svn.clone())
+//!         .map(|m| m.with(svn_relocator.clone()))
+//!         .or_else(|| Mapping::under(req, "/rfk", rfk.clone()))
+//!         .or_else(|| Mapping::under(req, "/g", goog.clone()))
+//! };
+//! let mapper = Mapper::builder(demo_mapper)
+//!     // proxylet would go anywhere; a mapper goes only where it is allowed.
+//!     .allow(AllowedTargets::parse(["www.rfk.id.au", "www.google.com", "sphericalmatrix.com"])?)
+//!     .wrap_targets(RelocatedTargets::new(RelocateLayer::new(Profile::Plain)))
+//!     .build()?;
+//! let app = ServiceBuilder::new()
+//!     .resolve(DirectResolver::new())
+//!     .gateway_errors()
+//!     .service(mapper);
+//! // proxylet.serve('', 8080, _demo_mapper):
+//! // Server::from_listeners(vec![TcpListener::bind("0.0.0.0:8080").await?]).serve(app).await?;
+//! let req = Request::get("/other").header("host", "localhost:8080").body(Body::empty())?;
+//! assert_eq!(app.oneshot(req).await?.status(), 404); // the mapper returned None
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # From rouille's `proxy` and `full_proxy`
 //!

@@ -20,7 +20,7 @@ use super::{
     shared::{Shared, Transport, Upstream},
     upgrade::UpgradeProtocols,
 };
-use crate::{Forwarding, UpstreamConfigError};
+use crate::{AllowedTargets, Forwarding, UpstreamConfigError};
 
 // === ConnectionCap ===
 
@@ -92,6 +92,8 @@ pub struct UpstreamBuilder {
     /// As given; checked by `build` ([`UpgradeProtocols::try_new`]).
     upgrades: Vec<String>,
     connect: bool,
+    /// A mapper's allow-list: resolved addresses are filtered by it.
+    allow: Option<AllowedTargets>,
     #[cfg(feature = "tls")]
     tls: Option<rustls::ClientConfig>,
     #[cfg(feature = "tls")]
@@ -134,6 +136,7 @@ impl UpstreamBuilder {
             http2_only: false,
             upgrades: vec!["websocket".to_owned()],
             connect: false,
+            allow: None,
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "tls")]
@@ -274,6 +277,12 @@ impl UpstreamBuilder {
         self
     }
 
+    /// Dial only the resolved addresses `allow` allows (a mapper's clients).
+    pub(crate) fn restrict_to(mut self, allow: AllowedTargets) -> Self {
+        self.allow = Some(allow);
+        self
+    }
+
     /// The rustls configuration for `https://` upstreams. Default: webpki roots, the
     /// `ring` provider, certificate verification on, SNI from the upstream host. ALPN
     /// (`h2`, `http/1.1`) is set by the connector.
@@ -376,6 +385,7 @@ impl UpstreamBuilder {
             self.connection_cap
                 .as_ref()
                 .map(|c| Arc::clone(&c.semaphore)),
+            self.allow.clone(),
         ))))
     }
 
@@ -389,7 +399,7 @@ impl UpstreamBuilder {
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .http2_only(self.http2_only)
             .set_host(false);
-        let http = http_connector(self.connect_timeout);
+        let http = http_connector(self.connect_timeout, self.allow.clone());
         #[cfg(not(feature = "tls"))]
         let connector: Connector = http;
         #[cfg(feature = "tls")]

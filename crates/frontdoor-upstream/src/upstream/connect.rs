@@ -1,16 +1,98 @@
 //! The connector under the pooled client: hyper-util's `HttpConnector` with a resolver
-//! that marks DNS failures, wrapped in rustls when the `tls` feature is on.
+//! that marks DNS failures and, for a [`Mapper`](crate::Mapper)'s clients, keeps only
+//! the resolved addresses its [`AllowedTargets`] allow; wrapped in rustls when the
+//! `tls` feature is on.
 
-use std::{io, time::Duration};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    task::{ready, Context, Poll},
+    time::Duration,
+    vec,
+};
 
-use hyper_util::client::legacy::connect::{dns::GaiResolver, HttpConnector};
-use tower::ServiceExt as _;
+use frontdoor_core::BoxError;
+use hyper_util::client::legacy::connect::{
+    dns::{GaiFuture, GaiResolver, Name},
+    HttpConnector,
+};
+use pin_project_lite::pin_project;
+use tower_service::Service;
 
-use crate::error::DnsError;
+use crate::{
+    error::{DnsError, RefusedTarget},
+    AllowedTargets,
+};
 
 /// The system resolver, its errors tagged as [`DnsError`] so they classify as
-/// [`ProxyErrorKind::Dns`](crate::ProxyErrorKind::Dns).
-pub(crate) type Resolver = tower::util::MapErr<GaiResolver, fn(io::Error) -> DnsError>;
+/// [`ProxyErrorKind::Dns`](crate::ProxyErrorKind::Dns), and with an allow-list, its
+/// answers filtered (a [`RefusedTarget`] when none is left).
+#[derive(Clone)]
+pub(crate) struct Resolver {
+    gai: GaiResolver,
+    allow: Option<AllowedTargets>,
+}
+
+impl Service<Name> for Resolver {
+    type Response = vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = ResolveFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.gai
+            .poll_ready(cx)
+            .map_err(|e| BoxError::from(DnsError(e)))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let check = self.allow.clone().map(|allow| (name.clone(), allow));
+        ResolveFuture {
+            inner: self.gai.call(name),
+            check,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Resolver`].
+    pub(crate) struct ResolveFuture {
+        #[pin]
+        inner: GaiFuture,
+        check: Option<(Name, AllowedTargets)>,
+    }
+}
+
+impl Future for ResolveFuture {
+    type Output = Result<vec::IntoIter<SocketAddr>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let addrs = ready!(this.inner.poll(cx)).map_err(|e: io::Error| DnsError(e))?;
+        let Some((name, allow)) = this.check.take() else {
+            return Poll::Ready(Ok(addrs.collect::<Vec<_>>().into_iter()));
+        };
+        let (kept, dropped): (Vec<SocketAddr>, Vec<SocketAddr>) =
+            addrs.partition(|a| allow.allows_resolved(name.as_str(), a.ip()));
+        if !dropped.is_empty() {
+            tracing::warn!(
+                host = name.as_str(),
+                refused = ?dropped,
+                kept = kept.len(),
+                "mapper target resolved outside the allowed networks"
+            );
+        }
+        if kept.is_empty() {
+            return Poll::Ready(Err(RefusedTarget::new(
+                name.as_str(),
+                "resolves only outside the allowed networks",
+            )
+            .into()));
+        }
+        Poll::Ready(Ok(kept.into_iter()))
+    }
+}
 
 /// The plain TCP connector (the lean HTTP/1 pool dials with it directly).
 pub(crate) type HttpOnly = HttpConnector<Resolver>;
@@ -23,12 +105,16 @@ pub(crate) type Connector = HttpConnector<Resolver>;
 #[cfg(feature = "tls")]
 pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector<Resolver>>;
 
-fn dns_error(e: io::Error) -> DnsError {
-    DnsError(e)
-}
-
-pub(crate) fn http_connector(connect_timeout: Option<Duration>) -> HttpConnector<Resolver> {
-    let resolver: Resolver = GaiResolver::new().map_err(dns_error as fn(io::Error) -> DnsError);
+/// The TCP connector; with `allow`, only the resolved addresses it allows are dialled
+/// (an address literal never reaches the resolver: the mapper checks it first).
+pub(crate) fn http_connector(
+    connect_timeout: Option<Duration>,
+    allow: Option<AllowedTargets>,
+) -> HttpConnector<Resolver> {
+    let resolver = Resolver {
+        gai: GaiResolver::new(),
+        allow,
+    };
     let mut http = HttpConnector::new_with_resolver(resolver);
     http.set_connect_timeout(connect_timeout);
     http.set_nodelay(true);

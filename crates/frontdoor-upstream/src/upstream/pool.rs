@@ -39,7 +39,7 @@ use tokio::{
 use tower::ServiceExt as _;
 
 use super::connect::{http_connector, HttpOnly};
-use crate::{ProxyError, ProxyErrorKind};
+use crate::{AllowedTargets, ProxyError, ProxyErrorKind};
 
 /// A parked sender and when it was parked.
 struct Parked {
@@ -79,9 +79,10 @@ impl Http1Pool {
         max_idle: usize,
         idle_timeout: Option<Duration>,
         cap: Option<Arc<Semaphore>>,
+        allow: Option<AllowedTargets>,
     ) -> Self {
         Self {
-            connector: http_connector(connect_timeout),
+            connector: http_connector(connect_timeout, allow),
             dial,
             idle: Mutex::new(Vec::new()),
             max_idle,

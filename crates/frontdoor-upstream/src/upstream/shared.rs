@@ -23,7 +23,8 @@ pub struct Upstream {
     pub(super) shared: Arc<Shared>,
 }
 
-/// How requests reach the upstream.
+/// How requests reach the upstream. Clones share the pool.
+#[derive(Clone)]
 pub(super) enum Transport {
     /// Plain `http`, HTTP/1.1: the lean per-upstream pool.
     Http1(Arc<Http1Pool>),
@@ -31,6 +32,7 @@ pub(super) enum Transport {
     Legacy(Box<Client<Connector, Body>>),
 }
 
+#[derive(Clone)]
 pub(super) struct Shared {
     pub(super) transport: Transport,
     pub(super) scheme: Scheme,
@@ -46,4 +48,20 @@ pub(super) struct Shared {
     /// Whether `CONNECT` is forwarded (else answered 405).
     pub(super) connect: bool,
     pub(super) version: Version,
+}
+
+impl Upstream {
+    /// This upstream with another base path (`/a/b`, or empty), sharing its pool and
+    /// settings: a [`Mapper`](crate::Mapper)'s targets on one authority.
+    pub(crate) fn rebased(&self, base_path: &str) -> Self {
+        let base_path = base_path.trim_end_matches('/');
+        if base_path == self.shared.base_path {
+            return self.clone();
+        }
+        let mut shared = (*self.shared).clone();
+        base_path.clone_into(&mut shared.base_path);
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
 }
