@@ -51,7 +51,8 @@ fn decode(coding: &str, body: &[u8]) -> String {
 
 /// An origin on a loopback port: `/page` (HTML, strong `ETag`, `Accept-Ranges`),
 /// `/gzipped` (the page gzipped by the origin), `/small` (100 bytes of HTML),
-/// `/events` (an event stream whose second event waits for `next`), and
+/// `/events` (an event stream whose second event waits for `next`), `/upgrade` (a
+/// `101` to websocket, then an echo of the tunnel), and
 /// `/relocated` (HTML linking to the origin's own address).
 async fn origin(next: Arc<Notify>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -83,6 +84,14 @@ async fn answer(stream: &mut TcpStream, path: &str, addr: SocketAddr, next: &Not
         "/app/relocated" => {
             let link = format!("<a href=\"http://{addr}/app/next\">next</a>\n");
             ("Content-Type: text/html\r\n", (page() + &link).into_bytes())
+        }
+        "/upgrade" => {
+            let head = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\
+                        Upgrade: websocket\r\nContent-Type: text/html\r\n\r\n";
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let (mut r, mut w) = stream.split();
+            let _ = tokio::io::copy(&mut r, &mut w).await;
+            return;
         }
         "/events" => {
             let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\
@@ -304,6 +313,44 @@ async fn server_sent_events_are_not_compressed_or_buffered() {
         String::from_utf8(dechunk(body.as_bytes())).unwrap(),
         "data: one\n\ndata: two\n\n"
     );
+}
+
+#[tokio::test]
+async fn an_upgrade_is_not_compressed_and_its_tunnel_works() {
+    let origin = origin(Arc::new(Notify::new())).await;
+    // min_size = 0: the 101's empty body is no reason to leave it alone.
+    let route = format!(
+        "[[route]]\nspec = \"::/up\"\nupstream = \"http://{origin}\"\n\
+         compress = {{ min_size = 0 }}\n\n"
+    );
+    let file = config(origin, &route);
+    let fd = start(&["-c", file.0.to_str().unwrap()]);
+    let mut stream = TcpStream::connect(&fd.addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /up/upgrade HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+              Accept-Encoding: gzip\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let head = tokio::time::timeout(BOUND, read_head(&mut stream))
+        .await
+        .expect("no 101");
+    let (status, headers) = parse_head(&head);
+    assert_eq!(status, 101, "{head}");
+    assert!(
+        !headers
+            .iter()
+            .any(|(n, _)| n == "content-encoding" || n == "vary"),
+        "{head}"
+    );
+    stream.write_all(b"ping through the tunnel").await.unwrap();
+    let mut echoed = [0u8; 23];
+    tokio::time::timeout(BOUND, stream.read_exact(&mut echoed))
+        .await
+        .expect("no echo")
+        .unwrap();
+    assert_eq!(&echoed, b"ping through the tunnel");
 }
 
 #[tokio::test]
