@@ -35,11 +35,15 @@ impl Default for Compression {
     }
 }
 
-/// The `compress` of the target at `path` (`route[N]` or `default`): `None` when off
-/// or wrong (the errors recorded).
-pub(super) fn compress(path: &str, raw: &Value, errors: &mut Errors) -> Option<Compression> {
+/// The `compress` of the target at `path` (`route[N]` or `default`): `None` when
+/// absent, off or wrong (the errors recorded).
+pub(super) fn compress(
+    path: &str,
+    raw: Option<&Value>,
+    errors: &mut Errors,
+) -> Option<Compression> {
     let key = format!("{path}.compress");
-    match raw {
+    match raw? {
         Value::Boolean(true) => Some(Compression::default()),
         Value::Boolean(false) => None,
         Value::Table(table) => table_form(&key, table, errors),

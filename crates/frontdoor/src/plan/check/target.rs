@@ -110,10 +110,7 @@ fn target(
         .upgrades
         .as_ref()
         .map_or_else(UpgradeProtocols::default, |u| upgrades(path, u, errors));
-    let compress = raw
-        .compress
-        .as_ref()
-        .and_then(|c| compress::compress(path, c, errors));
+    let compress = compress::compress(path, raw.compress.as_ref(), errors);
     (errors.count() == before).then_some(Target {
         upstreams,
         relocate,
