@@ -33,7 +33,10 @@
 //!
 //! ```
 //! use bytes::Bytes;
-//! use frontdoor::compress::{Algorithm, CompressLayer};
+//! use frontdoor::{
+//!     compress::{Algorithm, CompressLayer},
+//!     ServiceBuilderExt,
+//! };
 //! use http::{header, Request, Response};
 //! use http_body_util::{BodyExt, Full};
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
@@ -51,7 +54,7 @@
 //!     }
 //! });
 //! let svc = ServiceBuilder::new()
-//!     .layer(CompressLayer::new().algorithms([Algorithm::Br, Algorithm::Gzip]))
+//!     .compress(CompressLayer::new().algorithms([Algorithm::Br, Algorithm::Gzip]))
 //!     .service(app);
 //! let req = Request::builder()
 //!     .header(header::ACCEPT_ENCODING, "gzip, br;q=0.8")
