@@ -25,7 +25,8 @@
 //!    `on_exchange`, called once with both sides in whichever order they finish, or
 //!    with a side [`Side::Missing`] after the exchange time-to-live;
 //! 5. **compares** with the [`compare`] module's comparators (status, selected
-//!    headers, body bytes, JSON-equal bodies) and counts into [`MirrorStats`]:
+//!    headers, body bytes, JSON-equal bodies; a body in gzip, deflate, br or zstd is
+//!    decoded first, to at most the capture cap) and counts into [`MirrorStats`]:
 //!    mirrored, skipped by [`SkipReason`], failed by [`ShadowErrorKind`], differing by
 //!    [`DiffKind`].
 //!

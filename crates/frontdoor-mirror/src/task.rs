@@ -16,7 +16,7 @@ use tokio::{
 
 use crate::{
     body::{PrimaryReport, TeeOutcome},
-    compare::compare_all,
+    compare::compare_all_within,
     exchange::{ShadowRequest, Side},
     layer::Config,
     Decision, Exchange, MirrorId, PrimaryError, ShadowError, SkipReason,
@@ -180,7 +180,7 @@ fn finish(
     (replay, replay_latency): Timed<ShadowError>,
 ) {
     let diffs = match (primary.response(), replay.response()) {
-        (Some(p), Some(r)) => compare_all(&cfg.comparators, p, r),
+        (Some(p), Some(r)) => compare_all_within(&cfg.comparators, p, r, cfg.capture_cap()),
         _ => Vec::new(),
     };
     let exchange = Exchange {

@@ -85,6 +85,14 @@ pub trait ServiceBuilderExt<L>: sealed::Sealed<L> + Sized {
     #[cfg(feature = "upstream")]
     fn gateway_errors(self) -> ServiceBuilder<Stack<frontdoor_upstream::GatewayErrorLayer, L>>;
 
+    /// Compresses answers for clients that accept it. Put it outside `relocate`, so
+    /// a rewritten page is compressed after its rewrite. See [`crate::compress`].
+    #[cfg(feature = "compress")]
+    fn compress(
+        self,
+        layer: crate::compress::CompressLayer,
+    ) -> ServiceBuilder<Stack<crate::compress::CompressLayer, L>>;
+
     /// Relocates requests from the public root to the upstream's and responses back.
     /// Put it between the router and the upstream. See [`crate::relocate`].
     #[cfg(feature = "relocate")]
@@ -136,6 +144,14 @@ impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
     #[cfg(feature = "upstream")]
     fn gateway_errors(self) -> ServiceBuilder<Stack<frontdoor_upstream::GatewayErrorLayer, L>> {
         self.layer(frontdoor_upstream::GatewayErrorLayer::new())
+    }
+
+    #[cfg(feature = "compress")]
+    fn compress(
+        self,
+        layer: crate::compress::CompressLayer,
+    ) -> ServiceBuilder<Stack<crate::compress::CompressLayer, L>> {
+        self.layer(layer)
     }
 
     #[cfg(feature = "relocate")]

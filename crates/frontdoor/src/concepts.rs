@@ -48,7 +48,8 @@
 //!   resolve            Resolved, PeerTrust, OriginalUri; canonical URI; 400s
 //!     routes           MatchedRoute, Mount; first match wins; misses -> the inner service
 //!       per route:  [cleanup filter] -> [redirect_https] -> gateway_errors
-//!                     -> [request buffer] -> [in-flight limit] -> relocate -> mirror -> Upstream
+//!                     -> [request buffer] -> [in-flight limit] -> [compress] -> relocate
+//!                     -> mirror -> Upstream
 //!   (the plan adds request IDs and trace context after resolve, and an upstream span
 //!    in front of the Upstream: crate::telemetry)
 //!     the inner service: your app (an axum Router, a service_fn), or a 404
@@ -63,7 +64,9 @@
 //!   anything else runs), `gateway_errors` (upstream failures become 502/503/504; it
 //!   takes any inner body), the request buffer (`upstream::RequestBufferLayer`: a
 //!   body that trickles in holds nothing below it), an in-flight limit (tower's
-//!   `ConcurrencyLimit` under `LoadShed`), `relocate` (public root ↔ upstream root in
+//!   `ConcurrencyLimit` under `LoadShed`), [`compress`](crate::compress) (answers
+//!   compressed for clients that accept it; outside `relocate`, so a rewritten page is
+//!   compressed after its rewrite), `relocate` (public root ↔ upstream root in
 //!   headers and bodies), `mirror` (so the shadow receives exactly what the upstream
 //!   does), then the upstream client. [`plan`](crate::plan) builds every route in
 //!   this order (the `frontdoor` binary's stack is a plan); the bracketed layers are

@@ -8,10 +8,10 @@
 //! every layer crate behind a cargo feature, the multi-listener server
 //! (`frontdoor-serve`) as [`serve`] among them, and adds [`ServiceBuilderExt`], the
 //! [`ingress`] layer (what `serve` checks, for stacks served by `axum::serve` or
-//! hyper), the [`demo`] backends, [`by_scheme`] (the by-scheme resolver combined with
-//! the router), [`conn`] (`ConnInfo` for servers of your own), [`redirect_https`]
-//! and, with the `axum` feature, `axum` (extractors and `conn_info` for
-//! `axum::serve`).
+//! hyper), the [`demo`] backends, [`compress`] (response compression),
+//! [`by_scheme`] (the by-scheme resolver combined with the router), [`conn`]
+//! (`ConnInfo` for servers of your own), [`redirect_https`] and, with the `axum`
+//! feature, `axum` (extractors and `conn_info` for `axum::serve`).
 //!
 //! Start with [**Concepts**](concepts): the resolved `host:port:path`, script name and
 //! path info, the layer order that works, and where each layer goes relative to
@@ -52,6 +52,7 @@
 //! | `upstream-tls` | `https://` upstreams with rustls (`ring`, webpki roots) | no |
 //! | `mirror` | re-export `frontdoor-mirror` as [`mirror`]; with `upstream`, [`mirror_to`] (a `MirrorLayer` over an `Upstream`) | yes |
 //! | `gor` | re-export `frontdoor-gor` (GoReplay middleware protocol) as [`gor`] | yes |
+//! | `compress` | [`compress`]: response compression (gzip, br, zstd) negotiated by `Accept-Encoding`, over tower-http's `CompressionLayer` | yes (through `plan`) |
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
 //! | `axum` | `axum`: the extractors re-exported, `conn_info` for `axum::serve` | no |
 //!
@@ -73,6 +74,9 @@ pub mod axum;
 mod builder;
 #[cfg(all(feature = "resolve", feature = "route"))]
 pub mod by_scheme;
+#[cfg(feature = "compress")]
+#[cfg_attr(docsrs, doc(cfg(feature = "compress")))]
+pub mod compress;
 pub mod concepts;
 pub mod conn;
 #[cfg(feature = "demo")]

@@ -282,6 +282,21 @@ pub struct Target {
     /// The `Upgrade` protocols proxied to the upstream (`upgrades`, default
     /// `["websocket"]`; empty: none). Never `h2c`.
     pub upgrades: UpgradeProtocols,
+    /// Response compression (`compress`), when on.
+    pub compress: Option<Compression>,
+}
+
+/// A target's checked `compress`: which algorithms, from what size, which types
+/// ([`Compression::layer`] builds the layer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Compression {
+    /// `algorithms`, in order of preference (default zstd, br, gzip).
+    pub algorithms: Vec<crate::compress::Algorithm>,
+    /// `min_size`: answers known to be shorter are not compressed (default 1 KiB).
+    pub min_size: u64,
+    /// `types`: the media types compressed (`None`: the defaults).
+    pub types: Option<Vec<crate::compress::MediaRange>>,
 }
 
 /// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].

@@ -187,6 +187,10 @@ pub struct Route {
     pub request_buffer: Option<Value>,
     /// The `Upgrade` protocols proxied (a list; `[]` for none).
     pub upgrades: Option<Value>,
+    /// Response compression: `true` (the defaults), `false`, or a table
+    /// `{ algorithms = ["zstd", "br", "gzip"], min_size = "1KiB", types = [..] }`
+    /// (see [`crate::compress`]).
+    pub compress: Option<Value>,
 }
 
 impl Route {
@@ -254,6 +258,14 @@ impl Route {
     #[must_use]
     pub fn max_in_flight(mut self, n: i64) -> Self {
         self.max_in_flight = Some(n);
+        self
+    }
+
+    /// With response compression, its defaults (`compress = true`); a table
+    /// (`algorithms`, `min_size`, `types`) is written in the `compress` field.
+    #[must_use]
+    pub fn compress(mut self) -> Self {
+        self.compress = Some(Value::Boolean(true));
         self
     }
 

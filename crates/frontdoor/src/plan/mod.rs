@@ -15,8 +15,8 @@
 //! ```text
 //! resolve -> [request ID] -> trace context -> router -> per route:
 //!   tag -> [cleanup filter] -> [https redirect] -> gateway errors -> [request buffer]
-//!     -> [in-flight limit] -> [relocation] -> [mirror] -> upstream span
-//!       -> Upstream | Balanced
+//!     -> [in-flight limit] -> [compression] -> [relocation] -> [mirror]
+//!       -> upstream span -> Upstream | Balanced
 //! ```
 //!
 //! Request IDs and trace context are server-level ([`crate::telemetry`]), inside the

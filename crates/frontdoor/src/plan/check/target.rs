@@ -6,7 +6,7 @@ use frontdoor_route::{Mode, Prefix};
 use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
 use http::Uri;
 
-use super::{mirror, tls, values};
+use super::{compress, mirror, tls, values};
 use crate::plan::{
     checked::{Builtin, Matcher, Relocate, Route, Target, Timeouts, UpstreamAddr},
     description as d,
@@ -110,6 +110,7 @@ fn target(
         .upgrades
         .as_ref()
         .map_or_else(UpgradeProtocols::default, |u| upgrades(path, u, errors));
+    let compress = compress::compress(path, raw.compress.as_ref(), errors);
     (errors.count() == before).then_some(Target {
         upstreams,
         relocate,
@@ -126,6 +127,7 @@ fn target(
         connect: raw.connect.unwrap_or(false),
         request_buffer,
         upgrades,
+        compress,
     })
 }
 

@@ -3,9 +3,13 @@
 //!
 //! ```text
 //! tag -> [cleanup filter, in the router] -> [https redirect] -> gateway errors
-//!   -> [request buffer] -> [in-flight limit] -> [relocation] -> [mirror]
-//!     -> upstream span (traceparent) -> Upstream | Balanced
+//!   -> [request buffer] -> [in-flight limit] -> [compression] -> [relocation]
+//!     -> [mirror] -> upstream span (traceparent) -> Upstream | Balanced
 //! ```
+//!
+//! Compression sits above relocation, so a relocated answer (rewritten as identity)
+//! is compressed for the client; the answers the front door writes itself (gateway
+//! errors, redirects) are not.
 //!
 //! Each optional layer is an `option_layer` slot; below the gateway-error layer every
 //! slot speaks `Request<Body> -> Result<Response<Body>, BoxError>`, so a slot added
@@ -41,8 +45,9 @@ use super::{
     options::{Options, RouteService},
 };
 use crate::{
+    compress::CompressionBody,
     plan::{
-        checked::{Checked, Target},
+        checked::{Checked, Compression, Target},
         served::Served,
         state::TargetState,
     },
@@ -105,6 +110,7 @@ pub(super) fn build(
             )
         }))
         .option_layer(shared.in_flight().cloned().map(in_flight))
+        .option_layer(target.compress.as_ref().map(compressed))
         .option_layer(relocation)
         .option_layer(mirror.map(mirrored))
         .layer(UpstreamSpanLayer::new(exporter.cloned()))
@@ -224,6 +230,14 @@ fn mirrored<S: Slot>(mirror: MirrorLayer) -> impl Layer<S, Service: Slot> + Clon
         .map_response(|res: Response<CaptureBody<Body>>| res.map(Body::new))
         .layer(mirror)
         .map_request(|req: Request<TeeBody<Body>>| req.map(Body::new))
+        .into_inner()
+}
+
+/// The compression slot: its answers' `CompressionBody` as `Body`.
+fn compressed<S: Slot>(settings: &Compression) -> impl Layer<S, Service: Slot> + Clone {
+    ServiceBuilder::new()
+        .map_response(|res: Response<CompressionBody<Body>>| res.map(Body::new))
+        .layer(settings.layer())
         .into_inner()
 }
 

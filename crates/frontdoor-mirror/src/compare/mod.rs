@@ -4,6 +4,11 @@
 //! They work on [`CapturedResponse`], a transport-neutral snapshot, so the tower layer
 //! and the GoReplay middleware (`frontdoor-gor`) run the very same code.
 //!
+//! The body comparators decode a side's `Content-Encoding` (gzip, deflate, br, zstd)
+//! first, so an answer gzipped by one side and sent as identity (or br) by the other
+//! compares equal when the content is; a coding they do not know is compared as
+//! captured ([`compare_all_within`]).
+//!
 //! ```
 //! use bytes::Bytes;
 //! use frontdoor_mirror::compare::{compare_all, BodyState, CapturedResponse, Comparator, DiffKind};
@@ -21,6 +26,8 @@
 //! assert_eq!(diffs[0].to_string(), "replay body differs from response body as json at $.a");
 //! # Ok::<(), frontdoor_mirror::compare::ParseComparatorError>(())
 //! ```
+
+mod decode;
 
 use std::{fmt, str::FromStr, sync::Arc};
 
@@ -95,10 +102,12 @@ pub enum Comparator {
     Headers(Arc<[HeaderName]>),
     /// The body bytes are equal. Bodies not captured on both sides are not compared;
     /// when a side is truncated or incomplete, only the common prefix is compared.
+    /// A side with a `Content-Encoding` of gzip, deflate, br or zstd is decoded first
+    /// (see [`compare_all_within`]), so the same content in two codings is equal.
     Body,
     /// Both bodies parse as JSON and the values are equal (object key order and
     /// whitespace ignored; `1` and `1.0` differ, as in `serde_json`). Compared only
-    /// when both bodies are complete.
+    /// when both bodies are complete; decoded first, as for [`Comparator::Body`].
     Json,
 }
 
@@ -114,13 +123,27 @@ impl Comparator {
         matches!(self, Self::Body | Self::Json)
     }
 
-    /// Compares `original` with `replay`, pushing what differs onto `out`.
+    /// Compares `original` with `replay`, pushing what differs onto `out`; a body
+    /// decodes to at most [`DEFAULT_DECODED_BODY`] bytes.
     pub fn compare(
         &self,
         original: &CapturedResponse,
         replay: &CapturedResponse,
         out: &mut Vec<Diff>,
     ) {
+        self.compare_within(original, replay, DEFAULT_DECODED_BODY, out);
+    }
+
+    /// [`Comparator::compare`], a body decoding to at most `limit` bytes (past it,
+    /// only that prefix is compared).
+    pub fn compare_within(
+        &self,
+        original: &CapturedResponse,
+        replay: &CapturedResponse,
+        limit: usize,
+        out: &mut Vec<Diff>,
+    ) {
+        let content = |side| decode::content(side, limit);
         match self {
             Self::Status => {
                 if original.status != replay.status {
@@ -131,22 +154,44 @@ impl Comparator {
                 }
             }
             Self::Headers(names) => compare_headers(names, original, replay, out),
-            Self::Body => out.extend(compare_body(original, replay)),
-            Self::Json => out.extend(compare_json(original, replay)),
+            Self::Body => out.extend(compare_body(&content(original), &content(replay))),
+            Self::Json => out.extend(compare_json(&content(original), &content(replay))),
         }
     }
 }
 
-/// Runs every comparator in order and returns all differences found.
+/// What a body decodes to at most in [`compare_all`] and [`Comparator::compare`]:
+/// 256 KiB, the mirror's default capture cap.
+pub const DEFAULT_DECODED_BODY: usize = 256 * 1024;
+
+/// Runs every comparator in order and returns all differences found; a body decodes
+/// to at most [`DEFAULT_DECODED_BODY`] bytes.
 #[must_use]
 pub fn compare_all(
     comparators: &[Comparator],
     original: &CapturedResponse,
     replay: &CapturedResponse,
 ) -> Vec<Diff> {
+    compare_all_within(comparators, original, replay, DEFAULT_DECODED_BODY)
+}
+
+/// Runs every comparator in order and returns all differences found. The body
+/// comparators first decode a side whose `Content-Encoding` is gzip (or `x-gzip`),
+/// deflate, br or zstd, to at most `limit` bytes (the mirror passes its capture cap;
+/// past it a side counts as truncated, so only the common prefix is compared). A side
+/// in another coding, in several codings, or that does not decode is compared as
+/// captured; a truncated or incomplete side decodes as far as it goes. [`Diff::Body`]
+/// offsets and lengths are then those of the decoded bodies.
+#[must_use]
+pub fn compare_all_within(
+    comparators: &[Comparator],
+    original: &CapturedResponse,
+    replay: &CapturedResponse,
+    limit: usize,
+) -> Vec<Diff> {
     let mut out = Vec::new();
     for c in comparators {
-        c.compare(original, replay, &mut out);
+        c.compare_within(original, replay, limit, &mut out);
     }
     out
 }
@@ -170,38 +215,40 @@ fn compare_headers(
     }
 }
 
-fn compare_body(original: &CapturedResponse, replay: &CapturedResponse) -> Option<Diff> {
-    let (a, b) = (original, replay);
-    if a.body_state == BodyState::NotCaptured || b.body_state == BodyState::NotCaptured {
+/// A body as compared: its bytes (decoded) and how complete they are.
+type Content = (Bytes, BodyState);
+
+fn compare_body((a, a_state): &Content, (b, b_state): &Content) -> Option<Diff> {
+    if *a_state == BodyState::NotCaptured || *b_state == BodyState::NotCaptured {
         return None;
     }
-    let both_complete = a.body_state == BodyState::Complete && b.body_state == BodyState::Complete;
-    let common = a.body.len().min(b.body.len());
-    let offset = a.body[..common]
+    let both_complete = *a_state == BodyState::Complete && *b_state == BodyState::Complete;
+    let common = a.len().min(b.len());
+    let offset = a[..common]
         .iter()
-        .zip(&b.body[..common])
+        .zip(&b[..common])
         .position(|(x, y)| x != y);
     let offset = match offset {
         Some(at) => at,
-        None if both_complete && a.body.len() != b.body.len() => common,
+        None if both_complete && a.len() != b.len() => common,
         None => return None,
     };
     Some(Diff::Body {
         offset,
-        original_len: a.body.len(),
-        replay_len: b.body.len(),
+        original_len: a.len(),
+        replay_len: b.len(),
     })
 }
 
-fn compare_json(original: &CapturedResponse, replay: &CapturedResponse) -> Option<Diff> {
-    if original.body_state != BodyState::Complete || replay.body_state != BodyState::Complete {
+fn compare_json((a, a_state): &Content, (b, b_state): &Content) -> Option<Diff> {
+    if *a_state != BodyState::Complete || *b_state != BodyState::Complete {
         return None;
     }
     let parse = |b: &Bytes| serde_json::from_slice::<Value>(b).ok();
-    match (parse(&original.body), parse(&replay.body)) {
+    match (parse(a), parse(b)) {
         (Some(a), Some(b)) => first_json_difference(&a, &b, "$".to_owned())
             .map(|path| Diff::Json { path: Some(path) }),
-        (None, None) if original.body == replay.body => None,
+        (None, None) if a == b => None,
         _ => Some(Diff::Json { path: None }),
     }
 }
