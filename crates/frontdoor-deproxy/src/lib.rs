@@ -103,6 +103,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// The TLS library of the client's `https` support, for its certificate and
+/// config types ([`DeproxyBuilder::trust`], [`DeproxyBuilder::tls_config`]).
+pub use rustls;
+
 // Modules, top to bottom; each imports only modules below it.
 //
 // - public API: `deproxy` (Deproxy), `endpoint`, `request` (RequestBuilder),
@@ -126,6 +130,11 @@ pub mod smuggling;
 pub mod wire;
 
 pub use crate::chain::MessageChain;
+pub use crate::conn::connection::Connection;
+pub use crate::conn::connector::Connector;
+pub use crate::conn::hyper_server::HyperConnector;
+pub use crate::conn::raw_server::RawConnector;
+pub use crate::conn::transport::ClientConnection;
 pub use crate::consts::{DEFAULT_MAX_BODY, REQUEST_ID_HEADER, VERSION_STRING};
 pub use crate::deproxy::{Deproxy, DeproxyBuilder};
 pub use crate::endpoint::{Endpoint, EndpointBuilder};
