@@ -41,6 +41,10 @@ mod mirror;
 #[allow(dead_code, reason = "the example's main is not called")]
 mod seed_demos;
 
+#[path = "../gor_middleware.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod gor_middleware;
+
 mod client;
 
 mod examples {
@@ -48,6 +52,7 @@ mod examples {
     mod axum_app;
     mod behind_load_balancer;
     mod cleanup_rules;
+    mod gor_middleware;
     mod hyper_app;
     mod mirror;
     mod relocate_legacy;
