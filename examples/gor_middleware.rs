@@ -61,7 +61,7 @@ fn main() -> ExitCode {
 /// to `output` and the differences, the malformed lines and the summary to `log`.
 ///
 /// # Errors
-/// I/O errors of `input` or `output`.
+/// I/O errors of `input`, `output` or `log`.
 pub(crate) fn run<R, W, L>(
     input: R,
     output: W,
