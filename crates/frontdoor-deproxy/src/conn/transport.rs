@@ -68,6 +68,24 @@ impl Target<'_> {
 ///
 /// Requests on one `ClientConnection` take turns: a second request waits for
 /// the first exchange to finish. Clones share the connection.
+///
+/// ```
+/// use frontdoor_deproxy::{ClientConnection, Deproxy};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let deproxy = Deproxy::new();
+/// let origin = deproxy.add_endpoint().await?;
+/// let conn = ClientConnection::new();
+/// let first = deproxy.make_request(origin.url()).connection(&conn).send().await;
+/// let second = deproxy.make_request(origin.url()).connection(&conn).send().await;
+/// // `origin.url()` would be the proxy's: here the origin itself saw one connection.
+/// assert_eq!(first.single_handling().connection, second.single_handling().connection);
+/// assert_eq!(second.single_handling().seq_on_connection, 1);
+/// assert_eq!(conn.connections_opened(), 1);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct ClientConnection {
     inner: Arc<Inner>,

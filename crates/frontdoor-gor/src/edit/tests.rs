@@ -120,3 +120,12 @@ fn invalid_flag_values_name_their_flag() {
         "{err}"
     );
 }
+
+#[test]
+fn public_types_are_send_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<RequestEdit>();
+    send_sync::<RequestEdits>();
+    send_sync::<EditError>();
+    send_sync::<EditSpecError>();
+}
