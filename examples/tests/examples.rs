@@ -44,6 +44,9 @@ mod seed_demos;
 #[path = "../mapper.rs"]
 #[allow(dead_code, reason = "the example's main is not called")]
 mod mapper;
+#[path = "../gor_middleware.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod gor_middleware;
 
 mod client;
 
@@ -52,6 +55,7 @@ mod examples {
     mod axum_app;
     mod behind_load_balancer;
     mod cleanup_rules;
+    mod gor_middleware;
     mod hyper_app;
     mod mapper;
     mod mirror;

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use http::HeaderName;
 use parking_lot::Mutex;
+use rustls::pki_types::CertificateDer;
+use rustls::ClientConfig;
 
 use crate::conn::registry::Shared;
+use crate::conn::transport;
 use crate::consts::{DEFAULT_MAX_BODY, REQUEST_ID_HEADER};
 use crate::endpoint::{Endpoint, EndpointBuilder};
 use crate::handler::{BoxHandler, Handler};
@@ -32,6 +35,8 @@ pub struct DeproxyBuilder {
     default_handler: Option<BoxHandler>,
     request_timeout: Duration,
     max_body: usize,
+    trusted: Vec<CertificateDer<'static>>,
+    tls_config: Option<Arc<ClientConfig>>,
 }
 
 // === impl DeproxyBuilder ===
@@ -57,15 +62,39 @@ impl DeproxyBuilder {
         self
     }
 
+    /// Trusts `ca` for `https` requests (repeatable): the client verifies the
+    /// proxy's certificate against these roots only, and the name in the URL
+    /// (or [`RequestBuilder::tls_server_name`]). Without any root nor
+    /// [`tls_config`](Self::tls_config), an `https` request fails with
+    /// [`ClientError::Tls`](crate::ClientError::Tls).
+    pub fn trust(mut self, ca: CertificateDer<'static>) -> Self {
+        self.trusted.push(ca);
+        self
+    }
+
+    /// The whole TLS client config for `https` requests (it replaces the one
+    /// [`trust`](Self::trust) builds): for client certificates, other roots,
+    /// or ALPN. The harness speaks HTTP/1.1 only, so offer `http/1.1` if any.
+    pub fn tls_config(mut self, config: Arc<ClientConfig>) -> Self {
+        self.tls_config = Some(config);
+        self
+    }
+
     /// Builds the `Deproxy`.
     #[must_use]
     pub fn build(self) -> Deproxy {
+        let tls = match (self.tls_config, self.trusted.is_empty()) {
+            (Some(config), _) => Some(Ok(config)),
+            (None, false) => Some(transport::trusting(&self.trusted)),
+            (None, true) => None,
+        };
         Deproxy {
             shared: Arc::new(Shared::new(
                 self.default_handler,
                 HeaderName::from_static(REQUEST_ID_HEADER),
                 self.request_timeout,
                 self.max_body,
+                tls,
             )),
             endpoints: Mutex::new(Vec::new()),
         }
@@ -93,10 +122,13 @@ impl Deproxy {
             default_handler: None,
             request_timeout: Duration::from_secs(30),
             max_body: DEFAULT_MAX_BODY,
+            trusted: Vec::new(),
+            tls_config: None,
         }
     }
 
-    /// Starts configuring an endpoint (a mock origin on `127.0.0.1:0`).
+    /// Starts configuring an endpoint (a mock origin, by default on
+    /// `127.0.0.1:0`; see [`EndpointBuilder::addr`]).
     pub fn endpoint(&self) -> EndpointBuilder<'_> {
         EndpointBuilder::new(&self.shared, &self.endpoints)
     }
@@ -109,7 +141,8 @@ impl Deproxy {
         self.endpoint().start().await
     }
 
-    /// Starts a request to `url` (`http://host:port/path?query`); see [`RequestBuilder`].
+    /// Starts a request to `url` (`http://host:port/path?query`, or `https://`
+    /// with a TLS client: [`DeproxyBuilder::trust`]); see [`RequestBuilder`].
     pub fn make_request(&self, url: impl Into<String>) -> RequestBuilder<'_> {
         RequestBuilder::new(&self.shared, url.into())
     }

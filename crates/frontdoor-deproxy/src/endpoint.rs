@@ -1,16 +1,17 @@
 //! Endpoints: the mock origins of a [`Deproxy`](crate::Deproxy).
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
-use crate::conn::origin;
+use crate::conn::connector::Connector;
+use crate::conn::hyper_server::HyperConnector;
+use crate::conn::origin::{self, Spec};
 use crate::conn::pipeline::EndpointCtx;
 use crate::conn::registry::Shared;
-use crate::fault::ServerConnector;
 use crate::handler::{BoxHandler, Handler};
 use crate::record::EndpointId;
 
@@ -21,7 +22,8 @@ pub struct EndpointBuilder<'d> {
     endpoints: &'d Mutex<Vec<Endpoint>>,
     name: Option<String>,
     handler: Option<BoxHandler>,
-    connector: ServerConnector,
+    connector: Arc<dyn Connector>,
+    addr: SocketAddr,
 }
 
 impl std::fmt::Debug for EndpointBuilder<'_> {
@@ -29,6 +31,7 @@ impl std::fmt::Debug for EndpointBuilder<'_> {
         f.debug_struct("EndpointBuilder")
             .field("name", &self.name)
             .field("connector", &self.connector)
+            .field("addr", &self.addr)
             .finish_non_exhaustive()
     }
 }
@@ -41,7 +44,8 @@ impl<'d> EndpointBuilder<'d> {
             endpoints,
             name: None,
             handler: None,
-            connector: ServerConnector::Hyper,
+            connector: Arc::new(HyperConnector),
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         }
     }
 
@@ -58,24 +62,35 @@ impl<'d> EndpointBuilder<'d> {
         self
     }
 
-    /// The server connector (default [`ServerConnector::Hyper`]).
-    pub fn connector(mut self, c: ServerConnector) -> Self {
-        self.connector = c;
+    /// The connector that serves the accepted connections (default
+    /// [`HyperConnector`](crate::HyperConnector)): a built-in one, by type or
+    /// by [`ServerConnector`](crate::ServerConnector) name, or a custom
+    /// [`Connector`].
+    pub fn connector(mut self, c: impl Connector) -> Self {
+        self.connector = Arc::new(c);
         self
     }
 
-    /// Binds `127.0.0.1:0` and starts serving.
+    /// The address to listen on (default `127.0.0.1:0`, a free port): a fixed
+    /// one such as `127.0.0.1:8081`, for a proxy under test whose upstream
+    /// port is fixed in its configuration.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Binds the address (default `127.0.0.1:0`) and starts serving.
     ///
     /// # Errors
-    /// When the bind fails.
+    /// When the bind fails (`AddrInUse` for a port already taken).
     pub async fn start(self) -> io::Result<Endpoint> {
-        let ctx = origin::start(
-            Arc::clone(self.shared),
-            self.name,
-            self.handler,
-            self.connector,
-        )
-        .await?;
+        let spec = Spec {
+            addr: self.addr,
+            name: self.name,
+            handler: self.handler,
+            connector: self.connector,
+        };
+        let ctx = origin::start(Arc::clone(self.shared), spec).await?;
         let ep = Endpoint { ctx };
         self.endpoints.lock().push(ep.clone());
         Ok(ep)
@@ -101,7 +116,7 @@ impl Endpoint {
         &self.ctx.endpoint.name
     }
 
-    /// The listening address (always on `127.0.0.1`).
+    /// The listening address (the bound port when the builder asked for port 0).
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.ctx.endpoint.addr

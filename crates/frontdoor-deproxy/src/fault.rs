@@ -5,7 +5,7 @@
 //! These are plain data; the connection code that executes them is internal.
 //!
 //! hyper will not send a malformed response, so endpoints built with
-//! [`ServerConnector::Raw`] read requests and write responses with a small
+//! [`ServerConnector::Raw`] ([`RawConnector`](crate::RawConnector)) read requests and write responses with a small
 //! lenient codec, and execute the [`Fault`] a handler attaches to its
 //! [`Reply`](crate::Reply). The handling is always recorded before the fault runs.
 //!
@@ -106,15 +106,17 @@ impl Fault {
 
 // === ServerConnector ===
 
-/// How an endpoint talks HTTP on its accepted connections.
+/// The built-in [`Connector`](crate::Connector)s by name, and the endpoint-level
+/// faults: how an endpoint talks HTTP on its accepted connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ServerConnector {
-    /// A conformant hyper HTTP/1.1 server with upgrades (the default).
+    /// A conformant hyper HTTP/1.1 server with upgrades (the default):
+    /// [`HyperConnector`](crate::HyperConnector).
     #[default]
     Hyper,
-    /// The harness's own lenient HTTP/1.x reader and writer. Executes every
-    /// [`Fault`] a handler returns.
+    /// The harness's own lenient HTTP/1.x reader and writer, which executes
+    /// every [`Fault`] a handler returns: [`RawConnector`](crate::RawConnector).
     Raw,
     /// Accepts, then closes at once (with an RST when `reset`); records nothing.
     AcceptThenClose {

@@ -9,14 +9,20 @@
 //! # Model
 //!
 //! - A [`Deproxy`] owns **endpoints** ([`Endpoint`]): mock origins on
-//!   `127.0.0.1:0`, each with an optional default [`Handler`].
+//!   `127.0.0.1:0` or a given address ([`EndpointBuilder::addr`]), each with an
+//!   optional default [`Handler`], each served by a **connector**
+//!   ([`Connector`]) that reads requests off its connections and hands them
+//!   to the endpoint through a [`Connection`].
 //! - [`Deproxy::make_request`] builds a request ([`RequestBuilder`]), tags it
 //!   with a `Deproxy-Request-ID` header ([`REQUEST_ID_HEADER`]), sends it to
 //!   the proxy and returns a [`MessageChain`]: the request as sent, the
 //!   response as received, and every [`Handling`] (endpoint, request as the
 //!   origin received it, response as the origin sent it, connection id) in
 //!   arrival order, plus the *orphaned* handlings (requests without a known
-//!   ID seen while the chain was open).
+//!   ID seen while the chain was open). Each request opens its own connection
+//!   (TLS for `https` URLs, trusting the CAs given to
+//!   [`DeproxyBuilder::trust`]), or goes over a [`ClientConnection`] kept open
+//!   across requests ([`RequestBuilder::connection`]).
 //! - The proxy must forward the `Deproxy-Request-ID` header for handlings to
 //!   be attached to their chain; otherwise they are orphans.
 //! - The chain is registered before connecting and closed after the response,
@@ -43,12 +49,15 @@
 //!
 //! | Feature | Where |
 //! | --- | --- |
-//! | endpoints on `127.0.0.1:0`, hyper HTTP/1.1 with upgrades | [`Deproxy::endpoint`], [`ServerConnector::Hyper`] |
+//! | endpoints on `127.0.0.1:0` or a given address, hyper HTTP/1.1 with upgrades | [`Deproxy::endpoint`], [`EndpointBuilder::addr`], [`HyperConnector`] |
+//! | custom connectors, handing requests to their endpoint (Deproxy's `SlowResponseServerConnector`) | [`Connector`], [`Connection::handle`], [`Connection::read_request`], [`wire::response_head`] |
+//! | an `https` client trusting given CAs, a given SNI name | [`DeproxyBuilder::trust`], [`DeproxyBuilder::tls_config`], [`RequestBuilder::tls_server_name`], [`ClientError::Tls`] |
+//! | one client connection across requests (the endpoint sees one connection) | [`ClientConnection`], [`RequestBuilder::connection`] |
 //! | async closures as handlers; canned handlers (simple, status, echo, delay, route, redirect, cookie, upgrade/echo, latch, sequence) | [`Handler`], [`handlers`] |
 //! | message chains, handlings, orphans, late handlings, connection ids | [`MessageChain`], [`Handling`], [`ConnectionId`] |
 //! | bounded wait for late handlings (mirrors, retries) | [`RequestBuilder::until_handlings`] |
-//! | origin faults: slow headers, hangs, closes, resets, trickle, garbage, lying `Content-Length`, bare LF | [`Fault`], [`ServerConnector::Raw`] |
-//! | endpoint faults with no handling: accept then close/reset, accept then hang | [`ServerConnector`] |
+//! | origin faults: slow headers, hangs, closes, resets, trickle, garbage, lying `Content-Length`, bare LF | [`Fault`], [`RawConnector`] |
+//! | the built-in connectors by name; endpoint faults with no handling: accept then close/reset, accept then hang | [`ServerConnector`] |
 //! | client faults: disconnect after send, slow upload, partial request, half close | [`ClientFault`], [`Signal`] |
 //! | raw request bytes, raw response bytes, pipelining | [`RequestBuilder::raw`], [`MessageChain::raw_response`], [`RequestBuilder::expect_responses`] |
 //! | a request-smuggling corpus with the acceptable answers | [`smuggling::corpus`] |
@@ -103,12 +112,17 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// The TLS library of the client's `https` support, for its certificate and
+/// config types ([`DeproxyBuilder::trust`], [`DeproxyBuilder::tls_config`]).
+pub use rustls;
+
 // Modules, top to bottom; each imports only modules below it.
 //
 // - public API: `deproxy` (Deproxy), `endpoint`, `request` (RequestBuilder),
 //   `chain` (MessageChain), `handlers` (canned handlers);
-// - `conn`: connection internals (registry, accept loops, hyper and raw
-//   servers, the client exchange);
+// - `conn`: connections (registry, accept loops, the connector trait and the
+//   per-connection handle, hyper and raw connectors, the client exchange and
+//   its transport: TLS, kept connections);
 // - data: `handler` (Handler, Reply), `record` (Handling, ids, ClientError),
 //   `fault` (Fault, ServerConnector, ClientFault, Signal), `consts`, `wire`,
 //   `smuggling`.
@@ -126,6 +140,11 @@ pub mod smuggling;
 pub mod wire;
 
 pub use crate::chain::MessageChain;
+pub use crate::conn::connection::Connection;
+pub use crate::conn::connector::Connector;
+pub use crate::conn::hyper_server::HyperConnector;
+pub use crate::conn::raw_server::RawConnector;
+pub use crate::conn::transport::ClientConnection;
 pub use crate::consts::{DEFAULT_MAX_BODY, REQUEST_ID_HEADER, VERSION_STRING};
 pub use crate::deproxy::{Deproxy, DeproxyBuilder};
 pub use crate::endpoint::{Endpoint, EndpointBuilder};
@@ -146,5 +165,9 @@ mod assertions {
         send_sync::<super::MessageChain>();
         send_sync::<super::Handling>();
         send_sync::<super::Signal>();
+        send_sync::<super::Connection>();
+        send_sync::<super::ClientConnection>();
+        send_sync::<super::HyperConnector>();
+        send_sync::<super::RawConnector>();
     }
 }

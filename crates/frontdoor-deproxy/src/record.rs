@@ -99,6 +99,9 @@ impl Clone for Handling {
 pub enum ClientError {
     /// The TCP connect failed.
     Connect(String),
+    /// The TLS handshake of an `https` request failed, or no TLS client is
+    /// configured ([`DeproxyBuilder::trust`](crate::DeproxyBuilder::trust)).
+    Tls(String),
     /// The exchange did not finish within the request timeout.
     Timeout,
     /// The peer closed the connection before a complete response head.
@@ -118,6 +121,7 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Connect(e) => write!(f, "connect failed: {e}"),
+            Self::Tls(e) => write!(f, "TLS failed: {e}"),
             Self::Timeout => f.write_str("timed out"),
             Self::ClosedBeforeResponse => f.write_str("connection closed before a response"),
             Self::InvalidResponse(e) => write!(f, "invalid response: {e}"),

@@ -8,11 +8,14 @@ use tokio::time::Instant;
 
 use bytes::Bytes;
 use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, USER_AGENT};
+use http::uri::Scheme;
 use http::{HeaderName, HeaderValue, Method, Request, Uri};
+use rustls::pki_types::ServerName;
 
 use crate::chain::MessageChain;
-use crate::conn::client::{Exchange, Outcome};
+use crate::conn::client::{self, Exchange, Outcome};
 use crate::conn::registry::{ChainState, Shared};
+use crate::conn::transport::{ClientConnection, Target};
 use crate::consts::VERSION_STRING;
 use crate::endpoint::Endpoint;
 use crate::fault::ClientFault;
@@ -48,6 +51,8 @@ pub struct RequestBuilder<'d> {
     request_id: Option<String>,
     expect_responses: usize,
     fault: Option<ClientFault>,
+    connection: Option<ClientConnection>,
+    tls_server_name: Option<String>,
 }
 
 impl std::fmt::Debug for RequestBuilder<'_> {
@@ -82,6 +87,8 @@ impl<'d> RequestBuilder<'d> {
             request_id: None,
             expect_responses: 1,
             fault: None,
+            connection: None,
+            tls_server_name: None,
         }
     }
 
@@ -185,6 +192,22 @@ impl<'d> RequestBuilder<'d> {
     /// Injects a client-side fault.
     pub fn fault(mut self, f: ClientFault) -> Self {
         self.fault = Some(f);
+        self
+    }
+
+    /// Sends the request over `connection`, kept open across requests (see
+    /// [`ClientConnection`] for when it is reopened), instead of a connection
+    /// of its own that closes after the response.
+    pub fn connection(mut self, connection: &ClientConnection) -> Self {
+        self.connection = Some(connection.clone());
+        self
+    }
+
+    /// The name an `https` request's TLS handshake sends (SNI) and verifies
+    /// the certificate against, instead of the URL's host: to connect to
+    /// `127.0.0.1` and ask for `example.test`.
+    pub fn tls_server_name(mut self, name: impl Into<String>) -> Self {
+        self.tls_server_name = Some(name.into());
         self
     }
 
@@ -326,9 +349,12 @@ impl<'d> RequestBuilder<'d> {
     /// Runs the exchange with the URL's authority, bounded by the timeout.
     async fn exchange(&self, uri: Option<&Uri>, wire: &Wire) -> Outcome {
         let mut out = Outcome::default();
-        let Some(authority) = uri.and_then(Uri::authority) else {
-            out.error = Some(ClientError::Connect(format!("invalid url {:?}", self.url)));
-            return out;
+        let target = match self.destination(uri) {
+            Ok(target) => target,
+            Err(e) => {
+                out.error = Some(e);
+                return out;
+            }
         };
         let method = wire
             .request
@@ -341,16 +367,52 @@ impl<'d> RequestBuilder<'d> {
             fault: self.fault.as_ref(),
             expect: self.expect_responses,
             max_body: self.shared.max_body,
+            request_closes: wire
+                .request
+                .as_ref()
+                .is_some_and(|r| client::closes(r.headers())),
         };
-        let addr = (authority.host(), authority.port_u16().unwrap_or(80));
         let limit = self.timeout.unwrap_or(self.shared.request_timeout);
-        if tokio::time::timeout(limit, exchange.run(addr, &mut out))
-            .await
-            .is_err()
-        {
+        let run = exchange.run(&target, self.connection.as_ref(), &mut out);
+        if tokio::time::timeout(limit, run).await.is_err() {
             out.error = Some(ClientError::Timeout);
         }
         out
+    }
+
+    /// Where to connect: the URL's authority, with TLS for `https`.
+    fn destination<'u>(&self, uri: Option<&'u Uri>) -> Result<Target<'u>, ClientError> {
+        let invalid = || ClientError::Connect(format!("invalid url {:?}", self.url));
+        let uri = uri.ok_or_else(invalid)?;
+        let authority = uri.authority().ok_or_else(invalid)?;
+        let https = uri.scheme() == Some(&Scheme::HTTPS);
+        let tls = if https {
+            let config = match &self.shared.tls {
+                Some(Ok(config)) => Arc::clone(config),
+                Some(Err(e)) => return Err(ClientError::Tls(e.clone())),
+                None => {
+                    return Err(ClientError::Tls(
+                        "an https URL needs DeproxyBuilder::trust or tls_config".to_owned(),
+                    ))
+                }
+            };
+            let name = self
+                .tls_server_name
+                .as_deref()
+                .unwrap_or(authority.host())
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let name = ServerName::try_from(name.to_owned())
+                .map_err(|e| ClientError::Tls(format!("server name {name:?}: {e}")))?;
+            Some((config, name))
+        } else {
+            None
+        };
+        Ok(Target {
+            host: authority.host(),
+            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
+            tls,
+        })
     }
 }
 

@@ -12,7 +12,11 @@
 //!   that flushes per message.
 //! * [`payload`]: HTTP/1.x helpers (method, path, query parameters, status, headers,
 //!   body, cookies): byte-correct `Content-Length`, case-insensitive header names,
-//!   binary bodies kept.
+//!   binary bodies kept; a header set on a payload without a head leaves it
+//!   unchanged ([`payload::try_set_header`] says why).
+//! * [`edit`]: request edits parsed once from flag values (set or remove a header,
+//!   rewrite the path with a regex), applied in order, all or nothing, every other
+//!   byte kept.
 //! * [`middleware`]: `on(event, callback)`, one-shot per-id callbacks with expiry,
 //!   `on_exchange` with the comparators of [`frontdoor_mirror::compare`] (the same
 //!   code the tower mirror layer runs), and [`Middleware::run`] for the whole loop.
@@ -21,7 +25,23 @@
 //!
 //! The binary, `frontdoor-gor`, is a user of this library: by default it passes
 //! every message through and reports on stderr each exchange whose replay status
-//! differs from the response status, then a summary (`frontdoor-gor --help`).
+//! differs from the response status, then a summary (`frontdoor-gor --help`). What
+//! GoReplay's `--http-set-header` and `--http-rewrite-url` do inside gor, its
+//! `--set-header NAME:VALUE`, `--remove-header NAME` and
+//! `--rewrite-path REGEX:REPLACEMENT` do to the requests (type 1), in the order
+//! given, without a Rust program:
+//!
+//! ```text
+//! gor --input-raw :80 \
+//!     --middleware 'frontdoor-gor --set-header X-Env:shadow --rewrite-path ^/v1/(.*):/v2/$1' \
+//!     --output-http http://shadow:8080
+//! ```
+//!
+//! (GoReplay splits the middleware command at spaces, with no shell: give values
+//! without spaces there, or call a script that runs `frontdoor-gor`.)
+//!
+//! An invalid flag value fails at start with a message naming the flag; a request
+//! an edit cannot apply to is passed on unchanged and reported on stderr.
 //!
 //! # Example
 //!
@@ -84,11 +104,13 @@
 
 pub mod codec;
 pub mod correlate;
+pub mod edit;
 pub mod io;
 pub mod middleware;
 pub mod payload;
 
 pub use codec::{DecodeError, Kind, Message};
 pub use correlate::{Correlator, GorExchange};
+pub use edit::{EditError, EditSpecError, RequestEdit, RequestEdits};
 pub use io::{LineError, Reader, Writer};
 pub use middleware::{Action, Context, Event, GorStats, Middleware};

@@ -168,3 +168,139 @@ fn an_8_mib_message_passes_through_whole() {
     assert!(out.status.success());
     assert!(out.stdout == line, "the 16 MiB line came back changed");
 }
+
+/// A message line with GoReplay's full META (type, id, timestamp, latency).
+fn line(kind: Kind, id: &str, payload: &[u8]) -> Vec<u8> {
+    Message::new(kind, id, payload.to_vec())
+        .unwrap()
+        .with_timing(1_594_231_584_873_051_000, 0)
+        .to_line()
+}
+
+const EDITS: &[&str] = &[
+    "--pass-through",
+    "--rewrite-path",
+    "^/v1/([^?]*)$:/v2/$1",
+    "--set-header",
+    "X-Env: shadow",
+    "--remove-header",
+    "cookie",
+    "--set-header=Host:replay.test",
+];
+
+#[test]
+fn edit_flags_change_requests_in_order_and_nothing_else() {
+    let (a, b, c) = (
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+        "bbbbbbbbbbbbbbbbbbbbbbbb",
+        "cccccccccccccccccccccccc",
+    );
+    let body: &[u8] = b"\x00\xff{\"k\": 1}\r\n\r\n";
+    let post = [
+        &b"POST /v1/users/7?x=1 HTTP/1.1\r\nHost: prod.example\r\nCookie: s=1\r\nContent-Length: 14\r\nCOOKIE: t=2\r\nX-Keep:  spaced \r\n\r\n"[..],
+        body,
+    ]
+    .concat();
+    let response: &[u8] = b"HTTP/1.1 200 OK\r\nSet-Cookie: s=2\r\nContent-Length: 2\r\n\r\nok";
+    let get = b"GET /v1/a/b HTTP/1.0\r\nX-Env: prod\r\nhost: h\r\nX-Env: other\r\n\r\n";
+    let input = [
+        line(Kind::Request, a, &post),
+        line(Kind::Response, a, response),
+        line(Kind::Replay, a, response),
+        line(Kind::Request, b, get),
+        line(Kind::Other(b'9'), c, b"GET /v1/x HTTP/1.1\r\n\r\n"),
+    ]
+    .concat();
+
+    let out = run(EDITS, &input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The path rewrite saw the query (no match: the pattern ends at `$`); the
+    // header set where absent goes last, where present replaces the first in
+    // place and drops the others; every Cookie goes; the rest (spacing, case,
+    // body, Content-Length) is kept byte for byte.
+    let edited_post = [
+        &b"POST /v1/users/7?x=1 HTTP/1.1\r\nHost: replay.test\r\nContent-Length: 14\r\nX-Keep:  spaced \r\nX-Env: shadow\r\n\r\n"[..],
+        body,
+    ]
+    .concat();
+    let edited_get = b"GET /v2/a/b HTTP/1.0\r\nX-Env: shadow\r\nHost: replay.test\r\n\r\n";
+    let expected = [
+        line(Kind::Request, a, &edited_post),
+        line(Kind::Response, a, response),
+        line(Kind::Replay, a, response),
+        line(Kind::Request, b, edited_get),
+        line(Kind::Other(b'9'), c, b"GET /v1/x HTTP/1.1\r\n\r\n"),
+    ]
+    .concat();
+    assert_eq!(text(&out.stdout), text(&expected));
+    assert_eq!(
+        frontdoor_gor::payload::header_str(&edited_post, "content-length"),
+        Some("14")
+    );
+    assert_eq!(frontdoor_gor::payload::body(&edited_post).len(), 14);
+    assert_eq!(
+        text(&out.stderr),
+        "frontdoor-gor: 5 messages (2 requests, 1 responses, 1 replays), 0 malformed lines skipped, 5 written, 0 dropped\n"
+    );
+}
+
+#[test]
+fn a_request_without_a_head_passes_unchanged_and_is_reported() {
+    let ids = ["dddddddddddddddddddddddd", "eeeeeeeeeeeeeeeeeeeeeeee"];
+    let input = [
+        line(Kind::Request, ids[0], b""),
+        line(Kind::Request, ids[1], b"GET /v1/cut HTTP/1.1\r\nHost: h"),
+    ]
+    .concat();
+    let out = run(EDITS, &input);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, input, "both pass through unchanged");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "frontdoor-gor: dddddddddddddddddddddddd: --rewrite-path ^/v1/([^?]*)$:/v2/$1: the payload has no request target; message left unchanged",
+            "frontdoor-gor: eeeeeeeeeeeeeeeeeeeeeeee: --set-header X-Env: shadow: the payload has no head (empty, or no blank line after the headers); message left unchanged",
+        ],
+        "{stderr}"
+    );
+    // Only a header set needs a head: removing one and rewriting the path do not.
+    let out = run(
+        &["--set-header", "X-A:1"],
+        &line(Kind::Request, ids[0], b""),
+    );
+    assert_eq!(out.stdout, line(Kind::Request, ids[0], b""));
+    assert!(text(&out.stderr).starts_with(
+        "frontdoor-gor: dddddddddddddddddddddddd: --set-header X-A:1: the payload has no head (empty, or no blank line after the headers); message left unchanged\n"
+    ));
+}
+
+#[test]
+fn invalid_edit_values_fail_at_start_naming_the_flag() {
+    for (args, message) in [
+        (
+            &["--set-header", "X-Env"][..],
+            "frontdoor-gor: --set-header \"X-Env\": expected NAME:VALUE",
+        ),
+        (
+            &["--rewrite-path", "([a-z]:/x"],
+            "frontdoor-gor: --rewrite-path \"([a-z]:/x\": regex parse error:",
+        ),
+        (
+            &["--rewrite-path", "no-colon"],
+            "frontdoor-gor: --rewrite-path \"no-colon\": expected REGEX:REPLACEMENT",
+        ),
+        (
+            &["--remove-header", "Content-Length"],
+            "frontdoor-gor: --remove-header \"Content-Length\": Content-Length frames the body",
+        ),
+    ] {
+        // No input: the binary stops before reading any.
+        let out = run(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+        assert!(stderr.contains("usage: frontdoor-gor"), "{stderr}");
+    }
+}

@@ -1,15 +1,16 @@
-//! The client side of one exchange: connect, write the request (misbehaving as
-//! asked), read the responses.
+//! The client side of one exchange: connect (or take a kept connection), write
+//! the request (misbehaving as asked), read the responses.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
-use http::{Method, Request, Response, StatusCode};
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use super::transport::{ClientConnection, Target};
 use crate::consts::MAX_HEAD;
 use crate::fault::ClientFault;
 use crate::record::ClientError;
@@ -28,6 +29,8 @@ pub(crate) struct Exchange<'a> {
     /// How many responses to read (pipelining); at least one is read.
     pub(crate) expect: usize,
     pub(crate) max_body: usize,
+    /// The request asks the server to close the connection after it.
+    pub(crate) request_closes: bool,
 }
 
 /// What one exchange saw.
@@ -40,30 +43,56 @@ pub(crate) struct Outcome {
 }
 
 impl Exchange<'_> {
-    /// Runs the exchange against `addr`, recording into `out` (which a timeout
-    /// may cut short: what was seen so far stays).
-    pub(crate) async fn run(&self, addr: (&str, u16), out: &mut Outcome) {
-        let mut stream = match TcpStream::connect(addr).await {
-            Ok(s) => s,
-            Err(e) => {
-                out.error = Some(ClientError::Connect(e.to_string()));
-                return;
+    /// Runs the exchange on a new connection to `target`, or on `via`'s,
+    /// recording into `out` (which a timeout may cut short: what was seen so
+    /// far stays).
+    pub(crate) async fn run(
+        &self,
+        target: &Target<'_>,
+        via: Option<&ClientConnection>,
+        out: &mut Outcome,
+    ) {
+        let Some(via) = via else {
+            match target.connect().await {
+                Ok(mut stream) => {
+                    let mut buf = BytesMut::new();
+                    self.on(&mut stream, &mut buf, out).await;
+                }
+                Err(e) => out.error = Some(e),
             }
+            return;
         };
-        if let Err(e) = self.write(&mut stream).await {
+        match via.lease(target).await {
+            Ok(mut lease) => {
+                let (stream, buf) = lease.parts();
+                let reusable = self.on(stream, buf, out).await;
+                lease.finish(reusable);
+            }
+            Err(e) => out.error = Some(e),
+        }
+    }
+
+    /// The exchange on an open stream; whether the stream may carry another.
+    async fn on<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        buf: &mut BytesMut,
+        out: &mut Outcome,
+    ) -> bool {
+        if let Err(e) = self.write(stream).await {
             out.error = Some(ClientError::Io(e.to_string()));
             // The proxy may still have answered before resetting: fall through.
         }
         if let Some(ClientFault::DisconnectAfterSend(signal)) = self.fault {
             signal.wait().await;
-            drop(stream);
             out.error = Some(ClientError::Disconnected);
-            return;
+            return false;
         }
-        self.read_responses(&mut stream, out).await;
+        self.read_responses(stream, buf, out).await;
+        self.fault.is_none() && !self.request_closes && reusable(self.method, out)
     }
 
-    async fn write(&self, stream: &mut TcpStream) -> io::Result<()> {
+    async fn write<S: AsyncWrite + Unpin>(&self, stream: &mut S) -> io::Result<()> {
         let bytes = self.bytes;
         match self.fault {
             Some(ClientFault::SlowUpload { chunk, every }) => {
@@ -87,16 +116,19 @@ impl Exchange<'_> {
         Ok(())
     }
 
-    async fn read_responses(&self, stream: &mut TcpStream, out: &mut Outcome) {
+    async fn read_responses<S: AsyncRead + Unpin>(
+        &self,
+        stream: &mut S,
+        buf: &mut BytesMut,
+        out: &mut Outcome,
+    ) {
         let mut reader = Recording {
             inner: stream,
             log: &mut out.raw,
         };
-        let mut buf = BytesMut::new();
         for i in 0..self.expect.max(1) {
             let read =
-                wire::read_response(&mut reader, &mut buf, self.method, MAX_HEAD, self.max_body)
-                    .await;
+                wire::read_response(&mut reader, buf, self.method, MAX_HEAD, self.max_body).await;
             let error = match read {
                 Ok(Ok(resp)) => {
                     let upgraded = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
@@ -128,6 +160,35 @@ impl Exchange<'_> {
     }
 }
 
+/// Whether a connection may carry another request after the responses of
+/// `out`: all complete, HTTP/1.1, framed, none closing or upgrading.
+fn reusable(method: &Method, out: &Outcome) -> bool {
+    out.error.is_none()
+        && !out.responses.is_empty()
+        && out.responses.iter().all(|r| {
+            let framed = method == Method::HEAD
+                || r.status().is_informational()
+                || r.status() == StatusCode::NO_CONTENT
+                || r.status() == StatusCode::NOT_MODIFIED
+                || r.headers().contains_key(CONTENT_LENGTH)
+                || r.headers().contains_key(TRANSFER_ENCODING);
+            r.version() == Version::HTTP_11
+                && r.status() != StatusCode::SWITCHING_PROTOCOLS
+                && framed
+                && !closes(r.headers())
+        })
+}
+
+/// Whether `headers` carry `Connection: close`.
+pub(crate) fn closes(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("close"))
+}
+
 /// A reader that keeps a copy of every byte it reads.
 struct Recording<'a, R> {
     inner: R,
@@ -150,10 +211,10 @@ impl<R: AsyncRead + Unpin> AsyncRead for Recording<'_, R> {
     }
 }
 
-/// Sends `req` to `addr` with a fresh connection and reads one response:
-/// the plumbing behind [`handlers::route`](crate::handlers::route).
+/// Sends `req` to `host:port` with a fresh connection and reads one
+/// response: the plumbing behind [`handlers::route`](crate::handlers::route).
 pub(crate) async fn forward(
-    addr: (&str, u16),
+    (host, port): (&str, u16),
     req: &Request<Bytes>,
     max_body: usize,
 ) -> Result<Response<Bytes>, ClientError> {
@@ -176,8 +237,14 @@ pub(crate) async fn forward(
         fault: None,
         expect: 1,
         max_body,
+        request_closes: closes(req.headers()),
     };
-    exchange.run(addr, &mut out).await;
+    let target = Target {
+        host,
+        port,
+        tls: None,
+    };
+    exchange.run(&target, None, &mut out).await;
     match (out.responses.pop(), out.error) {
         (Some(r), None) => Ok(r),
         (_, Some(e)) => Err(e),

@@ -1,7 +1,5 @@
 //! The conformant server connector, built on hyper's HTTP/1.1 server.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -9,22 +7,32 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::pipeline::{ConnSeq, EndpointCtx};
+use super::connection::Connection;
+use super::connector::Connector;
 use crate::fault::Fault;
-use crate::record::ConnectionId;
+use crate::handler::BoxFuture;
 
-/// Serves one connection with hyper's HTTP/1.1 server, upgrades enabled. Only
-/// [`Fault::DelayHead`] can be honoured here; any other fault closes the
-/// connection without a response.
-pub(super) async fn serve(stream: TcpStream, ctx: Arc<EndpointCtx>, conn: ConnectionId) {
-    let seq = Arc::new(ConnSeq::default());
+/// The default connector: hyper's conformant HTTP/1.1 server, upgrades
+/// enabled. Only [`Fault::DelayHead`] can be honoured here; any other fault
+/// closes the connection without a response (use
+/// [`RawConnector`](crate::RawConnector) for those).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HyperConnector;
+
+impl Connector for HyperConnector {
+    fn serve(&self, stream: TcpStream, conn: Connection) -> BoxFuture<()> {
+        Box::pin(serve(stream, conn))
+    }
+}
+
+/// Serves one connection with hyper.
+async fn serve(stream: TcpStream, conn: Connection) {
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let ctx = Arc::clone(&ctx);
-        let seq = Arc::clone(&seq);
+        let conn = conn.clone();
         async move {
-            ctx.saw_head();
+            conn.head_seen();
             let (parts, body) = req.into_parts();
-            let bytes = match Limited::new(body, ctx.shared.max_body).collect().await {
+            let bytes = match Limited::new(body, conn.max_body()).collect().await {
                 Ok(c) => c.to_bytes(),
                 Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
                     let mut resp = Response::new(Full::new(Bytes::from_static(
@@ -35,9 +43,7 @@ pub(super) async fn serve(stream: TcpStream, ctx: Arc<EndpointCtx>, conn: Connec
                 }
                 Err(e) => return Err(std::io::Error::other(e.to_string())),
             };
-            let reply = ctx
-                .handle(Request::from_parts(parts, bytes), conn, seq.next())
-                .await;
+            let reply = conn.handle(Request::from_parts(parts, bytes)).await;
             match reply.fault {
                 None => {}
                 Some(Fault::DelayHead(d)) => tokio::time::sleep(d).await,

@@ -1,17 +1,24 @@
-//! Connection internals: the registry every endpoint records into, the endpoints'
-//! accept loops and servers (hyper and raw), and the client side of an exchange.
+//! Connections: the registry every endpoint records into, the endpoints' accept
+//! loops and connectors (hyper and raw), the handle a connector holds for one
+//! connection, and the client side of an exchange.
 //!
-//! Inside, modules import only downwards: `origin` (the accept loop) dispatches to
-//! `hyper_server` and `raw_server`, which run requests through `pipeline`, which
-//! records into `registry`.
+//! Inside, modules import only downwards: `origin` (the accept loop and the
+//! named connectors) dispatches to `hyper_server` and `raw_server`, which
+//! implement `connector`'s trait and run requests through `connection`'s
+//! handle, which drives `pipeline`, which records into `registry`.
 //!
 //! This is the bottom of the crate. It imports only the data modules beside it
 //! (`consts`, `wire`, `fault`, `handler`, `record`) and nothing from the public API
-//! modules above it (`deproxy`, `endpoint`, `request`, `chain`, `handlers`).
+//! modules above it (`deproxy`, `endpoint`, `request`, `chain`, `handlers`). Its
+//! public types (`Connector`, `Connection`, `HyperConnector`, `RawConnector`,
+//! `ClientConnection`) are re-exported at the crate root.
 
 pub(crate) mod client;
-mod hyper_server;
+pub(crate) mod connection;
+pub(crate) mod connector;
+pub(crate) mod hyper_server;
 pub(crate) mod origin;
 pub(crate) mod pipeline;
-mod raw_server;
+pub(crate) mod raw_server;
 pub(crate) mod registry;
+pub(crate) mod transport;

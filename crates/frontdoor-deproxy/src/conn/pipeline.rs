@@ -1,10 +1,11 @@
 //! The pipeline every request goes through whichever server reads it: the state a
 //! running endpoint's connections share, and the handling of one request.
 //!
-//! The servers (`hyper_server`, `raw_server`) and the accept loop (`origin`) sit
-//! above this module and import it; it imports none of them.
+//! The per-connection handle (`connection`), the servers (`hyper_server`,
+//! `raw_server`) and the accept loop (`origin`) sit above this module and import
+//! it; it imports none of them.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -18,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::registry::{ChainState, Shared};
 use crate::consts::VERSION_STRING;
-use crate::fault::ServerConnector;
 use crate::handler::{BoxHandler, Handler, Reply};
 use crate::record::{clone_request, clone_response, ConnectionId, EndpointRef, Handling};
 
@@ -27,7 +27,8 @@ pub(crate) struct EndpointCtx {
     pub(super) shared: Arc<Shared>,
     pub(crate) endpoint: EndpointRef,
     handler: Option<BoxHandler>,
-    pub(super) connector: ServerConnector,
+    /// The connector's `Debug` text, for the endpoint's own `Debug`.
+    connector: String,
     pub(super) cancel: CancellationToken,
     requests: AtomicU64,
     peer_closes: AtomicU64,
@@ -43,16 +44,6 @@ impl std::fmt::Debug for EndpointCtx {
     }
 }
 
-/// A per-connection request counter.
-#[derive(Debug, Default)]
-pub(super) struct ConnSeq(AtomicU32);
-
-impl ConnSeq {
-    pub(super) fn next(&self) -> u32 {
-        self.0.fetch_add(1, Ordering::Relaxed)
-    }
-}
-
 // === impl EndpointCtx ===
 
 impl EndpointCtx {
@@ -61,7 +52,7 @@ impl EndpointCtx {
         shared: Arc<Shared>,
         endpoint: EndpointRef,
         handler: Option<BoxHandler>,
-        connector: ServerConnector,
+        connector: String,
     ) -> Self {
         Self {
             endpoint,

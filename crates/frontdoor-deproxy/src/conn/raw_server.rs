@@ -2,7 +2,6 @@
 //! executes every [`Fault`] a handler attaches to its reply.
 
 use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -11,34 +10,40 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::pipeline::{ConnSeq, EndpointCtx};
-use crate::consts::MAX_HEAD;
+use super::connection::Connection;
+use super::connector::Connector;
 use crate::fault::Fault;
-use crate::handler::Reply;
-use crate::record::ConnectionId;
-use crate::wire::{self, HeadError};
+use crate::handler::{BoxFuture, Reply};
+use crate::wire;
+
+/// The harness's own lenient HTTP/1.x reader and writer, which executes every
+/// [`Fault`] a handler attaches to its reply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RawConnector;
+
+impl Connector for RawConnector {
+    fn serve(&self, stream: TcpStream, conn: Connection) -> BoxFuture<()> {
+        Box::pin(serve(stream, conn))
+    }
+}
 
 /// Serves one connection with the raw codec.
-pub(super) async fn serve(mut stream: TcpStream, ctx: Arc<EndpointCtx>, conn: ConnectionId) {
-    let seq = ConnSeq::default();
+async fn serve(mut stream: TcpStream, conn: Connection) {
     let mut buf = BytesMut::new();
     loop {
-        let req = match wire::read_request(&mut stream, &mut buf, MAX_HEAD, ctx.shared.max_body)
-            .await
-        {
+        let req = match conn.read_request(&mut stream, &mut buf).await {
             Ok(Some(r)) => r,
-            Ok(None) | Err(HeadError::Eof | HeadError::Truncated | HeadError::Io(_)) => return,
-            Err(HeadError::Invalid(_) | HeadError::TooLarge) => {
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                 let _ = stream
                     .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                     .await;
                 return;
             }
+            Ok(None) | Err(_) => return,
         };
-        ctx.saw_head();
         let keep_alive = wants_keep_alive(&req);
-        let reply = ctx.handle(req, conn, seq.next()).await;
-        if !write_reply(&mut stream, &mut buf, reply, &ctx).await || !keep_alive {
+        let reply = conn.handle(req).await;
+        if !write_reply(&mut stream, &mut buf, reply, &conn).await || !keep_alive {
             return;
         }
     }
@@ -114,7 +119,7 @@ async fn write_reply(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     reply: Reply,
-    ctx: &EndpointCtx,
+    conn: &Connection,
 ) -> bool {
     let out = Outgoing::new(reply.response);
     let result = match reply.fault {
@@ -124,12 +129,12 @@ async fn write_reply(
             write_whole(stream, buf, &out).await
         }
         Some(Fault::StallAfterStatusLine) => {
-            stall(stream, ctx, &out.head[..out.status_line_end], &[]).await
+            stall(stream, conn, &out.head[..out.status_line_end], &[]).await
         }
-        Some(Fault::StallMidHeaders) => stall(stream, ctx, out.head_to_first_header(), &[]).await,
-        Some(Fault::StallAfterHeaders) => stall(stream, ctx, &out.head, &[]).await,
+        Some(Fault::StallMidHeaders) => stall(stream, conn, out.head_to_first_header(), &[]).await,
+        Some(Fault::StallAfterHeaders) => stall(stream, conn, &out.head, &[]).await,
         Some(Fault::StallMidBody { after }) => {
-            stall(stream, ctx, &out.head, out.body_prefix(after)).await
+            stall(stream, conn, &out.head, out.body_prefix(after)).await
         }
         Some(Fault::CloseMidBody { after, reset }) => {
             close_mid_body(stream, &out, after, reset).await
@@ -162,18 +167,18 @@ async fn write_whole(
 /// Writes `head` then `body`, then hangs until the peer closes.
 async fn stall(
     stream: &mut TcpStream,
-    ctx: &EndpointCtx,
+    conn: &Connection,
     head: &[u8],
     body: &[u8],
 ) -> io::Result<bool> {
     stream.write_all(head).await?;
     stream.write_all(body).await?;
-    Ok(hang(stream, ctx).await)
+    Ok(hang(stream, conn).await)
 }
 
 /// Sends nothing more; returns once the peer closes its side, counting the
 /// close on the endpoint (so a test can see a proxy give up on the origin).
-async fn hang(stream: &mut TcpStream, ctx: &EndpointCtx) -> bool {
+async fn hang(stream: &mut TcpStream, conn: &Connection) -> bool {
     let mut scratch = [0u8; 1024];
     loop {
         match stream.read(&mut scratch).await {
@@ -181,7 +186,7 @@ async fn hang(stream: &mut TcpStream, ctx: &EndpointCtx) -> bool {
             Ok(_) => {}
         }
     }
-    ctx.peer_closed();
+    conn.peer_closed();
     false
 }
 

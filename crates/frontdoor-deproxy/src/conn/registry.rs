@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use http::HeaderName;
 use parking_lot::Mutex;
+use rustls::ClientConfig;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) id_header: HeaderName,
     pub(crate) request_timeout: Duration,
     pub(crate) max_body: usize,
+    /// The client's TLS config for `https` requests, or why it could not be built.
+    pub(crate) tls: Option<Result<Arc<ClientConfig>, String>>,
     pub(crate) cancel: CancellationToken,
     state: Mutex<State>,
     next_endpoint: AtomicUsize,
@@ -69,6 +72,7 @@ impl Shared {
         id_header: HeaderName,
         request_timeout: Duration,
         max_body: usize,
+        tls: Option<Result<Arc<ClientConfig>, String>>,
     ) -> Self {
         let mut h = RandomState::new().build_hasher();
         h.write_u128(
@@ -82,6 +86,7 @@ impl Shared {
             id_header,
             request_timeout,
             max_body,
+            tls,
             cancel: CancellationToken::new(),
             state: Mutex::new(State::default()),
             next_endpoint: AtomicUsize::new(0),

@@ -17,6 +17,7 @@ mod body;
 mod write;
 
 use body::{content_length, decode_chunked_buffered, is_chunked, read_body, Framing};
+pub use write::response_head;
 pub(crate) use write::{chunk, request_head_bytes, response_head_bytes};
 
 /// Maximum number of header fields parsed in one head.

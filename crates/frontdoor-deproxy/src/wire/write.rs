@@ -3,6 +3,15 @@
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response};
 
+/// A response's head as a server writes it: `HTTP/1.1`, the status code and its
+/// canonical reason, then every header as `name: value` in order, each line
+/// ended by `\r\n`, and the blank line. For custom
+/// [`Connector`](crate::Connector)s.
+#[must_use]
+pub fn response_head(resp: &Response<Bytes>) -> Vec<u8> {
+    response_head_bytes(resp, b"\r\n")
+}
+
 /// Serialises a response head exactly as given (status line plus headers).
 pub(crate) fn response_head_bytes(resp: &Response<Bytes>, line_end: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);

@@ -18,11 +18,15 @@
 //! assert_eq!(payload::header_str(&req, "content-length"), Some("6")); // bytes, not chars
 //! ```
 
+mod error;
+
 use std::borrow::Cow;
 
 use bytes::Bytes;
 use frontdoor_mirror::compare::{BodyState, CapturedResponse};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+pub use self::error::PayloadError;
 
 // === structure ===
 
@@ -177,10 +181,36 @@ pub fn header_str<'a>(p: &'a [u8], name: &str) -> Option<&'a str> {
     std::str::from_utf8(header(p, name)?).ok()
 }
 
+/// Whether the payload has a head to edit: a start line, and the blank line
+/// that ends the head.
+#[must_use]
+pub fn has_head(p: &[u8]) -> bool {
+    let (head, body) = split(p);
+    body.is_some() && !head_lines(head)[0].is_empty()
+}
+
 /// The payload with header `name` set to `value`: the first occurrence is replaced,
 /// later ones removed; a missing header is added at the end of the head.
+///
+/// A payload without a head ([`has_head`]) is returned unchanged, and a line on
+/// stderr (the middleware's log: stdout is GoReplay's) says so; use
+/// [`try_set_header`] to handle that case yourself.
 #[must_use]
 pub fn set_header(p: &[u8], name: &str, value: &[u8]) -> Vec<u8> {
+    try_set_header(p, name, value).unwrap_or_else(|e| {
+        eprintln!("frontdoor-gor: set_header {name}: {e}; payload left unchanged");
+        p.to_vec()
+    })
+}
+
+/// As [`set_header`], with the payload's lack of a head an error.
+///
+/// # Errors
+/// [`PayloadError::NoHead`] when the payload has no head ([`has_head`]).
+pub fn try_set_header(p: &[u8], name: &str, value: &[u8]) -> Result<Vec<u8>, PayloadError> {
+    if !has_head(p) {
+        return Err(PayloadError::NoHead);
+    }
     let (head, body) = split(p);
     let lines = head_lines(head);
     let mut line = Vec::with_capacity(name.len() + 2 + value.len());
@@ -199,7 +229,7 @@ pub fn set_header(p: &[u8], name: &str, value: &[u8]) -> Vec<u8> {
         }
     }
     out.extend(new.map(Cow::Owned));
-    assemble(lines[0], out, body)
+    Ok(assemble(lines[0], out, body))
 }
 
 /// The payload without any `name` header.
@@ -223,9 +253,13 @@ pub fn body(p: &[u8]) -> &[u8] {
 }
 
 /// The payload with its body replaced: `Content-Length` set to the byte length and
-/// `Transfer-Encoding` removed.
+/// `Transfer-Encoding` removed. A payload without a head is returned unchanged, as
+/// by [`set_header`].
 #[must_use]
 pub fn set_body(p: &[u8], body: &[u8]) -> Vec<u8> {
+    if !has_head(p) {
+        return set_header(p, "Content-Length", body.len().to_string().as_bytes());
+    }
     let without = delete_header(p, "transfer-encoding");
     let with_len = set_header(
         &without,

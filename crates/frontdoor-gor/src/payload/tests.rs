@@ -112,3 +112,23 @@ fn cookies() {
     let p = set_cookie(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", "s", "1");
     assert_eq!(header_str(&p, "cookie"), Some("s=1"));
 }
+
+#[test]
+fn set_header_leaves_a_payload_without_a_head_unchanged() {
+    for p in [
+        &b""[..],
+        b"\r\n\r\n",
+        b"GET / HTTP/1.1",
+        b"GET / HTTP/1.1\r\nHost: h",
+    ] {
+        assert!(!has_head(p), "{p:?}");
+        assert_eq!(try_set_header(p, "X-Name", b"v"), Err(PayloadError::NoHead));
+        assert_eq!(set_header(p, "X-Name", b"v"), p, "{p:?}");
+        assert_eq!(set_body(p, b"x"), p, "{p:?}");
+    }
+    assert!(has_head(b"GET / HTTP/1.1\r\n\r\n"));
+    assert_eq!(
+        set_header(b"GET / HTTP/1.1\r\n\r\n", "X-Name", b"v"),
+        b"GET / HTTP/1.1\r\nX-Name: v\r\n\r\n"
+    );
+}

@@ -1,7 +1,8 @@
-//! Command-line arguments, parsed by hand (five flags do not need a parser crate).
+//! Command-line arguments, parsed by hand (a few flags do not need a parser crate).
 
 use std::time::Duration;
 
+use frontdoor_gor::RequestEdit;
 use frontdoor_mirror::compare::Comparator;
 
 pub(crate) const USAGE: &str = "\
@@ -10,13 +11,28 @@ usage: frontdoor-gor [OPTIONS]
 GoReplay middleware: reads GoReplay's messages on stdin, writes the kept ones on
 stdout (flushed per message), reports on stderr.
 
-By default every message is passed through unchanged and each exchange
+By default every message is passed through unchanged (requests as edited by
+the flags below) and each exchange
 (request, original response, replay) is compared: a difference is reported as
   frontdoor-gor: <id> <method> <path>: replay status 500 differs from response status 200
 and a summary is printed at end of input.
 
 options:
-  --pass-through         echo every message unchanged; compare nothing
+  --pass-through         echo every message (requests as edited); compare nothing
+  --set-header NAME:VALUE
+                         set header NAME of each request to VALUE (replaced where
+                         it stands, later ones removed, or added at the end)
+  --remove-header NAME   remove every NAME header of each request
+  --rewrite-path REGEX:REPLACEMENT
+                         replace matches of REGEX in each request's path and
+                         query; $1 or ${name} insert a group; write \\: for a
+                         colon inside REGEX
+                         (the three edit flags are repeatable and apply to
+                         requests, type 1, in the order given; every other byte
+                         is kept, Content-Length included, as the body is never
+                         changed; a request an edit cannot apply to, such as a
+                         header set on a payload without a head, is passed on
+                         unchanged and reported)
   --compare C            a comparator: status, body, json or headers:name1,name2
                          (repeatable; default: status)
   --ttl DURATION         how long an exchange waits for its messages (default 10s;
@@ -42,6 +58,8 @@ pub(crate) struct Args {
     pub(crate) echo_responses: bool,
     pub(crate) max_line: Option<usize>,
     pub(crate) quiet: bool,
+    /// The request edits, in the order given.
+    pub(crate) edits: Vec<RequestEdit>,
 }
 
 /// What to do instead of running.
@@ -60,6 +78,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, Exit
         echo_responses: true,
         max_line: None,
         quiet: false,
+        edits: Vec::new(),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -87,6 +106,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, Exit
                 out.comparators.push(c);
             }
             "--ttl" => out.ttl = duration(&value()?)?,
+            "--set-header" => out.edits.push(edit(RequestEdit::set_header(&value()?))?),
+            "--remove-header" => out.edits.push(edit(RequestEdit::remove_header(&value()?))?),
+            "--rewrite-path" => out.edits.push(edit(RequestEdit::rewrite_path(&value()?))?),
             "--max-line" => {
                 let v = value()?;
                 let n = v
@@ -101,6 +123,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, Exit
         out.comparators.push(Comparator::Status);
     }
     Ok(out)
+}
+
+/// An edit flag's value, or the usage error naming the flag.
+fn edit(parsed: Result<RequestEdit, frontdoor_gor::EditSpecError>) -> Result<RequestEdit, Exit> {
+    parsed.map_err(|e| Exit::Usage(e.to_string()))
 }
 
 /// `10s`, `500ms`, `2m`, or a bare number of seconds.
@@ -174,5 +201,48 @@ mod tests {
             );
         }
         assert!(matches!(parse(["-h".to_owned()]), Err(Exit::Help)));
+    }
+
+    #[test]
+    fn edit_flags_keep_their_order_and_name_themselves_when_invalid() {
+        let a = parse_ok(&[
+            "--rewrite-path",
+            "^/a:/b",
+            "--set-header=X-A:1",
+            "--remove-header",
+            "cookie",
+            "--set-header",
+            "X-B: 2",
+        ]);
+        let edits: Vec<String> = a.edits.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            edits,
+            [
+                "--rewrite-path ^/a:/b",
+                "--set-header X-A:1",
+                "--remove-header cookie",
+                "--set-header X-B: 2"
+            ]
+        );
+        for (args, message) in [
+            (
+                &["--set-header", "X-A"][..],
+                "--set-header \"X-A\": expected NAME:VALUE",
+            ),
+            (
+                &["--rewrite-path", "("],
+                "--rewrite-path \"(\": expected REGEX:REPLACEMENT",
+            ),
+            (
+                &["--remove-header", "a b"],
+                "--remove-header \"a b\": \"a b\" is not a header name",
+            ),
+            (&["--set-header"], "--set-header needs a value"),
+        ] {
+            match parse(args.iter().map(|s| (*s).to_owned())) {
+                Err(Exit::Usage(m)) => assert_eq!(m, message),
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -1,15 +1,17 @@
-//! `frontdoor-gor`: a GoReplay middleware that passes traffic through and compares
-//! each replay with the original response (`frontdoor-gor --help`).
+//! `frontdoor-gor`: a GoReplay middleware that passes traffic through (requests
+//! edited as the flags say) and compares each replay with the original response
+//! (`frontdoor-gor --help`).
 
 mod args;
 mod report;
 
 use std::{
+    borrow::Cow,
     io::{self, BufReader, BufWriter, Write},
     process::ExitCode,
 };
 
-use frontdoor_gor::{Action, Event, Middleware};
+use frontdoor_gor::{Action, Event, Middleware, RequestEdits};
 
 use crate::args::{Args, Exit};
 
@@ -40,6 +42,27 @@ fn middleware(args: &Args) -> Middleware {
     let mut mw = Middleware::new();
     if let Some(n) = args.max_line {
         mw.max_line(n);
+    }
+    if !args.edits.is_empty() {
+        let edits = RequestEdits::new(args.edits.iter().cloned());
+        mw.on(Event::Request, move |_, msg| {
+            let edited = match edits.apply(msg.payload()) {
+                Ok(Cow::Owned(p)) => Some(p),
+                Ok(Cow::Borrowed(_)) => None,
+                Err(e) => {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "frontdoor-gor: {}: {e}; message left unchanged",
+                        msg.id()
+                    );
+                    None
+                }
+            };
+            if let Some(p) = edited {
+                msg.set_payload(p);
+            }
+            Action::Pass
+        });
     }
     if !args.echo_responses {
         mw.on(Event::Response, |_, _| Action::Drop)
