@@ -271,3 +271,57 @@ fn a_service_target_refuses_the_clients_keys() {
          got \"\""
     );
 }
+
+/// An origin redirecting every request to `http://{itself}/one/next`.
+async fn redirecting() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if socket.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nlocation: http://{addr}/one/next\r\n\
+                     content-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+/// The relocation of a `service:` route is the mapper's, per chosen target
+/// (`RelocatedTargets`): the root follows the mapping, the local root is the route's
+/// consumed prefix and the mapping's.
+#[tokio::test]
+async fn a_mapper_relocates_per_target_under_the_routes_prefix() {
+    use crate::relocate::{Profile, RelocateLayer};
+
+    let a = redirecting().await;
+    let one: Uri = format!("http://{a}/one").parse().unwrap();
+    let mapper = Mapper::builder(move |head: &Parts| Mapping::under(head, "/a", one.clone()))
+        .allow(AllowedTargets::parse(["127.0.0.1"]).unwrap())
+        .wrap_targets(crate::RelocatedTargets::new(RelocateLayer::new(
+            Profile::Plain,
+        )))
+        .build()
+        .unwrap();
+    let plan = geo_plan(
+        Route::new("::/geo", "service:geo"),
+        Options::new().service("geo", mapper),
+    );
+    let res = call(&plan.service(), "/geo/a/x").await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(
+        res.headers()["location"],
+        "http://www.example.com/geo/a/next"
+    );
+}
