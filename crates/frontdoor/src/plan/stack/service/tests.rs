@@ -325,3 +325,16 @@ async fn a_mapper_relocates_per_target_under_the_routes_prefix() {
         "http://www.example.com/geo/a/next"
     );
 }
+
+#[test]
+fn options_with_services_are_send_sync_clone() {
+    fn send_sync_clone<T: Send + Sync + Clone>() {}
+    send_sync_clone::<Options>();
+    let options = Options::new().service(
+        "geo",
+        tower::service_fn(|_: Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
+        }),
+    );
+    assert!(format!("{options:?}").contains("services: [\"geo\"]"));
+}
