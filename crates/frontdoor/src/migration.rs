@@ -77,8 +77,9 @@
 //! `service:NAME` and [`plan::Options::service`](crate::plan::Options::service)
 //! registers the mapper under that name, so the route's layers (its `Served` tag,
 //! gateway errors, `max_in_flight`, request buffer, mirror, compression) stay around
-//! it. The relocation is the mapper's own ([`RelocatedTargets`], per chosen target):
-//! `relocate` on such a route is an error.
+//! it. The relocation is the mapper's own, per chosen target
+//! ([`RelocatedTargets`](crate::RelocatedTargets)): `relocate` on such a route is an
+//! error.
 //!
 //! ```
 //! use frontdoor::plan::{Description, Options, Plan};
