@@ -34,6 +34,7 @@ mod drain;
 mod limits;
 mod names;
 mod prefix;
+mod service;
 mod telemetry;
 mod upgrades;
 

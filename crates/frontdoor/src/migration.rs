@@ -73,6 +73,46 @@
 //! # }
 //! ```
 //!
+//! In a [stack plan](crate::plan), the mapper ends a route: the route's upstream is
+//! `service:NAME` and [`plan::Options::service`](crate::plan::Options::service)
+//! registers the mapper under that name, so the route's layers (its `Served` tag,
+//! gateway errors, `max_in_flight`, request buffer, mirror, compression) stay around
+//! it. The relocation is the mapper's own, per chosen target
+//! ([`RelocatedTargets`](crate::RelocatedTargets)): `relocate` on such a route is an
+//! error.
+//!
+//! ```
+//! use frontdoor::plan::{Description, Options, Plan};
+//! use frontdoor::relocate::{Profile, RelocateLayer};
+//! use frontdoor::upstream::{AllowedTargets, Mapper, Mapping};
+//! use frontdoor::{Body, RelocatedTargets};
+//! use http::{request::Parts, Request, Uri};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), frontdoor::BoxError> {
+//! let rfk: Uri = "http://www.rfk.id.au/".parse()?;
+//! let mapper = Mapper::builder(move |req: &Parts| Mapping::under(req, "/rfk", rfk.clone()))
+//!     .allow(AllowedTargets::parse(["www.rfk.id.au"])?)
+//!     .wrap_targets(RelocatedTargets::new(RelocateLayer::new(Profile::Plain)))
+//!     .build()?;
+//! let description = Description::from_toml(
+//!     r#"
+//! [[route]]
+//! name = "demo"
+//! spec = "::/demo"             # the mapper sees /rfk/.. of /demo/rfk/..
+//! upstream = "service:demo"
+//! max_in_flight = 100
+//! "#,
+//! )?;
+//! let plan = Plan::with_options(description.check()?, Options::new().service("demo", mapper))?;
+//! assert_eq!(plan.rows()[0].upstream, "service:demo");
+//! let req = Request::get("/demo/other").header("host", "localhost:8080").body(Body::empty())?;
+//! assert_eq!(plan.service().oneshot(req).await?.status(), 404); // the mapper returned None
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # From rouille's `proxy` and `full_proxy`
 //!
 //! | rouille | frontdoor | note |

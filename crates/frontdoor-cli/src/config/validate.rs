@@ -1,7 +1,7 @@
 //! The second parsing step: the description checked by the plan, the server's tables
 //! here, every error with its line and key path.
 
-use frontdoor::plan::{Description, Located};
+use frontdoor::plan::{Checked, Description, Located};
 
 use super::{
     error::{ConfigError, ConfigErrors, Errors},
@@ -32,6 +32,7 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
     let certs = tls::certs(raw.tls, &mut errors);
     let plan = match description.check() {
         Ok(mut checked) => {
+            errors.extend(services(&checked).map(|e| e.located(&located)));
             let warnings = std::mem::take(&mut checked.warnings);
             errors.extend_warnings(warnings.into_iter().map(|w| w.located(&located)));
             Some(checked)
@@ -52,4 +53,20 @@ pub(super) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         }),
         None => Err(errors.into_errors()),
     }
+}
+
+/// A `service:NAME` upstream, one error each: the binary has no way to register a
+/// service (library users give one in code).
+fn services(checked: &Checked) -> impl Iterator<Item = ConfigError> + '_ {
+    checked.services().into_iter().map(|(path, name)| {
+        ConfigError::new(
+            None,
+            path,
+            format!(
+                "service:{name} is for library users, who register the service in code \
+                 (frontdoor::plan::Options::service); the frontdoor binary cannot: use an \
+                 http:// URL or builtin:echo"
+            ),
+        )
+    })
 }

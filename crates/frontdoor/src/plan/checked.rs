@@ -89,12 +89,28 @@ impl Checked {
             .flat_map(|t| &t.upstreams)
             .filter_map(|u| match u {
                 UpstreamAddr::Builtin(b) => Some(*b),
-                UpstreamAddr::Url(_) => None,
+                UpstreamAddr::Url(_) | UpstreamAddr::Service(_) => None,
             })
             .collect();
         used.sort();
         used.dedup();
         used
+    }
+
+    /// Every `service:NAME` upstream, with the key path of its `upstream`
+    /// (`route[0].upstream`, `default.upstream`): the services the plan's
+    /// [`Options`](super::Options) must register.
+    #[must_use]
+    pub fn services(&self) -> Vec<(String, &str)> {
+        let routes = self
+            .routes
+            .iter()
+            .map(|r| (format!("route[{}]", r.index), &r.target));
+        let default = self.default.iter().map(|t| ("default".to_owned(), t));
+        routes
+            .chain(default)
+            .filter_map(|(path, t)| t.service().map(|name| (format!("{path}.upstream"), name)))
+            .collect()
     }
 }
 
@@ -286,6 +302,18 @@ pub struct Target {
     pub compress: Option<Compression>,
 }
 
+impl Target {
+    /// The name of the service the target ends in, when its upstream is
+    /// `service:NAME` (then it is the only one).
+    #[must_use]
+    pub fn service(&self) -> Option<&str> {
+        self.upstreams.iter().find_map(|u| match u {
+            UpstreamAddr::Service(name) => Some(name.as_str()),
+            _ => None,
+        })
+    }
+}
+
 /// A target's checked `compress`: which algorithms, from what size, which types
 /// ([`Compression::layer`] builds the layer).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -299,7 +327,8 @@ pub struct Compression {
     pub types: Option<Vec<crate::compress::MediaRange>>,
 }
 
-/// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].
+/// One upstream address: a URL as accepted by [`frontdoor_upstream::Upstream::new`],
+/// a built-in backend, or a service given in code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UpstreamAddr {
@@ -307,6 +336,9 @@ pub enum UpstreamAddr {
     Builtin(Builtin),
     /// An `http://` (or, with TLS, `https://`) base URI.
     Url(Uri),
+    /// `service:NAME`: a service given in code, registered under `NAME` with
+    /// [`Options::service`](super::Options::service); the target's only upstream.
+    Service(String),
 }
 
 impl fmt::Display for UpstreamAddr {
@@ -314,6 +346,7 @@ impl fmt::Display for UpstreamAddr {
         match self {
             Self::Builtin(b) => write!(f, "builtin:{}", b.name()),
             Self::Url(u) => write!(f, "{u}"),
+            Self::Service(name) => write!(f, "service:{name}"),
         }
     }
 }

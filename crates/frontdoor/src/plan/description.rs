@@ -154,7 +154,9 @@ pub struct Route {
     pub spec: Option<String>,
     /// A regex over `host:port:path` (instead of `spec`).
     pub regex: Option<String>,
-    /// One URL, or a list of them (balanced).
+    /// One URL, or a list of them (balanced); `builtin:echo` or `builtin:redirect`; or
+    /// `service:NAME`, a service given in code
+    /// ([`Options::service`](super::Options::service)).
     pub upstream: Option<Value>,
     /// `none`, `plain`, `webdav`, `svn` or `html`.
     pub relocate: Option<String>,

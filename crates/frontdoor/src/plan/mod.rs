@@ -16,7 +16,7 @@
 //! resolve -> [request ID] -> trace context -> router -> per route:
 //!   tag -> [cleanup filter] -> [https redirect] -> gateway errors -> [request buffer]
 //!     -> [in-flight limit] -> [compression] -> [relocation] -> [mirror]
-//!       -> upstream span -> Upstream | Balanced
+//!       -> upstream span -> Upstream | Balanced | service
 //! ```
 //!
 //! Request IDs and trace context are server-level ([`crate::telemetry`]), inside the
@@ -32,6 +32,41 @@
 //! route would shift; the default by being the default. A route whose identity and
 //! whole checked description (and the `[server]` forwarding settings) are unchanged
 //! keeps its shared state; any other starts fresh. See [`SharedState`].
+//!
+//! # Upstreams
+//!
+//! A target's `upstream` is one URL (`http://`, or `https://` with TLS), a list of
+//! them (balanced), `builtin:echo` or `builtin:redirect` (the demo backends, at the
+//! addresses [`Options::builtin`] gives), or `service:NAME`: a service given in code
+//! and registered with [`Options::service`] (a [`Mapper`](crate::upstream::Mapper),
+//! say), which ends the route in place of the built-in client, under every per-route
+//! layer. A `service:` upstream is the target's only one, and the keys of the built-in
+//! client (`host`, `timeouts`, `upstream_max_connections`, `connect`, `upgrades`,
+//! `tls`) and `relocate` (which needs the upstream's URL; the service relocates per
+//! target itself, as with [`RelocatedTargets`](crate::RelocatedTargets)) are errors
+//! on its target; `[server]`'s forwarding settings (`via`, `forwarded`) are the
+//! built-in client's, so the service writes its own. A name the options do not
+//! register fails the build at the target's `upstream` key. The `frontdoor` binary
+//! has no way to register a service and refuses `service:` upstreams.
+//!
+//! ```
+//! use frontdoor::plan::{Description, Options, Plan, Route};
+//! use frontdoor::Body;
+//! use http::{Request, Response};
+//!
+//! let description = Description::new().route(Route::new("::/geo", "service:geo").max_in_flight(10));
+//! let error = Plan::new(&description).unwrap_err();
+//! assert_eq!(
+//!     error.to_string(),
+//!     "route[0].upstream: no service \"geo\" was registered in the plan's Options"
+//! );
+//! let geo = tower::service_fn(|_: Request<Body>| async {
+//!     Ok::<_, std::convert::Infallible>(Response::new(Body::from("geo")))
+//! });
+//! let plan = Plan::with_options(description.check()?, Options::new().service("geo", geo))?;
+//! assert_eq!(plan.rows()[0].upstream, "service:geo");
+//! # Ok::<_, frontdoor::plan::PlanErrors>(())
+//! ```
 //!
 //! A route's label in [`Served`] (so in an observer's metrics and access lines) and
 //! in the route table is its `name` when it has one, else `route[N]`: a named route's

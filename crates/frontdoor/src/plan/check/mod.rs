@@ -5,6 +5,7 @@
 mod compress;
 mod mirror;
 mod name;
+mod service;
 mod target;
 mod tls;
 pub mod values;

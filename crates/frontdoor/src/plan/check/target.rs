@@ -6,7 +6,7 @@ use frontdoor_route::{Mode, Prefix};
 use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
 use http::Uri;
 
-use super::{compress, mirror, tls, values};
+use super::{compress, mirror, service, tls, values};
 use crate::plan::{
     checked::{Builtin, Matcher, Relocate, Route, Target, Timeouts, UpstreamAddr},
     description as d,
@@ -79,6 +79,7 @@ fn target(
     let before = errors.count();
     let key = |name: &str| format!("{path}.{name}");
     let upstreams = required_upstreams(path, raw, errors);
+    service::target(path, raw, &upstreams, errors);
     let (relocate, host) = relocate_and_host(path, raw, errors);
     let cleanup = raw
         .cleanup
@@ -258,8 +259,12 @@ fn upstreams(path: &str, up: &toml::Value, errors: &mut Errors) -> Vec<UpstreamA
         .collect()
 }
 
-/// A `builtin:` name, or a URL the upstream client accepts (its checks, its message).
+/// A `builtin:` name, a `service:` name, or a URL the upstream client accepts (its
+/// checks, its message).
 fn upstream_addr(text: &str) -> Result<UpstreamAddr, String> {
+    if let Some(name) = text.strip_prefix("service:") {
+        return service::name(name).map(UpstreamAddr::Service);
+    }
     if let Some(name) = text.strip_prefix("builtin:") {
         return match name {
             "echo" => Ok(UpstreamAddr::Builtin(Builtin::Echo)),

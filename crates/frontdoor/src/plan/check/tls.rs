@@ -22,7 +22,7 @@ pub(super) fn upstream(
     let before = errors.count();
     let plain = upstreams.iter().find(|u| match u {
         UpstreamAddr::Url(uri) => uri.scheme() != Some(&Scheme::HTTPS),
-        UpstreamAddr::Builtin(_) => true,
+        UpstreamAddr::Builtin(_) | UpstreamAddr::Service(_) => true,
     });
     if let Some(plain) = plain {
         errors.push(

@@ -49,6 +49,8 @@ pub(super) fn base_url(addr: &UpstreamAddr, options: &Options) -> String {
             // A plan checked without starting its backends.
             None => "http://127.0.0.1:9".to_owned(),
         },
+        // No URL: nothing relocates from it (the check refuses `relocate`).
+        UpstreamAddr::Service(_) => addr.to_string(),
     }
 }
 

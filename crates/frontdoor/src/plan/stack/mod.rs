@@ -9,6 +9,7 @@
 
 mod client;
 mod options;
+mod service;
 mod table;
 mod target;
 

@@ -3,16 +3,19 @@
 
 use std::{collections::BTreeMap, convert::Infallible, net::SocketAddr, sync::Arc};
 
-use frontdoor_core::Body;
+use frontdoor_core::{Body, BoxError};
 use frontdoor_mirror::MirrorStats;
 use frontdoor_upstream::ProxyError;
 use http::{Request, Response};
-use tower::util::BoxCloneSyncService;
+use tower::{util::BoxCloneSyncService, Service, ServiceExt as _};
 
 use crate::plan::checked::Builtin;
 
 /// The erased service of a route, and of a whole plan.
 pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
+
+/// A service given in code that a `service:NAME` target ends in, erased.
+pub(super) type TargetService = BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
 
 /// What a plan's stack reports to whoever observes it: upstream failures, and the
 /// counters of each route's mirror. Every method has a default that does nothing.
@@ -36,13 +39,15 @@ pub trait Observer: Send + Sync + 'static {
 }
 
 /// What a plan is built with beside its description: where the things outside it
-/// are (built-in backends, TLS listeners) and who observes it.
+/// are (built-in backends, TLS listeners, the services `service:NAME` targets end
+/// in) and who observes it.
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Options {
     pub(super) builtins: BTreeMap<Builtin, SocketAddr>,
     pub(crate) tls_ports: Vec<u16>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
+    pub(super) services: BTreeMap<String, TargetService>,
 }
 
 impl std::fmt::Debug for Options {
@@ -50,13 +55,14 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("builtins", &self.builtins)
             .field("tls_ports", &self.tls_ports)
+            .field("services", &self.services.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
 
 impl Options {
     /// The defaults: no built-in backends started (their upstreams are a closed
-    /// loopback port), no TLS listeners, no observer.
+    /// loopback port), no TLS listeners, no services, no observer.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -75,6 +81,29 @@ impl Options {
     #[must_use]
     pub fn tls_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
         self.tls_ports = ports.into_iter().collect();
+        self
+    }
+
+    /// `service` ends the targets whose upstream is `service:NAME`, below their
+    /// per-route layers (tag, cleanup filter, https redirect, gateway errors, request
+    /// buffer, in-flight limit, compression, mirror, upstream span), in place of the
+    /// built-in upstream client: a [`Mapper`](frontdoor_upstream::Mapper), say. Its
+    /// errors go through the route's gateway-error layer (a [`ProxyError`] becomes
+    /// its 502, 503 or 504). Each worker's stack gets a clone, so clones should share
+    /// what must be shared (a mapper's clones share its clients). A second service
+    /// under the same name replaces the first.
+    ///
+    /// A plan whose description names a service not registered here fails to build,
+    /// the error at the target's `upstream` key.
+    #[must_use]
+    pub fn service<S>(mut self, name: &str, service: S) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        let erased = BoxCloneSyncService::new(service.map_err(Into::into));
+        self.services.insert(name.to_owned(), erased);
         self
     }
 

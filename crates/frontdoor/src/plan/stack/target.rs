@@ -4,7 +4,7 @@
 //! ```text
 //! tag -> [cleanup filter, in the router] -> [https redirect] -> gateway errors
 //!   -> [request buffer] -> [in-flight limit] -> [compression] -> [relocation]
-//!     -> [mirror] -> upstream span (traceparent) -> Upstream | Balanced
+//!     -> [mirror] -> upstream span (traceparent) -> Upstream | Balanced | service
 //! ```
 //!
 //! Compression sits above relocation, so a relocated answer (rewritten as identity)
@@ -43,6 +43,7 @@ pub(super) use super::client::Problem;
 use super::{
     client::{base_url, client_tls, relocation, upstream},
     options::{Options, RouteService},
+    service,
 };
 use crate::{
     compress::CompressionBody,
@@ -84,7 +85,10 @@ pub(super) fn build(
         .into();
     let mut served = Served::new(label, upstream.clone());
     served.spec = spec;
-    let client = client(target, shared, checked, options)?;
+    let client = match service::registered(target, options)? {
+        Some(service) => Either::Left(service),
+        None => Either::Right(client(target, shared, checked, options)?),
+    };
     let bases = target
         .upstreams
         .iter()
