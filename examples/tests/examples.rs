@@ -41,12 +41,12 @@ mod mirror;
 #[allow(dead_code, reason = "the example's main is not called")]
 mod seed_demos;
 
-#[path = "../mapper.rs"]
-#[allow(dead_code, reason = "the example's main is not called")]
-mod mapper;
 #[path = "../gor_middleware.rs"]
 #[allow(dead_code, reason = "the example's main is not called")]
 mod gor_middleware;
+#[path = "../mapper.rs"]
+#[allow(dead_code, reason = "the example's main is not called")]
+mod mapper;
 
 mod client;
 
