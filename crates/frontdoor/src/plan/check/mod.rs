@@ -4,6 +4,7 @@
 
 mod mirror;
 mod name;
+mod rate_limit;
 mod target;
 mod tls;
 pub mod values;

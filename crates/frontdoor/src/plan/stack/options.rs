@@ -23,6 +23,11 @@ pub trait Observer: Send + Sync + 'static {
         let _ = (route, error);
     }
 
+    /// A request to `route` was answered 429 by its `rate_limit`.
+    fn rate_limited(&self, route: &str) {
+        let _ = route;
+    }
+
     /// `n` spans were dropped (the export queue was full).
     fn spans_dropped(&self, n: u64) {
         let _ = n;
