@@ -33,6 +33,7 @@ mod drain;
 mod limits;
 mod names;
 mod prefix;
+mod rate_limit;
 mod telemetry;
 mod upgrades;
 
