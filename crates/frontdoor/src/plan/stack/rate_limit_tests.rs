@@ -2,7 +2,9 @@
 //! 429 tagged with the route and counted by the observer, a header key counted as the
 //! client sent it, and the limiter kept by a reload that leaves the route unchanged.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use frontdoor_core::Body;
 use http::{Request, StatusCode};
@@ -43,7 +45,7 @@ struct Counted(Mutex<Vec<String>>);
 
 impl Observer for Counted {
     fn rate_limited(&self, route: &str) {
-        self.0.lock().unwrap().push(route.to_owned());
+        self.0.lock().push(route.to_owned());
     }
 }
 
@@ -58,7 +60,7 @@ async fn workers_share_one_limit_and_429s_are_tagged_and_counted() {
     let limited = (StatusCode::TOO_MANY_REQUESTS, Some("api".to_owned()));
     assert_eq!(send(&two, None).await, limited);
     assert_eq!(send(&one, None).await, limited);
-    assert_eq!(*observer.0.lock().unwrap(), ["api", "api"]);
+    assert_eq!(*observer.0.lock(), ["api", "api"]);
 }
 
 #[tokio::test]
