@@ -3,7 +3,8 @@
 //!
 //! IPv4 clients are counted per address, IPv6 clients per /64 (one host usually
 //! owns a whole /64, so counting per address would let it open a connection from
-//! each of its 2^64 addresses); IPv4-mapped IPv6 addresses count as IPv4.
+//! each of its 2^64 addresses); IPv4-mapped IPv6 addresses count as IPv4. The
+//! grouping is core's `proto::ClientKey`, which a rate limit per client shares.
 
 use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
