@@ -59,6 +59,7 @@ pub struct Metrics {
     mirrors: MirrorCounters,
     tls_expiry: Family<Labels, Gauge>,
     spans_dropped: Counter,
+    rate_limited: Family<Labels, Counter>,
     /// The certificates served and their expiry; the gauge is computed at scrape.
     certificates: Arc<parking_lot::Mutex<Vec<(Labels, SystemTime)>>>,
 }
@@ -93,6 +94,17 @@ fn spans_dropped_counter(registry: &mut Registry) -> Counter {
     counter
 }
 
+/// `frontdoor_rate_limited_total{route}`, registered in `registry`.
+fn rate_limited_family(registry: &mut Registry) -> Family<Labels, Counter> {
+    let family = Family::<Labels, Counter>::default();
+    registry.register(
+        "rate_limited",
+        "Requests answered 429 by a route's rate_limit, by route",
+        family.clone(),
+    );
+    family
+}
+
 /// The plan reports upstream failures (counted by kind) and asks for each route's
 /// mirror counters.
 impl Observer for Metrics {
@@ -102,6 +114,12 @@ impl Observer for Metrics {
 
     fn spans_dropped(&self, n: u64) {
         self.spans_dropped.inc_by(n);
+    }
+
+    fn rate_limited(&self, route: &str) {
+        self.rate_limited
+            .get_or_create(&vec![("route", route.to_owned())])
+            .inc();
     }
 
     fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
@@ -155,9 +173,11 @@ impl Metrics {
             tls_expiry.clone(),
         );
         let spans_dropped = spans_dropped_counter(&mut registry);
+        let rate_limited = rate_limited_family(&mut registry);
         Self {
             registry: Arc::new(registry),
             spans_dropped,
+            rate_limited,
             requests,
             upstream_errors,
             latency,

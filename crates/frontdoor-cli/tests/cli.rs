@@ -34,6 +34,7 @@ mod drain;
 mod limits;
 mod names;
 mod prefix;
+mod rate_limit;
 mod service;
 mod telemetry;
 mod upgrades;

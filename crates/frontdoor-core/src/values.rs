@@ -132,3 +132,39 @@ pub fn count(value: i64) -> Result<usize, String> {
         _ => Err(format!("must be a positive number, got {value}")),
     }
 }
+
+/// A request rate: `"100/s"`, `"600/m"`, `"3600/h"` as a positive count and its
+/// period (one second, minute or hour).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use frontdoor_core::values::request_rate;
+///
+/// assert_eq!(request_rate("100/s"), Ok((100, Duration::from_secs(1))));
+/// assert_eq!(request_rate("5/m"), Ok((5, Duration::from_secs(60))));
+/// assert_eq!(request_rate("5/h"), Ok((5, Duration::from_secs(3600))));
+/// assert_eq!(request_rate("0/s").unwrap_err(), "expected N/s, N/m or N/h with N > 0, got \"0/s\"");
+/// ```
+///
+/// # Errors
+///
+/// What is wrong, and what to write instead.
+pub fn request_rate(text: &str) -> Result<(u32, Duration), String> {
+    let parsed = text.trim().split_once('/').and_then(|(n, unit)| {
+        let period = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            _ => return None,
+        };
+        let digits = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+        let count = n.parse::<u32>().ok().filter(|_| digits)?;
+        Some((count, Duration::from_secs(period)))
+    });
+    match parsed {
+        Some((0, _)) => Err(format!("expected N/s, N/m or N/h with N > 0, got {text:?}")),
+        Some(rate) => Ok(rate),
+        None => Err(format!("expected N/s, N/m or N/h, got {text:?}")),
+    }
+}

@@ -3,31 +3,13 @@
 //!
 //! IPv4 clients are counted per address, IPv6 clients per /64 (one host usually
 //! owns a whole /64, so counting per address would let it open a connection from
-//! each of its 2^64 addresses); IPv4-mapped IPv6 addresses count as IPv4.
+//! each of its 2^64 addresses); IPv4-mapped IPv6 addresses count as IPv4. The
+//! grouping is core's `proto::ClientKey`, which a rate limit per client shares.
 
 use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
+use frontdoor_core::proto::ClientKey as IpKey;
 use parking_lot::Mutex;
-
-/// The key a client address is counted under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum IpKey {
-    V4(u32),
-    /// The first 64 bits of an IPv6 address.
-    V6(u64),
-}
-
-impl IpKey {
-    fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => Self::V4(u32::from(v4)),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Self::V4(u32::from(v4)),
-                None => Self::V6((u128::from(v6) >> 64) as u64),
-            },
-        }
-    }
-}
 
 /// The open connections per client key, shared by every accept loop. `max == 0`
 /// means no limit (and no bookkeeping).

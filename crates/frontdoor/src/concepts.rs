@@ -47,7 +47,7 @@
 //! serve / axum::serve (+ conn_info) / hyper (+ ConnInfoLayer)   ConnInfo
 //!   resolve            Resolved, PeerTrust, OriginalUri; canonical URI; 400s
 //!     routes           MatchedRoute, Mount; first match wins; misses -> the inner service
-//!       per route:  [cleanup filter] -> [redirect_https] -> gateway_errors
+//!       per route:  [cleanup filter] -> [rate limit] -> [redirect_https] -> gateway_errors
 //!                     -> [request buffer] -> [in-flight limit] -> [compress] -> relocate
 //!                     -> mirror -> Upstream
 //!   (the plan adds request IDs and trace context after resolve, and an upstream span
@@ -60,7 +60,9 @@
 //! * **routes** inside it. `Router::builder().into_layer()` makes the wrapped service
 //!   the fallback: frontdoor routes take what they match, the app gets the rest.
 //! * **per route**, outermost first: the cleanup filter (it edits the request as the
-//!   route received it), `redirect_https` (a plaintext request gets its 308 before
+//!   route received it), a rate limit ([`rate_limit`](crate::rate_limit): a request
+//!   over it is answered 429 before anything costs; a `header:NAME` key captures its
+//!   header in front of the cleanup filter), `redirect_https` (a plaintext request gets its 308 before
 //!   anything else runs), `gateway_errors` (upstream failures become 502/503/504; it
 //!   takes any inner body), the request buffer (`upstream::RequestBufferLayer`: a
 //!   body that trickles in holds nothing below it), an in-flight limit (tower's

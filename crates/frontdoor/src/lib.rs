@@ -53,6 +53,7 @@
 //! | `mirror` | re-export `frontdoor-mirror` as [`mirror`]; with `upstream`, [`mirror_to`] (a `MirrorLayer` over an `Upstream`) | yes |
 //! | `gor` | re-export `frontdoor-gor` (GoReplay middleware protocol) as [`gor`] | yes |
 //! | `compress` | [`compress`]: response compression (gzip, br, zstd) negotiated by `Accept-Encoding`, over tower-http's `CompressionLayer` | yes (through `plan`) |
+//! | `rate-limit` | [`rate_limit`]: request rate limits per client address, route or header (GCRA, `governor`), 429 with `Retry-After` | yes (through `plan`) |
 //! | `deproxy` | re-export `frontdoor-deproxy` (a test harness) as `deproxy` | no |
 //! | `axum` | `axum`: the extractors re-exported, `conn_info` for `axum::serve` | no |
 //!
@@ -86,6 +87,9 @@ pub mod migration;
 #[cfg(feature = "plan")]
 #[cfg_attr(docsrs, doc(cfg(feature = "plan")))]
 pub mod plan;
+#[cfg(feature = "rate-limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
+pub mod rate_limit;
 pub mod redirect_https;
 #[cfg(all(feature = "relocate", feature = "upstream"))]
 mod relocated;

@@ -5,7 +5,8 @@
 //! ([`Reference`]), the forwarding header names and the list stripped from untrusted
 //! peers ([`FORWARDING_HEADERS`]), WebDAV's [`DESTINATION`], the hop-by-hop headers
 //! ([`hop_by_hop`]), RFC 7239 `Forwarded` parsing and writing ([`rfc7239`]), the
-//! request framing a proxy refuses ([`framing`]), the PROXY protocol header an L4
+//! request framing a proxy refuses ([`framing`]), how per-client limits group client
+//! addresses ([`ClientKey`]), the PROXY protocol header an L4
 //! balancer sends before HTTP ([`parse_proxy_header`]), and HTTP/2 header block
 //! decoding ([`hpack`]).
 //!
@@ -23,6 +24,7 @@
 //! # Ok::<(), frontdoor_core::BoxError>(())
 //! ```
 
+mod client;
 mod direct;
 pub mod framing;
 pub mod hop_by_hop;
@@ -33,6 +35,7 @@ mod proxy_header;
 pub mod rfc7239;
 mod uri;
 
+pub use client::ClientKey;
 pub use direct::{
     connection_scheme, direct_resolution, host_from, local_port, request_host, resolution_path,
     single_host, RequestHead,

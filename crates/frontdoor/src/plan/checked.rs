@@ -282,6 +282,9 @@ pub struct Target {
     /// The most connections to each of the target's upstreams, over all workers; 0
     /// is no cap.
     pub upstream_max_connections: usize,
+    /// The request rate limit, over all workers, when configured
+    /// (`rate_limit = { .. }`).
+    pub rate_limit: Option<RateLimitSettings>,
     /// Answer plaintext requests with a 308 to `https://` (served normally over TLS).
     pub redirect_https: bool,
     /// How to reach `https://` upstreams, when set.
@@ -466,4 +469,21 @@ pub struct MirrorSettings {
     pub max_in_flight: Option<usize>,
     /// `timeout`: the shadow's one deadline (`None`: the default).
     pub timeout: Option<Duration>,
+}
+
+/// A target's validated `rate_limit = { .. }`: data only, compared whole when a reload
+/// decides whether the target's limiter (its key table) is kept.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RateLimitSettings {
+    /// `rate`: the sustained rate.
+    pub rate: crate::rate_limit::Rate,
+    /// `burst`: the most requests at once (`None`: the rate's count).
+    pub burst: Option<std::num::NonZeroU32>,
+    /// `key`: what the limit counts per.
+    pub key: crate::rate_limit::Key,
+    /// `exempt`: client networks the limit does not apply to.
+    pub exempt: Vec<IpNet>,
+    /// `max_keys`: the most keys tracked (`None`: the layer's default).
+    pub max_keys: Option<std::num::NonZeroUsize>,
 }

@@ -177,6 +177,8 @@ pub struct Route {
     pub max_in_flight: Option<i64>,
     /// The most connections to each upstream, over all workers (0: no cap).
     pub upstream_max_connections: Option<i64>,
+    /// The request rate limit, over all workers (`rate_limit = { rate = "100/s" }`).
+    pub rate_limit: Option<RateLimit>,
     /// Answer plaintext requests with a 308 to `https://`.
     pub redirect_https: Option<bool>,
     /// How to reach `https://` upstreams.
@@ -271,6 +273,13 @@ impl Route {
         self
     }
 
+    /// Limited to `limit`'s request rate, over all workers.
+    #[must_use]
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
     /// Mirrored to `mirror`.
     #[must_use]
     pub fn mirror(mut self, mirror: Mirror) -> Self {
@@ -343,6 +352,55 @@ impl Mirror {
             upstream: upstream.to_owned(),
             ..Self::default()
         }
+    }
+}
+
+/// `rate_limit = { .. }` of a target: see [`crate::rate_limit`].
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// The sustained rate: `"N/s"`, `"N/m"` or `"N/h"`.
+    pub rate: String,
+    /// The most requests at once (default: the rate's N).
+    pub burst: Option<i64>,
+    /// `client` (the default), `route` or `header:NAME`.
+    pub key: Option<String>,
+    /// Client networks (CIDRs or addresses) the limit does not apply to.
+    pub exempt: Option<Vec<String>>,
+    /// The most keys tracked at once (default 100000).
+    pub max_keys: Option<i64>,
+}
+
+impl RateLimit {
+    /// A limit of `rate` (`"100/s"`) per client, with the defaults.
+    #[must_use]
+    pub fn new(rate: &str) -> Self {
+        Self {
+            rate: rate.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// At most `burst` requests at once.
+    #[must_use]
+    pub fn burst(mut self, burst: i64) -> Self {
+        self.burst = Some(burst);
+        self
+    }
+
+    /// Counted per `key`: `client`, `route` or `header:NAME`.
+    #[must_use]
+    pub fn key(mut self, key: &str) -> Self {
+        self.key = Some(key.to_owned());
+        self
+    }
+
+    /// Not applied to clients in `networks`.
+    #[must_use]
+    pub fn exempt<'a>(mut self, networks: impl IntoIterator<Item = &'a str>) -> Self {
+        self.exempt = Some(networks.into_iter().map(str::to_owned).collect());
+        self
     }
 }
 

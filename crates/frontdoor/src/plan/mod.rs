@@ -6,17 +6,18 @@
 //! [`Description::check`] turns it into typed form, reporting every problem with its
 //! key path ([`PlanError`]; [`PlanErrors::located`] adds the lines of a TOML text).
 //! A [`Plan`] is built once from it and owns what every worker shares (in-flight
-//! semaphores, upstream connection caps, mirror layers with their shadow pools and
-//! counters, the request buffer budget: [`SharedState`]); [`Plan::service`] builds a
+//! semaphores, upstream connection caps, rate limiters with their key tables, mirror
+//! layers with their shadow pools and counters, the request buffer budget:
+//! [`SharedState`]); [`Plan::service`] builds a
 //! worker's stack over that state, each with its own upstream connection pools.
 //!
 //! Every route's stack has one order, outermost first, written once in the plan:
 //!
 //! ```text
 //! resolve -> [request ID] -> trace context -> router -> per route:
-//!   tag -> [cleanup filter] -> [https redirect] -> gateway errors -> [request buffer]
-//!     -> [in-flight limit] -> [compression] -> [relocation] -> [mirror]
-//!       -> upstream span -> Upstream | Balanced | service
+//!   tag -> [cleanup filter] -> [rate limit] -> [https redirect] -> gateway errors
+//!     -> [request buffer] -> [in-flight limit] -> [compression] -> [relocation]
+//!       -> [mirror] -> upstream span -> Upstream | Balanced | service
 //! ```
 //!
 //! Request IDs and trace context are server-level ([`crate::telemetry`]), inside the
@@ -122,7 +123,7 @@ use crate::telemetry::OtlpExporter;
 
 pub use self::{
     checked::Checked,
-    description::{Description, Mirror, Route},
+    description::{Description, Mirror, RateLimit, Route},
     error::{PlanError, PlanErrors},
     served::Served,
     stack::{Observer, Options, RouteService as PlanService, Row},

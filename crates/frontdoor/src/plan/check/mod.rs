@@ -5,6 +5,7 @@
 mod compress;
 mod mirror;
 mod name;
+mod rate_limit;
 mod service;
 mod target;
 mod tls;

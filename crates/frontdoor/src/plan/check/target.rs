@@ -6,7 +6,7 @@ use frontdoor_route::{Mode, Prefix};
 use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
 use http::Uri;
 
-use super::{compress, mirror, service, tls, values};
+use super::{compress, mirror, rate_limit, service, tls, values};
 use crate::plan::{
     checked::{Builtin, Matcher, Relocate, Route, Target, Timeouts, UpstreamAddr},
     description as d,
@@ -95,6 +95,10 @@ fn target(
         .as_ref()
         .and_then(|m| mirror::mirror(path, m, forwarding, errors));
     let (max_in_flight, upstream_max_connections) = limits(path, raw, errors);
+    let rate_limit = raw
+        .rate_limit
+        .as_ref()
+        .and_then(|r| rate_limit::rate_limit(path, r, errors));
     let tls = raw
         .tls
         .as_ref()
@@ -122,6 +126,7 @@ fn target(
         mirror,
         max_in_flight,
         upstream_max_connections,
+        rate_limit,
         redirect_https: raw.redirect_https.unwrap_or(false),
         tls,
         escaped_slashes,

@@ -9,6 +9,8 @@
 
 mod client;
 mod options;
+#[cfg(test)]
+mod rate_limit_tests;
 mod service;
 mod table;
 mod target;

@@ -17,13 +17,19 @@ pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infal
 /// A service given in code that a `service:NAME` target ends in, erased.
 pub(super) type TargetService = BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
 
-/// What a plan's stack reports to whoever observes it: upstream failures, and the
-/// counters of each route's mirror. Every method has a default that does nothing.
+/// What a plan's stack reports to whoever observes it: upstream failures, requests
+/// a rate limit answered 429, and the counters of each route's mirror. Every method
+/// has a default that does nothing.
 pub trait Observer: Send + Sync + 'static {
     /// An upstream failure on `route` (its label: its name, `route[N]` or `default`),
     /// before the gateway layer answers it.
     fn upstream_error(&self, route: &str, error: &ProxyError) {
         let _ = (route, error);
+    }
+
+    /// A request to `route` was answered 429 by its `rate_limit`.
+    fn rate_limited(&self, route: &str) {
+        let _ = route;
     }
 
     /// `n` spans were dropped (the export queue was full).

@@ -2,14 +2,19 @@
 //! per-route order, outermost first:
 //!
 //! ```text
-//! tag -> [cleanup filter, in the router] -> [https redirect] -> gateway errors
-//!   -> [request buffer] -> [in-flight limit] -> [compression] -> [relocation]
-//!     -> [mirror] -> upstream span (traceparent) -> Upstream | Balanced | service
+//! tag -> [cleanup filter, in the router] -> [rate limit] -> [https redirect]
+//!   -> gateway errors -> [request buffer] -> [in-flight limit] -> [compression]
+//!     -> [relocation] -> [mirror] -> upstream span (traceparent)
+//!       -> Upstream | Balanced | service
 //! ```
 //!
-//! Compression sits above relocation, so a relocated answer (rewritten as identity)
-//! is compressed for the client; the answers the front door writes itself (gateway
-//! errors, redirects) are not.
+//! The rate limit answers 429 before anything costs: no body buffered, no in-flight
+//! permit, no upstream connection; its 429 is tagged with the route. A `header:NAME`
+//! limit's header is captured at the front of the route filter, so it counts the
+//! value the client sent, whatever the cleanup rules make of it. Compression sits
+//! above relocation, so a relocated answer (rewritten as identity) is compressed for
+//! the client; the answers the front door writes itself (gateway errors, redirects)
+//! are not.
 //!
 //! Each optional layer is an `option_layer` slot; below the gateway-error layer every
 //! slot speaks `Request<Body> -> Result<Response<Body>, BoxError>`, so a slot added
@@ -52,6 +57,7 @@ use crate::{
         served::Served,
         state::TargetState,
     },
+    rate_limit::RateLimitLayer,
     redirect_https::RedirectHttpsLayer,
     telemetry::{OtlpExporter, UpstreamSpanLayer},
 };
@@ -75,7 +81,7 @@ pub(super) fn build(
     options: &Options,
     (budget, exporter): (&frontdoor_upstream::BufferBudget, Option<&OtlpExporter>),
 ) -> Result<Built, Problem> {
-    let filter = route_filter(target, checked)?;
+    let filter = capture_key(route_filter(target, checked)?, shared);
     let upstream: Arc<str> = target
         .upstreams
         .iter()
@@ -96,11 +102,13 @@ pub(super) fn build(
         .collect::<Vec<_>>();
     let relocation = relocation(target.relocate, &bases)?;
     let (gateway, mirror) = observed(&served.route, shared, options);
+    let rate_limit = rate_limited(&served.route, shared, options);
     let buffer = target
         .request_buffer
         .unwrap_or(checked.settings.request_buffer);
     let service = ServiceBuilder::new()
         .layer(TagLayer { served })
+        .option_layer(rate_limit)
         .option_layer(
             target
                 .redirect_https
@@ -259,6 +267,35 @@ fn in_flight<S: Slot>(semaphore: Arc<Semaphore>) -> impl Layer<S, Service: Slot>
             LoadShed::new(limited).oneshot(req)
         })
     })
+}
+
+/// `rate_limit`'s limiter (shared by every worker), counting its 429s into the
+/// observer's `rate_limited`.
+fn rate_limited(
+    route: &Arc<str>,
+    shared: &TargetState,
+    options: &Options,
+) -> Option<RateLimitLayer> {
+    let layer = shared.rate_limit()?.clone();
+    Some(match options.observer.clone() {
+        Some(observer) => {
+            let label = Arc::clone(route);
+            layer.on_limited(move || observer.rate_limited(&label))
+        }
+        None => layer,
+    })
+}
+
+/// `filter` with a `header:NAME` rate limit's header captured in front of it (the
+/// cleanup rules may rewrite or remove the header before the limiter sees it).
+fn capture_key(filter: Option<Filter>, shared: &TargetState) -> Option<Filter> {
+    let capture = shared.rate_limit().and_then(RateLimitLayer::capture_key);
+    match (filter, capture) {
+        (Some(filter), Some(capture)) => Some(Filter::infallible(layer_fn(move |svc| {
+            capture.layer(filter.apply(svc))
+        }))),
+        (filter, _) => filter,
+    }
 }
 
 /// The target's route filter: its `escaped_slashes = "reject"` check (of the request

@@ -2,7 +2,7 @@
 //! description does not hold.
 //!
 //! Per target (each route's and the default's): the semaphore behind `max_in_flight`,
-//! the connection caps behind `upstream_max_connections` (one per upstream), the
+//! the limiter behind `rate_limit` (its key table), the connection caps behind `upstream_max_connections` (one per upstream), the
 //! mirror layer built from `mirror = { .. }` (its shadow pool, in-flight bound and
 //! counters) and, for several upstreams, their balancer's health (failures,
 //! ejections, load). Server-wide: the [`BufferBudget`] behind `request_buffer_total`,
@@ -25,7 +25,8 @@
 //!   `[server]` forwarding settings its upstreams and shadow write (`via`,
 //!   `via_responses`, `forwarded`).
 //!
-//! Any other target starts fresh: a full semaphore, new caps, a new mirror layer.
+//! Any other target starts fresh: a full semaphore, an empty rate limit key table,
+//! new caps, a new mirror layer.
 //! Requests in flight on the old parts keep their permits, which are released to the
 //! old semaphore as they finish and dropped with it; they never count against the new
 //! one. The buffer budget is kept when `request_buffer_total` is unchanged; the
@@ -37,6 +38,8 @@ use frontdoor_mirror::MirrorLayer;
 use frontdoor_resolve::ForwardingWarnings;
 use frontdoor_upstream::{BalanceHealth, BufferBudget, ConnectionCap, Forwarding};
 use tokio::sync::Semaphore;
+
+use crate::rate_limit::RateLimitLayer;
 
 use super::{
     checked::{Checked, Matcher, Settings, Target},
@@ -76,6 +79,8 @@ struct Parts {
     forwarding: ForwardingKey,
     /// `max_in_flight`'s permits, when it is set.
     in_flight: Option<Arc<Semaphore>>,
+    /// `rate_limit`'s limiter (its key table), when it is set.
+    rate_limit: Option<RateLimitLayer>,
     /// One connection cap per upstream (in `upstreams` order), when it is set.
     connection_caps: Vec<ConnectionCap>,
     /// The mirror layer, when the target mirrors.
@@ -278,6 +283,7 @@ impl TargetState {
                 target: target.clone(),
                 forwarding: key.clone(),
                 in_flight,
+                rate_limit: target.rate_limit.as_ref().map(|r| r.layer()),
                 connection_caps,
                 mirror,
                 balance,
@@ -289,6 +295,12 @@ impl TargetState {
     #[must_use]
     pub fn in_flight(&self) -> Option<&Arc<Semaphore>> {
         self.parts.in_flight.as_ref()
+    }
+
+    /// `rate_limit`'s limiter, shared by every worker, when it is set.
+    #[must_use]
+    pub fn rate_limit(&self) -> Option<&RateLimitLayer> {
+        self.parts.rate_limit.as_ref()
     }
 
     /// The connection cap of the target's upstream number `index`, when
