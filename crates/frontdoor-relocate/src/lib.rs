@@ -69,6 +69,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod coding;
+mod event;
 mod headers;
 mod html;
 pub mod layer;
@@ -79,7 +81,9 @@ mod url;
 mod xml;
 
 pub use body::error::{RewriteError, RewriteErrorKind};
-pub use layer::{OverLimit, Relocate, RelocateLayer, ResponseFuture};
+pub use coding::Coding;
+pub use event::{OnRelocateEvent, RelocateEvent, SkipReason};
+pub use layer::{OverLimit, Relocate, RelocateLayer, ResponseFuture, DEFAULT_MAX_DECODED_BODY};
 pub use profile::{ParseProfileError, Profile};
 pub use relocation::Relocation;
 pub use root::{Origin, ParseRootError, Root};
