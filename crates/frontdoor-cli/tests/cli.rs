@@ -28,6 +28,7 @@ use tokio::{
 };
 
 mod bodies;
+mod codings;
 mod destination;
 mod drain;
 mod limits;

@@ -189,12 +189,29 @@ where
     for name in DIGESTS {
         parts.headers.remove(name);
     }
+    if streams_at_once(&rewrite, &ctx) {
+        let prefetched = Ok(Prefetched::Partial {
+            chunks: Vec::new(),
+            rest: Body::new(body),
+        });
+        return State::Answer {
+            response: Some(response_body(parts, prefetched, rewrite, &ctx)),
+        };
+    }
     State::Response {
         parts: Some(parts),
         prefetch: Prefetch::new(Body::new(body), ctx.config.buffer_limit),
         rewrite: Some(rewrite),
         ctx: Some(ctx),
     }
+}
+
+/// Whether a body to be rewritten streams without being prefetched: a coded one,
+/// whose decoded size is known only once it is decoded, and which therefore never
+/// gets an exact `Content-Length` (unless bodies over the buffer limit pass through
+/// unrewritten: then the prefetch decides).
+pub(super) fn streams_at_once(rewrite: &Rewrite, ctx: &Ctx) -> bool {
+    rewrite.coding.is_some() && ctx.config.over_limit == OverLimit::Stream
 }
 
 /// Headers that describe the exact bytes of a body, wrong once it is rewritten.
@@ -236,7 +253,7 @@ fn response_body(
     }
 }
 
-fn request_body(
+pub(super) fn request_body(
     mut parts: request::Parts,
     prefetched: Result<Prefetched, BoxError>,
     rewrite: Rewrite,

@@ -14,11 +14,11 @@ use tower_service::Service;
 
 use super::{
     builder::RelocateLayer,
-    future::ResponseFuture,
+    future::{request_body, streams_at_once, ResponseFuture},
     plan::{Ctx, UnknownCoding},
 };
 use crate::{
-    body::Prefetch,
+    body::{Prefetch, Prefetched},
     coding::SUPPORTED,
     headers::request::{destination, if_tagged_lists, referer_and_origin},
     Profile,
@@ -110,6 +110,16 @@ where
             return ResponseFuture::answer(e.into_response());
         }
         match ctx.request_rewrite(&parts.headers, body.is_end_stream()) {
+            Ok(Some(rewrite)) if streams_at_once(&rewrite, &ctx) => {
+                let prefetched = Ok(Prefetched::Partial {
+                    chunks: Vec::new(),
+                    rest: body,
+                });
+                match request_body(parts, prefetched, rewrite, &ctx) {
+                    Ok(req) => ResponseFuture::inner(self.inner.call(req), Some(ctx)),
+                    Err(e) => ResponseFuture::answer(e.into_response()),
+                }
+            }
             Ok(Some(rewrite)) => {
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
