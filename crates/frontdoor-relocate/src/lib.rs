@@ -15,6 +15,10 @@
 //! * [`RelocateLayer`] / [`Relocate`]: the tower middleware, by [`Profile`]
 //!   (`none`, `plain`, `webdav`, `svn`, `html`). See the [`layer`] module for what
 //!   is rewritten when, and how bodies stream.
+//! * [`Coding`], [`RelocateEvent`]: a compressed body (gzip, deflate, br, zstd) is
+//!   decoded for its rewrite and compressed again as the client accepts; a body
+//!   passed on unrewritten, or cut off past the decoded-size cap, is reported to the
+//!   layer's [`on_event`](RelocateLayer::on_event) hook.
 //!
 //! # Example
 //!

@@ -171,3 +171,61 @@ async fn request_bodies_keep_their_coding() {
         assert_eq!(String::from_utf8(decoded).unwrap(), want, "{coding}");
     }
 }
+
+/// A body that sends its frames, then stalls for ever.
+struct Stalls(VecDeque<Bytes>);
+
+impl http_body::Body for Stalls {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.0.pop_front() {
+            Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// While the upstream stalls, what the encoder holds is flushed: the client can
+/// decode everything sent so far (and the coded body streams without a prefetch).
+#[tokio::test(flavor = "current_thread")]
+async fn a_stalled_upstream_gets_its_output_flushed() {
+    let page = r#"<p><a href="/real/x">x</a></p>"#;
+    let coded = encode_all(Coding::Gzip, page.as_bytes());
+    // All but the trailer: the page is complete, the gzip stream is not.
+    let part = Bytes::copy_from_slice(&coded[..coded.len() - 8]);
+    let layer = RelocateLayer::new(Profile::Html)
+        .remote_root("http://backend.internal:8081/real/".parse().unwrap());
+    let svc = layer.layer(service_fn(move |_req: Request<Body>| {
+        let body = Body::new(Stalls(VecDeque::from([part.clone()])));
+        async move {
+            let mut res = Response::new(body);
+            res.headers_mut()
+                .insert("content-type", "text/html".parse().unwrap());
+            res.headers_mut()
+                .insert("content-encoding", "gzip".parse().unwrap());
+            Ok::<_, Infallible>(res)
+        }
+    }));
+    let req = routed("GET", "localhost:8080:/app/", "/app")
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let mut body = svc.oneshot(req).await.unwrap().into_body();
+    let mut out = Vec::new();
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    while let Poll::Ready(Some(frame)) = http_body::Body::poll_frame(Pin::new(&mut body), &mut cx) {
+        out.extend_from_slice(&frame.unwrap().into_data().unwrap());
+    }
+    let mut decoder = crate::body::codec::Decoder::new(Coding::Gzip);
+    decoder.push(Bytes::from(out));
+    let mut decoded = Vec::new();
+    while let Some(b) = decoder.step().unwrap() {
+        decoded.extend_from_slice(&b);
+    }
+    assert_eq!(decoded, br#"<p><a href="/app/x">x</a></p>"#);
+}
