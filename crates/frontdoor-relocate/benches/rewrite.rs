@@ -13,7 +13,7 @@
 //!   method): what the layer costs when a body is not rewritten.
 //! * `codings/html_identity`, `codings/html_gzip_to_gzip`,
 //!   `codings/html_gzip_to_identity`: the HTML page uncompressed, then gzipped by the
-//!   upstream (about 70 KiB) and relocated for a client that accepts gzip (decoded,
+//!   upstream (about 51 KiB) and relocated for a client that accepts gzip (decoded,
 //!   rewritten, encoded again) or only identity (decoded, rewritten); throughput is
 //!   counted in decoded bytes, so the three compare directly.
 //!
