@@ -89,11 +89,18 @@ impl Decoder {
         }
         let mut out = output();
         let mut written = WriteBuffer::new_initialized(&mut out);
-        if self.input.is_empty() {
-            // Only what the codec still holds from a step that filled its output
-            // (decoding nothing would be an error for some codecs).
-            if self.full {
-                self.codec.flush(&mut written)?;
+        if self.input.is_empty() && self.full {
+            // What the codec still holds from a step that filled its output; decoding
+            // (not flushing) so that the end of the stream is seen here too. With
+            // nothing held, some codecs call an empty decode an error.
+            match self
+                .codec
+                .decode(&mut PartialBuffer::new(&[][..]), &mut written)
+            {
+                Ok(true) => self.done = true,
+                Ok(false) => {}
+                Err(_) if written.written_len() == 0 => {}
+                Err(e) => return Err(e),
             }
         }
         while !self.input.is_empty() && !written.has_no_spare_space() {
@@ -124,15 +131,6 @@ impl Decoder {
         }
         if self.done {
             return Ok(None);
-        }
-        let mut out = output();
-        let mut written = WriteBuffer::new_initialized(&mut out);
-        let flushed = self.codec.flush(&mut written)?;
-        let n = written.written_len();
-        self.full = !flushed || written.has_no_spare_space();
-        if n > 0 {
-            out.truncate(n);
-            return Ok(Some(out.freeze()));
         }
         Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -289,6 +287,36 @@ mod tests {
                 out.extend_from_slice(&b);
             }
             assert!(out == data, "{coding}");
+        }
+    }
+
+    /// Input that expands a thousandfold, fed a byte at a time: steps often fill
+    /// their output just as the input runs out, and the end is still found.
+    #[test]
+    fn highly_compressible_bodies_fed_byte_by_byte() {
+        let mut data = vec![b'a'; 1 << 20];
+        data.extend_from_slice(b"<a href=\"/x\">end</a>");
+        for coding in Coding::ALL {
+            let coded = encode_all(coding, &data);
+            let mut decoder = Decoder::new(coding);
+            let mut out = Vec::new();
+            for byte in coded.iter() {
+                decoder.push(Bytes::copy_from_slice(&[*byte]));
+                while decoder.pending() {
+                    if let Some(b) = decoder.step().unwrap() {
+                        out.extend_from_slice(&b);
+                    }
+                }
+            }
+            while let Some(b) = decoder.finish_step().unwrap() {
+                out.extend_from_slice(&b);
+            }
+            assert!(
+                out == data,
+                "{coding}: {} of {} bytes",
+                out.len(),
+                data.len()
+            );
         }
     }
 
