@@ -9,7 +9,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use frontdoor_core::{Body, BoxError, Error, ErrorKind};
 use http::{
-    header::{CONTENT_ENCODING, CONTENT_LENGTH, ETAG, VARY},
+    header::{ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, ETAG, VARY},
     request, response, HeaderMap, HeaderName, HeaderValue, Request, Response,
 };
 use pin_project_lite::pin_project;
@@ -311,6 +311,8 @@ fn finish_body(
     };
     if side == Side::Response {
         vary_accept_encoding(headers);
+        // Byte ranges of the upstream's coded bytes name nothing in what is sent.
+        headers.remove(ACCEPT_RANGES);
     }
     Ok(RewriteBody::coded(
         chunks,

@@ -25,7 +25,8 @@
 //! when the client's `Accept-Encoding` accepts it (q > 0; no header means identity),
 //! else as identity; a request body in its own coding. Such a body always streams
 //! (no `Content-Length`); a response's `Content-Encoding` says what is sent, a
-//! strong `ETag` becomes weak and `Vary: Accept-Encoding` is added. A body that
+//! strong `ETag` becomes weak, `Accept-Ranges` goes and `Vary: Accept-Encoding` is
+//! added. A body that
 //! decodes to more than [`max_decoded_body`](RelocateLayer::max_decoded_body) is cut
 //! off. A response in any other coding, or in two stacked ones, passes unrewritten;
 //! a request body to be rewritten in one is answered 415. Both are reported to the
