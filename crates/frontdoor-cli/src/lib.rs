@@ -53,6 +53,7 @@ pub mod live;
 pub mod logging;
 mod mirror_metrics;
 pub mod ops;
+mod relocate_metrics;
 pub mod stack;
 pub mod tls;
 

@@ -16,7 +16,9 @@ use std::{
 };
 
 pub use frontdoor::plan::Served;
-use frontdoor::{plan::Observer, serve::Drain, upstream::ProxyError, Body};
+use frontdoor::{
+    plan::Observer, relocate::RelocateEvent, serve::Drain, upstream::ProxyError, Body,
+};
 use frontdoor_core::{text_response, RequestId, TraceContext};
 use frontdoor_mirror::MirrorStats;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
@@ -32,6 +34,7 @@ use tower::{util::BoxCloneSyncService, Layer, Service};
 use crate::{
     logging::AccessLine,
     mirror_metrics::MirrorCounters,
+    relocate_metrics::RelocationCounters,
     tls::{seconds_until, CertRow},
 };
 
@@ -60,6 +63,7 @@ pub struct Metrics {
     tls_expiry: Family<Labels, Gauge>,
     spans_dropped: Counter,
     rate_limited: Family<Labels, Counter>,
+    relocation: RelocationCounters,
     /// The certificates served and their expiry; the gauge is computed at scrape.
     certificates: Arc<parking_lot::Mutex<Vec<(Labels, SystemTime)>>>,
 }
@@ -125,6 +129,10 @@ impl Observer for Metrics {
     fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
         Some(Self::mirror_stats(self, route))
     }
+
+    fn relocate_event(&self, route: &str, event: &RelocateEvent) {
+        self.relocation.count(route, event);
+    }
 }
 
 impl Metrics {
@@ -174,7 +182,9 @@ impl Metrics {
         );
         let spans_dropped = spans_dropped_counter(&mut registry);
         let rate_limited = rate_limited_family(&mut registry);
+        let relocation = RelocationCounters::register(&mut registry);
         Self {
+            relocation,
             registry: Arc::new(registry),
             spans_dropped,
             rate_limited,

@@ -28,6 +28,7 @@ use tokio::{
 };
 
 mod bodies;
+mod codings;
 mod compress;
 mod destination;
 mod drain;

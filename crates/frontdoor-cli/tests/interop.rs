@@ -11,6 +11,10 @@
 //!    when [`relocation_supported`] says the binary accepts it; until then the test prints
 //!    "relocation not wired into the binary yet" after the first two runs.
 //!
+//! litmus runs a fourth way: the relocated mount in front of an origin that gzips its
+//! WebDAV answers unasked (`mod_deflate`), which the front door decodes, relocates and
+//! sends to litmus (which accepts only identity) uncompressed.
+//!
 //! A test whose programs are missing (Debian packages `apache2`, `libapache2-mod-svn`,
 //! `subversion`, `litmus`, `curl`) prints why and passes; `.ci/run` installs them.
 #![allow(
@@ -63,6 +67,9 @@ fn log_tail(setup: &Setup) -> String {
 
 fn run_litmus(kind: Kind) -> litmus::Report {
     let setup = Setup::start(kind);
+    if kind == Kind::RelocatedGzip {
+        origin_gzips(&setup);
+    }
     let work = Scratch::new("litmus");
     let report = litmus::run(&setup.dav_url(), work.path());
     eprintln!("litmus {}: {report} at {}", kind.label(), setup.dav_url());
@@ -70,6 +77,41 @@ fn run_litmus(kind: Kind) -> litmus::Report {
         eprintln!("  {}: {line}", kind.label());
     }
     report
+}
+
+/// The gzipping origin answers a `PROPFIND` of an identity-only client in gzip (so
+/// `mod_deflate` is loaded and on), and the front door answers it uncompressed, with
+/// the collection's public href.
+fn origin_gzips(setup: &Setup) {
+    let propfind = |authority: &str, path: &str| {
+        let mut stream = std::net::TcpStream::connect(authority).unwrap();
+        let req = format!(
+            "PROPFIND {path} HTTP/1.1\r\nHost: {authority}\r\nDepth: 0\r\n\
+             Accept-Encoding: identity\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        std::io::Write::write_all(&mut stream, req.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(&mut stream, &mut raw).unwrap();
+        String::from_utf8_lossy(&raw).into_owned()
+    };
+    let origin = propfind(&setup.origin_authority(), origin::DAV_PATH);
+    let head = origin
+        .split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        head.starts_with("http/1.1 207") && head.contains("content-encoding: gzip"),
+        "the origin does not gzip its multistatus: {head}\napache log:\n{}",
+        log_tail(setup)
+    );
+    let front = propfind(&setup.authority, setup.dav);
+    let (head, body) = front.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 207") && !head.to_ascii_lowercase().contains("content-encoding"),
+        "through the front door: {head}"
+    );
+    assert!(body.contains("<D:href>/dav/</D:href>"), "{body}");
 }
 
 /// Every test that passed directly passes through the proxy, and every suite ran.
@@ -116,6 +158,8 @@ fn litmus_through_the_proxy_passes_what_passes_directly() {
     }
     let relocated = run_litmus(Kind::Relocated);
     assert_litmus(&direct, &relocated, Kind::Relocated);
+    let gzipped = run_litmus(Kind::RelocatedGzip);
+    assert_litmus(&direct, &gzipped, Kind::RelocatedGzip);
 }
 
 // === svn ===

@@ -11,6 +11,11 @@
 //!   and text, html profile.
 //! * `passthrough/multistatus_1mib`: the same multistatus answering a GET (not a DAV
 //!   method): what the layer costs when a body is not rewritten.
+//! * `codings/html_identity`, `codings/html_gzip_to_gzip`,
+//!   `codings/html_gzip_to_identity`: the HTML page uncompressed, then gzipped by the
+//!   upstream (about 51 KiB) and relocated for a client that accepts gzip (decoded,
+//!   rewritten, encoded again) or only identity (decoded, rewritten); throughput is
+//!   counted in decoded bytes, so the three compare directly.
 //!
 //! Criterion reports MB/s (bytes of input per second).
 #![allow(missing_docs, reason = "bench binary")]
@@ -116,9 +121,15 @@ fn stack(layer: &RelocateLayer, ct: &'static str, doc: &Bytes) -> Svc {
 
 /// One request through `svc`; the number of output bytes.
 async fn run(svc: Svc, method: &str) -> usize {
+    run_accepting(svc, method, "identity").await
+}
+
+/// [`run`] with the client's `Accept-Encoding`.
+async fn run_accepting(svc: Svc, method: &str, accept: &'static str) -> usize {
     let req = Request::builder()
         .method(method)
         .uri("/")
+        .header("accept-encoding", accept)
         .body(Body::empty())
         .unwrap();
     let mut body = svc.oneshot(req).await.unwrap().into_body();
@@ -176,5 +187,73 @@ fn rewriters(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, rewriters);
+/// The layer over an upstream that answers `coded` (gzip) in 16 KiB frames.
+fn gzip_stack(layer: &RelocateLayer, coded: &Bytes) -> Svc {
+    let input = frames(coded);
+    BoxCloneSyncService::new(layer.layer(service_fn(move |_req: Request<Body>| {
+        let body = Body::new(Frames(input.clone()));
+        async move {
+            let mut res = Response::new(body);
+            let headers = res.headers_mut();
+            headers.insert("content-type", http::HeaderValue::from_static("text/html"));
+            headers.insert("content-encoding", http::HeaderValue::from_static("gzip"));
+            Ok::<_, Infallible>(res)
+        }
+    })))
+}
+
+/// `data` gzipped at the default level, as an upstream would.
+fn gzip(data: &[u8]) -> Bytes {
+    use async_compression::{
+        codecs::{EncodeV2, GzipEncoder},
+        core::util::{PartialBuffer, WriteBuffer},
+        Level,
+    };
+    let mut codec = GzipEncoder::new(Level::Default.into());
+    let mut out = vec![0; data.len() + 4096];
+    let mut written = WriteBuffer::new_initialized(&mut out);
+    let mut input = PartialBuffer::new(data);
+    while !input.unwritten().is_empty() {
+        codec.encode(&mut input, &mut written).unwrap();
+    }
+    while !codec.finish(&mut written).unwrap() {}
+    let n = written.written_len();
+    out.truncate(n);
+    Bytes::from(out)
+}
+
+/// Relocating the 1 MiB page uncompressed, and gzipped for a client that accepts
+/// gzip or only identity; MB/s of the decoded page.
+fn codings(c: &mut Criterion) {
+    let html = RelocateLayer::new(Profile::Html)
+        .remote_root("http://www.example.com/site".parse().unwrap())
+        .local_root("https://public.example/sm".parse().unwrap());
+    let page = page();
+    let coded = gzip(&page);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let plain = stack(&html, "text/html", &page);
+    let gzipped = gzip_stack(&html, &coded);
+    let identity_out = rt.block_on(run(plain.clone(), "GET"));
+    assert_eq!(rt.block_on(run(gzipped.clone(), "GET")), identity_out);
+    assert!(rt.block_on(run_accepting(gzipped.clone(), "GET", "gzip")) < coded.len() * 2);
+    let mut g = c.benchmark_group("codings");
+    g.throughput(Throughput::Bytes(page.len() as u64));
+    g.bench_function("html_identity", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(run(plain.clone(), "GET").await) });
+    });
+    g.bench_function("html_gzip_to_gzip", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(run_accepting(gzipped.clone(), "GET", "gzip").await) });
+    });
+    g.bench_function("html_gzip_to_identity", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(run(gzipped.clone(), "GET").await) });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, rewriters, codings);
 criterion_main!(benches);

@@ -15,6 +15,10 @@
 //! * [`RelocateLayer`] / [`Relocate`]: the tower middleware, by [`Profile`]
 //!   (`none`, `plain`, `webdav`, `svn`, `html`). See the [`layer`] module for what
 //!   is rewritten when, and how bodies stream.
+//! * [`Coding`], [`RelocateEvent`]: a compressed body (gzip, deflate, br, zstd) is
+//!   decoded for its rewrite and compressed again as the client accepts; a body
+//!   passed on unrewritten, or cut off past the decoded-size cap, is reported to the
+//!   layer's [`on_event`](RelocateLayer::on_event) hook.
 //!
 //! # Example
 //!
@@ -69,6 +73,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod coding;
+mod event;
 mod headers;
 mod html;
 pub mod layer;
@@ -79,7 +85,9 @@ mod url;
 mod xml;
 
 pub use body::error::{RewriteError, RewriteErrorKind};
-pub use layer::{OverLimit, Relocate, RelocateLayer, ResponseFuture};
+pub use coding::Coding;
+pub use event::{OnRelocateEvent, RelocateEvent, SkipReason};
+pub use layer::{OverLimit, Relocate, RelocateLayer, ResponseFuture, DEFAULT_MAX_DECODED_BODY};
 pub use profile::{ParseProfileError, Profile};
 pub use relocation::Relocation;
 pub use root::{Origin, ParseRootError, Root};

@@ -69,12 +69,20 @@
 //!   `ConcurrencyLimit` under `LoadShed`), [`compress`](crate::compress) (answers
 //!   compressed for clients that accept it; outside `relocate`, so a rewritten page is
 //!   compressed after its rewrite), `relocate` (public root ↔ upstream root in
-//!   headers and bodies), `mirror` (so the shadow receives exactly what the upstream
-//!   does), then the upstream client. [`plan`](crate::plan) builds every route in
+//!   headers and bodies; a compressed body, gzip, deflate, br or zstd, is decoded for
+//!   its rewrite and compressed again when the client accepts that coding, else sent
+//!   uncompressed, so the client's `Accept-Encoding` goes to the upstream as it is),
+//!   `mirror` (so the shadow receives exactly what the upstream does), then the
+//!   upstream client. [`plan`](crate::plan) builds every route in
 //!   this order (the `frontdoor` binary's stack is a plan); the bracketed layers are
 //!   optional.
 //! * Backpressure-sensitive layers (concurrency limits, load shedding) go outside
 //!   the router, which is always ready, or inside a route.
+//! * Response compression (tower-http's `CompressionLayer`) goes outside `relocate`,
+//!   never between it and the upstream: `relocate` decodes what the upstream
+//!   compressed itself (capped per body by `RelocateLayer::max_decoded_body`, the
+//!   binary's `[server] max_decoded_body`), and what it sends on already compressed
+//!   is left alone by a compressor outside it.
 //!
 //! The same stack, with a local app as the fallback:
 //!

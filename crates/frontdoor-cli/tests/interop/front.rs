@@ -6,6 +6,8 @@
 //! - [`Kind::Relocated`]: `frontdoor` with `relocate = "webdav"` / `"svn"`, public `/dav/` ->
 //!   origin `/webdav/` and public `/svn` -> origin `/repos/proj`; needs the relocation layer
 //!   (see [`relocation_supported`]).
+//! - [`Kind::RelocatedGzip`]: the relocated mount in front of an origin that gzips its
+//!   WebDAV answers whatever the client asked for.
 
 use std::{
     fs::{self, File},
@@ -27,6 +29,7 @@ pub(crate) enum Kind {
     Direct,
     SamePaths,
     Relocated,
+    RelocatedGzip,
 }
 
 impl Kind {
@@ -35,6 +38,7 @@ impl Kind {
             Self::Direct => "direct",
             Self::SamePaths => "relocate=none",
             Self::Relocated => "relocated",
+            Self::RelocatedGzip => "relocated, origin gzips",
         }
     }
 }
@@ -91,7 +95,7 @@ host = "preserve"
 "#
         ),
         // The whole relocated mount: the profiles derive both roots from spec and upstream.
-        Kind::Relocated => format!(
+        Kind::Relocated | Kind::RelocatedGzip => format!(
             r#"[[route]]
 spec = "::/dav"
 upstream = "http://{origin}/webdav"
@@ -194,10 +198,14 @@ pub(crate) struct Setup {
 
 impl Setup {
     pub(crate) fn start(kind: Kind) -> Self {
-        let origin = Origin::start();
+        let origin = if kind == Kind::RelocatedGzip {
+            Origin::start_gzipping()
+        } else {
+            Origin::start()
+        };
         let front = match kind {
             Kind::Direct => None,
-            Kind::SamePaths | Kind::Relocated => {
+            Kind::SamePaths | Kind::Relocated | Kind::RelocatedGzip => {
                 Some(Front::start(&config(kind, &origin.authority())))
             }
         };
@@ -205,7 +213,7 @@ impl Setup {
             .as_ref()
             .map_or_else(|| origin.authority(), |f| f.addr.clone());
         let (dav, svn) = match kind {
-            Kind::Relocated => ("/dav/", "/svn"),
+            Kind::Relocated | Kind::RelocatedGzip => ("/dav/", "/svn"),
             Kind::Direct | Kind::SamePaths => (DAV_PATH, SVN_PATH),
         };
         Self {
@@ -226,6 +234,11 @@ impl Setup {
     /// `http://host:port/svn` (or `/repos/proj`).
     pub(crate) fn svn_url(&self) -> String {
         format!("http://{}{}", self.authority, self.svn)
+    }
+
+    /// The origin's `host:port`.
+    pub(crate) fn origin_authority(&self) -> String {
+        self.origin.authority()
     }
 
     /// Apache's error log, for failure messages.

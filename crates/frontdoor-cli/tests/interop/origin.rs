@@ -4,6 +4,10 @@
 //! Everything (config, pid file, logs, mutexes, lock database, documents, repository) lives
 //! in a scratch directory; the server runs in the foreground as this test's child and is
 //! stopped by its pid (SIGTERM, then SIGKILL) when the [`Origin`] is dropped, panics included.
+//!
+//! [`Origin::start_gzipping`] starts one that gzips every WebDAV answer but a `GET`'s
+//! whatever the request's `Accept-Encoding` (`mod_deflate`'s `SetOutputFilter DEFLATE`
+//! with `force-gzip`), as an upstream behind compression middleware does.
 
 use std::{
     fmt::Write as _,
@@ -27,7 +31,7 @@ pub(crate) const DAV_PATH: &str = "/webdav/";
 /// The origin's repository.
 pub(crate) const SVN_PATH: &str = "/repos/proj";
 
-const MODULES: [(&str, &str); 7] = [
+const MODULES: [(&str, &str); 11] = [
     ("mpm_event_module", "mod_mpm_event.so"),
     ("authz_core_module", "mod_authz_core.so"),
     ("mime_module", "mod_mime.so"),
@@ -35,7 +39,19 @@ const MODULES: [(&str, &str); 7] = [
     ("dav_module", "mod_dav.so"),
     ("dav_fs_module", "mod_dav_fs.so"),
     ("dav_svn_module", "mod_dav_svn.so"),
+    ("filter_module", "mod_filter.so"),
+    ("deflate_module", "mod_deflate.so"),
+    ("env_module", "mod_env.so"),
+    ("setenvif_module", "mod_setenvif.so"),
 ];
+
+/// What the gzipping origin adds to the WebDAV collection: every answer gzipped,
+/// asked for or not, except a `GET`'s (a document's own bytes, which clients compare
+/// and the relocation leaves alone).
+const GZIP_DAV: &str = r#"    SetOutputFilter DEFLATE
+    SetEnv force-gzip 1
+    SetEnvIf Request_Method "^GET$" no-gzip
+"#;
 
 /// What the origin needs installed.
 pub(crate) const NEEDS: [&str; 3] = [APACHE, MOD_DAV_SVN, "svnadmin"];
@@ -51,6 +67,15 @@ pub(crate) struct Origin {
 impl Origin {
     /// Starts a fresh origin (new documents, new repository) and waits until it answers.
     pub(crate) fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// [`start`](Self::start), with every WebDAV answer but a `GET`'s gzipped.
+    pub(crate) fn start_gzipping() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(gzip: bool) -> Self {
         let dir = Scratch::new("origin");
         let svnadmin = tools::run(
             Command::new("svnadmin")
@@ -81,7 +106,7 @@ impl Origin {
         // that loses the race is retried on a new port.
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match Self::spawn(dir.path(), tools::free_port()) {
+            match Self::spawn(dir.path(), tools::free_port(), gzip) {
                 Ok((child, port)) => return Self { child, port, dir },
                 Err(log) => failures.push(log),
             }
@@ -94,9 +119,9 @@ impl Origin {
         format!("127.0.0.1:{}", self.port)
     }
 
-    fn spawn(root: &Path, port: u16) -> Result<(Child, u16), String> {
+    fn spawn(root: &Path, port: u16, gzip: bool) -> Result<(Child, u16), String> {
         let conf = root.join("httpd.conf");
-        fs::write(&conf, config(root, port)).unwrap();
+        fs::write(&conf, config(root, port, gzip)).unwrap();
         let startup = File::create(root.join("logs/startup.log")).unwrap();
         let mut child = Command::new(APACHE)
             .arg("-f")
@@ -171,7 +196,7 @@ fn answers_as_apache(port: u16) -> bool {
     answer.starts_with("HTTP/1.1 200") && answer.contains("Server: Apache")
 }
 
-fn config(root: &Path, port: u16) -> String {
+fn config(root: &Path, port: u16, gzip: bool) -> String {
     let root = root.display();
     let mut conf = format!(
         r#"ServerRoot "{root}"
@@ -190,6 +215,7 @@ LogLevel warn
     for (name, file) in MODULES {
         writeln!(conf, "LoadModule {name} /usr/lib/apache2/modules/{file}").unwrap();
     }
+    let gzip_dav = if gzip { GZIP_DAV } else { "" };
     write!(
         conf,
         r#"StartServers 1
@@ -203,7 +229,7 @@ DavLockDB "{root}/lock/DavLock"
 <Directory "{root}/htdocs/webdav">
     Dav On
     Require all granted
-</Directory>
+{gzip_dav}</Directory>
 <Location {SVN_PATH}>
     DAV svn
     SVNPath "{root}/repo"

@@ -26,6 +26,10 @@ pub enum RewriteErrorKind {
     /// Text that must be rewritten is not UTF-8, or uses an entity other than the
     /// predefined five.
     Encoding,
+    /// The body's content coding (gzip, deflate, br, zstd) is corrupt or truncated.
+    Coding,
+    /// The body decodes to more than the decoded-size cap.
+    DecodedTooLarge,
 }
 
 impl RewriteError {
@@ -46,12 +50,14 @@ impl RewriteError {
         self.kind
     }
 
-    /// Whether a configured cap (depth or token size) was exceeded.
+    /// Whether a configured cap (depth, token size or decoded size) was exceeded.
     #[must_use]
     pub const fn is_limit(&self) -> bool {
         matches!(
             self.kind,
-            RewriteErrorKind::TooDeep | RewriteErrorKind::TooLarge
+            RewriteErrorKind::TooDeep
+                | RewriteErrorKind::TooLarge
+                | RewriteErrorKind::DecodedTooLarge
         )
     }
 }
@@ -63,6 +69,8 @@ impl fmt::Display for RewriteError {
             RewriteErrorKind::TooDeep => "elements nest too deep",
             RewriteErrorKind::TooLarge => "markup token too large",
             RewriteErrorKind::Encoding => "undecodable url text",
+            RewriteErrorKind::Coding => "bad content coding",
+            RewriteErrorKind::DecodedTooLarge => "decoded body too large",
         };
         write!(f, "relocation rewrite failed: {what}: {}", self.detail)
     }

@@ -5,6 +5,7 @@
 //! (`crate::html`, `crate::xml`); they build on the pieces below them here
 //! (`error`, `limits`, `mapper`, `splice`) and never on `transform` or this module.
 
+pub(crate) mod codec;
 pub(crate) mod error;
 pub(crate) mod limits;
 pub(crate) mod mapper;
@@ -20,6 +21,6 @@ pub(crate) use self::{
     limits::Limits,
     mapper::Mapper,
     prefetch::{Prefetch, Prefetched},
-    stream::RewriteBody,
+    stream::{Coded, RewriteBody},
     transform::Transform,
 };

@@ -2,8 +2,8 @@
 
 use frontdoor_core::proto::DESTINATION;
 use http::{
-    header::{ACCEPT_ENCODING, ORIGIN, REFERER},
-    HeaderMap, HeaderName, HeaderValue, StatusCode,
+    header::{ORIGIN, REFERER},
+    HeaderMap, HeaderName, StatusCode,
 };
 
 use super::{each, single, HeaderError};
@@ -114,42 +114,10 @@ fn tagged(value: &str, relocation: &Relocation) -> Option<String> {
     Some(out)
 }
 
-/// Keeps only `identity` in `Accept-Encoding`, so that a body that may be rewritten
-/// comes back uncompressed: `identity` alone when nothing else is left, and also when
-/// the header is absent, which would mean "any coding" (RFC 9110 section 12.5.3).
-pub(crate) fn identity_only(headers: &mut HeaderMap) {
-    let kept: Vec<String> = headers
-        .get_all(ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|coding| {
-            let name = coding.split(';').next().unwrap_or_default().trim();
-            name.eq_ignore_ascii_case("identity") && !is_q_zero(coding)
-        })
-        .map(str::to_owned)
-        .collect();
-    let value = if kept.is_empty() {
-        HeaderValue::from_static("identity")
-    } else {
-        HeaderValue::try_from(kept.join(", ")).unwrap_or(HeaderValue::from_static("identity"))
-    };
-    headers.insert(ACCEPT_ENCODING, value);
-}
-
-/// Whether a coding entry carries `q=0` (refused).
-fn is_q_zero(coding: &str) -> bool {
-    coding.split(';').skip(1).any(|p| {
-        let p = p.trim();
-        p.len() > 2
-            && p[..2].eq_ignore_ascii_case("q=")
-            && p[2..].trim().parse::<f32>().is_ok_and(|q| q == 0.0)
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
+
     use super::*;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -257,24 +225,5 @@ mod tests {
         referer_and_origin(&mut h, &c);
         assert_eq!(h["referer"], "http://elsewhere/app/");
         assert_eq!(h["origin"], "null");
-    }
-
-    #[test]
-    fn accept_encoding_keeps_identity_only() {
-        let table = [
-            ("gzip, deflate, br", "identity"),
-            ("gzip;q=1.0, identity; q=0.5, *;q=0", "identity; q=0.5"),
-            ("*", "identity"),
-            ("identity;q=0", "identity"),
-            ("IDENTITY", "IDENTITY"),
-        ];
-        for (input, want) in table {
-            let mut h = headers(&[("accept-encoding", input)]);
-            identity_only(&mut h);
-            assert_eq!(h["accept-encoding"], want, "{input}");
-        }
-        let mut h = HeaderMap::new();
-        identity_only(&mut h);
-        assert_eq!(h["accept-encoding"], "identity");
     }
 }

@@ -4,7 +4,12 @@ use std::{fmt, sync::Arc};
 
 use http::Method;
 
-use crate::{body::Limits, html::DEFAULT_ATTRIBUTES, Origin, Profile, Root};
+use crate::{
+    body::Limits,
+    event::{Hook, OnRelocateEvent},
+    html::DEFAULT_ATTRIBUTES,
+    Origin, Profile, Root,
+};
 
 /// What happens to a body that must be rewritten but is larger than the buffer
 /// limit ([`RelocateLayer::buffer_limit`]).
@@ -48,7 +53,12 @@ pub(crate) struct Config {
     pub(crate) buffer_limit: usize,
     pub(crate) over_limit: OverLimit,
     pub(crate) limits: Limits,
+    pub(crate) max_decoded_body: u64,
+    pub(crate) hook: Hook,
 }
+
+/// The default [`RelocateLayer::max_decoded_body`]: 1 GiB.
+pub const DEFAULT_MAX_DECODED_BODY: u64 = 1 << 30;
 
 /// Applies [`Relocate`](super::Relocate) to a service. See the [module docs](crate::layer).
 #[must_use]
@@ -84,6 +94,8 @@ impl RelocateLayer {
                     max_depth: 256,
                     max_token: 1024 * 1024,
                 },
+                max_decoded_body: DEFAULT_MAX_DECODED_BODY,
+                hook: Hook::default(),
             }),
         }
     }
@@ -197,6 +209,25 @@ impl RelocateLayer {
         self.edit(|c| c.limits.max_token = bytes.max(16))
     }
 
+    /// The most bytes a coded body (gzip, deflate, br, zstd) to be rewritten may
+    /// decode to; past it the body is cut off with an error (the client sees a
+    /// truncated message) and [`RelocateEvent::DecodedTooLarge`] is reported. Memory
+    /// stays bounded whatever this is: bodies are decoded a step at a time. Default:
+    /// 1 GiB.
+    ///
+    /// [`RelocateEvent::DecodedTooLarge`]: crate::RelocateEvent::DecodedTooLarge
+    pub fn max_decoded_body(self, bytes: u64) -> Self {
+        self.edit(|c| c.max_decoded_body = bytes)
+    }
+
+    /// A hook that sees what the relocation reports beside its answers (bodies passed
+    /// on unrewritten, bodies cut off past [`max_decoded_body`](Self::max_decoded_body)),
+    /// replacing any earlier one. Default: none (the layer still logs).
+    pub fn on_event(self, hook: impl OnRelocateEvent) -> Self {
+        let hook = Hook::new(Arc::new(hook));
+        self.edit(|c| c.hook = hook)
+    }
+
     /// The profile.
     #[must_use]
     pub fn profile(&self) -> Profile {
@@ -218,6 +249,8 @@ impl fmt::Debug for RelocateLayer {
             .field("remote", &self.config.remote)
             .field("buffer_limit", &self.config.buffer_limit)
             .field("over_limit", &self.config.over_limit)
+            .field("max_decoded_body", &self.config.max_decoded_body)
+            .field("hook", &self.config.hook)
             .finish_non_exhaustive()
     }
 }

@@ -9,13 +9,16 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use frontdoor_core::{Body, BoxError, Error, ErrorKind};
 use http::{
-    header::{CONTENT_LENGTH, ETAG},
+    header::{ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, ETAG, VARY},
     request, response, HeaderMap, HeaderName, HeaderValue, Request, Response,
 };
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{builder::OverLimit, plan::Ctx};
+use super::{
+    builder::OverLimit,
+    plan::{Ctx, Rewrite},
+};
 use crate::{
     body::{Prefetch, Prefetched, RewriteBody, RewriteError, Transform},
     headers::response as response_headers,
@@ -39,7 +42,7 @@ pin_project! {
             svc: Option<S>,
             parts: Option<request::Parts>,
             prefetch: Prefetch,
-            transform: Option<Transform>,
+            rewrite: Option<Rewrite>,
             ctx: Option<Ctx>,
         },
         // Waiting for the inner service.
@@ -48,7 +51,7 @@ pin_project! {
         Response {
             parts: Option<response::Parts>,
             prefetch: Prefetch,
-            transform: Option<Transform>,
+            rewrite: Option<Rewrite>,
             ctx: Option<Ctx>,
         },
     }
@@ -73,7 +76,7 @@ impl<S, F> ResponseFuture<S, F> {
         svc: S,
         parts: request::Parts,
         prefetch: Prefetch,
-        transform: Transform,
+        rewrite: Rewrite,
         ctx: Ctx,
     ) -> Self {
         Self {
@@ -81,7 +84,7 @@ impl<S, F> ResponseFuture<S, F> {
                 svc: Some(svc),
                 parts: Some(parts),
                 prefetch,
-                transform: Some(transform),
+                rewrite: Some(rewrite),
                 ctx: Some(ctx),
             },
         }
@@ -110,13 +113,13 @@ where
                     svc,
                     parts,
                     prefetch,
-                    transform,
+                    rewrite,
                     ctx,
                 } => {
                     let prefetched = ready!(prefetch.poll(cx));
-                    match (svc.take(), parts.take(), transform.take(), ctx.take()) {
-                        (Some(mut svc), Some(parts), Some(transform), Some(ctx)) => {
-                            match request_body(parts, prefetched, transform, &ctx) {
+                    match (svc.take(), parts.take(), rewrite.take(), ctx.take()) {
+                        (Some(mut svc), Some(parts), Some(rewrite), Some(ctx)) => {
+                            match request_body(parts, prefetched, rewrite, &ctx) {
                                 Ok(req) => State::Inner {
                                     fut: svc.call(req),
                                     ctx: Some(ctx),
@@ -139,13 +142,13 @@ where
                 StateProj::Response {
                     parts,
                     prefetch,
-                    transform,
+                    rewrite,
                     ctx,
                 } => {
                     let prefetched = ready!(prefetch.poll(cx));
-                    let res = match (parts.take(), transform.take(), ctx.take()) {
-                        (Some(parts), Some(transform), Some(ctx)) => {
-                            response_body(parts, prefetched, transform, &ctx)
+                    let res = match (parts.take(), rewrite.take(), ctx.take()) {
+                        (Some(parts), Some(rewrite), Some(ctx)) => {
+                            response_body(parts, prefetched, rewrite, &ctx)
                         }
                         _ => polled_after_completion(),
                     };
@@ -177,7 +180,7 @@ where
             response: Some(response),
         };
     }
-    let Some(transform) = ctx.response_transform(parts.status, &parts.headers) else {
+    let Some(rewrite) = ctx.response_rewrite(parts.status, &parts.headers) else {
         return State::Answer {
             response: Some(Response::from_parts(parts, Body::new(body))),
         };
@@ -186,12 +189,29 @@ where
     for name in DIGESTS {
         parts.headers.remove(name);
     }
+    if streams_at_once(&rewrite, &ctx) {
+        let prefetched = Ok(Prefetched::Partial {
+            chunks: Vec::new(),
+            rest: Body::new(body),
+        });
+        return State::Answer {
+            response: Some(response_body(parts, prefetched, rewrite, &ctx)),
+        };
+    }
     State::Response {
         parts: Some(parts),
         prefetch: Prefetch::new(Body::new(body), ctx.config.buffer_limit),
-        transform: Some(transform),
+        rewrite: Some(rewrite),
         ctx: Some(ctx),
     }
+}
+
+/// Whether a body to be rewritten streams without being prefetched: a coded one,
+/// whose decoded size is known only once it is decoded, and which therefore never
+/// gets an exact `Content-Length` (unless bodies over the buffer limit pass through
+/// unrewritten: then the prefetch decides).
+pub(super) fn streams_at_once(rewrite: &Rewrite, ctx: &Ctx) -> bool {
+    rewrite.coding.is_some() && ctx.config.over_limit == OverLimit::Stream
 }
 
 /// Headers that describe the exact bytes of a body, wrong once it is rewritten.
@@ -221,15 +241,10 @@ fn weaken_etag(headers: &mut HeaderMap) {
 fn response_body(
     mut parts: response::Parts,
     prefetched: Result<Prefetched, BoxError>,
-    transform: Transform,
+    rewrite: Rewrite,
     ctx: &Ctx,
 ) -> Response<Body> {
-    match finish_body(
-        &mut parts.headers,
-        prefetched,
-        transform,
-        ctx.config.over_limit,
-    ) {
+    match finish_body(&mut parts.headers, prefetched, rewrite, ctx, Side::Response) {
         Ok(body) => Response::from_parts(parts, Body::new(body)),
         Err(e) => {
             tracing::warn!(error = %e, status = %parts.status, "upstream response body cannot be relocated: 502");
@@ -238,18 +253,13 @@ fn response_body(
     }
 }
 
-fn request_body(
+pub(super) fn request_body(
     mut parts: request::Parts,
     prefetched: Result<Prefetched, BoxError>,
-    transform: Transform,
+    rewrite: Rewrite,
     ctx: &Ctx,
 ) -> Result<Request<Body>, Error> {
-    match finish_body(
-        &mut parts.headers,
-        prefetched,
-        transform,
-        ctx.config.over_limit,
-    ) {
+    match finish_body(&mut parts.headers, prefetched, rewrite, ctx, Side::Request) {
         Ok(body) => Ok(Request::from_parts(parts, Body::new(body))),
         Err(e) => {
             tracing::debug!(error = %e, method = %parts.method, "request body cannot be relocated: 400");
@@ -258,9 +268,78 @@ fn request_body(
     }
 }
 
+/// Which message a body is: a response's coding follows the client's
+/// `Accept-Encoding`, a request's stays the one the client chose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Request,
+    Response,
+}
+
 /// The body to send, with `Content-Length` set to the exact rewritten length, or
 /// removed when the body streams.
 fn finish_body(
+    headers: &mut HeaderMap,
+    prefetched: Result<Prefetched, BoxError>,
+    rewrite: Rewrite,
+    ctx: &Ctx,
+    side: Side,
+) -> Result<RewriteBody, BoxError> {
+    let over_limit = ctx.config.over_limit;
+    let Rewrite { transform, coding } = rewrite;
+    let Some(from) = coding else {
+        return finish_identity(headers, prefetched, transform, over_limit);
+    };
+    let (chunks, rest) = match prefetched? {
+        Prefetched::Complete { chunks, trailers } => (chunks, Err(trailers)),
+        Prefetched::Partial { chunks, rest } => match over_limit {
+            OverLimit::Stream => (chunks, Ok(rest)),
+            OverLimit::PassThrough => {
+                tracing::warn!("body over the relocation buffer limit passed through unrewritten");
+                return Ok(RewriteBody::streaming(chunks, rest, None));
+            }
+        },
+    };
+    let to = match side {
+        Side::Request => Some(from),
+        Side::Response => ctx.response_coding(from),
+    };
+    headers.remove(CONTENT_LENGTH);
+    match to {
+        Some(coding) => headers.insert(CONTENT_ENCODING, coding.header_value()),
+        None => headers.remove(CONTENT_ENCODING),
+    };
+    if side == Side::Response {
+        vary_accept_encoding(headers);
+        // Byte ranges of the upstream's coded bytes name nothing in what is sent.
+        headers.remove(ACCEPT_RANGES);
+    }
+    Ok(RewriteBody::coded(
+        chunks,
+        rest,
+        transform,
+        ctx.coded(from, to),
+    ))
+}
+
+/// `Vary: Accept-Encoding` on an answer whose coding followed the client's, unless
+/// `Vary` already names it (or is `*`).
+fn vary_accept_encoding(headers: &mut HeaderMap) {
+    let named = headers
+        .get_all(VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|f| f == "*" || f.eq_ignore_ascii_case("accept-encoding"));
+    if !named {
+        headers.append(VARY, HeaderValue::from_static("accept-encoding"));
+    }
+}
+
+/// [`finish_body`] for a body without a content coding: a complete one is rewritten
+/// at once, with an exact `Content-Length`.
+fn finish_identity(
     headers: &mut HeaderMap,
     prefetched: Result<Prefetched, BoxError>,
     mut transform: Transform,

@@ -14,12 +14,23 @@
 //!   nothing outside the roots (another host, `//evil`, `/webdavx`) is ever touched.
 //!
 //! Bodies are rewritten only for the allowlisted methods (DAV profiles) and content
-//! types (`text/xml`, `application/xml`, `*+xml`; `text/html` for the HTML profile),
-//! never when `Content-Encoding` is not identity (`Accept-Encoding` is reduced to
-//! `identity` on such requests so the upstream answers uncompressed). The first
-//! [`buffer_limit`](RelocateLayer::buffer_limit) bytes are read before the headers
-//! go out: a body that fits gets an exact `Content-Length`; a longer one streams
-//! without one ([`OverLimit`]). Other bodies pass frame by frame, untouched.
+//! types (`text/xml`, `application/xml`, `*+xml`; `text/html` for the HTML profile).
+//! The first [`buffer_limit`](RelocateLayer::buffer_limit) bytes are read before the
+//! headers go out: a body that fits gets an exact `Content-Length`; a longer one
+//! streams without one ([`OverLimit`]). Other bodies pass frame by frame, untouched.
+//!
+//! Content codings: the client's `Accept-Encoding` goes to the upstream as it is. A
+//! body to be rewritten in `gzip`, `deflate`, `br` or `zstd` is decoded a step at a
+//! time, rewritten as it streams, and encoded again: a response in the same coding
+//! when the client's `Accept-Encoding` accepts it (q > 0; no header means identity),
+//! else as identity; a request body in its own coding. Such a body always streams
+//! (no `Content-Length`); a response's `Content-Encoding` says what is sent, a
+//! strong `ETag` becomes weak, `Accept-Ranges` goes and `Vary: Accept-Encoding` is
+//! added. A body that
+//! decodes to more than [`max_decoded_body`](RelocateLayer::max_decoded_body) is cut
+//! off. A response in any other coding, or in two stacked ones, passes unrewritten;
+//! a request body to be rewritten in one is answered 415. Both are reported to the
+//! [`on_event`](RelocateLayer::on_event) hook.
 //!
 //! Failures: two `Location` headers or an unparseable URL in a rewritten response
 //! header is answered with 502 (and a log line); so is a response body that fitted
@@ -73,7 +84,7 @@ mod plan;
 mod service;
 
 pub use self::{
-    builder::{OverLimit, RelocateLayer},
+    builder::{OverLimit, RelocateLayer, DEFAULT_MAX_DECODED_BODY},
     future::ResponseFuture,
     service::Relocate,
 };

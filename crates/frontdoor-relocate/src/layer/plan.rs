@@ -4,13 +4,15 @@ use std::sync::Arc;
 
 use frontdoor_core::{proto::rebase, Mount, Resolved};
 use http::{
-    header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE},
+    header::{CONTENT_LENGTH, CONTENT_TYPE},
     request, HeaderMap, Method, StatusCode,
 };
 
 use super::builder::Config;
 use crate::{
-    body::{Mapper, Transform},
+    body::{Coded, Mapper, Transform},
+    coding::{content_coding, Accepted, Coding},
+    event::RelocateEvent,
     html::HtmlRewriter,
     relocation::Direction,
     xml::{XmlRewriter, XmlRules},
@@ -27,7 +29,20 @@ pub(crate) struct Ctx {
     /// Whether the method is one whose XML bodies are rewritten (DAV profiles).
     dav_method: bool,
     head: bool,
+    /// The codings the client's `Accept-Encoding` accepts.
+    accepted: Accepted,
 }
+
+/// A body to be rewritten: its rewriter, and its content coding (`None`: identity).
+#[derive(Debug)]
+pub(crate) struct Rewrite {
+    pub(crate) transform: Transform,
+    pub(crate) coding: Option<Coding>,
+}
+
+/// A request body in a content coding that cannot be decoded: answered 415.
+#[derive(Debug)]
+pub(crate) struct UnknownCoding;
 
 impl Ctx {
     /// `None` when the request gives no usable local root (logged).
@@ -62,49 +77,84 @@ impl Ctx {
         Some(Self {
             dav_method: config.profile.is_dav() && config.dav_methods.contains(&parts.method),
             head: parts.method == Method::HEAD,
+            accepted: Accepted::from_headers(&parts.headers),
             relocation: Arc::new(relocation),
             config: Arc::clone(config),
             base,
         })
     }
 
-    /// Whether a response body of this exchange may be rewritten (so the request
-    /// asks for an uncompressed one).
-    pub(crate) fn response_may_be_rewritten(&self) -> bool {
-        !self.head && (self.dav_method || self.config.profile.is_html())
-    }
-
-    /// The transform of a request body, when it is to be rewritten.
-    pub(crate) fn request_transform(&self, headers: &HeaderMap, empty: bool) -> Option<Transform> {
+    /// The rewrite of a request body, when it is to be rewritten (a coded one is
+    /// decoded and encoded again the same way).
+    ///
+    /// # Errors
+    ///
+    /// A body to be rewritten in a coding that cannot be decoded.
+    pub(crate) fn request_rewrite(
+        &self,
+        headers: &HeaderMap,
+        empty: bool,
+    ) -> Result<Option<Rewrite>, UnknownCoding> {
         let rewritable = self.dav_method
             && !empty
             && headers.get(CONTENT_LENGTH).is_none_or(|v| v != "0")
-            && identity_coding(headers)
             && content_type(headers).is_some_and(|ct| ct.is_xml());
-        rewritable.then(|| self.xml(Direction::ToRemote))
+        if !rewritable {
+            return Ok(None);
+        }
+        let coding = content_coding(headers).map_err(|_| UnknownCoding)?;
+        Ok(Some(Rewrite {
+            transform: self.xml(Direction::ToRemote),
+            coding,
+        }))
     }
 
-    /// The transform of a response body, when it is to be rewritten.
-    pub(crate) fn response_transform(
+    /// The rewrite of a response body, when it is to be rewritten. A body in a
+    /// coding that cannot be decoded is passed on, and reported.
+    pub(crate) fn response_rewrite(
         &self,
         status: StatusCode,
         headers: &HeaderMap,
-    ) -> Option<Transform> {
+    ) -> Option<Rewrite> {
         let bodiless =
             self.head || status.is_informational() || matches!(status.as_u16(), 204 | 206 | 304);
-        if bodiless || !identity_coding(headers) {
+        if bodiless {
             return None;
         }
         let ct = content_type(headers)?;
-        if self.dav_method && ct.is_xml() {
-            return Some(self.xml(Direction::ToLocal));
-        }
-        if self.config.profile.is_html() && ct.is_html() {
+        let transform = if self.dav_method && ct.is_xml() {
+            self.xml(Direction::ToLocal)
+        } else if self.config.profile.is_html() && ct.is_html() {
             let mapper = Mapper::new(Arc::clone(&self.relocation), Direction::ToLocal);
             let html = HtmlRewriter::new(mapper, &self.config.html_attributes, self.config.limits);
-            return Some(Transform::Html(Box::new(html)));
+            Transform::Html(Box::new(html))
+        } else {
+            return None;
+        };
+        match content_coding(headers) {
+            Ok(coding) => Some(Rewrite { transform, coding }),
+            Err(reason) => {
+                tracing::debug!(%reason, %status, "coded response body passed on unrewritten");
+                self.config.hook.emit(&RelocateEvent::Skipped(reason));
+                None
+            }
         }
-        None
+    }
+
+    /// The coding a rewritten response body in `coding` is sent in: the same when the
+    /// client accepts it, else identity.
+    pub(crate) fn response_coding(&self, coding: Coding) -> Option<Coding> {
+        self.accepted.accepts(coding).then_some(coding)
+    }
+
+    /// The decoding of a body in `from`, encoded again in `to`, capped as configured.
+    pub(crate) fn coded(&self, from: Coding, to: Option<Coding>) -> Coded {
+        Coded::new(
+            from,
+            to,
+            self.config.max_decoded_body,
+            self.config.hook.clone(),
+        )
     }
 
     fn xml(&self, dir: Direction) -> Transform {
@@ -171,21 +221,8 @@ fn content_type(headers: &HeaderMap) -> Option<ContentType> {
     Some(ContentType::parse(value))
 }
 
-/// Whether every `Content-Encoding` is `identity` (or there is none).
-pub(crate) fn identity_coding(headers: &HeaderMap) -> bool {
-    headers.get_all(CONTENT_ENCODING).iter().all(|v| {
-        v.to_str().is_ok_and(|v| {
-            v.split(',')
-                .map(str::trim)
-                .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"))
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
-
     use super::*;
 
     /// X13 with the P9 fix, and the charsets that cannot be read.
@@ -216,17 +253,5 @@ mod tests {
         }
         assert!(ContentType::parse("TEXT/HTML; charset=utf-8").is_html());
         assert!(!ContentType::parse("text/html; charset=utf-16").is_html());
-    }
-
-    #[test]
-    fn content_encodings() {
-        let mut h = HeaderMap::new();
-        assert!(identity_coding(&h));
-        h.insert(CONTENT_ENCODING, HeaderValue::from_static("identity"));
-        assert!(identity_coding(&h));
-        h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        assert!(!identity_coding(&h));
-        h.insert(CONTENT_ENCODING, HeaderValue::from_static("identity, br"));
-        assert!(!identity_coding(&h));
     }
 }

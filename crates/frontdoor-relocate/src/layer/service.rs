@@ -6,16 +6,21 @@ use std::{
 };
 
 use bytes::Bytes;
-use frontdoor_core::{Body, BoxError, Error, ErrorKind};
-use http::{request, Request, Response, StatusCode};
+use frontdoor_core::{text_response, Body, BoxError, Error, ErrorKind};
+use http::{header::ACCEPT_ENCODING, request, Request, Response, StatusCode};
 use http_body::Body as _;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{builder::RelocateLayer, future::ResponseFuture, plan::Ctx};
+use super::{
+    builder::RelocateLayer,
+    future::{request_body, streams_at_once, ResponseFuture},
+    plan::{Ctx, UnknownCoding},
+};
 use crate::{
-    body::Prefetch,
-    headers::request::{destination, identity_only, if_tagged_lists, referer_and_origin},
+    body::{Prefetch, Prefetched},
+    coding::SUPPORTED,
+    headers::request::{destination, if_tagged_lists, referer_and_origin},
     Profile,
 };
 
@@ -104,14 +109,33 @@ where
         if let Err(e) = prepare(&ctx, &mut parts) {
             return ResponseFuture::answer(e.into_response());
         }
-        match ctx.request_transform(&parts.headers, body.is_end_stream()) {
-            Some(transform) => {
+        match ctx.request_rewrite(&parts.headers, body.is_end_stream()) {
+            Ok(Some(rewrite)) if streams_at_once(&rewrite, &ctx) => {
+                let prefetched = Ok(Prefetched::Partial {
+                    chunks: Vec::new(),
+                    rest: body,
+                });
+                match request_body(parts, prefetched, rewrite, &ctx) {
+                    Ok(req) => ResponseFuture::inner(self.inner.call(req), Some(ctx)),
+                    Err(e) => ResponseFuture::answer(e.into_response()),
+                }
+            }
+            Ok(Some(rewrite)) => {
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
                 let prefetch = Prefetch::new(body, config.buffer_limit);
-                ResponseFuture::request(ready, parts, prefetch, transform, ctx)
+                ResponseFuture::request(ready, parts, prefetch, rewrite, ctx)
             }
-            None => {
+            Err(UnknownCoding) => {
+                tracing::debug!(method = %parts.method, "request body in an unknown coding: 415");
+                let mut res = text_response(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "request body in an unsupported content coding",
+                );
+                res.headers_mut().insert(ACCEPT_ENCODING, SUPPORTED);
+                ResponseFuture::answer(res)
+            }
+            Ok(None) => {
                 let fut = self.inner.call(Request::from_parts(parts, body));
                 ResponseFuture::inner(fut, Some(ctx))
             }
@@ -119,8 +143,9 @@ where
     }
 }
 
-/// The request headers: `Referer`/`Origin` (when on), `Destination` and `If` (DAV),
-/// and `Accept-Encoding` when the response body may be rewritten.
+/// The request headers: `Referer`/`Origin` (when on), `Destination` and `If` (DAV).
+/// `Accept-Encoding` goes on as the client sent it: a coded answer is decoded for
+/// its rewrite.
 fn prepare(ctx: &Ctx, parts: &mut request::Parts) -> Result<(), Error> {
     let headers = &mut parts.headers;
     if ctx.config.map_referer {
@@ -137,9 +162,6 @@ fn prepare(ctx: &Ctx, parts: &mut request::Parts) -> Result<(), Error> {
             Error::new(kind, refusal.error.to_string())
         })?;
         if_tagged_lists(headers, &ctx.relocation);
-    }
-    if ctx.response_may_be_rewritten() {
-        identity_only(headers);
     }
     Ok(())
 }

@@ -130,6 +130,9 @@ pub struct Settings {
     /// The bytes all buffered request bodies may hold at once, over every worker;
     /// past it a body streams instead. Default 64 MiB.
     pub request_buffer_total: u64,
+    /// The most bytes a compressed body being relocated (gzip, deflate, br, zstd)
+    /// may decode to; past it the body is cut off. Default 1 GiB.
+    pub max_decoded_body: u64,
     /// The `Via` pseudonym on forwarded requests (`frontdoor` by default); `None`
     /// when `via = false`.
     pub via: Option<String>,

@@ -70,6 +70,8 @@ pub struct Settings {
     /// Whether a sane request ID from any client is kept (else only from trusted
     /// proxies).
     pub trust_request_id: Option<bool>,
+    /// A size: the most a compressed body being relocated may decode to.
+    pub max_decoded_body: Option<Value>,
 }
 
 /// `[tracing]`: how requests join W3C traces.

@@ -3,7 +3,7 @@
 use frontdoor_core::Body;
 
 use super::*;
-use crate::{xml::tests::X12, OverLimit, Profile};
+use crate::{xml::tests::X12, OverLimit, Profile, RelocateEvent, SkipReason};
 
 fn c(profile: Profile) -> RelocateLayer {
     RelocateLayer::new(profile).remote_root("http://backend.internal:8081/real/".parse().unwrap())
@@ -119,7 +119,8 @@ fn x12_want() -> String {
 }
 
 /// X12: the multistatus hrefs move, the rest is byte for byte, Content-Length is the
-/// new length in bytes, and the upstream was asked for an uncompressed answer.
+/// new length in bytes, and the client's `Accept-Encoding` reaches the upstream as it
+/// was (a coded answer is decoded for the rewrite).
 #[tokio::test(flavor = "current_thread")]
 async fn vector_x12() {
     let script = Script::new(207)
@@ -129,7 +130,7 @@ async fn vector_x12() {
     let (res, seen) = exchange(d(), script, propfind()).await;
     let seen = seen.unwrap();
     assert_eq!(seen.uri, "/");
-    assert_eq!(seen.headers["accept-encoding"], "identity");
+    assert_eq!(seen.headers["accept-encoding"], "gzip, br");
     assert_eq!(res.status(), 207);
     let want = x12_want();
     assert_eq!(text(&res), want);
@@ -342,7 +343,7 @@ async fn vectors_x24_to_x27() {
         let seen = seen.unwrap();
         // X24: the upstream gets `/`, never `//` (the upstream joins `/` to `/`).
         assert_eq!(seen.uri, "/");
-        assert_eq!(seen.headers["accept-encoding"], "identity");
+        assert_eq!(seen.headers["accept-encoding"], "gzip");
         assert_eq!(text(&res), want, "{ct}");
     }
 }
@@ -403,8 +404,9 @@ async fn if_header_and_aliases() {
     assert_eq!(res.headers()["location"], "http://localhost:8080/dav/x");
 }
 
-/// Bodies that cannot carry a rewrite are not read: HEAD, 204, 304, 206, and
-/// compressed ones pass byte for byte with their length.
+/// Bodies that cannot carry a rewrite are not read: HEAD, 204, 304, 206, and those
+/// in a coding the relocation cannot decode, which pass byte for byte with their
+/// length (and are reported).
 #[tokio::test(flavor = "current_thread")]
 async fn bodies_left_alone() {
     for (method, status) in [("PROPFIND", 206), ("PROPFIND", 304), ("HEAD", 200)] {
@@ -417,28 +419,39 @@ async fn bodies_left_alone() {
         let (res, _) = exchange(d().add_dav_method(http::Method::HEAD), script, req).await;
         assert_eq!(text(&res), X12, "{method} {status}");
     }
-    // Compressed: not decompressed, not rewritten, not even parsed.
-    let gzip = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage<D:href>/webdav/x";
-    let mut script = Script::new(207)
-        .header("content-type", "text/xml")
-        .header("content-encoding", "gzip")
-        .header("content-length", gzip.len().to_string());
-    script = script.chunks(&[&gzip[..10], &gzip[10..]]);
-    let (res, _) = exchange(d(), script, propfind()).await;
-    assert_eq!(res.body().as_ref().unwrap(), &gzip[..]);
-    assert_eq!(
-        res.headers()["content-length"],
-        gzip.len().to_string().as_str()
-    );
-    assert_eq!(res.headers()["content-encoding"], "gzip");
-    // A compressed request body is not rewritten either.
+    // An unknown or stacked coding: not decoded, not rewritten, not even parsed.
+    let coded = b"\x1f\x9d\x90garbage<D:href>/webdav/x";
+    for (coding, reason) in [
+        ("compress", SkipReason::UnknownCoding),
+        ("gzip, br", SkipReason::StackedCodings),
+    ] {
+        let events = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let seen_events = Arc::clone(&events);
+        let layer = d().on_event(move |e: &RelocateEvent| seen_events.lock().push(*e));
+        let mut script = Script::new(207)
+            .header("content-type", "text/xml")
+            .header("content-encoding", coding)
+            .header("content-length", coded.len().to_string());
+        script = script.chunks(&[&coded[..10], &coded[10..]]);
+        let (res, _) = exchange(layer, script, propfind()).await;
+        assert_eq!(res.body().as_ref().unwrap(), &coded[..]);
+        assert_eq!(
+            res.headers()["content-length"],
+            coded.len().to_string().as_str()
+        );
+        assert_eq!(res.headers()["content-encoding"], coding);
+        assert_eq!(*events.lock(), [RelocateEvent::Skipped(reason)]);
+    }
+    // A request body to be rewritten in an unknown coding: 415, never forwarded.
     let req = routed("PROPFIND", "localhost:8080:/dav/", "/dav")
         .header("content-type", "text/xml")
-        .header("content-encoding", "gzip")
-        .body(Body::from(&gzip[..]))
+        .header("content-encoding", "compress")
+        .body(Body::from(&coded[..]))
         .unwrap();
-    let (_, seen) = exchange(d(), Script::new(207), req).await;
-    assert_eq!(seen.unwrap().body, &gzip[..]);
+    let (res, seen) = exchange(d(), Script::new(207), req).await;
+    assert_eq!(res.status(), 415);
+    assert_eq!(res.headers()["accept-encoding"], "gzip, deflate, br, zstd");
+    assert!(seen.is_none());
 }
 
 /// Malformed XML that fits the buffer: 502 for a response, 400 for a request (and

@@ -1,6 +1,7 @@
 //! The layer end to end over `service_fn` upstreams: spec 2.9.2's exchanges with the
 //! 4.5 fixes, open redirects, streaming, caps.
 
+mod codings;
 mod exchanges;
 mod streaming;
 

@@ -125,6 +125,12 @@ fn settings(description: &Description, errors: &mut Errors) -> Settings {
             DEFAULT_REQUEST_BUFFER_TOTAL,
             errors,
         ),
+        max_decoded_body: size(
+            "server.max_decoded_body",
+            &raw.max_decoded_body,
+            frontdoor_relocate::DEFAULT_MAX_DECODED_BODY,
+            errors,
+        ),
         via: via(raw.via.as_ref(), errors),
         via_responses: raw.via_responses.unwrap_or(false),
         escaped_slashes: raw

@@ -2,7 +2,12 @@
 //! host policy, forwarding headers, upgrades, connection caps, timeouts and TLS, and
 //! the relocation layer whose remote root is the first upstream's URL.
 
-use frontdoor_relocate::{RelocateLayer, Root};
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
+
+use frontdoor_relocate::{OnRelocateEvent, RelocateEvent, RelocateLayer, Root};
 use frontdoor_upstream::{Forwarding, Upstream, UpstreamConfigError};
 
 use super::options::Options;
@@ -17,10 +22,14 @@ pub(super) type Problem = (&'static str, String);
 /// The relocation layer of a target with a profile: the remote root is the first
 /// upstream's URL (the same base path the upstream joins request paths under, with
 /// the same `rebase`); the other upstreams' origins are aliases of it. The local root
-/// comes from each request (`Resolved` and the prefix the router consumed).
+/// comes from each request (`Resolved` and the prefix the router consumed). A
+/// compressed body decodes to at most `max_decoded_body` bytes; what the layer
+/// reports goes to the observer under the target's `label`.
 pub(super) fn relocation(
     profile: Relocate,
     bases: &[String],
+    max_decoded_body: u64,
+    (label, options): (&Arc<str>, &Options),
 ) -> Result<Option<RelocateLayer>, Problem> {
     if profile == Relocate::None {
         return Ok(None);
@@ -31,13 +40,48 @@ pub(super) fn relocation(
     let Some(first) = roots.next().transpose()? else {
         return Ok(None);
     };
-    let mut layer = RelocateLayer::new(profile).remote_root(first);
+    let mut layer = RelocateLayer::new(profile)
+        .remote_root(first)
+        .max_decoded_body(max_decoded_body)
+        .on_event(relocate_events(label, options));
     for root in roots {
         if let Some(origin) = root?.origin() {
             layer = layer.remote_alias(origin.clone());
         }
     }
     Ok(Some(layer))
+}
+
+/// The relocation's hook: each event to the observer; the first body of the target
+/// passed on unrewritten (which leaks the upstream's URLs) logged at `warn`, later
+/// ones at `debug`, and a body cut off past the decoded-size cap at `warn`.
+fn relocate_events(label: &Arc<str>, options: &Options) -> impl OnRelocateEvent {
+    let observer = options.observer.clone();
+    let label = Arc::clone(label);
+    let warned = AtomicBool::new(false);
+    move |event: &RelocateEvent| {
+        match event {
+            RelocateEvent::Skipped(reason) => {
+                if warned.swap(true, Ordering::Relaxed) {
+                    tracing::debug!(route = %label, %reason, "compressed body passed on unrelocated");
+                } else {
+                    tracing::warn!(
+                        route = %label,
+                        %reason,
+                        "compressed body passed on unrelocated (its coding cannot be decoded; \
+                         the upstream's URLs reach the client); logged once per route"
+                    );
+                }
+            }
+            RelocateEvent::DecodedTooLarge { limit } => {
+                tracing::warn!(route = %label, limit, "compressed body cut off past [server] max_decoded_body");
+            }
+            _ => {}
+        }
+        if let Some(observer) = &observer {
+            observer.relocate_event(&label, event);
+        }
+    }
 }
 
 /// The base URL of one upstream address (a built-in backend's loopback address).

@@ -5,6 +5,7 @@ use std::{collections::BTreeMap, convert::Infallible, net::SocketAddr, sync::Arc
 
 use frontdoor_core::{Body, BoxError};
 use frontdoor_mirror::MirrorStats;
+use frontdoor_relocate::RelocateEvent;
 use frontdoor_upstream::ProxyError;
 use http::{Request, Response};
 use tower::{util::BoxCloneSyncService, Service, ServiceExt as _};
@@ -35,6 +36,12 @@ pub trait Observer: Send + Sync + 'static {
     /// `n` spans were dropped (the export queue was full).
     fn spans_dropped(&self, n: u64) {
         let _ = n;
+    }
+
+    /// A relocation event on `route`: a compressed body passed on unrewritten (an
+    /// unknown or stacked coding), or one cut off past `[server] max_decoded_body`.
+    fn relocate_event(&self, route: &str, event: &RelocateEvent) {
+        let _ = (route, event);
     }
 
     /// The counters of `route`'s mirror, when it has one.

@@ -100,7 +100,13 @@ pub(super) fn build(
         .iter()
         .map(|addr| base_url(addr, options))
         .collect::<Vec<_>>();
-    let relocation = relocation(target.relocate, &bases)?;
+    let max_decoded_body = checked.settings.max_decoded_body;
+    let relocation = relocation(
+        target.relocate,
+        &bases,
+        max_decoded_body,
+        (&served.route, options),
+    )?;
     let (gateway, mirror) = observed(&served.route, shared, options);
     let rate_limit = rate_limited(&served.route, shared, options);
     let buffer = target
