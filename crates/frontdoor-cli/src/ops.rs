@@ -59,6 +59,8 @@ pub struct Metrics {
     mirrors: MirrorCounters,
     tls_expiry: Family<Labels, Gauge>,
     spans_dropped: Counter,
+    /// `frontdoor_upstream_healthy{route,upstream}`: the health checks' verdicts.
+    upstream_healthy: Family<Labels, Gauge>,
     /// The certificates served and their expiry; the gauge is computed at scrape.
     certificates: Arc<parking_lot::Mutex<Vec<(Labels, SystemTime)>>>,
 }
@@ -106,6 +108,16 @@ impl Observer for Metrics {
 
     fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
         Some(Self::mirror_stats(self, route))
+    }
+
+    fn upstream_health(&self, route: &str, upstream: &str, healthy: bool) {
+        let labels = vec![
+            ("route", route.to_owned()),
+            ("upstream", upstream.to_owned()),
+        ];
+        self.upstream_healthy
+            .get_or_create(&labels)
+            .set(i64::from(healthy));
     }
 }
 
@@ -155,6 +167,12 @@ impl Metrics {
             tls_expiry.clone(),
         );
         let spans_dropped = spans_dropped_counter(&mut registry);
+        let upstream_healthy = Family::<Labels, Gauge>::default();
+        registry.register(
+            "upstream_healthy",
+            "1 while the health checks let an upstream address take traffic, else 0",
+            upstream_healthy.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             spans_dropped,
@@ -165,6 +183,7 @@ impl Metrics {
             reloads,
             mirrors,
             tls_expiry,
+            upstream_healthy,
             certificates: Arc::default(),
         }
     }

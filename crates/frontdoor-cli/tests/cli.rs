@@ -30,6 +30,7 @@ use tokio::{
 mod bodies;
 mod destination;
 mod drain;
+mod health;
 mod limits;
 mod names;
 mod prefix;

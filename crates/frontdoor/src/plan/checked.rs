@@ -282,6 +282,8 @@ pub struct Target {
     /// The `Upgrade` protocols proxied to the upstream (`upgrades`, default
     /// `["websocket"]`; empty: none). Never `h2c`.
     pub upgrades: UpgradeProtocols,
+    /// Active health checks of each upstream address, when configured.
+    pub health_check: Option<HealthCheckSettings>,
 }
 
 /// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].
@@ -418,4 +420,38 @@ pub struct MirrorSettings {
     pub max_in_flight: Option<usize>,
     /// `timeout`: the shadow's one deadline (`None`: the default).
     pub timeout: Option<Duration>,
+}
+
+/// A target's validated `health_check = { .. }`: a `GET` of `path` on each upstream
+/// address (with the upstream's `Host`, and TLS with the target's `tls` for `https`
+/// upstreams) every `interval`, give or take a tenth. An address failing `unhealthy`
+/// checks in a row takes no traffic until it passes `healthy` in a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HealthCheckSettings {
+    /// `path`: the path and query checked, from the upstream's origin (not under the
+    /// upstream URL's base path).
+    pub path: http::uri::PathAndQuery,
+    /// `interval`: 5 s by default.
+    pub interval: Duration,
+    /// `timeout`: the most one check may take, to the end of its body; 1 s by
+    /// default.
+    pub timeout: Duration,
+    /// `unhealthy`: 3 by default.
+    pub unhealthy: u32,
+    /// `healthy`: 2 by default.
+    pub healthy: u32,
+    /// `status`: the statuses that pass; `None` (the default) for any 2xx or 3xx.
+    pub status: Option<Vec<StatusCode>>,
+}
+
+impl HealthCheckSettings {
+    /// Whether a check answered `status` passes.
+    #[must_use]
+    pub fn passes(&self, status: StatusCode) -> bool {
+        match &self.status {
+            Some(list) => list.contains(&status),
+            None => status.is_success() || status.is_redirection(),
+        }
+    }
 }

@@ -187,6 +187,8 @@ pub struct Route {
     pub request_buffer: Option<Value>,
     /// The `Upgrade` protocols proxied (a list; `[]` for none).
     pub upgrades: Option<Value>,
+    /// Active health checks of each upstream address.
+    pub health_check: Option<HealthCheck>,
 }
 
 impl Route {
@@ -263,6 +265,13 @@ impl Route {
         self.mirror = Some(mirror);
         self
     }
+
+    /// With active health checks of each upstream address.
+    #[must_use]
+    pub fn health_check(mut self, check: HealthCheck) -> Self {
+        self.health_check = Some(check);
+        self
+    }
 }
 
 impl Description {
@@ -329,6 +338,67 @@ impl Mirror {
             upstream: upstream.to_owned(),
             ..Self::default()
         }
+    }
+}
+
+/// `health_check = { .. }` of a target: a `GET` of `path` on each upstream address,
+/// every `interval` (with a little jitter). Absent keys take the defaults in
+/// [`HealthCheckSettings`](super::checked::HealthCheckSettings)'s docs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HealthCheck {
+    /// The path (and query) checked, from the upstream's origin: required.
+    pub path: Option<String>,
+    /// How often each address is checked (`"5s"`).
+    pub interval: Option<String>,
+    /// How long one check may take (`"1s"`).
+    pub timeout: Option<String>,
+    /// Failed checks in a row that take an address out (3).
+    pub unhealthy: Option<i64>,
+    /// Passed checks in a row that bring it back (2).
+    pub healthy: Option<i64>,
+    /// The statuses that pass (any 2xx or 3xx).
+    pub status: Option<Vec<i64>>,
+}
+
+impl HealthCheck {
+    /// Checks of `path` with the defaults.
+    #[must_use]
+    pub fn new(path: &str) -> Self {
+        Self {
+            path: Some(path.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// Every `interval` (a duration, `"5s"`).
+    #[must_use]
+    pub fn interval(mut self, interval: &str) -> Self {
+        self.interval = Some(interval.to_owned());
+        self
+    }
+
+    /// Each check within `timeout` (a duration, `"1s"`).
+    #[must_use]
+    pub fn timeout(mut self, timeout: &str) -> Self {
+        self.timeout = Some(timeout.to_owned());
+        self
+    }
+
+    /// Out after `unhealthy` failed checks in a row, back after `healthy` passed ones.
+    #[must_use]
+    pub const fn thresholds(mut self, unhealthy: i64, healthy: i64) -> Self {
+        self.unhealthy = Some(unhealthy);
+        self.healthy = Some(healthy);
+        self
+    }
+
+    /// Only `status` passes.
+    #[must_use]
+    pub fn status(mut self, status: impl IntoIterator<Item = i64>) -> Self {
+        self.status = Some(status.into_iter().collect());
+        self
     }
 }
 

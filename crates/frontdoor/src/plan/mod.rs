@@ -74,6 +74,7 @@ pub mod check;
 pub mod checked;
 pub mod description;
 mod error;
+mod health;
 mod served;
 mod stack;
 pub mod state;
@@ -87,8 +88,9 @@ use crate::telemetry::OtlpExporter;
 
 pub use self::{
     checked::Checked,
-    description::{Description, Mirror, Route},
+    description::{Description, HealthCheck, Mirror, Route},
     error::{PlanError, PlanErrors},
+    health::{render_health, HealthRow},
     served::Served,
     stack::{Observer, Options, RouteService as PlanService, Row},
     state::SharedState,
@@ -217,6 +219,7 @@ impl Plan {
         };
         let exporter = exporter(&checked, &options, previous)?;
         let first = stack::build(&checked, &state, &options, exporter.as_ref())?;
+        health::start(&checked, &state, &options);
         Ok(Self {
             rows: first.rows.clone(),
             spare: first.service.clone(),
@@ -231,8 +234,12 @@ impl Plan {
     /// A worker's stack: the resolver and the router over every route's service,
     /// with its own upstream connection pools and the plan's shared state. Cheap
     /// enough to call once per worker; each call builds a new stack.
+    ///
+    /// Called inside a tokio runtime, it starts the plan's health checks if they are
+    /// not running yet (a plan built inside a runtime started them when built).
     #[must_use]
     pub fn service(&self) -> PlanService {
+        health::start(&self.checked, &self.state, &self.options);
         if let Some(first) = self.first.lock().take() {
             return first.service;
         }
@@ -263,6 +270,13 @@ impl Plan {
     #[must_use]
     pub fn checked(&self) -> &Checked {
         &self.checked
+    }
+
+    /// The health of every address whose target has a `health_check`: routes in
+    /// order, then the default's.
+    #[must_use]
+    pub fn upstream_health(&self) -> Vec<HealthRow> {
+        health::rows(&self.checked, &self.state)
     }
 
     /// The state every worker's stack shares.

@@ -2,6 +2,7 @@
 //! with its key path (cleanup rules, route specs and upstream URLs are checked by
 //! the crates that run them, with their messages).
 
+pub mod health;
 mod mirror;
 mod name;
 mod target;

@@ -6,7 +6,7 @@ use frontdoor_route::{Mode, Prefix};
 use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
 use http::Uri;
 
-use super::{mirror, tls, values};
+use super::{health, mirror, tls, values};
 use crate::plan::{
     checked::{Builtin, Matcher, Relocate, Route, Target, Timeouts, UpstreamAddr},
     description as d,
@@ -110,6 +110,10 @@ fn target(
         .upgrades
         .as_ref()
         .map_or_else(UpgradeProtocols::default, |u| upgrades(path, u, errors));
+    let health_check = raw
+        .health_check
+        .as_ref()
+        .and_then(|h| health::health_check(path, h, errors));
     (errors.count() == before).then_some(Target {
         upstreams,
         relocate,
@@ -126,6 +130,7 @@ fn target(
         connect: raw.connect.unwrap_or(false),
         request_buffer,
         upgrades,
+        health_check,
     })
 }
 

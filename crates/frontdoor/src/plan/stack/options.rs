@@ -33,6 +33,12 @@ pub trait Observer: Send + Sync + 'static {
         let _ = route;
         None
     }
+
+    /// The health checks' verdict on `route`'s address `upstream` (as configured):
+    /// reported when its checks start (healthy) and at each change.
+    fn upstream_health(&self, route: &str, upstream: &str, healthy: bool) {
+        let _ = (route, upstream, healthy);
+    }
 }
 
 /// What a plan is built with beside its description: where the things outside it

@@ -8,6 +8,11 @@
 //!   period ends it gets one trial request (one more connect failure ejects it again).
 //!   When every address is ejected, requests fail at once with
 //!   [`ProxyErrorKind::Unavailable`] (503 through the gateway layer).
+//! * **Active health**: whoever checks the addresses (the plan's health checks)
+//!   records its verdict with [`BalanceHealth::set_healthy`]. A request goes to the
+//!   addresses that are both healthy and not ejected; when there are none it goes to
+//!   every address (fail open), so unhealthy addresses are tried rather than the
+//!   request refused (only ejected ones, whose connects fail, stay out).
 //! * **Retries** (bounded by `retries`): only idempotent methods (GET, HEAD, OPTIONS,
 //!   TRACE, PUT, DELETE), only requests without a body (so not a byte of body can have
 //!   been sent, and nothing needs buffering), never upgrades, and only after a connect
@@ -46,29 +51,23 @@
 //!
 //! [`p2c::Balance`]: tower::balance::p2c::Balance
 
+mod endpoint;
+
 use std::{
     fmt,
-    future::Future,
-    pin::Pin,
-    sync::{
-        atomic::{AtomicU32, AtomicUsize, Ordering},
-        Arc,
-    },
-    task::{ready, Context, Poll},
+    sync::Arc,
+    task::{Context, Poll},
     time::Duration,
 };
 
 use bytes::Bytes;
 use frontdoor_core::{Body, BoxError};
 use http::{header, Method, Request, Response};
-use parking_lot::Mutex;
-use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep};
-use tower::{
-    balance::p2c::Balance, discover::ServiceList, load::Load, retry::Retry, ServiceExt as _,
-};
+use tokio::time::Instant;
+use tower::{balance::p2c::Balance, discover::ServiceList, retry::Retry, ServiceExt as _};
 use tower_service::Service;
 
+use self::endpoint::{Endpoint, EndpointShared};
 use crate::{ProxyError, ProxyErrorKind, Upstream, UpstreamConfigError};
 
 // === BalancedBuilder ===
@@ -169,13 +168,7 @@ impl BalanceHealth {
     pub fn new(addresses: usize) -> Self {
         Self {
             endpoints: (0..addresses)
-                .map(|_| {
-                    Arc::new(EndpointShared {
-                        failures: AtomicU32::new(0),
-                        ejected_until: Mutex::new(None),
-                        in_flight: AtomicUsize::new(0),
-                    })
-                })
+                .map(|_| Arc::new(EndpointShared::new()))
                 .collect(),
         }
     }
@@ -185,6 +178,40 @@ impl BalanceHealth {
     pub fn ejected(&self) -> usize {
         let now = Instant::now();
         self.endpoints.iter().filter(|e| e.ejected_at(now)).count()
+    }
+
+    /// How many addresses the health is for.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.endpoints.len()
+    }
+
+    /// Whether the health is for no address at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.endpoints.is_empty()
+    }
+
+    /// Whether the health checks let address `index` take traffic (`true` for an
+    /// address that was never checked, or that is out of range).
+    #[must_use]
+    pub fn is_healthy(&self, index: usize) -> bool {
+        self.endpoints.get(index).is_none_or(|e| e.healthy())
+    }
+
+    /// Records the health checks' verdict on address `index`; whether it changed (an
+    /// index out of range changes nothing). An unhealthy address takes no traffic
+    /// while another address is healthy (and not ejected).
+    pub fn set_healthy(&self, index: usize, healthy: bool) -> bool {
+        self.endpoints
+            .get(index)
+            .is_some_and(|e| e.set_healthy(healthy))
+    }
+
+    /// How many addresses the health checks found unhealthy.
+    #[must_use]
+    pub fn unhealthy(&self) -> usize {
+        self.endpoints.iter().filter(|e| !e.healthy()).count()
     }
 
     /// Whether `self` and `other` are the same shared health.
@@ -302,8 +329,16 @@ struct Balancer {
 }
 
 impl Balancer {
+    /// p2c over the addresses that are healthy and not ejected; when there are none,
+    /// over every address (fail open: ejected ones wait for their period to end).
     fn new(endpoints: Arc<Vec<Endpoint>>) -> Self {
-        let balance = Balance::new(ServiceList::new(endpoints.to_vec()));
+        let now = Instant::now();
+        let usable = |e: &&Endpoint| e.shared.healthy() && !e.shared.ejected_at(now);
+        let mut chosen: Vec<Endpoint> = endpoints.iter().filter(usable).cloned().collect();
+        if chosen.is_empty() {
+            chosen = endpoints.to_vec();
+        }
+        let balance = Balance::new(ServiceList::new(chosen));
         Self { endpoints, balance }
     }
 }
@@ -387,210 +422,5 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for RetryPoli
     }
 }
 
-// === Endpoint ===
-
-#[derive(Debug)]
-struct EndpointShared {
-    failures: AtomicU32,
-    ejected_until: Mutex<Option<Instant>>,
-    in_flight: AtomicUsize,
-}
-
-impl EndpointShared {
-    fn ejected_at(&self, now: Instant) -> bool {
-        self.ejected_until.lock().is_some_and(|until| now < until)
-    }
-
-    /// Records a call's result; `(eject_after, eject_for)` are the balancer's.
-    fn record(
-        &self,
-        result: Result<(), &ProxyError>,
-        authority: &http::uri::Authority,
-        (eject_after, eject_for): (u32, Duration),
-    ) {
-        match result {
-            Err(e) if e.is_connect() => {
-                let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
-                if eject_after > 0 && failures >= eject_after {
-                    *self.ejected_until.lock() = Some(Instant::now() + eject_for);
-                    // One trial request after the period: a failure ejects again.
-                    self.failures
-                        .store(eject_after.saturating_sub(1), Ordering::Release);
-                    tracing::warn!(upstream = %authority, failures, ?eject_for, "upstream address ejected");
-                }
-            }
-            Err(_) => {}
-            Ok(()) => self.failures.store(0, Ordering::Release),
-        }
-    }
-}
-
-/// One address: its upstream, shared health and load, and a timer for the end of an
-/// ejection.
-struct Endpoint {
-    upstream: Upstream,
-    shared: Arc<EndpointShared>,
-    /// The balancer's `eject_after` and `eject_for`.
-    eject: (u32, Duration),
-    wait: Option<Pin<Box<Sleep>>>,
-}
-
-impl Clone for Endpoint {
-    fn clone(&self) -> Self {
-        Self {
-            upstream: self.upstream.clone(),
-            shared: Arc::clone(&self.shared),
-            eject: self.eject,
-            wait: None,
-        }
-    }
-}
-
-impl fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("upstream", self.upstream.authority())
-            .field("in_flight", &self.shared.in_flight.load(Ordering::Relaxed))
-            .field("failures", &self.shared.failures.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
-
-impl Load for Endpoint {
-    type Metric = usize;
-
-    fn load(&self) -> usize {
-        self.shared.in_flight.load(Ordering::Relaxed)
-    }
-}
-
-impl Service<Request<Body>> for Endpoint {
-    type Response = Response<Body>;
-    type Error = ProxyError;
-    type Future = EndpointFuture;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let until = *self.shared.ejected_until.lock();
-        if let Some(until) = until {
-            if Instant::now() < until {
-                let wait = self
-                    .wait
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
-                if wait.deadline() != until {
-                    wait.as_mut().reset(until);
-                }
-                ready!(wait.as_mut().poll(cx));
-            }
-            self.wait = None;
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
-        EndpointFuture {
-            inner: self.upstream.call(req),
-            guard: InFlight(Arc::clone(&self.shared)),
-            authority: self.upstream.authority().clone(),
-            eject: self.eject,
-        }
-    }
-}
-
-/// Decrements the endpoint's in-flight count when the call ends (or is dropped).
-struct InFlight(Arc<EndpointShared>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-pin_project! {
-    struct EndpointFuture {
-        #[pin]
-        inner: crate::ResponseFuture,
-        guard: InFlight,
-        authority: http::uri::Authority,
-        eject: (u32, Duration),
-    }
-}
-
-impl Future for EndpointFuture {
-    type Output = Result<Response<Body>, ProxyError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        this.guard
-            .0
-            .record(result.as_ref().map(|_| ()), this.authority, *this.eject);
-        Poll::Ready(result)
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn public_types_are_send_sync_clone() {
-        fn send_sync_clone<T: Send + Sync + Clone>() {}
-        fn send<T: Send>() {}
-        send_sync_clone::<Balanced>();
-        send::<ResponseFuture>();
-    }
-
-    /// Two balancers built with one health share it: a connect failure through one
-    /// ejects the address for the other.
-    #[tokio::test]
-    async fn balancers_built_with_one_health_share_ejections() {
-        // Nothing listens on port 9 (discard) of loopback: the connect is refused.
-        let upstreams = || vec![Upstream::new("http://127.0.0.1:9").unwrap()];
-        let health = BalanceHealth::new(1);
-        let build = || {
-            Balanced::builder(upstreams())
-                .eject_after(1)
-                .retries(0)
-                .health(health.clone())
-                .build()
-                .unwrap()
-        };
-        let (mut a, b) = (build(), build());
-        let alone = Balanced::builder(upstreams()).build().unwrap();
-        let req = Request::get("http://h/").body(Body::empty()).unwrap();
-        let err = a.call(req).await.unwrap_err();
-        assert!(err.is_connect(), "{err:?}");
-        assert_eq!((a.ejected(), b.ejected(), health.ejected()), (1, 1, 1));
-        assert_eq!(alone.ejected(), 0);
-        let wrong = Balanced::builder(upstreams())
-            .health(BalanceHealth::new(2))
-            .build();
-        assert_eq!(wrong.unwrap_err().key(), "health");
-    }
-
-    #[test]
-    fn empty_lists_are_rejected() {
-        assert_eq!(
-            Balanced::builder(vec![]).build().unwrap_err().key(),
-            "upstreams"
-        );
-    }
-
-    #[test]
-    fn only_idempotent_bodiless_requests_are_cloned() {
-        use tower::retry::Policy;
-        let mut p = RetryPolicy { remaining: 1 };
-        let get = Request::get("/").body(Body::empty()).unwrap();
-        assert!(p.clone_request(&get).is_some());
-        let post = Request::post("/").body(Body::empty()).unwrap();
-        assert!(p.clone_request(&post).is_none());
-        let put = Request::put("/").body(Body::from("x")).unwrap();
-        assert!(p.clone_request(&put).is_none());
-        let ws = Request::get("/")
-            .header("upgrade", "websocket")
-            .body(Body::empty())
-            .unwrap();
-        assert!(p.clone_request(&ws).is_none());
-    }
-}
+mod tests;
