@@ -29,6 +29,7 @@ use tokio::{
 
 mod bodies;
 mod destination;
+mod discovery;
 mod drain;
 mod health;
 mod limits;

@@ -67,7 +67,7 @@ pub mod hop_by_hop;
 mod tls;
 pub mod upstream;
 
-pub use balance::{BalanceHealth, Balanced, BalancedBuilder};
+pub use balance::{BalanceHealth, Balanced, BalancedBuilder, Member, MemberFactory};
 pub use buffer::{BufferBudget, RequestBufferLayer};
 pub use error::{ProxyError, ProxyErrorKind, UpstreamConfigError};
 pub use forwarded::Forwarding;

@@ -119,7 +119,8 @@ async fn send(fd: &str, n: usize) -> Vec<String> {
     bodies
 }
 
-#[tokio::test]
+// The log is read with blocking waits: the origins run on other threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_upstream_leaves_the_set_and_comes_back() {
     let (a, b) = (Origin::start("a").await, Origin::start("b").await);
     let file = ConfigFile::new(&format!(
@@ -172,7 +173,8 @@ health_check = {{ path = "/healthz", interval = "100ms", timeout = "1s", unhealt
     assert!(!routes.contains("unhealthy"), "{routes}");
 }
 
-#[tokio::test]
+// The log is read with blocking waits: the origins run on other threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_upstream_unhealthy_still_answers() {
     let (a, b) = (Origin::start("a").await, Origin::start("b").await);
     let file = ConfigFile::new(&format!(
@@ -180,18 +182,18 @@ async fn every_upstream_unhealthy_still_answers() {
 admin = "127.0.0.1:0"
 
 [[route]]
-spec = "::/"
-upstream = ["{}", "{}"]
-health_check = {{ path = "/healthz", interval = "100ms", unhealthy = 1, status = [200] }}
-
-[[route]]
 spec = "::/one"
 upstream = "{}"
 health_check = {{ path = "/healthz", interval = "100ms", unhealthy = 1 }}
+
+[[route]]
+spec = "::/"
+upstream = ["{}", "{}"]
+health_check = {{ path = "/healthz", interval = "100ms", unhealthy = 1, status = [200] }}
 "#,
         a.url(),
-        b.url(),
-        a.url()
+        a.url(),
+        b.url()
     ));
     let fd = start(&["-c", file.0.to_str().unwrap()]);
     let admin = fd.admin.clone().expect("admin address printed");

@@ -91,6 +91,8 @@ impl EndpointShared {
 /// One address: its upstream, shared health and load, and a timer for the end of an
 /// ejection.
 pub(super) struct Endpoint {
+    /// Which member of the set it is.
+    pub(super) member: super::Member,
     pub(super) upstream: Upstream,
     pub(super) shared: Arc<EndpointShared>,
     /// The balancer's `eject_after` and `eject_for`.
@@ -101,6 +103,7 @@ pub(super) struct Endpoint {
 impl Clone for Endpoint {
     fn clone(&self) -> Self {
         Self {
+            member: self.member,
             upstream: self.upstream.clone(),
             shared: Arc::clone(&self.shared),
             eject: self.eject,

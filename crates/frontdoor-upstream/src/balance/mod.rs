@@ -52,6 +52,7 @@
 //! [`p2c::Balance`]: tower::balance::p2c::Balance
 
 mod endpoint;
+mod members;
 
 use std::{
     fmt,
@@ -67,20 +68,40 @@ use tokio::time::Instant;
 use tower::{balance::p2c::Balance, discover::ServiceList, retry::Retry, ServiceExt as _};
 use tower_service::Service;
 
-use self::endpoint::{Endpoint, EndpointShared};
+use parking_lot::Mutex;
+
+use self::endpoint::Endpoint;
+pub use self::members::{BalanceHealth, Member};
 use crate::{ProxyError, ProxyErrorKind, Upstream, UpstreamConfigError};
 
 // === BalancedBuilder ===
 
+/// Builds the [`Upstream`] of a discovered [`Member`] (one with an address): see
+/// [`BalancedBuilder::discovered`].
+pub type MemberFactory = Arc<dyn Fn(Member) -> Result<Upstream, UpstreamConfigError> + Send + Sync>;
+
 /// Configures a [`Balanced`] service. See the [module docs](self).
 #[must_use]
-#[derive(Debug)]
 pub struct BalancedBuilder {
     upstreams: Vec<Upstream>,
     eject_after: u32,
     eject_for: Duration,
     retries: u32,
     health: Option<BalanceHealth>,
+    factory: Option<MemberFactory>,
+}
+
+impl fmt::Debug for BalancedBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BalancedBuilder")
+            .field("upstreams", &self.upstreams)
+            .field("eject_after", &self.eject_after)
+            .field("eject_for", &self.eject_for)
+            .field("retries", &self.retries)
+            .field("health", &self.health)
+            .field("discovered", &self.factory.is_some())
+            .finish()
+    }
 }
 
 impl BalancedBuilder {
@@ -104,10 +125,20 @@ impl BalancedBuilder {
         self
     }
 
-    /// Shares `health` (the addresses' failures, ejections and load, in upstream
-    /// order) with every other `Balanced` built with it. Default: its own.
+    /// Shares `health` (the members' failures, ejections and load) with every other
+    /// `Balanced` built with it. Default: its own, one member per upstream.
     pub fn health(mut self, health: BalanceHealth) -> Self {
         self.health = Some(health);
+        self
+    }
+
+    /// Follows the shared health's members as [`BalanceHealth::set_members`] changes
+    /// them: each discovered member (with an address) gets its own [`Upstream`]
+    /// (so its own connection pool) from `factory`, built on the first request that
+    /// sees it and kept while it stays; a member without an address is the list's
+    /// upstream. Default: the members are one per upstream, fixed.
+    pub fn discovered(mut self, factory: MemberFactory) -> Self {
+        self.factory = Some(factory);
         self
     }
 
@@ -116,7 +147,7 @@ impl BalancedBuilder {
     /// # Errors
     ///
     /// `upstreams` when the list is empty; `health` when the shared health is for
-    /// another number of addresses.
+    /// another number of addresses (and members are not discovered).
     pub fn build(self) -> Result<Balanced, UpstreamConfigError> {
         if self.upstreams.is_empty() {
             return Err(UpstreamConfigError::new(
@@ -127,97 +158,83 @@ impl BalancedBuilder {
         let health = self
             .health
             .unwrap_or_else(|| BalanceHealth::new(self.upstreams.len()));
-        if health.endpoints.len() != self.upstreams.len() {
+        if self.factory.is_none() && health.len() != self.upstreams.len() {
             return Err(UpstreamConfigError::new(
                 "health",
                 "the shared health is for another number of addresses",
             ));
         }
-        let eject = (self.eject_after, self.eject_for);
-        let endpoints = self
-            .upstreams
-            .into_iter()
-            .zip(health.endpoints.iter())
-            .map(|(upstream, shared)| Endpoint {
-                upstream,
-                shared: Arc::clone(shared),
-                eject,
-                wait: None,
-            })
-            .collect();
+        let source = Arc::new(Source {
+            upstreams: self.upstreams,
+            factory: self.factory,
+            eject: (self.eject_after, self.eject_for),
+            health,
+            cache: Mutex::new(Cache {
+                version: u64::MAX,
+                endpoints: Arc::new(Vec::new()),
+            }),
+        });
         Ok(Balanced {
-            endpoints: Arc::new(endpoints),
+            source,
             retries: self.retries,
         })
     }
 }
 
-// === BalanceHealth ===
+// === Source ===
 
-/// The health and load of a balanced route's addresses (consecutive connect failures,
-/// ejections, requests in flight), to share between [`Balanced`] services built
-/// separately, such as each worker's stack of one route. Cloning shares it.
-#[derive(Clone, Debug)]
-pub struct BalanceHealth {
-    endpoints: Arc<[Arc<EndpointShared>]>,
+/// A worker's view of the shared members: their endpoints, rebuilt when the
+/// members change.
+struct Source {
+    /// The configured upstreams, for members without an address.
+    upstreams: Vec<Upstream>,
+    factory: Option<MemberFactory>,
+    eject: (u32, Duration),
+    health: BalanceHealth,
+    cache: Mutex<Cache>,
 }
 
-impl BalanceHealth {
-    /// Fresh health for `addresses` addresses: none failed, none ejected.
-    #[must_use]
-    pub fn new(addresses: usize) -> Self {
-        Self {
-            endpoints: (0..addresses)
-                .map(|_| Arc::new(EndpointShared::new()))
-                .collect(),
+/// The endpoints of one version of the members.
+struct Cache {
+    version: u64,
+    endpoints: Arc<Vec<Endpoint>>,
+}
+
+impl Source {
+    /// The endpoints of the current members: the cached ones while the members are
+    /// unchanged; else new ones, each keeping its `Upstream` (and pool) when it
+    /// stays.
+    fn endpoints(&self) -> Arc<Vec<Endpoint>> {
+        let snapshot = self.health.snapshot();
+        let mut cache = self.cache.lock();
+        if cache.version == snapshot.version {
+            return Arc::clone(&cache.endpoints);
         }
-    }
-
-    /// How many addresses are currently ejected.
-    #[must_use]
-    pub fn ejected(&self) -> usize {
-        let now = Instant::now();
-        self.endpoints.iter().filter(|e| e.ejected_at(now)).count()
-    }
-
-    /// How many addresses the health is for.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.endpoints.len()
-    }
-
-    /// Whether the health is for no address at all.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.endpoints.is_empty()
-    }
-
-    /// Whether the health checks let address `index` take traffic (`true` for an
-    /// address that was never checked, or that is out of range).
-    #[must_use]
-    pub fn is_healthy(&self, index: usize) -> bool {
-        self.endpoints.get(index).is_none_or(|e| e.healthy())
-    }
-
-    /// Records the health checks' verdict on address `index`; whether it changed (an
-    /// index out of range changes nothing). An unhealthy address takes no traffic
-    /// while another address is healthy (and not ejected).
-    pub fn set_healthy(&self, index: usize, healthy: bool) -> bool {
-        self.endpoints
-            .get(index)
-            .is_some_and(|e| e.set_healthy(healthy))
-    }
-
-    /// How many addresses the health checks found unhealthy.
-    #[must_use]
-    pub fn unhealthy(&self) -> usize {
-        self.endpoints.iter().filter(|e| !e.healthy()).count()
-    }
-
-    /// Whether `self` and `other` are the same shared health.
-    #[must_use]
-    pub fn ptr_eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.endpoints, &other.endpoints)
+        let endpoints = snapshot
+            .members
+            .iter()
+            .filter_map(|(member, shared)| {
+                let kept = cache.endpoints.iter().find(|e| e.member == *member);
+                let upstream = match (kept, member.addr, &self.factory) {
+                    (Some(e), _, _) => e.upstream.clone(),
+                    (None, None, _) => self.upstreams.get(member.upstream)?.clone(),
+                    (None, Some(_), Some(factory)) => factory(*member)
+                        .map_err(|e| tracing::warn!(?member, error = %e, "cannot build a discovered upstream"))
+                        .ok()?,
+                    (None, Some(_), None) => return None,
+                };
+                Some(Endpoint {
+                    member: *member,
+                    upstream,
+                    shared: Arc::clone(shared),
+                    eject: self.eject,
+                    wait: None,
+                })
+            })
+            .collect();
+        cache.version = snapshot.version;
+        cache.endpoints = Arc::new(endpoints);
+        Arc::clone(&cache.endpoints)
     }
 }
 
@@ -229,14 +246,14 @@ impl BalanceHealth {
 /// [`ProxyError`].
 #[derive(Clone)]
 pub struct Balanced {
-    endpoints: Arc<Vec<Endpoint>>,
+    source: Arc<Source>,
     retries: u32,
 }
 
 impl fmt::Debug for Balanced {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Balanced")
-            .field("endpoints", &self.endpoints)
+            .field("endpoints", &self.source.endpoints())
             .field("retries", &self.retries)
             .finish()
     }
@@ -251,29 +268,26 @@ impl Balanced {
             eject_for: Duration::from_secs(10),
             retries: 2,
             health: None,
+            factory: None,
         }
     }
 
     /// How many addresses are balanced over.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.endpoints.len()
+        self.source.health.len()
     }
 
-    /// Always `false`: a `Balanced` has at least one address.
+    /// Whether there is no address to balance over (never with fixed upstreams).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.endpoints.is_empty()
+        self.source.health.is_empty()
     }
 
     /// How many addresses are currently ejected.
     #[must_use]
     pub fn ejected(&self) -> usize {
-        let now = Instant::now();
-        self.endpoints
-            .iter()
-            .filter(|e| e.shared.ejected_at(now))
-            .count()
+        self.source.health.ejected()
     }
 }
 
@@ -292,7 +306,9 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if self.ejected() == self.endpoints.len() {
+        let endpoints = self.source.endpoints();
+        let now = Instant::now();
+        if endpoints.iter().all(|e| e.shared.ejected_at(now)) {
             return ResponseFuture::boxed(std::future::ready(Err(ProxyError::new(
                 ProxyErrorKind::Unavailable,
             ))));
@@ -303,7 +319,7 @@ where
             RetryPolicy {
                 remaining: self.retries,
             },
-            Balancer::new(Arc::clone(&self.endpoints)),
+            Balancer::new(endpoints),
         );
         let fut = svc.oneshot(req);
         ResponseFuture::boxed(async move {

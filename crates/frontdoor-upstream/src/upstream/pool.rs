@@ -74,14 +74,14 @@ enum Acquired {
 
 impl Http1Pool {
     pub(crate) fn new(
-        dial: Uri,
+        (dial, fixed): (Uri, Option<std::net::SocketAddr>),
         connect_timeout: Option<Duration>,
         max_idle: usize,
         idle_timeout: Option<Duration>,
         cap: Option<Arc<Semaphore>>,
     ) -> Self {
         Self {
-            connector: http_connector(connect_timeout),
+            connector: http_connector(connect_timeout, fixed),
             dial,
             idle: Mutex::new(Vec::new()),
             max_idle,

@@ -171,6 +171,8 @@ pub struct Resolve {
     /// address, before TLS or the `Host` port is considered. Each label is also in
     /// `schemes` (with no ports when it was not there).
     pub listener_labels: Vec<(SocketAddr, String)>,
+    /// `dns_servers`: the name servers DNS discovery asks; empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// One `[[route]]`.
@@ -284,6 +286,8 @@ pub struct Target {
     pub upgrades: UpgradeProtocols,
     /// Active health checks of each upstream address, when configured.
     pub health_check: Option<HealthCheckSettings>,
+    /// DNS discovery of the upstreams' addresses, when configured.
+    pub discovery: Option<DiscoverySettings>,
 }
 
 /// One upstream address, as accepted by [`frontdoor_upstream::Upstream::new`].
@@ -454,4 +458,29 @@ impl HealthCheckSettings {
             None => status.is_success() || status.is_redirection(),
         }
     }
+}
+
+/// A target's validated `discovery = { .. }`: every upstream's host is looked up
+/// again and again, and each address found is an endpoint of the target's balancer
+/// (with its own connection pool, connection cap and health checks), reached with
+/// the name still in `Host` (as the host policy says) and as TLS SNI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DiscoverySettings {
+    /// `dns`: which records.
+    pub dns: DnsRecords,
+    /// `refresh`: the longest time between lookups (10 s by default); the next
+    /// lookup is after the records' TTL, clamped to 1 s ..= `refresh`.
+    pub refresh: Duration,
+}
+
+/// Which records DNS discovery looks up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DnsRecords {
+    /// `"a"`: every A and AAAA address of the host, on the URL's port.
+    Address,
+    /// `"srv"`: the host is an SRV name; each record's target (its addresses) and
+    /// port.
+    Srv,
 }

@@ -140,6 +140,8 @@ pub struct Resolve {
     pub schemes: Option<std::collections::BTreeMap<String, Vec<u16>>>,
     /// The by-scheme label of requests arriving on each listen address.
     pub listener_labels: Option<std::collections::BTreeMap<String, String>>,
+    /// The name servers DNS discovery asks (`ip:port`), instead of the system's.
+    pub dns_servers: Option<Vec<String>>,
 }
 
 /// A `[[route]]` (a matcher and a target) or the `[default]` (a target only).
@@ -189,6 +191,8 @@ pub struct Route {
     pub upgrades: Option<Value>,
     /// Active health checks of each upstream address.
     pub health_check: Option<HealthCheck>,
+    /// DNS discovery of the upstreams' addresses.
+    pub discovery: Option<Discovery>,
 }
 
 impl Route {
@@ -263,6 +267,13 @@ impl Route {
     #[must_use]
     pub fn mirror(mut self, mirror: Mirror) -> Self {
         self.mirror = Some(mirror);
+        self
+    }
+
+    /// With its upstreams' addresses discovered by DNS.
+    #[must_use]
+    pub fn discovery(mut self, discovery: Discovery) -> Self {
+        self.discovery = Some(discovery);
         self
     }
 
@@ -399,6 +410,30 @@ impl HealthCheck {
     pub fn status(mut self, status: impl IntoIterator<Item = i64>) -> Self {
         self.status = Some(status.into_iter().collect());
         self
+    }
+}
+
+/// `discovery = { dns, refresh }` of a target: its upstreams' hosts are names whose
+/// addresses are looked up again and again, each address an endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Discovery {
+    /// `"a"` (every A/AAAA address of the name, on the URL's port; the default) or
+    /// `"srv"` (the URL's host is an SRV name: targets and ports from its records).
+    pub dns: Option<String>,
+    /// The longest time between lookups (`"10s"`); a shorter record TTL wins.
+    pub refresh: Option<String>,
+}
+
+impl Discovery {
+    /// `dns = "a"` or `"srv"`, refreshed at most every `refresh`.
+    #[must_use]
+    pub fn new(dns: &str, refresh: &str) -> Self {
+        Self {
+            dns: Some(dns.to_owned()),
+            refresh: Some(refresh.to_owned()),
+        }
     }
 }
 

@@ -73,6 +73,7 @@
 pub mod check;
 pub mod checked;
 pub mod description;
+mod discovery;
 mod error;
 mod health;
 mod served;
@@ -88,7 +89,7 @@ use crate::telemetry::OtlpExporter;
 
 pub use self::{
     checked::Checked,
-    description::{Description, HealthCheck, Mirror, Route},
+    description::{Description, Discovery, HealthCheck, Mirror, Route},
     error::{PlanError, PlanErrors},
     health::{render_health, HealthRow},
     served::Served,
@@ -220,6 +221,7 @@ impl Plan {
         let exporter = exporter(&checked, &options, previous)?;
         let first = stack::build(&checked, &state, &options, exporter.as_ref())?;
         health::start(&checked, &state, &options);
+        discovery::start(&checked, &state, &options);
         Ok(Self {
             rows: first.rows.clone(),
             spare: first.service.clone(),
@@ -235,11 +237,13 @@ impl Plan {
     /// with its own upstream connection pools and the plan's shared state. Cheap
     /// enough to call once per worker; each call builds a new stack.
     ///
-    /// Called inside a tokio runtime, it starts the plan's health checks if they are
-    /// not running yet (a plan built inside a runtime started them when built).
+    /// Called inside a tokio runtime, it starts the plan's health checks and DNS
+    /// discovery if they are not running yet (a plan built inside a runtime started
+    /// them when built).
     #[must_use]
     pub fn service(&self) -> PlanService {
         health::start(&self.checked, &self.state, &self.options);
+        discovery::start(&self.checked, &self.state, &self.options);
         if let Some(first) = self.first.lock().take() {
             return first.service;
         }

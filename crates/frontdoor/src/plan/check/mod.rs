@@ -2,6 +2,7 @@
 //! with its key path (cleanup rules, route specs and upstream URLs are checked by
 //! the crates that run them, with their messages).
 
+pub mod discovery;
 pub mod health;
 mod mirror;
 mod name;
@@ -302,6 +303,7 @@ fn resolve(raw: &d::Resolve, errors: &mut Errors) -> Resolve {
         by_scheme: configured || !labels.is_empty(),
         schemes,
         listener_labels: labels,
+        dns_servers: discovery::dns_servers(raw.dns_servers.as_deref().unwrap_or_default(), errors),
     }
 }
 

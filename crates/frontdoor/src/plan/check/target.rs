@@ -6,7 +6,7 @@ use frontdoor_route::{Mode, Prefix};
 use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
 use http::Uri;
 
-use super::{health, mirror, tls, values};
+use super::{discovery, health, mirror, tls, values};
 use crate::plan::{
     checked::{Builtin, Matcher, Relocate, Route, Target, Timeouts, UpstreamAddr},
     description as d,
@@ -114,6 +114,10 @@ fn target(
         .health_check
         .as_ref()
         .and_then(|h| health::health_check(path, h, errors));
+    let discovery = raw
+        .discovery
+        .as_ref()
+        .and_then(|d| discovery::discovery(path, d, &upstreams, errors));
     (errors.count() == before).then_some(Target {
         upstreams,
         relocate,
@@ -131,6 +135,7 @@ fn target(
         request_buffer,
         upgrades,
         health_check,
+        discovery,
     })
 }
 

@@ -19,6 +19,8 @@
 //!   address is unhealthy, requests go to all of them (fail open, logged at warn). A
 //!   target with one upstream is checked and reported the same way, but its only
 //!   address always takes the traffic.
+//! * **Discovered addresses** (`discovery`): each address found is checked on its
+//!   own, from when it is found until it is gone.
 
 mod probe;
 
@@ -26,11 +28,13 @@ use std::{fmt::Write as _, sync::Arc};
 
 use http::Uri;
 
+use frontdoor_upstream::{BalanceHealth, Member};
+
 use self::probe::Probe;
 use super::{
-    checked::{Checked, Target},
+    checked::{Checked, HealthCheckSettings, Target, UpstreamAddr},
     stack::{probe_client, Options},
-    state::{SharedState, TargetState},
+    state::{Probes, SharedState, TargetState},
 };
 
 /// One upstream address's health, as the admin `/routes` shows it.
@@ -49,40 +53,81 @@ pub struct HealthRow {
 /// `state`) that has them and whose checks are not running yet; nothing outside a
 /// tokio runtime. See the [module docs](self).
 pub(super) fn start(checked: &Checked, state: &SharedState, options: &Options) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+    if tokio::runtime::Handle::try_current().is_err() {
         return;
-    };
+    }
     for (label, target, shared) in targets(checked, state) {
-        let (Some(settings), Some(health)) = (&target.health_check, shared.balance_health()) else {
-            continue;
-        };
-        shared.probes().start_with(|| {
-            let route: Arc<str> = label.into();
-            let mut tasks = Vec::new();
-            for (index, addr) in target.upstreams.iter().enumerate() {
-                let client = match probe_client(target, addr, options) {
-                    Ok(client) => client,
-                    Err((key, message)) => {
-                        tracing::warn!(route = %route, key, message, "health checks not started");
-                        continue;
-                    }
-                };
-                let path = Uri::from(settings.path.clone());
-                let probe = Probe {
-                    route: Arc::clone(&route),
-                    upstream: addr.to_string().into(),
-                    index,
-                    health: health.clone(),
-                    settings: settings.clone(),
-                    observer: options.observer.clone(),
-                };
-                let settings = Arc::new(settings.clone());
-                tasks.push(runtime.spawn(probe.run(move || {
-                    probe::check(client.clone(), path.clone(), Arc::clone(&settings))
-                })));
+        if let Some(checker) = Checker::of(&label, target, shared, options) {
+            if !shared.probes().started() {
+                checker.sync();
             }
-            tasks
+        }
+    }
+}
+
+/// What starts the health checks of one target's members: held by its discovery
+/// task, which syncs them when the members change.
+pub(super) struct Checker {
+    route: Arc<str>,
+    target: Target,
+    settings: Arc<HealthCheckSettings>,
+    health: BalanceHealth,
+    probes: Arc<Probes>,
+    options: Options,
+}
+
+impl Checker {
+    /// The checker of the target labelled `label`, when it has health checks.
+    pub(super) fn of(
+        label: &str,
+        target: &Target,
+        shared: &TargetState,
+        options: &Options,
+    ) -> Option<Self> {
+        Some(Self {
+            route: label.into(),
+            settings: Arc::new(target.health_check.clone()?),
+            health: shared.balance_health()?.clone(),
+            target: target.clone(),
+            probes: Arc::clone(shared.probes()),
+            options: options.clone(),
+        })
+    }
+
+    /// Runs one checker per current member (inside a tokio runtime): starts those of
+    /// new members, stops those of members gone.
+    pub(super) fn sync(&self) {
+        let members = self.health.members();
+        self.probes.sync(&members, |member| {
+            let addr = self.target.upstreams.get(member.upstream)?;
+            let client = probe_client(&self.target, addr, member.addr, &self.options)
+                .map_err(|(key, message)| {
+                    tracing::warn!(route = %self.route, key, message, "health checks not started");
+                })
+                .ok()?;
+            let path = Uri::from(self.settings.path.clone());
+            let probe = Probe {
+                route: Arc::clone(&self.route),
+                upstream: member_label(addr, member).into(),
+                member,
+                health: self.health.clone(),
+                settings: (*self.settings).clone(),
+                observer: self.options.observer.clone(),
+            };
+            let settings = Arc::clone(&self.settings);
+            Some(tokio::spawn(probe.run(move || {
+                probe::check(client.clone(), path.clone(), Arc::clone(&settings))
+            })))
         });
+    }
+}
+
+/// A member as metrics and `/routes` name it: the upstream as configured, with the
+/// discovered address after it.
+pub(super) fn member_label(addr: &UpstreamAddr, member: Member) -> String {
+    match member.addr {
+        None => addr.to_string(),
+        Some(found) => format!("{addr} ({found})"),
     }
 }
 
@@ -96,11 +141,14 @@ pub(super) fn rows(checked: &Checked, state: &SharedState) -> Vec<HealthRow> {
         else {
             continue;
         };
-        for (index, addr) in target.upstreams.iter().enumerate() {
+        for member in health.members() {
+            let Some(addr) = target.upstreams.get(member.upstream) else {
+                continue;
+            };
             rows.push(HealthRow {
                 route: route.clone(),
-                upstream: addr.to_string(),
-                healthy: health.is_healthy(index),
+                upstream: member_label(addr, member),
+                healthy: health.is_member_healthy(member),
             });
         }
     }
@@ -108,7 +156,7 @@ pub(super) fn rows(checked: &Checked, state: &SharedState) -> Vec<HealthRow> {
 }
 
 /// Every target with its label and shared state.
-fn targets<'a>(
+pub(super) fn targets<'a>(
     checked: &'a Checked,
     state: &'a SharedState,
 ) -> impl Iterator<Item = (String, &'a Target, &'a TargetState)> {

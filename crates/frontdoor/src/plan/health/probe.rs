@@ -5,7 +5,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use frontdoor_core::Body;
-use frontdoor_upstream::{BalanceHealth, Upstream};
+use frontdoor_upstream::{BalanceHealth, Member, Upstream};
 use http::{Request, Uri};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
@@ -67,8 +67,8 @@ pub(super) struct Probe {
     pub(super) route: Arc<str>,
     /// The address as configured.
     pub(super) upstream: Arc<str>,
-    /// Its position in the target's upstreams (and so in `health`).
-    pub(super) index: usize,
+    /// Which member of the target's set it checks.
+    pub(super) member: Member,
     pub(super) health: BalanceHealth,
     pub(super) settings: HealthCheckSettings,
     pub(super) observer: Option<Arc<dyn Observer>>,
@@ -99,7 +99,7 @@ impl Probe {
 
     /// Records and logs a new verdict.
     fn transition(&self, healthy: bool, reason: Option<String>) {
-        self.health.set_healthy(self.index, healthy);
+        self.health.set_member_healthy(self.member, healthy);
         self.report(healthy);
         let (route, upstream) = (&*self.route, &*self.upstream);
         if healthy {
@@ -216,7 +216,7 @@ mod tests {
         let probe = Probe {
             route: "r".into(),
             upstream: "u".into(),
-            index: 1,
+            member: Member::upstream(1),
             health: health.clone(),
             settings: settings(),
             observer: None,

@@ -139,15 +139,26 @@ pub(super) fn upstream(
     (index, base): (usize, &str),
     client_tls: Option<&ClientTls>,
 ) -> Result<Upstream, UpstreamConfigError> {
-    let mut builder = builder(target, base, client_tls)
-        .host(target.host.clone())
-        .forwarding(forwarding.clone())
-        .connect_method(target.connect)
-        .upgrades(target.upgrades.iter());
+    let mut builder = route_builder(target, forwarding, base, client_tls);
     if let Some(cap) = shared.connection_cap(index) {
         builder = builder.connection_cap(cap.clone());
     }
     builder.build()
+}
+
+/// The builder of a route's upstream at `base`: the target's host policy, upgrades,
+/// `CONNECT`, TLS settings and timeouts, and `forwarding`.
+pub(super) fn route_builder(
+    target: &Target,
+    forwarding: &Forwarding,
+    base: &str,
+    client_tls: Option<&ClientTls>,
+) -> UpstreamBuilder {
+    builder(target, base, client_tls)
+        .host(target.host.clone())
+        .forwarding(forwarding.clone())
+        .connect_method(target.connect)
+        .upgrades(target.upgrades.iter())
 }
 
 /// The client of the health checks of the upstream address `addr`: at its origin
@@ -158,6 +169,7 @@ pub(super) fn upstream(
 pub(crate) fn probe_client(
     target: &Target,
     addr: &UpstreamAddr,
+    connect_to: Option<std::net::SocketAddr>,
     options: &Options,
 ) -> Result<Upstream, Problem> {
     let base = base_url(addr, options);
@@ -171,7 +183,11 @@ pub(crate) fn probe_client(
         _ => HostPolicy::UpstreamAuthority,
     };
     let tls = client_tls(target)?;
-    builder(target, &origin, tls.as_ref())
+    let mut builder = builder(target, &origin, tls.as_ref());
+    if let Some(found) = connect_to {
+        builder = builder.connect_to(found);
+    }
+    builder
         .host(host)
         .forwarding(Forwarding::default().no_via())
         .no_upgrades()

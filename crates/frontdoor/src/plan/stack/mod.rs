@@ -8,6 +8,7 @@
 //! ```
 
 mod client;
+mod discovered;
 mod options;
 mod table;
 mod target;

@@ -42,7 +42,7 @@ use frontdoor_resolve::ForwardingWarnings;
 use frontdoor_upstream::{BalanceHealth, BufferBudget, ConnectionCap, Forwarding};
 use tokio::sync::Semaphore;
 
-pub use self::probes::Probes;
+pub use self::probes::{MemberCaps, Probes, Task};
 use super::{
     checked::{Checked, Matcher, Settings, Target},
     error::{PlanError, PlanErrors},
@@ -89,7 +89,11 @@ struct Parts {
     /// checks its health.
     balance: Option<BalanceHealth>,
     /// Its health checks, when it has them (started by the plan).
-    probes: Probes,
+    probes: Arc<Probes>,
+    /// Its DNS discovery, when it has it (started by the plan).
+    discovery: Task,
+    /// The connection caps of its discovered addresses.
+    member_caps: Arc<MemberCaps>,
 }
 
 /// How a target is recognised across a reload.
@@ -278,8 +282,10 @@ impl TargetState {
         } else {
             Vec::new()
         };
-        let balance = (target.upstreams.len() > 1 || target.health_check.is_some())
-            .then(|| BalanceHealth::new(target.upstreams.len()));
+        let balance = (target.upstreams.len() > 1
+            || target.health_check.is_some()
+            || target.discovery.is_some())
+        .then(|| BalanceHealth::new(target.upstreams.len()));
         Self {
             parts: Arc::new(Parts {
                 id,
@@ -289,7 +295,9 @@ impl TargetState {
                 connection_caps,
                 mirror,
                 balance,
-                probes: Probes::default(),
+                probes: Arc::default(),
+                discovery: Task::default(),
+                member_caps: Arc::new(MemberCaps::new(target.upstream_max_connections)),
             }),
         }
     }
@@ -323,8 +331,20 @@ impl TargetState {
 
     /// The target's health-check tasks (none started without `health_check`).
     #[must_use]
-    pub fn probes(&self) -> &Probes {
+    pub fn probes(&self) -> &Arc<Probes> {
         &self.parts.probes
+    }
+
+    /// The target's DNS discovery task (not started without `discovery`).
+    #[must_use]
+    pub fn discovery(&self) -> &Task {
+        &self.parts.discovery
+    }
+
+    /// The connection caps of the target's discovered addresses.
+    #[must_use]
+    pub fn member_caps(&self) -> &Arc<MemberCaps> {
+        &self.parts.member_caps
     }
 
     /// Whether `self` and `other` are the same parts (a reload kept them).
