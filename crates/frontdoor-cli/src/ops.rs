@@ -119,6 +119,14 @@ impl Observer for Metrics {
             .get_or_create(&labels)
             .set(i64::from(healthy));
     }
+
+    fn upstream_gone(&self, route: &str, upstream: &str) {
+        let labels = vec![
+            ("route", route.to_owned()),
+            ("upstream", upstream.to_owned()),
+        ];
+        self.upstream_healthy.remove(&labels);
+    }
 }
 
 impl Metrics {

@@ -98,7 +98,7 @@ impl Checker {
     /// new members, stops those of members gone.
     pub(super) fn sync(&self) {
         let members = self.health.members();
-        self.probes.sync(&members, |member| {
+        let stopped = self.probes.sync(&members, |member| {
             let addr = self.target.upstreams.get(member.upstream)?;
             let client = probe_client(&self.target, addr, member.addr, &self.options)
                 .map_err(|(key, message)| {
@@ -119,6 +119,13 @@ impl Checker {
                 probe::check(client.clone(), path.clone(), Arc::clone(&settings))
             })))
         });
+        let observer = self.options.observer.as_ref();
+        for member in stopped {
+            let addr = self.target.upstreams.get(member.upstream);
+            if let (Some(observer), Some(addr)) = (observer, addr) {
+                observer.upstream_gone(&self.route, &member_label(addr, member));
+            }
+        }
     }
 }
 

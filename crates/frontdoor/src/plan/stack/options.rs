@@ -39,6 +39,12 @@ pub trait Observer: Send + Sync + 'static {
     fn upstream_health(&self, route: &str, upstream: &str, healthy: bool) {
         let _ = (route, upstream, healthy);
     }
+
+    /// `route`'s address `upstream` left (DNS discovery no longer finds it): its
+    /// health is no longer checked.
+    fn upstream_gone(&self, route: &str, upstream: &str) {
+        let _ = (route, upstream);
+    }
 }
 
 /// What a plan is built with beside its description: where the things outside it

@@ -20,15 +20,23 @@ pub struct Probes {
 
 impl Probes {
     /// Runs one task per member of `members`: starts the missing ones with `spawn`
-    /// (`None`: none for that member) and stops those of members not listed.
+    /// (`None`: none for that member) and stops those of members not listed, which
+    /// it returns.
     pub fn sync(
         &self,
         members: &[Member],
         mut spawn: impl FnMut(Member) -> Option<JoinHandle<()>>,
-    ) {
+    ) -> Vec<Member> {
         let mut tasks = self.tasks.lock();
         let tasks = tasks.get_or_insert_with(HashMap::new);
-        tasks.retain(|member, _| members.contains(member));
+        let mut stopped = Vec::new();
+        tasks.retain(|member, _| {
+            let keep = members.contains(member);
+            if !keep {
+                stopped.push(*member);
+            }
+            keep
+        });
         for member in members {
             if !tasks.contains_key(member) {
                 if let Some(task) = spawn(*member) {
@@ -36,6 +44,7 @@ impl Probes {
                 }
             }
         }
+        stopped
     }
 
     /// Whether the tasks were started.
