@@ -23,6 +23,12 @@
 //!   and load; so do separately built ones given one [`BalanceHealth`]
 //!   ([`BalancedBuilder::health`]), as each worker's stack of one route is: an address
 //!   ejected by one worker's failures is ejected for all.
+//! * **Changing members**: the shared health's members start as one per upstream;
+//!   [`BalanceHealth::set_members`] replaces them (DNS discovery: each [`Member`] an
+//!   upstream at a discovered address). A balancer built with
+//!   [`BalancedBuilder::discovered`] follows: on the first request after a change it
+//!   builds the upstreams of new members (each its own pool) and drops those of
+//!   members gone, keeping the others; requests in flight finish where they were.
 //!
 //! Readiness: [`Balanced`] is always ready and drives the balancer's readiness inside
 //! its response future (the `oneshot` pattern), so one slow address cannot block the

@@ -7,8 +7,12 @@
 //! key path ([`PlanError`]; [`PlanErrors::located`] adds the lines of a TOML text).
 //! A [`Plan`] is built once from it and owns what every worker shares (in-flight
 //! semaphores, upstream connection caps, mirror layers with their shadow pools and
-//! counters, the request buffer budget: [`SharedState`]); [`Plan::service`] builds a
-//! worker's stack over that state, each with its own upstream connection pools.
+//! counters, the request buffer budget, the balancers' health, and the background
+//! tasks of active health checks and DNS discovery: [`SharedState`]);
+//! [`Plan::service`] builds a worker's stack over that state, each with its own
+//! upstream connection pools. The background tasks need a tokio runtime: they start
+//! when the plan is built inside one, else on its first [`Plan::service`] call inside
+//! one, and stop when their target's state is dropped.
 //!
 //! Every route's stack has one order, outermost first, written once in the plan:
 //!

@@ -14,8 +14,9 @@ use crate::plan::checked::Builtin;
 /// The erased service of a route, and of a whole plan.
 pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
 
-/// What a plan's stack reports to whoever observes it: upstream failures, and the
-/// counters of each route's mirror. Every method has a default that does nothing.
+/// What a plan's stack reports to whoever observes it: upstream failures, the
+/// counters of each route's mirror, and the health checks' verdicts. Every method
+/// has a default that does nothing.
 pub trait Observer: Send + Sync + 'static {
     /// An upstream failure on `route` (its label: its name, `route[N]` or `default`),
     /// before the gateway layer answers it.
