@@ -123,7 +123,7 @@ async fn send(fd: &str, n: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_upstream_leaves_the_set_and_comes_back() {
     let (a, b) = (Origin::start("a").await, Origin::start("b").await);
-    let file = ConfigFile::new(&format!(
+    let config = format!(
         r#"[server]
 admin = "127.0.0.1:0"
 workers = 2
@@ -136,7 +136,8 @@ health_check = {{ path = "/healthz", interval = "100ms", timeout = "1s", unhealt
 "#,
         a.url(),
         b.url()
-    ));
+    );
+    let file = ConfigFile::new(&config);
     let fd = start(&["-c", file.0.to_str().unwrap()]);
     let admin = fd.admin.clone().expect("admin address printed");
     wait_gauge(&admin, a.addr, 1).await;
@@ -160,6 +161,18 @@ health_check = {{ path = "/healthz", interval = "100ms", timeout = "1s", unhealt
     );
     let before = b.served.load(Ordering::SeqCst);
     let bodies = send(&fd.addr, 30).await;
+    assert!(bodies.iter().all(|body| body == "a"), "{bodies:?}");
+    assert_eq!(b.served.load(Ordering::SeqCst), before);
+
+    // A reload that keeps the route keeps its checkers and their verdicts (new ones
+    // would start healthy).
+    file.rewrite(&format!(
+        "{config}\n[[route]]\nspec = \"::/other\"\nupstream = \"builtin:echo\"\n"
+    ));
+    fd.signal("-HUP");
+    fd.wait_log("config reloaded");
+    assert_eq!(healthy_gauge(&admin, b.addr).await, Some(0));
+    let bodies = send(&fd.addr, 20).await;
     assert!(bodies.iter().all(|body| body == "a"), "{bodies:?}");
     assert_eq!(b.served.load(Ordering::SeqCst), before);
 
