@@ -250,13 +250,18 @@ impl Live {
         self.config.load_full()
     }
 
-    /// The route table in force, then the certificates served (if any).
+    /// The route table in force, then the health of the checked upstream addresses
+    /// and the certificates served (each when there are any).
     pub fn table(&self) -> String {
-        let routes = self
+        let mut routes = self
             .stacks
             .first()
             .map(|s| s.load().table())
             .unwrap_or_default();
+        let health = frontdoor::plan::render_health(&self.plan.load().upstream_health());
+        if !health.is_empty() {
+            routes = format!("{routes}\n\n{health}");
+        }
         crate::check::tables(&routes, &self.certs.rows(), SystemTime::now())
     }
 

@@ -64,6 +64,8 @@ pub struct Metrics {
     spans_dropped: Counter,
     rate_limited: Family<Labels, Counter>,
     relocation: RelocationCounters,
+    /// `frontdoor_upstream_healthy{route,upstream}`: the health checks' verdicts.
+    upstream_healthy: Family<Labels, Gauge>,
     /// The certificates served and their expiry; the gauge is computed at scrape.
     certificates: Arc<parking_lot::Mutex<Vec<(Labels, SystemTime)>>>,
 }
@@ -133,6 +135,24 @@ impl Observer for Metrics {
     fn relocate_event(&self, route: &str, event: &RelocateEvent) {
         self.relocation.count(route, event);
     }
+
+    fn upstream_health(&self, route: &str, upstream: &str, healthy: bool) {
+        let labels = vec![
+            ("route", route.to_owned()),
+            ("upstream", upstream.to_owned()),
+        ];
+        self.upstream_healthy
+            .get_or_create(&labels)
+            .set(i64::from(healthy));
+    }
+
+    fn upstream_gone(&self, route: &str, upstream: &str) {
+        let labels = vec![
+            ("route", route.to_owned()),
+            ("upstream", upstream.to_owned()),
+        ];
+        self.upstream_healthy.remove(&labels);
+    }
 }
 
 impl Metrics {
@@ -183,6 +203,12 @@ impl Metrics {
         let spans_dropped = spans_dropped_counter(&mut registry);
         let rate_limited = rate_limited_family(&mut registry);
         let relocation = RelocationCounters::register(&mut registry);
+        let upstream_healthy = Family::<Labels, Gauge>::default();
+        registry.register(
+            "upstream_healthy",
+            "1 while the health checks let an upstream address take traffic, else 0",
+            upstream_healthy.clone(),
+        );
         Self {
             relocation,
             registry: Arc::new(registry),
@@ -195,6 +221,7 @@ impl Metrics {
             reloads,
             mirrors,
             tls_expiry,
+            upstream_healthy,
             certificates: Arc::default(),
         }
     }

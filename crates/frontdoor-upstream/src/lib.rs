@@ -74,7 +74,7 @@ mod tls;
 pub mod upstream;
 
 pub use allow::AllowedTargets;
-pub use balance::{BalanceHealth, Balanced, BalancedBuilder};
+pub use balance::{BalanceHealth, Balanced, BalancedBuilder, Member, MemberFactory};
 pub use buffer::{BufferBudget, RequestBufferLayer};
 pub use error::{ProxyError, ProxyErrorKind, UpstreamConfigError};
 pub use forwarded::Forwarding;

@@ -152,3 +152,34 @@ async fn ejection_ends_after_its_period() {
     assert_eq!(status(&svc, get()).await, 502);
     assert_eq!(svc.ejected(), 1);
 }
+
+/// Health-check verdicts and passive ejection combine: an unhealthy address takes
+/// no requests while a healthy one is not ejected; once the healthy one is ejected
+/// (its connects failing), requests go to every address (fail open), unhealthy ones
+/// included.
+#[tokio::test]
+async fn health_verdicts_and_ejection_combine() {
+    use frontdoor_upstream::BalanceHealth;
+
+    let (live, hits) = counting_upstream().await;
+    let dead = dead_addr().await;
+    let health = BalanceHealth::new(2);
+    let svc = Balanced::builder(vec![up(live), up(dead)])
+        .health(health.clone())
+        .eject_after(1)
+        .retries(0)
+        .build()
+        .unwrap();
+    // The live address is unhealthy: every request goes to the dead one, and fails.
+    assert!(health.set_healthy(0, false));
+    assert_eq!(status(&svc, get()).await, 502);
+    assert_eq!((hits.load(Ordering::SeqCst), health.ejected()), (0, 1));
+    // The dead one is ejected: fail open, the unhealthy live one answers.
+    for _ in 0..5 {
+        assert_eq!(status(&svc, get()).await, 200);
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 5);
+    // Healthy again: it keeps answering.
+    assert!(health.set_healthy(0, true));
+    assert_eq!(status(&svc, get()).await, 200);
+}

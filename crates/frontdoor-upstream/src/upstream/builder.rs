@@ -88,6 +88,7 @@ pub struct UpstreamBuilder {
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
     connection_cap: Option<ConnectionCap>,
+    connect_to: Option<std::net::SocketAddr>,
     http2_only: bool,
     /// As given; checked by `build` ([`UpgradeProtocols::try_new`]).
     upgrades: Vec<String>,
@@ -114,6 +115,7 @@ impl fmt::Debug for UpstreamBuilder {
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
             .field("connection_cap", &self.connection_cap)
+            .field("connect_to", &self.connect_to)
             .field("http2_only", &self.http2_only)
             .field("upgrades", &self.upgrades)
             .field("connect", &self.connect)
@@ -133,6 +135,7 @@ impl UpstreamBuilder {
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: 1024,
             connection_cap: None,
+            connect_to: None,
             http2_only: false,
             upgrades: vec!["websocket".to_owned()],
             connect: false,
@@ -217,6 +220,15 @@ impl UpstreamBuilder {
     /// may be shared with other upstreams. Default: none.
     pub fn connection_cap(mut self, cap: ConnectionCap) -> Self {
         self.connection_cap = Some(cap);
+        self
+    }
+
+    /// Connects to `addr` instead of resolving the URL's host (an address found by DNS
+    /// discovery): the URL's authority is still what `Host` (as the host policy
+    /// says), TLS SNI and certificate checks use. The port is the URL's when it names
+    /// one, else `addr`'s. Default: the host is resolved at connect time.
+    pub const fn connect_to(mut self, addr: std::net::SocketAddr) -> Self {
+        self.connect_to = Some(addr);
         self
     }
 
@@ -378,7 +390,7 @@ impl UpstreamBuilder {
             .build()
             .map_err(|e| UpstreamConfigError::new("uri", "bad authority").with_source(e))?;
         Ok(Transport::Http1(Arc::new(Http1Pool::new(
-            dial,
+            (dial, self.connect_to),
             self.connect_timeout,
             self.pool_max_idle_per_host,
             self.pool_idle_timeout,
@@ -399,7 +411,7 @@ impl UpstreamBuilder {
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .http2_only(self.http2_only)
             .set_host(false);
-        let http = http_connector(self.connect_timeout, self.allow.clone());
+        let http = http_connector(self.connect_timeout, self.allow.clone(), self.connect_to);
         #[cfg(not(feature = "tls"))]
         let connector: Connector = http;
         #[cfg(feature = "tls")]

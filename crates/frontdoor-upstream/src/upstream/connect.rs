@@ -1,7 +1,8 @@
 //! The connector under the pooled client: hyper-util's `HttpConnector` with a resolver
-//! that marks DNS failures and, for a [`Mapper`](crate::Mapper)'s clients, keeps only
-//! the resolved addresses its [`AllowedTargets`] allow; wrapped in rustls when the
-//! `tls` feature is on.
+//! that marks DNS failures, answers one fixed address for an upstream whose address
+//! was discovered, and, for a [`Mapper`](crate::Mapper)'s clients, keeps only the
+//! resolved addresses its [`AllowedTargets`] allow; wrapped in rustls when the `tls`
+//! feature is on.
 
 use std::{
     future::Future,
@@ -28,11 +29,13 @@ use crate::{
 
 /// The system resolver, its errors tagged as [`DnsError`] so they classify as
 /// [`ProxyErrorKind::Dns`](crate::ProxyErrorKind::Dns), and with an allow-list, its
-/// answers filtered (a [`RefusedTarget`] when none is left).
+/// answers filtered (a [`RefusedTarget`] when none is left); or, with a fixed
+/// address, that address whatever the name.
 #[derive(Clone)]
 pub(crate) struct Resolver {
     gai: GaiResolver,
     allow: Option<AllowedTargets>,
+    fixed: Option<SocketAddr>,
 }
 
 impl Service<Name> for Resolver {
@@ -48,8 +51,13 @@ impl Service<Name> for Resolver {
 
     fn call(&mut self, name: Name) -> Self::Future {
         let check = self.allow.clone().map(|allow| (name.clone(), allow));
+        let inner = match self.fixed {
+            Some(_) => None,
+            None => Some(self.gai.call(name)),
+        };
         ResolveFuture {
-            inner: self.gai.call(name),
+            inner,
+            fixed: self.fixed,
             check,
         }
     }
@@ -59,7 +67,8 @@ pin_project! {
     /// The future of [`Resolver`].
     pub(crate) struct ResolveFuture {
         #[pin]
-        inner: GaiFuture,
+        inner: Option<GaiFuture>,
+        fixed: Option<SocketAddr>,
         check: Option<(Name, AllowedTargets)>,
     }
 }
@@ -69,12 +78,18 @@ impl Future for ResolveFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let addrs = ready!(this.inner.poll(cx)).map_err(|e: io::Error| DnsError(e))?;
-        let Some((name, allow)) = this.check.take() else {
-            return Poll::Ready(Ok(addrs.collect::<Vec<_>>().into_iter()));
+        let addrs: Vec<SocketAddr> = match (this.inner.as_pin_mut(), *this.fixed) {
+            (Some(lookup), _) => ready!(lookup.poll(cx))
+                .map_err(|e: io::Error| DnsError(e))?
+                .collect(),
+            (None, fixed) => fixed.into_iter().collect(),
         };
-        let (kept, dropped): (Vec<SocketAddr>, Vec<SocketAddr>) =
-            addrs.partition(|a| allow.allows_resolved(name.as_str(), a.ip()));
+        let Some((name, allow)) = this.check.take() else {
+            return Poll::Ready(Ok(addrs.into_iter()));
+        };
+        let (kept, dropped): (Vec<SocketAddr>, Vec<SocketAddr>) = addrs
+            .into_iter()
+            .partition(|a| allow.allows_resolved(name.as_str(), a.ip()));
         if !dropped.is_empty() {
             tracing::warn!(
                 host = name.as_str(),
@@ -106,14 +121,18 @@ pub(crate) type Connector = HttpConnector<Resolver>;
 pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector<Resolver>>;
 
 /// The TCP connector; with `allow`, only the resolved addresses it allows are dialled
-/// (an address literal never reaches the resolver: the mapper checks it first).
+/// (an address literal never reaches the resolver: the mapper checks it first); with
+/// `fixed`, it connects there instead of resolving the host (the port is the URL's
+/// when the URL names one, else `fixed`'s).
 pub(crate) fn http_connector(
     connect_timeout: Option<Duration>,
     allow: Option<AllowedTargets>,
+    fixed: Option<SocketAddr>,
 ) -> HttpConnector<Resolver> {
     let resolver = Resolver {
         gai: GaiResolver::new(),
         allow,
+        fixed,
     };
     let mut http = HttpConnector::new_with_resolver(resolver);
     http.set_connect_timeout(connect_timeout);

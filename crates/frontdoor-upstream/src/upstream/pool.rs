@@ -74,7 +74,7 @@ enum Acquired {
 
 impl Http1Pool {
     pub(crate) fn new(
-        dial: Uri,
+        (dial, fixed): (Uri, Option<std::net::SocketAddr>),
         connect_timeout: Option<Duration>,
         max_idle: usize,
         idle_timeout: Option<Duration>,
@@ -82,7 +82,7 @@ impl Http1Pool {
         allow: Option<AllowedTargets>,
     ) -> Self {
         Self {
-            connector: http_connector(connect_timeout, allow),
+            connector: http_connector(connect_timeout, allow, fixed),
             dial,
             idle: Mutex::new(Vec::new()),
             max_idle,

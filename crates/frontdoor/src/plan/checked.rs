@@ -190,6 +190,8 @@ pub struct Resolve {
     /// address, before TLS or the `Host` port is considered. Each label is also in
     /// `schemes` (with no ports when it was not there).
     pub listener_labels: Vec<(SocketAddr, String)>,
+    /// `dns_servers`: the name servers DNS discovery asks; empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// One `[[route]]`.
@@ -306,6 +308,10 @@ pub struct Target {
     pub upgrades: UpgradeProtocols,
     /// Response compression (`compress`), when on.
     pub compress: Option<Compression>,
+    /// Active health checks of each upstream address, when configured.
+    pub health_check: Option<HealthCheckSettings>,
+    /// DNS discovery of the upstreams' addresses, when configured.
+    pub discovery: Option<DiscoverySettings>,
 }
 
 impl Target {
@@ -489,4 +495,63 @@ pub struct RateLimitSettings {
     pub exempt: Vec<IpNet>,
     /// `max_keys`: the most keys tracked (`None`: the layer's default).
     pub max_keys: Option<std::num::NonZeroUsize>,
+}
+
+/// A target's validated `health_check = { .. }`: a `GET` of `path` on each upstream
+/// address (with the upstream's `Host`, and TLS with the target's `tls` for `https`
+/// upstreams) every `interval`, give or take a tenth. An address failing `unhealthy`
+/// checks in a row takes no traffic until it passes `healthy` in a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HealthCheckSettings {
+    /// `path`: the path and query checked, from the upstream's origin (not under the
+    /// upstream URL's base path).
+    pub path: http::uri::PathAndQuery,
+    /// `interval`: 5 s by default.
+    pub interval: Duration,
+    /// `timeout`: the most one check may take, to the end of its body; 1 s by
+    /// default.
+    pub timeout: Duration,
+    /// `unhealthy`: 3 by default.
+    pub unhealthy: u32,
+    /// `healthy`: 2 by default.
+    pub healthy: u32,
+    /// `status`: the statuses that pass; `None` (the default) for any 2xx or 3xx.
+    pub status: Option<Vec<StatusCode>>,
+}
+
+impl HealthCheckSettings {
+    /// Whether a check answered `status` passes.
+    #[must_use]
+    pub fn passes(&self, status: StatusCode) -> bool {
+        match &self.status {
+            Some(list) => list.contains(&status),
+            None => status.is_success() || status.is_redirection(),
+        }
+    }
+}
+
+/// A target's validated `discovery = { .. }`: every upstream's host is looked up
+/// again and again, and each address found is an endpoint of the target's balancer
+/// (with its own connection pool, connection cap and health checks), reached with
+/// the name still in `Host` (as the host policy says) and as TLS SNI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DiscoverySettings {
+    /// `dns`: which records.
+    pub dns: DnsRecords,
+    /// `refresh`: the longest time between lookups (10 s by default); the next
+    /// lookup is after the records' TTL, clamped to 1 s ..= `refresh`.
+    pub refresh: Duration,
+}
+
+/// Which records DNS discovery looks up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DnsRecords {
+    /// `"a"`: every A and AAAA address of the host, on the URL's port.
+    Address,
+    /// `"srv"`: the host is an SRV name; each record's target (its addresses) and
+    /// port.
+    Srv,
 }

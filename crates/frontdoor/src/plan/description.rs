@@ -142,6 +142,8 @@ pub struct Resolve {
     pub schemes: Option<std::collections::BTreeMap<String, Vec<u16>>>,
     /// The by-scheme label of requests arriving on each listen address.
     pub listener_labels: Option<std::collections::BTreeMap<String, String>>,
+    /// The name servers DNS discovery asks (`ip:port`), instead of the system's.
+    pub dns_servers: Option<Vec<String>>,
 }
 
 /// A `[[route]]` (a matcher and a target) or the `[default]` (a target only).
@@ -197,6 +199,10 @@ pub struct Route {
     /// `{ algorithms = ["zstd", "br", "gzip"], min_size = "1KiB", types = [..] }`
     /// (see [`crate::compress`]).
     pub compress: Option<Value>,
+    /// Active health checks of each upstream address.
+    pub health_check: Option<HealthCheck>,
+    /// DNS discovery of the upstreams' addresses.
+    pub discovery: Option<Discovery>,
 }
 
 impl Route {
@@ -288,6 +294,20 @@ impl Route {
         self.mirror = Some(mirror);
         self
     }
+
+    /// With its upstreams' addresses discovered by DNS.
+    #[must_use]
+    pub fn discovery(mut self, discovery: Discovery) -> Self {
+        self.discovery = Some(discovery);
+        self
+    }
+
+    /// With active health checks of each upstream address.
+    #[must_use]
+    pub fn health_check(mut self, check: HealthCheck) -> Self {
+        self.health_check = Some(check);
+        self
+    }
 }
 
 impl Description {
@@ -353,6 +373,91 @@ impl Mirror {
         Self {
             upstream: upstream.to_owned(),
             ..Self::default()
+        }
+    }
+}
+
+/// `health_check = { .. }` of a target: a `GET` of `path` on each upstream address,
+/// every `interval` (with a little jitter). Absent keys take the defaults in
+/// [`HealthCheckSettings`](super::checked::HealthCheckSettings)'s docs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HealthCheck {
+    /// The path (and query) checked, from the upstream's origin: required.
+    pub path: Option<String>,
+    /// How often each address is checked (`"5s"`).
+    pub interval: Option<String>,
+    /// How long one check may take (`"1s"`).
+    pub timeout: Option<String>,
+    /// Failed checks in a row that take an address out (3).
+    pub unhealthy: Option<i64>,
+    /// Passed checks in a row that bring it back (2).
+    pub healthy: Option<i64>,
+    /// The statuses that pass (any 2xx or 3xx).
+    pub status: Option<Vec<i64>>,
+}
+
+impl HealthCheck {
+    /// Checks of `path` with the defaults.
+    #[must_use]
+    pub fn new(path: &str) -> Self {
+        Self {
+            path: Some(path.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// Every `interval` (a duration, `"5s"`).
+    #[must_use]
+    pub fn interval(mut self, interval: &str) -> Self {
+        self.interval = Some(interval.to_owned());
+        self
+    }
+
+    /// Each check within `timeout` (a duration, `"1s"`).
+    #[must_use]
+    pub fn timeout(mut self, timeout: &str) -> Self {
+        self.timeout = Some(timeout.to_owned());
+        self
+    }
+
+    /// Out after `unhealthy` failed checks in a row, back after `healthy` passed ones.
+    #[must_use]
+    pub const fn thresholds(mut self, unhealthy: i64, healthy: i64) -> Self {
+        self.unhealthy = Some(unhealthy);
+        self.healthy = Some(healthy);
+        self
+    }
+
+    /// Only `status` passes.
+    #[must_use]
+    pub fn status(mut self, status: impl IntoIterator<Item = i64>) -> Self {
+        self.status = Some(status.into_iter().collect());
+        self
+    }
+}
+
+/// `discovery = { dns, refresh }` of a target: its upstreams' hosts are names whose
+/// addresses are looked up again and again, each address an endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Discovery {
+    /// `"a"` (every A/AAAA address of the name, on the URL's port; the default) or
+    /// `"srv"` (the URL's host is an SRV name: targets and ports from its records).
+    pub dns: Option<String>,
+    /// The longest time between lookups (`"10s"`); a shorter record TTL wins.
+    pub refresh: Option<String>,
+}
+
+impl Discovery {
+    /// `dns = "a"` or `"srv"`, refreshed at most every `refresh`.
+    #[must_use]
+    pub fn new(dns: &str, refresh: &str) -> Self {
+        Self {
+            dns: Some(dns.to_owned()),
+            refresh: Some(refresh.to_owned()),
         }
     }
 }

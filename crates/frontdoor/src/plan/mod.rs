@@ -7,9 +7,12 @@
 //! key path ([`PlanError`]; [`PlanErrors::located`] adds the lines of a TOML text).
 //! A [`Plan`] is built once from it and owns what every worker shares (in-flight
 //! semaphores, upstream connection caps, rate limiters with their key tables, mirror
-//! layers with their shadow pools and counters, the request buffer budget:
-//! [`SharedState`]); [`Plan::service`] builds a
-//! worker's stack over that state, each with its own upstream connection pools.
+//! layers with their shadow pools and counters, the request buffer budget, the
+//! balancers' health, and the background tasks of active health checks and DNS
+//! discovery: [`SharedState`]); [`Plan::service`] builds a worker's stack over that
+//! state, each with its own upstream connection pools. The background tasks need a
+//! tokio runtime: they start when the plan is built inside one, else on its first
+//! [`Plan::service`] call inside one, and stop when their target's state is dropped.
 //!
 //! Every route's stack has one order, outermost first, written once in the plan:
 //!
@@ -109,7 +112,9 @@
 pub mod check;
 pub mod checked;
 pub mod description;
+mod discovery;
 mod error;
+mod health;
 mod served;
 mod stack;
 pub mod state;
@@ -123,8 +128,9 @@ use crate::telemetry::OtlpExporter;
 
 pub use self::{
     checked::Checked,
-    description::{Description, Mirror, RateLimit, Route},
+    description::{Description, Discovery, HealthCheck, Mirror, RateLimit, Route},
     error::{PlanError, PlanErrors},
+    health::{render_health, HealthRow},
     served::Served,
     stack::{Observer, Options, RouteService as PlanService, Row},
     state::SharedState,
@@ -253,6 +259,8 @@ impl Plan {
         };
         let exporter = exporter(&checked, &options, previous)?;
         let first = stack::build(&checked, &state, &options, exporter.as_ref())?;
+        health::start(&checked, &state, &options);
+        discovery::start(&checked, &state, &options);
         Ok(Self {
             rows: first.rows.clone(),
             spare: first.service.clone(),
@@ -267,8 +275,14 @@ impl Plan {
     /// A worker's stack: the resolver and the router over every route's service,
     /// with its own upstream connection pools and the plan's shared state. Cheap
     /// enough to call once per worker; each call builds a new stack.
+    ///
+    /// Called inside a tokio runtime, it starts the plan's health checks and DNS
+    /// discovery if they are not running yet (a plan built inside a runtime started
+    /// them when built).
     #[must_use]
     pub fn service(&self) -> PlanService {
+        health::start(&self.checked, &self.state, &self.options);
+        discovery::start(&self.checked, &self.state, &self.options);
         if let Some(first) = self.first.lock().take() {
             return first.service;
         }
@@ -299,6 +313,13 @@ impl Plan {
     #[must_use]
     pub fn checked(&self) -> &Checked {
         &self.checked
+    }
+
+    /// The health of every address whose target has a `health_check`: routes in
+    /// order, then the default's.
+    #[must_use]
+    pub fn upstream_health(&self) -> Vec<HealthRow> {
+        health::rows(&self.checked, &self.state)
     }
 
     /// The state every worker's stack shares.

@@ -3,6 +3,8 @@
 //! the crates that run them, with their messages).
 
 mod compress;
+pub mod discovery;
+pub mod health;
 mod mirror;
 mod name;
 mod rate_limit;
@@ -310,6 +312,7 @@ fn resolve(raw: &d::Resolve, errors: &mut Errors) -> Resolve {
         by_scheme: configured || !labels.is_empty(),
         schemes,
         listener_labels: labels,
+        dns_servers: discovery::dns_servers(raw.dns_servers.as_deref().unwrap_or_default(), errors),
     }
 }
 

@@ -6,7 +6,7 @@ use frontdoor_route::{Mode, Prefix};
 use frontdoor_upstream::{Forwarding, HostPolicy, UpgradeProtocols, Upstream};
 use http::Uri;
 
-use super::{compress, mirror, rate_limit, service, tls, values};
+use super::{compress, discovery, health, mirror, rate_limit, service, tls, values};
 use crate::plan::{
     checked::{Builtin, Matcher, Relocate, Route, Target, Timeouts, UpstreamAddr},
     description as d,
@@ -116,6 +116,14 @@ fn target(
         .as_ref()
         .map_or_else(UpgradeProtocols::default, |u| upgrades(path, u, errors));
     let compress = compress::compress(path, raw.compress.as_ref(), errors);
+    let health_check = raw
+        .health_check
+        .as_ref()
+        .and_then(|h| health::health_check(path, h, errors));
+    let discovery = raw
+        .discovery
+        .as_ref()
+        .and_then(|d| discovery::discovery(path, d, &upstreams, errors));
     (errors.count() == before).then_some(Target {
         upstreams,
         relocate,
@@ -134,6 +142,8 @@ fn target(
         request_buffer,
         upgrades,
         compress,
+        health_check,
+        discovery,
     })
 }
 

@@ -8,7 +8,7 @@ use std::sync::{
 };
 
 use frontdoor_relocate::{OnRelocateEvent, RelocateEvent, RelocateLayer, Root};
-use frontdoor_upstream::{Forwarding, Upstream, UpstreamConfigError};
+use frontdoor_upstream::{Forwarding, HostPolicy, Upstream, UpstreamBuilder, UpstreamConfigError};
 
 use super::options::Options;
 use crate::plan::{
@@ -185,15 +185,66 @@ pub(super) fn upstream(
     (index, base): (usize, &str),
     client_tls: Option<&ClientTls>,
 ) -> Result<Upstream, UpstreamConfigError> {
-    let timeouts = target.timeouts;
-    let mut builder = Upstream::builder(base)
-        .host(target.host.clone())
-        .forwarding(forwarding.clone())
-        .connect_method(target.connect)
-        .upgrades(target.upgrades.iter());
+    let mut builder = route_builder(target, forwarding, base, client_tls);
     if let Some(cap) = shared.connection_cap(index) {
         builder = builder.connection_cap(cap.clone());
     }
+    builder.build()
+}
+
+/// The builder of a route's upstream at `base`: the target's host policy, upgrades,
+/// `CONNECT`, TLS settings and timeouts, and `forwarding`.
+pub(super) fn route_builder(
+    target: &Target,
+    forwarding: &Forwarding,
+    base: &str,
+    client_tls: Option<&ClientTls>,
+) -> UpstreamBuilder {
+    builder(target, base, client_tls)
+        .host(target.host.clone())
+        .forwarding(forwarding.clone())
+        .connect_method(target.connect)
+        .upgrades(target.upgrades.iter())
+}
+
+/// The client of the health checks of the upstream address `addr`: at its origin
+/// (the checked path is from the origin, not under the URL's base path), with the
+/// `Host` the route sends when it is a fixed name and the upstream's authority
+/// otherwise, the target's TLS settings and timeouts, no upgrades, no connection
+/// cap (a check never waits behind the route's requests).
+pub(crate) fn probe_client(
+    target: &Target,
+    addr: &UpstreamAddr,
+    connect_to: Option<std::net::SocketAddr>,
+    options: &Options,
+) -> Result<Upstream, Problem> {
+    let base = base_url(addr, options);
+    let origin = base
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|u| Some(format!("{}://{}", u.scheme_str()?, u.authority()?)))
+        .ok_or_else(|| ("upstream", format!("not a URL: {base:?}")))?;
+    let host = match &target.host {
+        HostPolicy::Replace(value) => HostPolicy::Replace(value.clone()),
+        _ => HostPolicy::UpstreamAuthority,
+    };
+    let tls = client_tls(target)?;
+    let mut builder = builder(target, &origin, tls.as_ref());
+    if let Some(found) = connect_to {
+        builder = builder.connect_to(found);
+    }
+    builder
+        .host(host)
+        .forwarding(Forwarding::default().no_via())
+        .no_upgrades()
+        .build()
+        .map_err(|e| ("health_check", e.message().to_owned()))
+}
+
+/// An upstream builder at `base` with the target's TLS settings and timeouts.
+fn builder(target: &Target, base: &str, client_tls: Option<&ClientTls>) -> UpstreamBuilder {
+    let timeouts = target.timeouts;
+    let mut builder = Upstream::builder(base);
     #[cfg(feature = "upstream-tls")]
     {
         if let Some(client) = client_tls {
@@ -219,5 +270,5 @@ pub(super) fn upstream(
     if let Some(t) = timeouts.idle {
         builder = builder.body_idle_timeout(Some(t));
     }
-    builder.build()
+    builder
 }

@@ -8,6 +8,7 @@
 //! ```
 
 mod client;
+mod discovered;
 mod options;
 #[cfg(test)]
 mod rate_limit_tests;
@@ -21,7 +22,7 @@ use frontdoor_route::{RouteOptions, RouteSpec, Router, RouterBuilder, Table};
 use http::Response;
 use tower::{util::BoxCloneSyncService, ServiceBuilder};
 
-pub(crate) use self::client::tls_config;
+pub(crate) use self::client::{probe_client, tls_config};
 pub(crate) use self::table::render;
 pub use self::{
     options::{Observer, Options, RouteService},

@@ -19,7 +19,8 @@ pub type RouteService = BoxCloneSyncService<Request<Body>, Response<Body>, Infal
 pub(super) type TargetService = BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
 
 /// What a plan's stack reports to whoever observes it: upstream failures, requests
-/// a rate limit answered 429, and the counters of each route's mirror. Every method
+/// a rate limit answered 429, relocation events, the counters of each route's mirror
+/// and the health checks' verdicts. Every method
 /// has a default that does nothing.
 pub trait Observer: Send + Sync + 'static {
     /// An upstream failure on `route` (its label: its name, `route[N]` or `default`),
@@ -48,6 +49,18 @@ pub trait Observer: Send + Sync + 'static {
     fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
         let _ = route;
         None
+    }
+
+    /// The health checks' verdict on `route`'s address `upstream` (as configured):
+    /// reported when its checks start (healthy) and at each change.
+    fn upstream_health(&self, route: &str, upstream: &str, healthy: bool) {
+        let _ = (route, upstream, healthy);
+    }
+
+    /// `route`'s address `upstream` left (DNS discovery no longer finds it): its
+    /// health is no longer checked.
+    fn upstream_gone(&self, route: &str, upstream: &str) {
+        let _ = (route, upstream);
     }
 }
 

@@ -203,13 +203,18 @@ fn client(
             };
             (key, e.message().to_owned())
         })?;
+    let discovered = super::discovered::factory(target, shared, &forwarding, options, tls.as_ref());
     let client = match (upstreams.len(), upstreams.pop()) {
-        (1, Some(one)) => Either::Left(one),
+        (1, Some(one)) if discovered.is_none() => Either::Left(one),
         (_, last) => {
             upstreams.extend(last);
             let builder = Balanced::builder(upstreams);
             let builder = match shared.balance_health() {
                 Some(health) => builder.health(health.clone()),
+                None => builder,
+            };
+            let builder = match discovered {
+                Some(factory) => builder.discovered(factory),
                 None => builder,
             };
             Either::Right(

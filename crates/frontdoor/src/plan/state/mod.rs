@@ -4,8 +4,9 @@
 //! Per target (each route's and the default's): the semaphore behind `max_in_flight`,
 //! the limiter behind `rate_limit` (its key table), the connection caps behind `upstream_max_connections` (one per upstream), the
 //! mirror layer built from `mirror = { .. }` (its shadow pool, in-flight bound and
-//! counters) and, for several upstreams, their balancer's health (failures,
-//! ejections, load). Server-wide: the [`BufferBudget`] behind `request_buffer_total`,
+//! counters), for several upstreams (or a `health_check`) their balancer's health
+//! (failures, ejections, health-check verdicts, load), and the health-check tasks
+//! (one per upstream address, stopped when the state is dropped). Server-wide: the [`BufferBudget`] behind `request_buffer_total`,
 //! and the [`ForwardingWarnings`] every worker's resolver warns through (a trusted
 //! proxy's malformed forwarding header, once per peer per minute over all workers).
 //!
@@ -25,8 +26,10 @@
 //!   `[server]` forwarding settings its upstreams and shadow write (`via`,
 //!   `via_responses`, `forwarded`).
 //!
-//! Any other target starts fresh: a full semaphore, an empty rate limit key table,
-//! new caps, a new mirror layer.
+//! A kept target keeps its health checks running, with their verdicts. Any other
+//! target starts fresh: a full semaphore, an empty rate limit key table, new caps, a new mirror layer, new health
+//! checks with every address healthy (the old ones stop when the old state is
+//! dropped).
 //! Requests in flight on the old parts keep their permits, which are released to the
 //! old semaphore as they finish and dropped with it; they never count against the new
 //! one. The buffer budget is kept when `request_buffer_total` is unchanged; the
@@ -41,6 +44,7 @@ use tokio::sync::Semaphore;
 
 use crate::rate_limit::RateLimitLayer;
 
+pub use self::probes::{MemberCaps, Probes, Task};
 use super::{
     checked::{Checked, Matcher, Settings, Target},
     error::{PlanError, PlanErrors},
@@ -85,8 +89,15 @@ struct Parts {
     connection_caps: Vec<ConnectionCap>,
     /// The mirror layer, when the target mirrors.
     mirror: Option<MirrorLayer>,
-    /// The health and load of its addresses, when it balances over several.
+    /// The health and load of its addresses, when it balances over several or
+    /// checks its health.
     balance: Option<BalanceHealth>,
+    /// Its health checks, when it has them (started by the plan).
+    probes: Arc<Probes>,
+    /// Its DNS discovery, when it has it (started by the plan).
+    discovery: Task,
+    /// The connection caps of its discovered addresses.
+    member_caps: Arc<MemberCaps>,
 }
 
 /// How a target is recognised across a reload.
@@ -275,8 +286,10 @@ impl TargetState {
         } else {
             Vec::new()
         };
-        let balance =
-            (target.upstreams.len() > 1).then(|| BalanceHealth::new(target.upstreams.len()));
+        let balance = (target.upstreams.len() > 1
+            || target.health_check.is_some()
+            || target.discovery.is_some())
+        .then(|| BalanceHealth::new(target.upstreams.len()));
         Self {
             parts: Arc::new(Parts {
                 id,
@@ -287,6 +300,9 @@ impl TargetState {
                 connection_caps,
                 mirror,
                 balance,
+                probes: Arc::default(),
+                discovery: Task::default(),
+                member_caps: Arc::new(MemberCaps::new(target.upstream_max_connections)),
             }),
         }
     }
@@ -316,11 +332,30 @@ impl TargetState {
         self.parts.mirror.as_ref()
     }
 
-    /// The health (failures, ejections) and load of the target's addresses, shared by
-    /// every worker's balancer, when it balances over several.
+    /// The health (failures, ejections, health-check verdicts) and load of the
+    /// target's addresses, shared by every worker's balancer, when it balances over
+    /// several or checks their health.
     #[must_use]
     pub fn balance_health(&self) -> Option<&BalanceHealth> {
         self.parts.balance.as_ref()
+    }
+
+    /// The target's health-check tasks (none started without `health_check`).
+    #[must_use]
+    pub fn probes(&self) -> &Arc<Probes> {
+        &self.parts.probes
+    }
+
+    /// The target's DNS discovery task (not started without `discovery`).
+    #[must_use]
+    pub fn discovery(&self) -> &Task {
+        &self.parts.discovery
+    }
+
+    /// The connection caps of the target's discovered addresses.
+    #[must_use]
+    pub fn member_caps(&self) -> &Arc<MemberCaps> {
+        &self.parts.member_caps
     }
 
     /// Whether `self` and `other` are the same parts (a reload kept them).
@@ -330,5 +365,6 @@ impl TargetState {
     }
 }
 
+mod probes;
 #[cfg(test)]
 mod tests;
