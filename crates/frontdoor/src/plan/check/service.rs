@@ -5,16 +5,16 @@
 
 use crate::plan::{checked::UpstreamAddr, description as d, error::Errors};
 
-/// The keys that configure the built-in upstream client and its balancer (`tls` is
-/// refused by its own check: a service is not an `https://` upstream).
-const CLIENT_KEYS: [&str; 7] = [
+/// The keys that configure the built-in upstream client and its balancer (`tls` and
+/// `discovery` are refused by their own checks: a service is not an `https://`
+/// upstream and has no name to look up).
+const CLIENT_KEYS: [&str; 6] = [
     "host",
     "timeouts",
     "upstream_max_connections",
     "connect",
     "upgrades",
     "health_check",
-    "discovery",
 ];
 
 /// The name after `service:`: letters, digits, `-`, `_` and `.`.
@@ -64,7 +64,6 @@ pub(super) fn target(path: &str, raw: &d::Route, upstreams: &[UpstreamAddr], err
         raw.connect.is_some(),
         raw.upgrades.is_some(),
         raw.health_check.is_some(),
-        raw.discovery.is_some(),
     ];
     for (key, _) in CLIENT_KEYS.iter().zip(present).filter(|(_, p)| *p) {
         errors.push(

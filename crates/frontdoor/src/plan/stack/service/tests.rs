@@ -272,6 +272,25 @@ fn a_service_target_refuses_the_clients_keys() {
     );
 }
 
+/// The balancer's keys (`health_check`, `discovery`) are errors on a service's
+/// target too: the service, not a balancer of the plan's, picks the addresses.
+#[test]
+fn a_service_target_refuses_health_checks_and_discovery() {
+    let text = "[[route]]\nspec = \"::/geo\"\nupstream = \"service:geo\"\n\
+                health_check = { path = \"/healthz\" }\ndiscovery = { dns = \"a\" }\n";
+    let errors = Description::from_toml(text)
+        .unwrap()
+        .check()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        errors,
+        "route[0].health_check: configures the built-in upstream client, which service:geo \
+         replaces: configure the service instead\n\
+         route[0].discovery: service:geo has no name to look up"
+    );
+}
+
 /// An origin redirecting every request to `http://{itself}/one/next`.
 async fn redirecting() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
