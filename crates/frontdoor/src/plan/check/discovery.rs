@@ -98,14 +98,7 @@ pub(super) fn dns_servers(raw: &[String], errors: &mut Errors) -> Vec<SocketAddr
 mod tests {
     use crate::plan::{checked::DnsRecords, Description, Discovery, Route};
 
-    fn errors(text: &str) -> Vec<String> {
-        let description = Description::from_toml(text).unwrap();
-        let errors = description.check().unwrap_err();
-        errors
-            .iter()
-            .map(|e| format!("{}: {}", e.path(), e.message()))
-            .collect()
-    }
+    use super::super::key_errors as errors;
 
     #[test]
     fn errors_name_their_keys() {

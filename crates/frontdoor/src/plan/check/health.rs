@@ -112,15 +112,7 @@ fn statuses(key: &str, list: &[i64], errors: &mut Errors) -> Vec<StatusCode> {
 mod tests {
     use crate::plan::Description;
 
-    /// Every error of `text`'s description, as `path: message`.
-    fn errors(text: &str) -> Vec<String> {
-        let description = Description::from_toml(text).unwrap();
-        let errors = description.check().unwrap_err();
-        errors
-            .iter()
-            .map(|e| format!("{}: {}", e.path(), e.message()))
-            .collect()
-    }
+    use super::super::key_errors as errors;
 
     #[test]
     fn errors_name_their_keys() {

@@ -418,3 +418,14 @@ fn not_found(raw: &d::NotFound, errors: &mut Errors) -> NotFound {
         body: raw.body.clone().unwrap_or_else(|| NotFound::default().body),
     }
 }
+
+/// Every error of `text`'s description, as `path: message` (for the checks' tests).
+#[cfg(test)]
+pub(super) fn key_errors(text: &str) -> Vec<String> {
+    let description = crate::plan::Description::from_toml(text).unwrap();
+    let errors = description.check().unwrap_err();
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.path(), e.message()))
+        .collect()
+}
