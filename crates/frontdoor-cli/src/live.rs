@@ -312,6 +312,11 @@ impl Live {
                 self.swap_certificates(loaded.certs);
                 self.config.store(Arc::new(loaded.config));
                 self.plan.store(loaded.plan);
+                // The previous plan's health checks stop with it: the gauge keeps only
+                // the series of the plan now in force.
+                drop(previous);
+                self.metrics
+                    .set_upstream_health(&self.plan.load().upstream_health());
                 self.metrics.reload_applied();
                 tracing::info!(routes, "config reloaded");
                 true

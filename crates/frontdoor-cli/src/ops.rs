@@ -17,7 +17,11 @@ use std::{
 
 pub use frontdoor::plan::Served;
 use frontdoor::{
-    plan::Observer, relocate::RelocateEvent, serve::Drain, upstream::ProxyError, Body,
+    plan::{HealthRow, Observer},
+    relocate::RelocateEvent,
+    serve::Drain,
+    upstream::ProxyError,
+    Body,
 };
 use frontdoor_core::{text_response, RequestId, TraceContext};
 use frontdoor_mirror::MirrorStats;
@@ -241,6 +245,16 @@ impl Metrics {
             })
             .collect();
         self.tls_expiry.clear();
+    }
+
+    /// The health checks' verdicts as `rows` (a plan's `upstream_health()`), replacing
+    /// every `frontdoor_upstream_healthy` series: after a reload, the series of routes
+    /// and upstreams the new plan no longer has are gone.
+    pub fn set_upstream_health(&self, rows: &[HealthRow]) {
+        self.upstream_healthy.clear();
+        for row in rows {
+            self.upstream_health(&row.route, &row.upstream, row.healthy);
+        }
     }
 
     /// Counts an upstream failure of `kind` (a

@@ -184,6 +184,16 @@ health_check = {{ path = "/healthz", interval = "100ms", timeout = "1s", unhealt
     assert!(bodies.iter().any(|body| body == "b"), "{bodies:?}");
     let (_, _, routes) = get(&admin, "/routes", "admin", "").await;
     assert!(!routes.contains("unhealthy"), "{routes}");
+
+    // A reload without the route: its checkers stop and its series leave /metrics.
+    file.rewrite(
+        "[server]\nadmin = \"127.0.0.1:0\"\nworkers = 2\n\n[[route]]\nspec = \"::/other\"\n\
+         upstream = \"builtin:echo\"\n",
+    );
+    fd.signal("-HUP");
+    fd.wait_log("config reloaded");
+    assert_eq!(healthy_gauge(&admin, a.addr).await, None);
+    assert_eq!(healthy_gauge(&admin, b.addr).await, None);
 }
 
 // The log is read with blocking waits: the origins run on other threads.
