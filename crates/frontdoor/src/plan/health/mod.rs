@@ -23,6 +23,8 @@
 //!   own, from when it is found until it is gone.
 
 mod probe;
+#[cfg(test)]
+mod tls_tests;
 
 use std::{fmt::Write as _, sync::Arc};
 
