@@ -45,8 +45,8 @@
 //! and registered with [`Options::service`] (a [`Mapper`](crate::upstream::Mapper),
 //! say), which ends the route in place of the built-in client, under every per-route
 //! layer. A `service:` upstream is the target's only one, and the keys of the built-in
-//! client (`host`, `timeouts`, `upstream_max_connections`, `connect`, `upgrades`,
-//! `tls`) and `relocate` (which needs the upstream's URL; the service relocates per
+//! client and its balancer (`host`, `timeouts`, `upstream_max_connections`,
+//! `connect`, `upgrades`, `tls`, `health_check`, `discovery`) and `relocate` (which needs the upstream's URL; the service relocates per
 //! target itself, as with [`RelocatedTargets`](crate::RelocatedTargets)) are errors
 //! on its target; `[server]`'s forwarding settings (`via`, `forwarded`) are the
 //! built-in client's, so the service writes its own. A name the options do not

@@ -2,13 +2,15 @@
 //! description does not hold.
 //!
 //! Per target (each route's and the default's): the semaphore behind `max_in_flight`,
-//! the limiter behind `rate_limit` (its key table), the connection caps behind `upstream_max_connections` (one per upstream), the
-//! mirror layer built from `mirror = { .. }` (its shadow pool, in-flight bound and
-//! counters), for several upstreams (or a `health_check`) their balancer's health
-//! (failures, ejections, health-check verdicts, load), and the health-check tasks
-//! (one per upstream address, stopped when the state is dropped). Server-wide: the [`BufferBudget`] behind `request_buffer_total`,
-//! and the [`ForwardingWarnings`] every worker's resolver warns through (a trusted
-//! proxy's malformed forwarding header, once per peer per minute over all workers).
+//! the limiter behind `rate_limit` (its key table), the connection caps behind
+//! `upstream_max_connections` (one per upstream), the mirror layer built from
+//! `mirror = { .. }` (its shadow pool, in-flight bound and counters), for several
+//! upstreams (or a `health_check`) their balancer's health (failures, ejections,
+//! health-check verdicts, load), and the health-check tasks (one per upstream
+//! address, stopped when the state is dropped). Server-wide: the [`BufferBudget`]
+//! behind `request_buffer_total`, and the [`ForwardingWarnings`] every worker's
+//! resolver warns through (a trusted proxy's malformed forwarding header, once per
+//! peer per minute over all workers).
 //!
 //! A [`SharedState`] is built once per [`Plan`](super::Plan), before the workers'
 //! stacks, and every worker's stack shares it, so a limit counts over all workers.
@@ -26,10 +28,10 @@
 //!   `[server]` forwarding settings its upstreams and shadow write (`via`,
 //!   `via_responses`, `forwarded`).
 //!
-//! A kept target keeps its health checks running, with their verdicts. Any other
-//! target starts fresh: a full semaphore, an empty rate limit key table, new caps, a new mirror layer, new health
-//! checks with every address healthy (the old ones stop when the old state is
-//! dropped).
+//! A kept target keeps its health checks running, with their verdicts. Any other target
+//! starts fresh: a full semaphore, an empty rate limit key table, new caps, a new
+//! mirror layer, new health checks with every address healthy (the old ones stop when
+//! the old state is dropped).
 //! Requests in flight on the old parts keep their permits, which are released to the
 //! old semaphore as they finish and dropped with it; they never count against the new
 //! one. The buffer budget is kept when `request_buffer_total` is unchanged; the
