@@ -56,6 +56,7 @@ pub mod ops;
 mod relocate_metrics;
 pub mod stack;
 pub mod tls;
+mod traffic_metrics;
 
 pub use crate::{
     check::{check, compile, Checked},

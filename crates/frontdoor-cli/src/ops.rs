@@ -40,6 +40,7 @@ use crate::{
     mirror_metrics::MirrorCounters,
     relocate_metrics::RelocationCounters,
     tls::{seconds_until, CertRow},
+    traffic_metrics::TrafficMetrics,
 };
 
 /// A route's request counters (per status class) and latency histogram, looked up in
@@ -66,10 +67,8 @@ pub struct Metrics {
     mirrors: MirrorCounters,
     tls_expiry: Family<Labels, Gauge>,
     spans_dropped: Counter,
-    rate_limited: Family<Labels, Counter>,
     relocation: RelocationCounters,
-    /// `frontdoor_upstream_healthy{route,upstream}`: the health checks' verdicts.
-    upstream_healthy: Family<Labels, Gauge>,
+    traffic: TrafficMetrics,
     /// The certificates served and their expiry; the gauge is computed at scrape.
     certificates: Arc<parking_lot::Mutex<Vec<(Labels, SystemTime)>>>,
 }
@@ -104,17 +103,6 @@ fn spans_dropped_counter(registry: &mut Registry) -> Counter {
     counter
 }
 
-/// `frontdoor_rate_limited_total{route}`, registered in `registry`.
-fn rate_limited_family(registry: &mut Registry) -> Family<Labels, Counter> {
-    let family = Family::<Labels, Counter>::default();
-    registry.register(
-        "rate_limited",
-        "Requests answered 429 by a route's rate_limit, by route",
-        family.clone(),
-    );
-    family
-}
-
 /// The plan reports upstream failures (counted by kind) and asks for each route's
 /// mirror counters.
 impl Observer for Metrics {
@@ -127,9 +115,7 @@ impl Observer for Metrics {
     }
 
     fn rate_limited(&self, route: &str) {
-        self.rate_limited
-            .get_or_create(&vec![("route", route.to_owned())])
-            .inc();
+        self.traffic.rate_limited(route);
     }
 
     fn mirror_stats(&self, route: &str) -> Option<MirrorStats> {
@@ -141,21 +127,11 @@ impl Observer for Metrics {
     }
 
     fn upstream_health(&self, route: &str, upstream: &str, healthy: bool) {
-        let labels = vec![
-            ("route", route.to_owned()),
-            ("upstream", upstream.to_owned()),
-        ];
-        self.upstream_healthy
-            .get_or_create(&labels)
-            .set(i64::from(healthy));
+        self.traffic.health(route, upstream, healthy);
     }
 
     fn upstream_gone(&self, route: &str, upstream: &str) {
-        let labels = vec![
-            ("route", route.to_owned()),
-            ("upstream", upstream.to_owned()),
-        ];
-        self.upstream_healthy.remove(&labels);
+        self.traffic.gone(route, upstream);
     }
 }
 
@@ -205,19 +181,12 @@ impl Metrics {
             tls_expiry.clone(),
         );
         let spans_dropped = spans_dropped_counter(&mut registry);
-        let rate_limited = rate_limited_family(&mut registry);
         let relocation = RelocationCounters::register(&mut registry);
-        let upstream_healthy = Family::<Labels, Gauge>::default();
-        registry.register(
-            "upstream_healthy",
-            "1 while the health checks let an upstream address take traffic, else 0",
-            upstream_healthy.clone(),
-        );
+        let traffic = TrafficMetrics::register(&mut registry);
         Self {
             relocation,
             registry: Arc::new(registry),
             spans_dropped,
-            rate_limited,
             requests,
             upstream_errors,
             latency,
@@ -225,7 +194,7 @@ impl Metrics {
             reloads,
             mirrors,
             tls_expiry,
-            upstream_healthy,
+            traffic,
             certificates: Arc::default(),
         }
     }
@@ -251,10 +220,7 @@ impl Metrics {
     /// every `frontdoor_upstream_healthy` series: after a reload, the series of routes
     /// and upstreams the new plan no longer has are gone.
     pub fn set_upstream_health(&self, rows: &[HealthRow]) {
-        self.upstream_healthy.clear();
-        for row in rows {
-            self.upstream_health(&row.route, &row.upstream, row.healthy);
-        }
+        self.traffic.replace_health(rows);
     }
 
     /// Counts an upstream failure of `kind` (a
