@@ -5,11 +5,12 @@ use std::io;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderValue, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::client::closes;
 use super::connection::Connection;
 use super::connector::Connector;
 use crate::fault::Fault;
@@ -50,16 +51,7 @@ async fn serve(mut stream: TcpStream, conn: Connection) {
 }
 
 fn wants_keep_alive(req: &Request<Bytes>) -> bool {
-    req.version() == Version::HTTP_11 && !has_close(req.headers())
-}
-
-fn has_close(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("close"))
+    req.version() == Version::HTTP_11 && !closes(req.headers())
 }
 
 /// A response ready for the wire: its head serialised once.
@@ -80,7 +72,7 @@ impl Outgoing {
             || response.status().is_informational()
             || response.status() == StatusCode::NO_CONTENT
             || response.status() == StatusCode::NOT_MODIFIED;
-        let reusable = framed && !has_close(response.headers());
+        let reusable = framed && !closes(response.headers());
         let head = wire::response_head_bytes(&response, b"\r\n");
         let status_line_end = line_end_after(&head, 0);
         Self {
