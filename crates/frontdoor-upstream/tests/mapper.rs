@@ -85,8 +85,7 @@ fn public_types_are_send_sync_clone() {
     send_sync_clone::<AllowedTargets>();
     send_sync_clone::<Mapping>();
     send_sync_clone::<Direct>();
-    send::<MapperResponseFuture<frontdoor_upstream::Upstream, frontdoor_upstream::ResponseFuture>>(
-    );
+    send::<MapperResponseFuture<frontdoor_upstream::Upstream>>();
 }
 
 #[tokio::test]

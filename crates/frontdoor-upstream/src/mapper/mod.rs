@@ -190,7 +190,7 @@ where
 {
     type Response = Response<Body>;
     type Error = ProxyError;
-    type Future = ResponseFuture<W::Service, <W::Service as Service<Request<Body>>>::Future>;
+    type Future = ResponseFuture<W::Service>;
 
     #[inline]
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
