@@ -3,10 +3,8 @@
 
 use std::fmt;
 
-use http::{
-    header::{ACCEPT_ENCODING, CONTENT_ENCODING},
-    HeaderMap, HeaderValue,
-};
+use frontdoor_core::proto::accept_encoding;
+use http::{header::CONTENT_ENCODING, HeaderMap, HeaderValue};
 
 use crate::event::SkipReason;
 
@@ -89,15 +87,9 @@ impl Accepted {
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let mut named = [None::<bool>; 4];
         let mut star = None::<bool>;
-        let entries = headers
-            .get_all(ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','));
-        for entry in entries {
-            let mut params = entry.split(';');
-            let token = params.next().unwrap_or_default().trim();
-            let accepted = !params.any(is_q_zero);
+        for (token, q) in accept_encoding(headers) {
+            // Only an explicit zero weight refuses a coding.
+            let accepted = q != Some(0);
             if token == "*" {
                 star = Some(accepted);
             } else if let Some(coding) = Coding::from_token(token) {
@@ -121,14 +113,6 @@ impl Accepted {
             .and_then(|i| self.codings.get(i).copied())
             .unwrap_or(false)
     }
-}
-
-/// Whether one `;`-separated parameter is `q=0` (also `q=0.0`, `q=0.000`).
-fn is_q_zero(param: &str) -> bool {
-    let p = param.trim();
-    p.len() > 2
-        && p[..2].eq_ignore_ascii_case("q=")
-        && p[2..].trim().parse::<f32>().is_ok_and(|q| q == 0.0)
 }
 
 /// The `Accept-Encoding` of a 415 for a request body in a coding that cannot be

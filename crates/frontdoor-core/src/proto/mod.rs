@@ -6,7 +6,8 @@
 //! peers ([`FORWARDING_HEADERS`]), WebDAV's [`DESTINATION`], the hop-by-hop headers
 //! ([`hop_by_hop`]), RFC 7239 `Forwarded` parsing and writing ([`rfc7239`]), the
 //! request framing a proxy refuses ([`framing`]), how per-client limits group client
-//! addresses ([`ClientKey`]), the PROXY protocol header an L4
+//! addresses ([`ClientKey`]), `Accept-Encoding` entries and weights
+//! ([`accept_encoding`]), the PROXY protocol header an L4
 //! balancer sends before HTTP ([`parse_proxy_header`]), and HTTP/2 header block
 //! decoding ([`hpack`]).
 //!
@@ -24,6 +25,7 @@
 //! # Ok::<(), frontdoor_core::BoxError>(())
 //! ```
 
+mod accept;
 mod client;
 mod direct;
 pub mod framing;
@@ -35,6 +37,7 @@ mod proxy_header;
 pub mod rfc7239;
 mod uri;
 
+pub use accept::{accept_encoding, qvalue};
 pub use client::ClientKey;
 pub use direct::{
     connection_scheme, direct_resolution, host_from, local_port, request_host, resolution_path,

@@ -2,7 +2,8 @@
 //! reads it (its q-value grammar, so the coding chosen here is one tower-http accepts
 //! too), ties broken by the configured preference order.
 
-use http::{header, HeaderMap};
+use frontdoor_core::proto::accept_encoding;
+use http::HeaderMap;
 
 use super::Algorithm;
 
@@ -13,7 +14,8 @@ use super::Algorithm;
 pub(super) fn choose(headers: &HeaderMap, algorithms: &[Algorithm]) -> Option<Algorithm> {
     let mut best: Option<(u16, usize)> = None;
     let mut identity = 0;
-    for (coding, q) in accepted(headers) {
+    // An entry with an invalid weight is skipped, as tower-http skips it.
+    for (coding, q) in accept_encoding(headers).filter_map(|(c, q)| Some((c, q?))) {
         if coding.eq_ignore_ascii_case("identity") {
             identity = identity.max(q);
             continue;
@@ -33,49 +35,9 @@ pub(super) fn choose(headers: &HeaderMap, algorithms: &[Algorithm]) -> Option<Al
         .map(|(_, rank)| algorithms[rank])
 }
 
-/// Every `coding;q=value` of every `Accept-Encoding` line, q in thousandths; an
-/// entry whose parameter is not a valid q-value is skipped (as tower-http does).
-fn accepted(headers: &HeaderMap) -> impl Iterator<Item = (&str, u16)> {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|line| line.split(','))
-        .filter_map(|entry| {
-            let mut parts = entry.splitn(2, ';');
-            let coding = parts.next()?.trim();
-            let q = match parts.next() {
-                Some(param) => qvalue(param.trim())?,
-                None => 1000,
-            };
-            Some((coding, q))
-        })
-}
-
-/// RFC 9110's `q=` weight, `0` to `1` with at most three decimals, in thousandths.
-fn qvalue(text: &str) -> Option<u16> {
-    let rest = text
-        .strip_prefix("q=")
-        .or_else(|| text.strip_prefix("Q="))?;
-    let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
-    let whole: u16 = match int {
-        "0" => 0,
-        "1" => 1000,
-        _ => return None,
-    };
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut value = whole;
-    for (digit, factor) in frac.bytes().zip([100, 10, 1]) {
-        value += u16::from(digit - b'0') * factor;
-    }
-    (value <= 1000).then_some(value)
-}
-
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
+    use http::{header, HeaderValue};
 
     use super::*;
     use Algorithm::{Br, Gzip, Zstd};
@@ -120,16 +82,5 @@ mod tests {
         assert_eq!(choice(&["zstd, br, gzip"], &[Gzip, Br]), Some(Gzip));
         assert_eq!(choice(&["zstd;q=0.9, br"], &[Gzip, Zstd]), Some(Zstd));
         assert_eq!(choice(&["br"], &[Gzip, Zstd]), None);
-    }
-
-    #[test]
-    fn weights() {
-        assert_eq!(qvalue("q=1"), Some(1000));
-        assert_eq!(qvalue("q=1.000"), Some(1000));
-        assert_eq!(qvalue("q=0.5"), Some(500));
-        assert_eq!(qvalue("Q=0.125"), Some(125));
-        for bad in ["q=1.001", "q=0.1234", "q=2", "q=", "q=.5", "q=0.a", "x=1"] {
-            assert_eq!(qvalue(bad), None, "{bad}");
-        }
     }
 }
