@@ -45,6 +45,7 @@ pub(crate) struct Config {
     pub(crate) max_connections: usize,
     pub(crate) max_connections_per_ip: usize,
     pub(crate) proxy_protocol: bool,
+    pub(crate) http1_fast_path: bool,
     pub(crate) max_header_bytes: usize,
     pub(crate) max_headers: usize,
     pub(crate) h2_max_concurrent_streams: u32,
@@ -66,6 +67,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: 0,
             proxy_protocol: false,
+            http1_fast_path: true,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_headers: DEFAULT_MAX_HEADERS,
             h2_max_concurrent_streams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
@@ -189,6 +191,16 @@ macro_rules! limit_setters {
         /// closed, nothing of it served. Default off.
         pub fn proxy_protocol(mut self, on: bool) -> Self {
             self.config.proxy_protocol = on;
+            self
+        }
+
+        /// Whether HTTP/1.1 connections are served by the proxy-specialised HTTP/1
+        /// path (one parse per head, one task per connection, no hyper server;
+        /// see the crate docs for which requests take which path). Off, every
+        /// connection is served by hyper's server with the wire scanner in front.
+        /// The two answer alike. Default on.
+        pub fn http1_fast_path(mut self, on: bool) -> Self {
+            self.config.http1_fast_path = on;
             self
         }
 

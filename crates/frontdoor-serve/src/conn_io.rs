@@ -95,6 +95,20 @@ impl<I> ConnIo<I> {
         }
     }
 
+    /// The same connection over `f(inner)` (a stream whose first reads give back
+    /// what was already read from it).
+    pub(super) fn map_inner<J>(self, f: impl FnOnce(I) -> J) -> ConnIo<J> {
+        ConnIo {
+            inner: f(self.inner),
+            clock: self.clock,
+            idle_timeout: self.idle_timeout,
+            force: self.force,
+            upgraded: self.upgraded,
+            linger: self.linger,
+            _held: self._held,
+        }
+    }
+
     /// The upgraded connection's timers, when it has been upgraded.
     fn upgraded(&mut self) -> Option<&mut Upgraded> {
         if self.upgraded.is_none() && self.clock.is_upgraded() {

@@ -184,7 +184,7 @@ where
 
 /// The body length the request announces (`Content-Length`, already checked to be
 /// digits by [`check_head`]).
-fn announced_length<B>(req: &Request<B>) -> Option<u64> {
+pub(super) fn announced_length<B>(req: &Request<B>) -> Option<u64> {
     req.headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -194,7 +194,7 @@ fn announced_length<B>(req: &Request<B>) -> Option<u64> {
 /// Writes an announced `Content-Length` as the canonical decimal `n` when the client
 /// wrote it otherwise (`010`, which an upstream reading leading zeros as octal would
 /// frame as 8 bytes): what is forwarded is the length the front door framed.
-fn canonical_length(headers: &mut http::HeaderMap, n: u64) {
+pub(super) fn canonical_length(headers: &mut http::HeaderMap, n: u64) {
     let canonical = headers
         .get(header::CONTENT_LENGTH)
         .is_some_and(|v| !(v.len() > 1 && v.as_bytes()[0] == b'0'));

@@ -73,8 +73,30 @@ pub(crate) fn conn_io<I>(
 }
 
 /// Serves HTTP (`protocol`) over `io` until the connection ends, a timeout
-/// expires or shutdown drains it.
+/// expires or shutdown drains it: on the fast path (`fast/`) unless it is off or
+/// the connection speaks HTTP/2 by ALPN.
 pub(crate) async fn serve_http<I, S, B>(
+    io: ConnIo<I>,
+    clock: Arc<ConnClock>,
+    info: ConnInfo,
+    protocol: Protocol,
+    service: S,
+    shared: &Shared,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: ConnService<B>,
+    B: ResponseBody,
+{
+    if shared.config.http1_fast_path && !matches!(protocol, Protocol::Http2) {
+        crate::fast::serve(io, clock, info, protocol, service, shared).await;
+    } else {
+        serve_hyper(io, clock, info, protocol, service, shared).await;
+    }
+}
+
+/// Serves HTTP (`protocol`) over `io` with hyper's server, the wire scanner in
+/// front, until the connection ends, a timeout expires or shutdown drains it.
+pub(crate) async fn serve_hyper<I, S, B>(
     io: ConnIo<I>,
     clock: Arc<ConnClock>,
     info: ConnInfo,

@@ -52,9 +52,9 @@ pin_project! {
     /// error when it delivers nothing for the idle timeout, or when it is below the
     /// minimum rate ([`BodyPace`]). Either way the connection's clock is told, so the
     /// answer closes the connection (with a lingering close, see `conn_io.rs`).
-    pub(super) struct IdleBody {
+    pub(super) struct IdleBody<B = Incoming> {
         #[pin]
-        inner: Incoming,
+        inner: B,
         #[pin]
         sleep: tokio::time::Sleep,
         pace: BodyPace,
@@ -70,8 +70,8 @@ pin_project! {
 
 // === impl IdleBody ===
 
-impl IdleBody {
-    pub(super) fn new(inner: Incoming, pace: BodyPace, clock: Arc<ConnClock>) -> Self {
+impl<B> IdleBody<B> {
+    pub(super) fn new(inner: B, pace: BodyPace, clock: Arc<ConnClock>) -> Self {
         Self {
             inner,
             sleep: tokio::time::sleep(pace.idle),
@@ -95,7 +95,11 @@ fn too_slow(reason: &'static str) -> BoxError {
     frontdoor_core::Error::new(ErrorKind::RequestTimeout, reason).into()
 }
 
-impl http_body::Body for IdleBody {
+impl<B> http_body::Body for IdleBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = BoxError;
 

@@ -133,6 +133,7 @@ mod clock;
 mod config;
 mod conn_io;
 mod connection;
+mod fast;
 mod guard;
 mod http_conn;
 mod idle_body;

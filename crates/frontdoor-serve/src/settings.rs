@@ -64,6 +64,9 @@ macro_rules! with_settings {
             max_connections_per_ip: usize = "de::limit" => max_connections_per_ip,
             /// `proxy_protocol`: whether connections start with a PROXY header.
             proxy_protocol: bool = "de::plain" => proxy_protocol,
+            /// `http1_fast_path`: whether HTTP/1.1 connections take the
+            /// proxy-specialised path ([`http1_fast_path`](crate::Server::http1_fast_path)).
+            http1_fast_path: bool = "de::plain" => http1_fast_path,
             /// `max_header_bytes`: the request head cap, a size of at least 8 KiB.
             max_header_bytes: usize = "de::header_bytes" => max_header_bytes,
             /// `max_headers`: the cap on request header lines.

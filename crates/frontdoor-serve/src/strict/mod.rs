@@ -35,7 +35,7 @@
 //! the `CONNECT`'s 2xx.
 
 mod h2;
-mod scan;
+pub(crate) mod scan;
 
 use std::{
     collections::VecDeque,

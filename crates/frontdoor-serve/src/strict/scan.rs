@@ -17,14 +17,14 @@ use http::Method;
 
 use self::chunked::Chunked;
 
-mod chunked;
+pub(crate) mod chunked;
 
 /// hyper's default maximum number of headers in a request head (and in trailers):
 /// parsed on the stack up to this many.
-const DEFAULT_MAX_HEADERS: usize = 100;
+pub(crate) const DEFAULT_MAX_HEADERS: usize = 100;
 /// The longest partial head kept between reads; hyper gives up well before (its read
 /// buffer stops at about 400 KiB).
-const MAX_PENDING_HEAD: usize = 512 * 1024;
+pub(crate) const MAX_PENDING_HEAD: usize = 512 * 1024;
 
 /// What the scanner saw.
 #[derive(Debug, PartialEq, Eq)]
@@ -297,7 +297,7 @@ impl Scanner {
 }
 
 /// Leading empty lines, as `httparse` skips them before a request line.
-enum Lines {
+pub(crate) enum Lines {
     /// This many bytes of empty lines (possibly none) precede the request line.
     Skip(usize),
     /// The bytes end inside the empty lines: wait for more.
@@ -306,7 +306,7 @@ enum Lines {
     Invalid,
 }
 
-fn empty_lines(bytes: &[u8]) -> Lines {
+pub(crate) fn empty_lines(bytes: &[u8]) -> Lines {
     let mut i = 0;
     loop {
         match bytes.get(i) {
@@ -324,7 +324,7 @@ fn empty_lines(bytes: &[u8]) -> Lines {
 
 /// The length of the head at the start of `bytes` (through its empty line: `\n\n` or
 /// `\n\r\n`), searching from `from`.
-fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(pos) = bytes.get(i..)?.iter().position(|&b| b == b'\n') {
         let nl = i + pos;
@@ -340,7 +340,7 @@ fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// How hyper frames a request body, from its headers in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Framing {
+pub(crate) enum Framing {
     None,
     Length(u64),
     Chunked,
@@ -353,7 +353,7 @@ enum Framing {
 }
 
 /// hyper's body-length rules (`proto::h1::role::Server::parse`), in header order.
-fn framing(http11: bool, headers: &[httparse::Header<'_>]) -> Framing {
+pub(crate) fn framing(http11: bool, headers: &[httparse::Header<'_>]) -> Framing {
     let mut te = false;
     let mut te_chunked = false;
     let mut cl = false;

@@ -9,7 +9,7 @@ const TRAILERS_LIMIT: usize = 16 * 1024;
 
 /// The chunked decoder's state, step for step hyper's (`proto::h1::decode`).
 #[derive(Debug)]
-pub(super) struct Chunked {
+pub(crate) struct Chunked {
     step: Step,
     size: u64,
     extensions: u64,
@@ -35,7 +35,7 @@ enum Step {
 }
 
 impl Chunked {
-    pub(super) const fn new(max_trailers: usize) -> Self {
+    pub(crate) const fn new(max_trailers: usize) -> Self {
         Self {
             step: Step::Start,
             size: 0,
@@ -71,6 +71,58 @@ impl Chunked {
             }
         }
         (i, None)
+    }
+
+    /// Decodes from the start of `bytes`: the framing bytes before the next piece of
+    /// chunk data are used up, then that data is handed back (its range in `bytes`),
+    /// or the body ends, fails, or needs more bytes. Trailer bytes are reported so
+    /// the caller can keep them (they are counted against hyper's limits here).
+    pub(crate) fn decode(&mut self, bytes: &[u8]) -> Decoded {
+        let mut i = 0;
+        let trailer_start = self.in_trailers().then_some(0);
+        let mut trailer_start = trailer_start;
+        while i < bytes.len() {
+            if self.step == Step::Body {
+                let n = usize::try_from(self.size)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len() - i);
+                self.size -= n as u64;
+                if self.size == 0 {
+                    self.step = Step::BodyCr;
+                }
+                return Decoded::Data {
+                    start: i,
+                    end: i + n,
+                };
+            }
+            let b = bytes[i];
+            i += 1;
+            let was_trailer = self.in_trailers();
+            match self.step(b) {
+                Ok(true) => {
+                    let trailers = trailer_start.map(|t| (t, i));
+                    return Decoded::End { used: i, trailers };
+                }
+                Ok(false) => {}
+                Err(()) => return Decoded::Invalid,
+            }
+            if !was_trailer && self.in_trailers() {
+                trailer_start = Some(i);
+            }
+        }
+        Decoded::More {
+            used: i,
+            trailers: trailer_start.map(|t| (t, i)),
+        }
+    }
+
+    /// Whether the decoder is inside the trailer section (after the last chunk's
+    /// size line).
+    fn in_trailers(&self) -> bool {
+        matches!(
+            self.step,
+            Step::Trailer | Step::TrailerLf | Step::EndCr | Step::EndLf
+        )
     }
 
     /// One byte of a chunk-size line, a CRLF or the trailers; `Ok(true)` at the end.
@@ -168,6 +220,27 @@ impl Chunked {
         self.trailer_bytes += 1;
         Ok(())
     }
+}
+
+/// What [`Chunked::decode`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    /// Chunk data at `start..end` of the bytes given; everything before `end` is
+    /// used.
+    Data { start: usize, end: usize },
+    /// The body ended after `used` bytes; `trailers` is the range of the trailer
+    /// section's bytes in them, final empty line included.
+    End {
+        used: usize,
+        trailers: Option<(usize, usize)>,
+    },
+    /// All `used` bytes were framing (or trailer bytes, at `trailers`): more needed.
+    More {
+        used: usize,
+        trailers: Option<(usize, usize)>,
+    },
+    /// hyper's decoder would fail here.
+    Invalid,
 }
 
 fn hex(b: u8) -> Option<u64> {
