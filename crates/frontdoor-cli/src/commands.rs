@@ -116,6 +116,7 @@ pub struct ServeOptions {
     listen: Vec<SocketAddr>,
     watch: Watch,
     workers: Option<usize>,
+    http1_fast_path: Option<bool>,
 }
 
 impl ServeOptions {
@@ -126,7 +127,15 @@ impl ServeOptions {
             listen: Vec::new(),
             watch: Watch::Off,
             workers: None,
+            http1_fast_path: None,
         }
+    }
+
+    /// Whether HTTP/1.1 connections take the fast path, overriding `[server]
+    /// http1_fast_path`. Default: `None` (the config's, else on).
+    pub const fn http1_fast_path(mut self, on: Option<bool>) -> Self {
+        self.http1_fast_path = on;
+        self
     }
 
     /// Listen addresses overriding `[server] listen`. Default: none (the config's).
@@ -165,6 +174,7 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
         listen,
         watch,
         workers,
+        http1_fast_path,
     } = options;
     let metrics = Metrics::new();
     let live = match Live::start(&source, metrics.clone(), workers).await {
@@ -176,6 +186,10 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
     };
     let config = live.config();
     let server = bind(&config, listen, &live)?;
+    let server = match http1_fast_path {
+        Some(on) => server.http1_fast_path(on),
+        None => server,
+    };
     let addrs = server.local_addrs().to_vec();
     #[cfg(feature = "tls")]
     let tls_addrs = server.local_tls_addrs().to_vec();

@@ -65,6 +65,10 @@ enum Command {
         /// (default: [server] workers, else one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Whether HTTP/1.1 connections take the proxy-specialised fast path,
+        /// overriding [server] http1_fast_path (default: on).
+        #[arg(long, value_name = "BOOL", env = "FRONTDOOR_HTTP1_FAST_PATH")]
+        http1_fast_path: Option<bool>,
     },
     /// Validates a config file: exit 0, or 1 with every error.
     Check {
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             listen,
             watch,
             workers,
+            http1_fast_path,
         } => {
             let source = config.map_or(Source::Embedded, Source::File);
             let watch = if watch { Watch::File } else { Watch::Off };
@@ -98,7 +103,8 @@ fn main() -> ExitCode {
                 ServeOptions::new(source)
                     .listen(listen)
                     .watch(watch)
-                    .workers(workers),
+                    .workers(workers)
+                    .http1_fast_path(http1_fast_path),
             )
         }
     }
