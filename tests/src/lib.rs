@@ -55,7 +55,16 @@ impl Running {
     }
 }
 
-/// Starts `server` serving `svc` in the background.
+/// Whether servers take the HTTP/1 fast path: on, unless the environment says
+/// `FRONTDOOR_HTTP1_FAST_PATH=false` (the binary reads the same variable), so the
+/// suite can run once per path.
+#[must_use]
+pub fn http1_fast_path() -> bool {
+    std::env::var("FRONTDOOR_HTTP1_FAST_PATH").map_or(true, |v| v != "false")
+}
+
+/// Starts `server` serving `svc` in the background (on the HTTP/1 path
+/// [`http1_fast_path`] names).
 pub fn spawn<S, B>(server: Server, svc: S) -> Running
 where
     S: tower::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
@@ -65,6 +74,7 @@ where
     B::Error: Into<BoxError>,
 {
     let addrs = server.local_addrs().unwrap();
+    let server = server.http1_fast_path(http1_fast_path());
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(server.serve_with_shutdown(svc, async {
         let _ = rx.await;

@@ -190,6 +190,12 @@ pub async fn serve(options: ServeOptions) -> Result<ExitCode, BoxError> {
         Some(on) => server.http1_fast_path(on),
         None => server,
     };
+    if !http1_fast_path
+        .or(config.server.settings.http1_fast_path)
+        .unwrap_or(true)
+    {
+        tracing::info!("http1_fast_path is off: hyper's server serves every connection");
+    }
     let addrs = server.local_addrs().to_vec();
     #[cfg(feature = "tls")]
     let tls_addrs = server.local_tls_addrs().to_vec();

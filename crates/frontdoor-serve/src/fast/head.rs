@@ -2,7 +2,7 @@
 //! the same `httparse` configuration, leading empty lines, hyper's body-length rules
 //! and the refusals only the raw bytes show), producing the `http::Request` the
 //! service sees in the same pass. Whatever the fast path does not serve itself
-//! (HTTP/1.0, upgrades, `CONNECT`, `Expect`, the HTTP/2 preface, and every head
+//! (upgrades, `CONNECT`, `Expect`, the HTTP/2 preface, and every head
 //! hyper would answer with an error of its own: malformed, too large) is handed to
 //! the hyper path unparsed, so those answers are hyper's, as before.
 
@@ -121,10 +121,11 @@ fn parse_head(head: &Bytes, skip: usize, max_headers: usize) -> Option<Head> {
     let Ok(httparse::Status::Complete(_)) = req.parse(bytes) else {
         return None;
     };
-    // HTTP/1.0 keeps hyper (its keep-alive and response framing rules).
-    if req.version != Some(1) {
-        return None;
-    }
+    let http11 = match req.version {
+        Some(1) => true,
+        Some(0) => false,
+        _ => return None,
+    };
     let method = Method::from_bytes(req.method?.as_bytes()).ok()?;
     let target = req.path?;
     if target.len() > MAX_URI_LEN {
@@ -133,7 +134,7 @@ fn parse_head(head: &Bytes, skip: usize, max_headers: usize) -> Option<Head> {
     if target.contains('#') {
         return Some(Head::Refused(Refusal::FRAGMENT));
     }
-    let framing = match framing(true, req.headers) {
+    let framing = match framing(http11, req.headers) {
         Framing::None | Framing::Length(0) => BodyFraming::None,
         Framing::Length(n) => BodyFraming::Length(n),
         Framing::Chunked => BodyFraming::Chunked,
@@ -149,36 +150,43 @@ fn parse_head(head: &Bytes, skip: usize, max_headers: usize) -> Option<Head> {
     }
     let uri = Uri::from_maybe_shared(head.slice_ref(target.as_bytes())).ok()?;
     let mut headers = HeaderMap::with_capacity(req.headers.len());
-    let mut keep_alive = true;
+    // HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
+    let mut close = false;
+    let mut keep = false;
     for h in req.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes()).ok()?;
         if name == header::UPGRADE || name == header::EXPECT {
             return None;
         }
         let value = HeaderValue::from_maybe_shared(head.slice_ref(h.value)).ok()?;
-        if name == header::CONNECTION && has_close(&value) {
-            keep_alive = false;
+        if name == header::CONNECTION {
+            close |= has_token(&value, b"close");
+            keep |= has_token(&value, b"keep-alive");
         }
         headers.append(name, value);
     }
     let mut out = Request::new(());
     *out.method_mut() = method;
     *out.uri_mut() = uri;
-    *out.version_mut() = Version::HTTP_11;
+    *out.version_mut() = if http11 {
+        Version::HTTP_11
+    } else {
+        Version::HTTP_10
+    };
     *out.headers_mut() = headers;
     Some(Head::Request(Parsed {
         req: out,
         framing,
-        keep_alive,
+        keep_alive: !close && (http11 || keep),
     }))
 }
 
-/// Whether a `Connection` value lists `close`.
-fn has_close(value: &HeaderValue) -> bool {
+/// Whether a `Connection` value lists `token`.
+pub(super) fn has_token(value: &HeaderValue, token: &[u8]) -> bool {
     value
         .as_bytes()
         .split(|&b| b == b',')
-        .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 #[cfg(test)]
@@ -242,6 +250,15 @@ mod tests {
         assert_eq!(req("Transfer-Encoding: gzip\r\n"), None);
         assert_eq!(req("Upgrade: websocket\r\n"), None);
         assert_eq!(req("Expect: 100-continue\r\n"), None);
+        let http10 = |h: &str| match run(format!("GET / HTTP/1.0\r\n{h}\r\n").as_bytes()).0 {
+            Head::Request(p) => Some((p.req.version(), p.keep_alive)),
+            _ => None,
+        };
+        assert_eq!(http10(""), Some((Version::HTTP_10, false)));
+        assert_eq!(
+            http10("Connection: Keep-Alive\r\n"),
+            Some((Version::HTTP_10, true))
+        );
     }
 
     #[test]
@@ -258,7 +275,8 @@ mod tests {
     #[test]
     fn what_hyper_answers_is_handed_over_whole() {
         for raw in [
-            &b"GET / HTTP/1.0\r\n\r\n"[..],
+            &b"GET / HTTP/1.2\r\n\r\n"[..],
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
             b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
             b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
             b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\nrest",

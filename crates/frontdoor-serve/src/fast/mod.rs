@@ -7,11 +7,12 @@
 //!
 //! Which requests take which path:
 //!
-//! * HTTP/1.1 requests on a plaintext connection, or a TLS one whose ALPN chose
+//! * HTTP/1.1 and HTTP/1.0 requests (keep-alive as each version says) on a
+//!   plaintext connection, or a TLS one whose ALPN chose
 //!   `http/1.1` (or none), are served here, pipelined ones included;
 //! * the connection moves to the hyper path (hyper's server with the wire scanner,
 //!   for the rest of its life) at the first head that asks for what only hyper does:
-//!   HTTP/1.0, an `Upgrade` (WebSocket) or `CONNECT`, an `Expect`
+//!   an `Upgrade` (WebSocket) or `CONNECT`, an `Expect`
 //!   (`100-continue`), and every head hyper answers itself (malformed, too large:
 //!   400, 414, 431); so do connections that open with the HTTP/2 preface, and TLS
 //!   connections that agreed on `h2`.
@@ -214,10 +215,11 @@ where
         } = parsed;
         let token = clock.begin(Version::HTTP_11);
         let is_head = req.method() == Method::HEAD;
+        let http10 = req.version() == Version::HTTP_10;
         let req = match prepare(req, framing, conn, clock, info, guard) {
             Ok(req) => req,
             Err(res) => {
-                respond(conn, *res, false, false, &mut out).await;
+                respond(conn, *res, Exchange::closing(http10), &mut out).await;
                 drop(token);
                 return Ended::Close;
             }
@@ -251,7 +253,12 @@ where
             && !shared.shutdown.is_cancelled()
             && conn.lock().body_done()
             && res.status() != StatusCode::SWITCHING_PROTOCOLS;
-        let keep_alive = respond(conn, res, is_head, keep_alive, &mut out).await;
+        let exchange = Exchange {
+            is_head,
+            keep_alive,
+            http10,
+        };
+        let keep_alive = respond(conn, res, exchange, &mut out).await;
         drop(token);
         if !keep_alive || !conn.lock().body_done() {
             return Ended::Close;
@@ -354,8 +361,30 @@ async fn answer_refusal<I>(
 {
     debug!(reason = refusal.reason(), "refused request framing");
     let token = clock.begin(Version::HTTP_11);
-    respond(conn, refusal.response(), false, false, out).await;
+    respond(conn, refusal.response(), Exchange::closing(false), out).await;
     drop(token);
+}
+
+/// What an answer is written for.
+#[derive(Clone, Copy, Debug)]
+struct Exchange {
+    /// The request was a `HEAD`: no body is written.
+    is_head: bool,
+    /// The connection may carry another request after this answer.
+    keep_alive: bool,
+    /// The client spoke HTTP/1.0.
+    http10: bool,
+}
+
+impl Exchange {
+    /// An answer after which the connection closes.
+    const fn closing(http10: bool) -> Self {
+        Self {
+            is_head: false,
+            keep_alive: false,
+            http10,
+        }
+    }
 }
 
 /// Writes `res` (head and body) to the client; whether the connection may carry
@@ -363,8 +392,7 @@ async fn answer_refusal<I>(
 async fn respond<I, B>(
     conn: &Conn<I>,
     res: Response<B>,
-    is_head: bool,
-    keep_alive: bool,
+    exchange: Exchange,
     out: &mut Vec<u8>,
 ) -> bool
 where
@@ -372,9 +400,17 @@ where
     B: ResponseBody,
 {
     let (mut parts, body) = res.into_parts();
-    let keep_alive = keep_alive && !closes(&parts.headers);
+    let keep_alive = exchange.keep_alive && !closes(&parts.headers);
     out.clear();
-    let framing = encode_head(&mut parts, &body.size_hint(), is_head, keep_alive, out);
+    let framing = encode_head(
+        &mut parts,
+        &body.size_hint(),
+        exchange.is_head,
+        keep_alive,
+        exchange.http10,
+        out,
+    );
+    let keep_alive = keep_alive && framing != Framing::Close;
     if framing == Framing::None {
         return write_all(conn, [out, &[], &[]]).await.is_ok() && keep_alive;
     }
@@ -475,9 +511,8 @@ fn next_frame<B: ResponseBody>(
 
 /// Whether the answer's `Connection` asks to close.
 fn closes(headers: &http::HeaderMap) -> bool {
-    headers.get_all(header::CONNECTION).iter().any(|v| {
-        v.as_bytes()
-            .split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-    })
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .any(|v| head::has_token(v, b"close"))
 }

@@ -19,19 +19,24 @@ pub(super) enum Framing {
     Length(u64),
     /// Chunked.
     Chunked,
+    /// As the body comes, ended by closing the connection (an HTTP/1.0 client and
+    /// a body of unknown length).
+    Close,
 }
 
 /// Writes the head of `parts` into `dst`: the framing its body takes. `hint` is the
-/// body's size hint; `keep_alive` false adds `connection: close`.
+/// body's size hint; `keep_alive` false adds `connection: close` (HTTP/1.1), true
+/// adds `connection: keep-alive` for an HTTP/1.0 client (`http10`), as hyper does.
 pub(super) fn encode_head(
     parts: &mut Parts,
     hint: &SizeHint,
     head_request: bool,
     keep_alive: bool,
+    http10: bool,
     dst: &mut Vec<u8>,
 ) -> Framing {
     let status = parts.status;
-    dst.extend_from_slice(b"HTTP/1.1 ");
+    dst.extend_from_slice(if http10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
     dst.extend_from_slice(status.as_str().as_bytes());
     dst.push(b' ');
     dst.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
@@ -42,6 +47,10 @@ pub(super) fn encode_head(
     if bodiless_status {
         headers.remove(header::CONTENT_LENGTH);
         headers.remove(header::TRANSFER_ENCODING);
+    }
+    if http10 {
+        headers.remove(header::TRANSFER_ENCODING);
+        headers.remove(header::TRAILER);
     }
     let mut framing = if bodiless_status {
         Framing::None
@@ -62,6 +71,8 @@ pub(super) fn encode_head(
         Framing::Length(n)
     } else if head_request || status == StatusCode::NOT_MODIFIED {
         Framing::None
+    } else if http10 {
+        Framing::Close
     } else {
         write_field(dst, b"transfer-encoding", b"chunked");
         Framing::Chunked
@@ -76,8 +87,12 @@ pub(super) fn encode_head(
         connection |= name == header::CONNECTION;
         write_field(dst, name.as_str().as_bytes(), value.as_bytes());
     }
-    if !keep_alive && !connection {
+    let keep_alive = keep_alive && framing != Framing::Close;
+    if !keep_alive && !connection && !http10 {
         write_field(dst, b"connection", b"close");
+    }
+    if keep_alive && !connection && http10 {
+        write_field(dst, b"connection", b"keep-alive");
     }
     if !date {
         DATE.with(|d| write_field(dst, b"date", d.borrow_mut().now()));
@@ -188,7 +203,7 @@ mod tests {
     ) -> (String, Framing) {
         let (mut parts, ()) = res.into_parts();
         let mut out = Vec::new();
-        let framing = encode_head(&mut parts, &hint, head_req, keep_alive, &mut out);
+        let framing = encode_head(&mut parts, &hint, head_req, keep_alive, false, &mut out);
         let text = String::from_utf8(out).unwrap();
         // The date changes: cut it.
         let text = text
@@ -239,7 +254,14 @@ mod tests {
     fn the_date_is_an_http_date() {
         let mut out = Vec::new();
         let (mut parts, ()) = Response::new(()).into_parts();
-        encode_head(&mut parts, &SizeHint::with_exact(0), false, true, &mut out);
+        encode_head(
+            &mut parts,
+            &SizeHint::with_exact(0),
+            false,
+            true,
+            false,
+            &mut out,
+        );
         let text = String::from_utf8(out).unwrap();
         let date = text.lines().find_map(|l| l.strip_prefix("date: ")).unwrap();
         assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
