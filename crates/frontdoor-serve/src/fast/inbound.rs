@@ -9,7 +9,7 @@ use std::{
     io,
     pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
 };
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -40,6 +40,9 @@ pub(super) struct Inbound<I> {
     pub(super) io: ConnIo<I>,
     pub(super) buf: BytesMut,
     body: BodyState,
+    /// The task waiting for more of the request body, woken when the connection
+    /// is abandoned.
+    body_waker: Option<Waker>,
 }
 
 /// Where the current request body is on the wire.
@@ -63,6 +66,19 @@ impl<I> Inbound<I> {
             io,
             buf: BytesMut::with_capacity(IDLE_BUF),
             body: BodyState::Done,
+            body_waker: None,
+        }
+    }
+
+    /// The connection's task is gone (the connection ended, timed out or was cut
+    /// off by a drain): a request body still being read fails, and its reader is
+    /// woken to see it, as a body hyper's server drops fails.
+    pub(super) fn abandon(&mut self) {
+        if !self.body_done() {
+            self.body = BodyState::Failed;
+        }
+        if let Some(waker) = self.body_waker.take() {
+            waker.wake();
         }
     }
 
@@ -103,6 +119,25 @@ impl<I: AsyncRead + Unpin> Inbound<I> {
 
     /// The next frame of the request body. See [`RequestBody`].
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = self.poll_body_inner(cx);
+        if polled.is_pending() {
+            if !self
+                .body_waker
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                self.body_waker = Some(cx.waker().clone());
+            }
+        } else {
+            self.body_waker = None;
+        }
+        polled
+    }
+
+    fn poll_body_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         loop {
             match &mut self.body {
                 BodyState::Done => return Poll::Ready(None),

@@ -96,14 +96,20 @@ pub(crate) async fn serve<I, S, B>(
     S: ConnService<B>,
     B: ResponseBody,
 {
-    let conn: Conn<I> = Arc::new(Mutex::new(Inbound::new(io)));
-    let run = run(&conn, &clock, info, protocol, service, shared);
+    let mut guard = Abandon(Some(Arc::new(Mutex::new(Inbound::new(io)))));
+    let Some(conn) = guard.0.as_ref() else {
+        return;
+    };
+    let run = run(conn, &clock, info, protocol, service, shared);
     let Some(ended) = timed(run, &clock, shared).await else {
         return;
     };
     match ended {
-        Ended::Close => close(&conn).await,
+        Ended::Close => close(conn).await,
         Ended::Handoff(prefix, service) => {
+            let Some(conn) = guard.0.take() else {
+                return;
+            };
             let Ok(inbound) = Arc::try_unwrap(conn) else {
                 debug!(remote = %info.remote, "connection still borrowed at handoff: closing");
                 return;
@@ -113,6 +119,18 @@ pub(crate) async fn serve<I, S, B>(
                 .io
                 .map_inner(|io| Rewind::new(io, prefix));
             Box::pin(serve_hyper(io, clock, info, protocol, service, shared)).await;
+        }
+    }
+}
+
+/// Abandons the connection's read side when its task ends, however it ends (see
+/// [`Inbound::abandon`]); taken out at a handoff.
+struct Abandon<I>(Option<Conn<I>>);
+
+impl<I> Drop for Abandon<I> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            conn.lock().abandon();
         }
     }
 }
