@@ -15,9 +15,10 @@ use tokio::sync::Semaphore;
 
 use super::{
     connect::{http_connector, Connector},
+    direct::DirectPool,
     host::HostPolicy,
     pool::Http1Pool,
-    shared::{Shared, Transport, Upstream},
+    shared::{Http1Pools, Shared, Transport, Upstream},
     upgrade::UpgradeProtocols,
 };
 use crate::{AllowedTargets, Forwarding, UpstreamConfigError};
@@ -389,16 +390,28 @@ impl UpstreamBuilder {
             .path_and_query("/")
             .build()
             .map_err(|e| UpstreamConfigError::new("uri", "bad authority").with_source(e))?;
-        Ok(Transport::Http1(Arc::new(Http1Pool::new(
-            (dial, self.connect_to),
-            self.connect_timeout,
-            self.pool_max_idle_per_host,
-            self.pool_idle_timeout,
-            self.connection_cap
-                .as_ref()
-                .map(|c| Arc::clone(&c.semaphore)),
-            self.allow.clone(),
-        ))))
+        let cap = self
+            .connection_cap
+            .as_ref()
+            .map(|c| Arc::clone(&c.semaphore));
+        Ok(Transport::Http1(Http1Pools {
+            direct: Arc::new(DirectPool::new(
+                (dial.clone(), self.connect_to),
+                self.connect_timeout,
+                self.pool_max_idle_per_host,
+                self.pool_idle_timeout,
+                cap.clone(),
+                self.allow.clone(),
+            )),
+            upgrades: Arc::new(Http1Pool::new(
+                (dial, self.connect_to),
+                self.connect_timeout,
+                self.pool_max_idle_per_host,
+                self.pool_idle_timeout,
+                cap,
+                self.allow.clone(),
+            )),
+        }))
     }
 
     /// hyper-util's pooled client, for `https` (ALPN may pick HTTP/2) and h2c.

@@ -68,9 +68,11 @@
 mod body;
 mod builder;
 mod connect;
+mod direct;
 mod host;
 mod pool;
 mod prepare;
+mod reaper;
 mod shared;
 mod transport;
 mod upgrade;
