@@ -9,8 +9,9 @@
 //! `transfer-encoding: chunked` (an invalid `Content-Length` is then removed).
 //! Trailers of a chunked body are sent as chunked trailers, without the fields a
 //! trailer may not carry. A body that fails, ends short of its `Content-Length` or
-//! runs past it aborts the request: nothing completes the message, and the caller
-//! closes the connection.
+//! runs past it aborts the request: what was queued before the failure is still
+//! written (as hyper does: the upstream sees the head), nothing completes the
+//! message, and the caller closes the connection.
 
 use std::{
     io::{self, IoSlice},
@@ -128,6 +129,8 @@ pub(super) struct Writer {
     tail: &'static [u8],
     /// No more frames to take from the body.
     ended: bool,
+    /// The body failed: reported once what was queued before is written.
+    failed: Option<BoxError>,
     /// Whether the request may be written again on another connection: it has no
     /// body, so all it writes is the head.
     replayable: bool,
@@ -143,6 +146,7 @@ impl Writer {
             data: Bytes::new(),
             tail: b"",
             ended: framing == Framing::Empty,
+            failed: None,
             replayable: framing == Framing::Empty,
         }
     }
@@ -165,19 +169,30 @@ impl Writer {
                 match Pin::new(&mut *body).poll_frame(cx) {
                     Poll::Pending => break,
                     Poll::Ready(frame) => {
-                        self.encode(buf, frame.map(|f| f.map_err(BoxError::from)))?;
+                        if let Err(e) = self.encode(buf, frame.map(|f| f.map_err(BoxError::from))) {
+                            self.ended = true;
+                            self.failed = Some(e);
+                        }
                     }
                 }
             }
             let pending = buf.len() - self.pos + self.data.len() + self.tail.len();
             if pending == 0 {
+                if let Some(e) = self.failed.take() {
+                    return Poll::Ready(Err(WriteError::Body(e)));
+                }
                 if self.ended {
                     return Poll::Ready(Ok(()));
                 }
                 // The body is pending and has our waker.
                 return Poll::Pending;
             }
-            ready!(self.poll_flush(cx, io, buf)).map_err(WriteError::Io)?;
+            if let Err(e) = ready!(self.poll_flush(cx, io, buf)) {
+                return Poll::Ready(Err(match self.failed.take() {
+                    Some(body) => WriteError::Body(body),
+                    None => WriteError::Io(e),
+                }));
+            }
         }
     }
 
@@ -227,10 +242,10 @@ impl Writer {
         &mut self,
         buf: &mut BytesMut,
         frame: Option<Result<Frame<Bytes>, BoxError>>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<(), BoxError> {
         let frame = match frame {
             None => return self.end(buf, None),
-            Some(Err(e)) => return Err(WriteError::Body(e)),
+            Some(Err(e)) => return Err(e),
             Some(Ok(frame)) => frame,
         };
         let data = match frame.into_data() {
@@ -245,9 +260,7 @@ impl Writer {
             Framing::Length(left) => {
                 let len = data.len() as u64;
                 if len > *left {
-                    return Err(WriteError::Body(
-                        "request body longer than its content-length".into(),
-                    ));
+                    return Err("request body longer than its content-length".into());
                 }
                 *left -= len;
                 self.queue(buf, data, b"");
@@ -273,14 +286,11 @@ impl Writer {
 
     /// The body ended (with `trailers`, maybe): completes the message, or fails when
     /// the body ended short of its length.
-    fn end(&mut self, buf: &mut BytesMut, trailers: Option<HeaderMap>) -> Result<(), WriteError> {
+    fn end(&mut self, buf: &mut BytesMut, trailers: Option<HeaderMap>) -> Result<(), BoxError> {
         self.ended = true;
         match self.framing {
-            Framing::Empty => Ok(()),
-            Framing::Length(0) => Ok(()),
-            Framing::Length(_) => Err(WriteError::Body(
-                "request body shorter than its content-length".into(),
-            )),
+            Framing::Empty | Framing::Length(0) => Ok(()),
+            Framing::Length(_) => Err("request body shorter than its content-length".into()),
             Framing::Chunked => {
                 buf.extend_from_slice(b"0\r\n");
                 if let Some(mut trailers) = trailers {
