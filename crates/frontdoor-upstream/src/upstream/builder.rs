@@ -382,7 +382,7 @@ impl UpstreamBuilder {
         })
     }
 
-    /// The lean HTTP/1 pool, for plain `http`.
+    /// The two HTTP/1 pools of plain `http`, under one cap.
     fn http1_pool(&self, authority: &Authority) -> Result<Transport, UpstreamConfigError> {
         let dial = Uri::builder()
             .scheme(Scheme::HTTP)

@@ -1,5 +1,6 @@
-//! A lean HTTP/1 connection pool for plain-`http` upstreams, built on
-//! `hyper::client::conn::http1`.
+//! The HTTP/1 connection pool of a plain-`http` upstream's upgrade requests and
+//! `CONNECT` tunnels (everything else takes the direct client, [`super::direct`]),
+//! built on `hyper::client::conn::http1`.
 //!
 //! One [`Http1Pool`] serves exactly one upstream authority, so there is no pool key to
 //! hash. Idle senders live in a mutex-guarded `Vec`; a checkout takes the most recently

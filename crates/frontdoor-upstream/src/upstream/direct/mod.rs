@@ -3,7 +3,7 @@
 //! task that awaits the response and polls its body: no connection task, no channel.
 //!
 //! A request takes an idle connection from the pool ([`pool`]) or dials one, writes
-//! its head and body ([`write`]) while it waits for the answer's head ([`read`]);
+//! its head and body ([`write`](mod@write)) while it waits for the answer's head ([`read`]);
 //! the answer's body ([`body`]) owns the connection while it streams and parks it
 //! again at the exact end of the message. Both directions are polled together: an
 //! upstream may answer before it has read the whole request (a `413`, say). When the
