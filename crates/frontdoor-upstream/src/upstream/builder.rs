@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     connect::{http_connector, Connector},
-    direct::DirectPool,
+    direct::pool::DirectPool,
     host::HostPolicy,
     pool::Http1Pool,
     shared::{Http1Pools, Shared, Transport, Upstream},

@@ -11,7 +11,7 @@ use http::{
 use hyper_util::client::legacy::Client;
 
 use super::{
-    connect::Connector, direct::DirectPool, host::HostPolicy, pool::Http1Pool,
+    connect::Connector, direct::pool::DirectPool, host::HostPolicy, pool::Http1Pool,
     upgrade::UpgradeProtocols,
 };
 use crate::Forwarding;

@@ -49,6 +49,8 @@ enum Step {
     End,
 }
 
+// === ConnBody ===
+
 /// The body of an answer on a direct connection. See the [module docs](self).
 pub(crate) struct ConnBody {
     conn: Option<Conn>,
@@ -194,6 +196,8 @@ fn more(cx: &mut Context<'_>, conn: &mut Conn, draining: bool) -> Poll<Result<St
     Poll::Ready(Ok(Step::Again))
 }
 
+// === impl Drop for ConnBody ===
+
 impl Drop for ConnBody {
     fn drop(&mut self) {
         if self.conn.is_none() || self.pool.is_none() {
@@ -205,6 +209,8 @@ impl Drop for ConnBody {
         while let Poll::Ready(Ok(Step::Frame(_) | Step::Again)) = self.step(&mut cx) {}
     }
 }
+
+// === impl Body for ConnBody ===
 
 impl http_body::Body for ConnBody {
     type Data = Bytes;

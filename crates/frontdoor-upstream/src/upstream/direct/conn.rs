@@ -17,6 +17,8 @@ const MAX_READ: usize = 256 * 1024;
 /// Buffers that grew past this are released when the connection is parked.
 const KEEP_CAPACITY: usize = 64 * 1024;
 
+// === Conn ===
+
 /// An open connection to the upstream. See the [module docs](self).
 pub(crate) struct Conn {
     /// The socket.

@@ -22,7 +22,7 @@
 mod body;
 mod chunked;
 mod conn;
-mod pool;
+pub(super) mod pool;
 mod read;
 mod write;
 
@@ -39,9 +39,10 @@ use std::{
 use frontdoor_core::{Body, BoxError, ErrorKind};
 use http::{Method, Request, Response, StatusCode};
 
-pub(crate) use self::{body::ConnBody, pool::DirectPool};
 use self::{
+    body::ConnBody,
     conn::Conn,
+    pool::DirectPool,
     read::{Head, HeadError},
     write::{WriteError, Writer},
 };
@@ -101,6 +102,8 @@ fn respond(
     *res.headers_mut() = head.headers;
     Ok(res)
 }
+
+// === Failure ===
 
 /// Why a request got no answer.
 enum Failure {

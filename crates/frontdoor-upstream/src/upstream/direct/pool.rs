@@ -37,6 +37,8 @@ use super::{
 };
 use crate::{AllowedTargets, ProxyError, ProxyErrorKind};
 
+// === DirectPool ===
+
 /// The direct client's pool of one upstream. See the [module docs](self).
 pub(crate) struct DirectPool {
     connector: HttpOnly,

@@ -128,6 +128,8 @@ fn range((start, len): (usize, usize)) -> Range<usize> {
     start..start + len
 }
 
+// === impl Head ===
+
 impl Head {
     /// The body's framing for an answer to a request (`HEAD` when `head_request`).
     ///

@@ -374,6 +374,7 @@ async fn bad_answers_are_protocol_errors() {
             "{}",
             text(&answer[..40])
         );
+        assert_eq!(err.error_kind().status(), 502);
     }
     let origin = Origin::answering(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n").await;
     let err = call(&upstream(&origin), request(Method::GET, Body::empty()))
