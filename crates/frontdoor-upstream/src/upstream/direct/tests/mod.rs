@@ -151,6 +151,45 @@ async fn a_chunked_answer_with_trailers() {
 }
 
 #[tokio::test]
+async fn answers_arriving_byte_by_byte() {
+    let origin = Origin::start(|_, n, _| {
+        Action::Trickle(if n % 2 == 0 {
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n1\r\n!\r\n0\r\nx-t: 1\r\n\r\n"
+        } else {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello!"
+        })
+    })
+    .await;
+    let up = upstream(&origin);
+    for n in 0..4 {
+        let (status, body, trailers) = get(&up).await;
+        assert_eq!((status, &body[..]), (200, &b"hello!"[..]), "{n}");
+        assert_eq!(trailers.is_some(), n % 2 == 0);
+    }
+    assert_eq!(origin.accepts(), 1);
+}
+
+#[tokio::test]
+async fn a_large_answer_streams_and_the_connection_is_reused() {
+    let big = Box::leak(
+        [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n"[..],
+            &vec![b'z'; 1 << 20],
+        ]
+        .concat()
+        .into_boxed_slice(),
+    );
+    let origin = Origin::answering(big).await;
+    let up = upstream(&origin);
+    for _ in 0..2 {
+        let (status, body, _) = get(&up).await;
+        assert_eq!((status, body.len()), (200, 1 << 20));
+        assert!(body.iter().all(|b| *b == b'z'));
+    }
+    assert_eq!(origin.accepts(), 1);
+}
+
+#[tokio::test]
 async fn a_body_read_to_close_is_not_reused() {
     let origin = Origin::start(|_, _, _| {
         Action::AnswerAndClose(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nuntil close")

@@ -27,6 +27,9 @@ pub(super) enum Action {
     AnswerEarly(&'static [u8]),
     /// Closes without answering, once the head arrived.
     Close,
+    /// Answers once the whole request arrived, one byte per write, and keeps the
+    /// connection.
+    Trickle(&'static [u8]),
 }
 
 /// A running origin.
@@ -115,6 +118,14 @@ where
             Action::AnswerAndClose(answer) => {
                 let _ = s.write_all(answer).await;
                 break;
+            }
+            Action::Trickle(answer) => {
+                for byte in answer.chunks(1) {
+                    if s.write_all(byte).await.is_err() {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
             }
             Action::AnswerEarly(_) | Action::Close => {}
         }
