@@ -169,7 +169,13 @@ impl Writer {
                 match Pin::new(&mut *body).poll_frame(cx) {
                     Poll::Pending => break,
                     Poll::Ready(frame) => {
-                        if let Err(e) = self.encode(buf, frame.map(|f| f.map_err(BoxError::from))) {
+                        let mut done = self.encode(buf, frame.map(|f| f.map_err(BoxError::from)));
+                        if done.is_ok() && !self.ended && body.is_end_stream() {
+                            // As hyper: the body says it is over, end without
+                            // polling it again.
+                            done = self.end(buf, None);
+                        }
+                        if let Err(e) = done {
                             self.ended = true;
                             self.failed = Some(e);
                         }
