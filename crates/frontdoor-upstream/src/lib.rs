@@ -1,8 +1,10 @@
 //! The terminal upstream-client service of frontdoor: pooled, streaming, with typed
 //! errors and gateway responses.
 //!
-//! [`Upstream`] forwards a request to one configured upstream base URI over
-//! hyper-util's pooled client (keep-alive, no forced `Connection: close`), strips
+//! [`Upstream`] forwards a request to one configured upstream base URI over pooled
+//! keep-alive connections (no forced `Connection: close`): for plain `http`, a direct
+//! HTTP/1.1 client that runs in the task awaiting the answer; for `https` and h2c,
+//! hyper-util's pooled client. It strips
 //! hop-by-hop headers in both directions, writes forwarding headers according to the
 //! resolver's trust decision, applies a [`HostPolicy`], streams both bodies without
 //! collecting them, and splices `Connection: upgrade` requests to the protocols it

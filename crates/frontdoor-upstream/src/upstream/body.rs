@@ -9,30 +9,30 @@ use std::{
 };
 
 use bytes::Bytes;
+use frontdoor_core::BoxError;
 use http_body::{Frame, SizeHint};
-use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tokio::time::{sleep, Instant, Sleep};
 
 use crate::{ProxyError, ProxyErrorKind};
 
 pin_project! {
-    /// Wraps hyper's `Incoming`: forwards frames (data and trailers) as they come,
-    /// fails with [`ProxyErrorKind::BodyTimeout`] when no frame arrives within `idle`,
+    /// Wraps hyper's `Incoming` or the direct client's body: forwards frames (data and
+    /// trailers) as they come, fails with [`ProxyErrorKind::BodyTimeout`] when no frame arrives within `idle`,
     /// and with [`ProxyErrorKind::Body`] when the upstream connection fails. An error
     /// frame makes hyper's server abort the downstream message (HTTP/1: close the
     /// connection; HTTP/2: reset the stream).
-    pub(crate) struct UpstreamBody {
+    pub(crate) struct UpstreamBody<B> {
         #[pin]
-        inner: Incoming,
+        inner: B,
         idle: Option<Duration>,
         #[pin]
         timer: Option<Sleep>,
     }
 }
 
-impl UpstreamBody {
-    pub(crate) fn new(inner: Incoming, idle: Option<Duration>) -> Self {
+impl<B> UpstreamBody<B> {
+    pub(crate) fn new(inner: B, idle: Option<Duration>) -> Self {
         Self {
             inner,
             idle,
@@ -41,7 +41,11 @@ impl UpstreamBody {
     }
 }
 
-impl http_body::Body for UpstreamBody {
+impl<B> http_body::Body for UpstreamBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = ProxyError;
 

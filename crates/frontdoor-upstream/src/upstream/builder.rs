@@ -15,9 +15,10 @@ use tokio::sync::Semaphore;
 
 use super::{
     connect::{http_connector, Connector},
+    direct::pool::DirectPool,
     host::HostPolicy,
     pool::Http1Pool,
-    shared::{Shared, Transport, Upstream},
+    shared::{Http1Pools, Shared, Transport, Upstream},
     upgrade::UpgradeProtocols,
 };
 use crate::{AllowedTargets, Forwarding, UpstreamConfigError};
@@ -381,7 +382,7 @@ impl UpstreamBuilder {
         })
     }
 
-    /// The lean HTTP/1 pool, for plain `http`.
+    /// The two HTTP/1 pools of plain `http`, under one cap.
     fn http1_pool(&self, authority: &Authority) -> Result<Transport, UpstreamConfigError> {
         let dial = Uri::builder()
             .scheme(Scheme::HTTP)
@@ -389,16 +390,28 @@ impl UpstreamBuilder {
             .path_and_query("/")
             .build()
             .map_err(|e| UpstreamConfigError::new("uri", "bad authority").with_source(e))?;
-        Ok(Transport::Http1(Arc::new(Http1Pool::new(
-            (dial, self.connect_to),
-            self.connect_timeout,
-            self.pool_max_idle_per_host,
-            self.pool_idle_timeout,
-            self.connection_cap
-                .as_ref()
-                .map(|c| Arc::clone(&c.semaphore)),
-            self.allow.clone(),
-        ))))
+        let cap = self
+            .connection_cap
+            .as_ref()
+            .map(|c| Arc::clone(&c.semaphore));
+        Ok(Transport::Http1(Http1Pools {
+            direct: Arc::new(DirectPool::new(
+                (dial.clone(), self.connect_to),
+                self.connect_timeout,
+                self.pool_max_idle_per_host,
+                self.pool_idle_timeout,
+                cap.clone(),
+                self.allow.clone(),
+            )),
+            upgrades: Arc::new(Http1Pool::new(
+                (dial, self.connect_to),
+                self.connect_timeout,
+                self.pool_max_idle_per_host,
+                self.pool_idle_timeout,
+                cap,
+                self.allow.clone(),
+            )),
+        }))
     }
 
     /// hyper-util's pooled client, for `https` (ALPN may pick HTTP/2) and h2c.

@@ -109,7 +109,7 @@ impl Future for ResolveFuture {
     }
 }
 
-/// The plain TCP connector (the lean HTTP/1 pool dials with it directly).
+/// The plain TCP connector (both HTTP/1 pools dial with it directly).
 pub(crate) type HttpOnly = HttpConnector<Resolver>;
 
 /// The connector used by [`Upstream`](crate::Upstream).

@@ -1,5 +1,13 @@
-//! The terminal proxy service: forwards each request to one upstream base URI over a
-//! pooled hyper-util client and streams the answer back.
+//! The terminal proxy service: forwards each request to one upstream base URI over
+//! pooled connections and streams the answer back.
+//!
+//! Which client carries a request: on a plain `http` upstream (HTTP/1.1), a direct
+//! HTTP/1.1 client that writes the request and reads the answer in the task that
+//! awaits it and polls its body, with no connection task and no channel between
+//! them; upgrade requests and `CONNECT` there use hyper's HTTP/1 connections, which
+//! hand the upgraded connection over (both kinds count against one
+//! [connection cap](UpstreamBuilder::max_connections)). On `https` and h2c upstreams,
+//! hyper-util's pooled client.
 //!
 //! What it does to a request, in order:
 //!
@@ -13,8 +21,9 @@
 //!    [`UpstreamBuilder::http2_only`]), whatever the client spoke;
 //! 6. an upgrade is forwarded only to an allowed protocol (see [Upgrades](#upgrades)).
 //!
-//! Bodies stream both ways and are never collected; trailers pass through; hyper frames
-//! 1xx, HEAD, 204 and 304 answers. The reason phrase is not carried (the `http` crate
+//! Bodies stream both ways and are never collected; trailers pass through; 1xx
+//! answers before the final one are not relayed, and answers to `HEAD`, `204` and
+//! `304` have no body. The reason phrase is not carried (the `http` crate
 //! has none); the client sees the canonical one. Failures are typed [`ProxyError`]s;
 //! wrap the service in [`GatewayErrorLayer`](crate::GatewayErrorLayer) to answer them
 //! with 502/503/504.
@@ -68,9 +77,11 @@
 mod body;
 mod builder;
 mod connect;
+mod direct;
 mod host;
 mod pool;
 mod prepare;
+mod reaper;
 mod shared;
 mod transport;
 mod upgrade;

@@ -1,5 +1,6 @@
-//! A lean HTTP/1 connection pool for plain-`http` upstreams, built on
-//! `hyper::client::conn::http1`.
+//! The HTTP/1 connection pool of a plain-`http` upstream's upgrade requests and
+//! `CONNECT` tunnels (everything else takes the direct client, [`super::direct`]),
+//! built on `hyper::client::conn::http1`.
 //!
 //! One [`Http1Pool`] serves exactly one upstream authority, so there is no pool key to
 //! hash. Idle senders live in a mutex-guarded `Vec`; a checkout takes the most recently
@@ -23,7 +24,7 @@
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc, Weak,
+        Arc,
     },
     time::Duration,
 };
@@ -38,7 +39,10 @@ use tokio::{
 };
 use tower::ServiceExt as _;
 
-use super::connect::{http_connector, HttpOnly};
+use super::{
+    connect::{http_connector, HttpOnly},
+    reaper::{self, Reap},
+};
 use crate::{AllowedTargets, ProxyError, ProxyErrorKind};
 
 /// A parked sender and when it was parked.
@@ -225,19 +229,19 @@ impl Http1Pool {
             self.parked.notify_one();
         }
         if let Some(every) = self.idle_timeout {
-            if !self.reaping.swap(true, Ordering::AcqRel) {
-                if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                    handle.spawn(reap(Arc::downgrade(self), every));
-                } else {
-                    self.reaping.store(false, Ordering::Release);
-                }
-            }
+            reaper::start(self, every);
         }
     }
+}
 
-    /// Drops closed and expired senders; whether any sender is left. When none is, the
-    /// `reaping` flag is cleared under the lock, so a concurrent `park` starts a new
-    /// reaper.
+// === impl Reap for Http1Pool ===
+
+impl Reap for Http1Pool {
+    fn reaping(&self) -> &AtomicBool {
+        &self.reaping
+    }
+
+    /// Drops closed and expired senders; whether any sender is left.
     fn reap_once(&self, timeout: Duration) -> bool {
         let deadline = Instant::now().checked_sub(timeout);
         let mut idle = self.idle.lock();
@@ -247,40 +251,5 @@ impl Http1Pool {
             return false;
         }
         true
-    }
-}
-
-/// Clears the pool's `reaping` flag when the reaper is dropped early (its runtime shut
-/// down), so a later `park` starts a new one.
-struct ReapGuard {
-    pool: Weak<Http1Pool>,
-    armed: bool,
-}
-
-impl Drop for ReapGuard {
-    fn drop(&mut self) {
-        if self.armed {
-            if let Some(pool) = self.pool.upgrade() {
-                pool.reaping.store(false, Ordering::Release);
-            }
-        }
-    }
-}
-
-async fn reap(pool: Weak<Http1Pool>, every: Duration) {
-    let mut guard = ReapGuard {
-        pool: pool.clone(),
-        armed: true,
-    };
-    loop {
-        tokio::time::sleep(every).await;
-        let Some(pool) = pool.upgrade() else {
-            guard.armed = false;
-            return;
-        };
-        if !pool.reap_once(every) {
-            guard.armed = false;
-            return;
-        }
     }
 }

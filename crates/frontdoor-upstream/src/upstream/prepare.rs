@@ -48,7 +48,7 @@ impl Upstream {
 /// The upstream target: the base path joined with the request path
 /// ([`rebase`] from `/` to the base, the one path-join of the workspace), absolute
 /// (configured scheme and authority) for hyper-util's client and for `CONNECT`,
-/// origin-form for the lean HTTP/1 pool.
+/// origin-form for plain `http` HTTP/1.1 (both of its pools).
 fn target_uri(s: &Shared, parts: &Parts) -> Result<Uri, ProxyError> {
     let origin_form = matches!(s.transport, Transport::Http1(_)) && parts.method != Method::CONNECT;
     let request_pq = parts

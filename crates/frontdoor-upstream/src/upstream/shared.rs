@@ -10,7 +10,10 @@ use http::{
 };
 use hyper_util::client::legacy::Client;
 
-use super::{connect::Connector, host::HostPolicy, pool::Http1Pool, upgrade::UpgradeProtocols};
+use super::{
+    connect::Connector, direct::pool::DirectPool, host::HostPolicy, pool::Http1Pool,
+    upgrade::UpgradeProtocols,
+};
 use crate::Forwarding;
 
 /// The terminal proxy service. See the [module docs](crate::upstream).
@@ -26,10 +29,20 @@ pub struct Upstream {
 /// How requests reach the upstream. Clones share the pool.
 #[derive(Clone)]
 pub(super) enum Transport {
-    /// Plain `http`, HTTP/1.1: the lean per-upstream pool.
-    Http1(Arc<Http1Pool>),
+    /// Plain `http`, HTTP/1.1: the direct client, and hyper's connections for
+    /// upgrades and `CONNECT`.
+    Http1(Http1Pools),
     /// `https` or h2c: hyper-util's pooled client.
     Legacy(Box<Client<Connector, Body>>),
+}
+
+/// The two pools of a plain-`http` upstream, under one connection cap.
+#[derive(Clone)]
+pub(super) struct Http1Pools {
+    /// Every request but upgrades and `CONNECT` ([`super::direct`]).
+    pub(super) direct: Arc<DirectPool>,
+    /// Upgrades and `CONNECT`: hyper's connections, which hand the upgraded IO over.
+    pub(super) upgrades: Arc<Http1Pool>,
 }
 
 #[derive(Clone)]

@@ -1,12 +1,18 @@
 //! Sending a prepared request over the upstream's transport and shaping the answer.
+//!
+//! On a plain-`http` HTTP/1.1 upstream, every request but an upgrade and `CONNECT`
+//! goes through the direct client ([`super::direct`]); those two, and every request
+//! to `https` and h2c upstreams, through hyper.
 
 use std::sync::Arc;
 
-use frontdoor_core::Body;
+use bytes::Bytes;
+use frontdoor_core::{Body, BoxError};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 
 use super::{
     body::UpstreamBody,
+    direct,
     shared::{Shared, Transport},
     upgrade::{self, UpgradeKind, UpgradeRequest},
 };
@@ -22,7 +28,8 @@ async fn head(
 ) -> Result<Response<hyper::body::Incoming>, ProxyError> {
     match &shared.transport {
         Transport::Legacy(client) => client.request(req).await.map_err(ProxyError::from_client),
-        Transport::Http1(pool) => {
+        Transport::Http1(pools) => {
+            let pool = &pools.upgrades;
             // A tunnel's connection is never handed to another request.
             let tunnel = req.method() == http::Method::CONNECT;
             let mut req = origin_form(req)?;
@@ -99,14 +106,14 @@ pub(super) async fn send(
     req: Request<Body>,
     upgrade: Option<UpgradeRequest>,
 ) -> Result<Response<Body>, ProxyError> {
-    let fut = head(&shared, req);
-    let res = match shared.head_timeout {
-        Some(limit) => match tokio::time::timeout(limit, fut).await {
-            Ok(res) => res?,
-            Err(_) => return Err(ProxyError::new(ProxyErrorKind::HeadTimeout)),
-        },
-        None => fut.await?,
-    };
+    if let Transport::Http1(pools) = &shared.transport {
+        if upgrade.is_none() && req.method() != http::Method::CONNECT {
+            let res = within(shared.head_timeout, direct::send(&pools.direct, req)).await?;
+            let (parts, body) = res.into_parts();
+            return Ok(relay(&shared, parts, body));
+        }
+    }
+    let res = within(shared.head_timeout, head(&shared, req)).await?;
     if ambiguous_framing(res.headers()) {
         return Err(ProxyError::with_source(
             ProxyErrorKind::Protocol,
@@ -137,7 +144,30 @@ pub(super) async fn send(
         _ => {}
     }
 
-    let (mut parts, incoming) = res.into_parts();
+    let (parts, incoming) = res.into_parts();
+    Ok(relay(&shared, parts, incoming))
+}
+
+/// `fut`, failing with [`ProxyErrorKind::HeadTimeout`] past `limit`.
+async fn within<T>(
+    limit: Option<std::time::Duration>,
+    fut: impl std::future::Future<Output = Result<T, ProxyError>>,
+) -> Result<T, ProxyError> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, fut)
+            .await
+            .unwrap_or_else(|_| Err(ProxyError::new(ProxyErrorKind::HeadTimeout))),
+        None => fut.await,
+    }
+}
+
+/// The answer relayed downstream: hop-by-hop headers removed, `Via` added when
+/// configured, extensions cleared, the body streamed with the idle timeout.
+fn relay<B>(shared: &Shared, mut parts: http::response::Parts, body: B) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     hop_by_hop::strip(&mut parts.headers, Message::Response);
     if let Some(via) = shared.forwarding.response_via(parts.version) {
         crate::forwarded::append_list(
@@ -147,6 +177,6 @@ pub(super) async fn send(
         );
     }
     parts.extensions = http::Extensions::new();
-    let body = UpstreamBody::new(incoming, shared.body_idle_timeout);
-    Ok(Response::from_parts(parts, Body::new(body)))
+    let body = UpstreamBody::new(body, shared.body_idle_timeout);
+    Response::from_parts(parts, Body::new(body))
 }
