@@ -4,6 +4,12 @@
 //!
 //! [`Server`] binds any number of addresses and serves one service on all of them:
 //!
+//! * HTTP/1.1 (and 1.0) on a proxy-specialised path by default (`fast/`: one task
+//!   per connection, each head parsed once by the wire scanner's rules into the
+//!   request the service sees, answers written without hyper's server; turn it off
+//!   with [`Server::http1_fast_path`]); a connection moves to hyper's server at the
+//!   first request asking for an upgrade, `CONNECT` or `Expect`, or whose head
+//!   hyper answers itself (malformed, too large), so those answers are hyper's;
 //! * HTTP/1.1 and HTTP/2 with prior knowledge (h2c), detected per connection by
 //!   hyper-util's auto connection builder; HTTP/1 upgrades are supported (which
 //!   protocols reach an upstream is the upstream client's allow-list,
@@ -112,7 +118,10 @@
 //! one accept loop per listener (`accept.rs`), all sharing the shutdown tokens and
 //! limits of `shared.rs`; each accepted connection runs `connection.rs` (read the
 //! PROXY header with `proxy_protocol.rs`, take a per-address slot from `per_ip.rs`,
-//! handshake on a TLS listener, `tls/`) and then `http_conn.rs` (configure hyper,
+//! handshake on a TLS listener, `tls/`) and then, for HTTP/1 on the fast path,
+//! `fast/` (`head.rs` parses, `inbound.rs` reads bodies, `outbound.rs` writes
+//! answers, `mod.rs` is the connection's loop, with the guard's checks), else
+//! `http_conn.rs` (configure hyper,
 //! drive the connection, drain it on shutdown) over the I/O of `conn_io.rs`, its
 //! reads scanned by `strict/` (the framing only the raw bytes show, and where each
 //! message ends; after the HTTP/2 preface, every request stream's method and

@@ -6,11 +6,13 @@
 //! hyper would answer with an error of its own: malformed, too large) is handed to
 //! the hyper path unparsed, so those answers are hyper's, as before.
 
+use std::mem::MaybeUninit;
+
 use bytes::{Bytes, BytesMut};
 use frontdoor_core::proto::framing::Refusal;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
-use crate::strict::scan::{empty_lines, framing, head_end, Framing, Lines, DEFAULT_MAX_HEADERS};
+use crate::strict::scan::{empty_lines, framing, Framing, Lines, DEFAULT_MAX_HEADERS};
 
 /// hyper's longest request target (`MAX_URI_LEN`); past it hyper answers `414`.
 const MAX_URI_LEN: usize = (u16::MAX - 1) as usize;
@@ -68,125 +70,168 @@ pub(super) fn parse(buf: &mut BytesMut, limits: HeadLimits) -> Head {
     let skip = match empty_lines(buf) {
         Lines::Skip(n) => n,
         Lines::Partial if buf.len() <= limits.max_header_bytes => return Head::Partial,
-        Lines::Partial | Lines::Invalid => return handoff(buf, None),
+        Lines::Partial | Lines::Invalid => return handoff(buf),
     };
-    let rest = &buf[skip..];
-    if limits.detect_h2 && rest.starts_with(b"PRI ") {
-        return handoff(buf, None);
+    if limits.detect_h2 && buf[skip..].starts_with(b"PRI ") {
+        return handoff(buf);
     }
-    let Some(end) = head_end(rest, 0) else {
-        if buf.len() > limits.max_header_bytes {
-            return handoff(buf, None);
+    // hyper's array of header slots, left uninitialised as hyper leaves it (filling
+    // it would cost more than the parse); a larger configured limit allocates.
+    let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; DEFAULT_MAX_HEADERS];
+    let mut heap;
+    let slots: &mut [MaybeUninit<httparse::Header<'_>>] =
+        if limits.max_headers <= DEFAULT_MAX_HEADERS {
+            &mut stack[..limits.max_headers]
+        } else {
+            heap = vec![MaybeUninit::uninit(); limits.max_headers];
+            &mut heap
+        };
+    let mut req = httparse::Request::new(&mut []);
+    let parsed = req.parse_with_uninit_headers(&buf[skip..], slots);
+    let len = match parsed {
+        Ok(httparse::Status::Complete(n)) if skip + n <= limits.max_header_bytes => skip + n,
+        Ok(httparse::Status::Partial) if buf.len() <= limits.max_header_bytes => {
+            return Head::Partial
         }
-        return Head::Partial;
+        // Too large (431), or malformed (400): hyper's answers.
+        _ => return handoff(buf),
     };
-    let len = skip + end;
-    if len > limits.max_header_bytes {
-        return handoff(buf, None);
+    let Some(fields) = Fields::of(&req, buf.as_ptr() as usize) else {
+        return handoff(buf);
+    };
+    if let Some(refusal) = fields.refusal {
+        // What follows cannot be framed: the connection closes after the answer.
+        return Head::Refused(refusal);
     }
     let head = buf.split_to(len).freeze();
-    match parse_head(&head, skip, limits.max_headers) {
-        Some(head) => head,
-        None => handoff(buf, Some(head)),
-    }
-}
-
-/// The hyper path takes over with `head` (when already split off) and the rest of
-/// `buf`.
-fn handoff(buf: &mut BytesMut, head: Option<Bytes>) -> Head {
-    let rest = buf.split();
-    match head {
-        None => Head::Handoff(rest.freeze()),
-        Some(head) => {
-            let mut all = BytesMut::with_capacity(head.len() + rest.len());
+    match fields.request(&head) {
+        Some(parsed) => Head::Request(parsed),
+        None => {
+            let mut all = BytesMut::with_capacity(head.len() + buf.len());
             all.extend_from_slice(&head);
-            all.extend_from_slice(&rest);
+            all.extend_from_slice(&buf.split());
             Head::Handoff(all.freeze())
         }
     }
 }
 
-/// Parses the complete head `head[skip..]`; `None` for what the hyper path serves.
-fn parse_head(head: &Bytes, skip: usize, max_headers: usize) -> Option<Head> {
-    let mut stack = [httparse::EMPTY_HEADER; DEFAULT_MAX_HEADERS];
-    let mut heap;
-    let slots: &mut [httparse::Header<'_>] = if max_headers <= DEFAULT_MAX_HEADERS {
-        &mut stack[..max_headers]
-    } else {
-        heap = vec![httparse::EMPTY_HEADER; max_headers];
-        &mut heap
-    };
-    let mut req = httparse::Request::new(slots);
-    let bytes = &head[skip..];
-    let Ok(httparse::Status::Complete(_)) = req.parse(bytes) else {
-        return None;
-    };
-    let http11 = match req.version {
-        Some(1) => true,
-        Some(0) => false,
-        _ => return None,
-    };
-    let method = Method::from_bytes(req.method?.as_bytes()).ok()?;
-    let target = req.path?;
-    if target.len() > MAX_URI_LEN {
-        return None;
-    }
-    if target.contains('#') {
-        return Some(Head::Refused(Refusal::FRAGMENT));
-    }
-    let framing = match framing(http11, req.headers) {
-        Framing::None | Framing::Length(0) => BodyFraming::None,
-        Framing::Length(n) => BodyFraming::Length(n),
-        Framing::Chunked => BodyFraming::Chunked,
-        Framing::Ambiguous(_) => {
-            return Some(Head::Refused(
-                Refusal::CONTENT_LENGTH_WITH_TRANSFER_ENCODING,
-            ))
-        }
-        Framing::Invalid => return None,
-    };
-    if method == Method::CONNECT {
-        return None;
-    }
-    let uri = Uri::from_maybe_shared(head.slice_ref(target.as_bytes())).ok()?;
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
-    // HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
-    let mut close = false;
-    let mut keep = false;
-    for h in req.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).ok()?;
-        if name == header::UPGRADE || name == header::EXPECT {
+/// The hyper path takes over with what is in `buf`.
+fn handoff(buf: &mut BytesMut) -> Head {
+    Head::Handoff(buf.split().freeze())
+}
+
+/// What a parsed head says, with its target and field values as positions in the
+/// buffer, read while `httparse` still borrows it.
+struct Fields {
+    method: Method,
+    http11: bool,
+    target: (usize, usize),
+    headers: Vec<(HeaderName, (usize, usize))>,
+    framing: BodyFraming,
+    refusal: Option<Refusal>,
+    close: bool,
+    keep: bool,
+}
+
+impl Fields {
+    /// The fields of `req`, parsed from a buffer starting at address `base`; `None`
+    /// for what the hyper path serves or answers.
+    fn of(req: &httparse::Request<'_, '_>, base: usize) -> Option<Self> {
+        let http11 = match req.version {
+            Some(1) => true,
+            Some(0) => false,
+            _ => return None,
+        };
+        let method = Method::from_bytes(req.method?.as_bytes()).ok()?;
+        let target = req.path?;
+        if target.len() > MAX_URI_LEN {
             return None;
         }
-        let value = HeaderValue::from_maybe_shared(head.slice_ref(h.value)).ok()?;
-        if name == header::CONNECTION {
-            close |= has_token(&value, b"close");
-            keep |= has_token(&value, b"keep-alive");
+        let mut fields = Self {
+            method,
+            http11,
+            target: span(base, target.as_bytes()),
+            headers: Vec::new(),
+            framing: BodyFraming::None,
+            refusal: None,
+            close: false,
+            keep: false,
+        };
+        if target.as_bytes().contains(&b'#') {
+            fields.refusal = Some(Refusal::FRAGMENT);
+            return Some(fields);
         }
-        headers.append(name, value);
+        fields.framing = match framing(http11, req.headers) {
+            Framing::None | Framing::Length(0) => BodyFraming::None,
+            Framing::Length(n) => BodyFraming::Length(n),
+            Framing::Chunked => BodyFraming::Chunked,
+            Framing::Ambiguous(_) => {
+                fields.refusal = Some(Refusal::CONTENT_LENGTH_WITH_TRANSFER_ENCODING);
+                return Some(fields);
+            }
+            Framing::Invalid => return None,
+        };
+        if fields.method == Method::CONNECT {
+            return None;
+        }
+        fields.headers.reserve_exact(req.headers.len());
+        for h in req.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes()).ok()?;
+            if name == header::UPGRADE || name == header::EXPECT {
+                return None;
+            }
+            if name == header::CONNECTION {
+                fields.close |= contains_token(h.value, b"close");
+                fields.keep |= contains_token(h.value, b"keep-alive");
+            }
+            fields.headers.push((name, span(base, h.value)));
+        }
+        Some(fields)
     }
-    let mut out = Request::new(());
-    *out.method_mut() = method;
-    *out.uri_mut() = uri;
-    *out.version_mut() = if http11 {
-        Version::HTTP_11
-    } else {
-        Version::HTTP_10
-    };
-    *out.headers_mut() = headers;
-    Some(Head::Request(Parsed {
-        req: out,
-        framing,
-        keep_alive: !close && (http11 || keep),
-    }))
+
+    /// The request, its target and field values sharing `head`'s memory; `None`
+    /// when one does not convert (hyper answers it).
+    fn request(self, head: &Bytes) -> Option<Parsed> {
+        let uri = Uri::from_maybe_shared(head.slice(self.target.0..self.target.1)).ok()?;
+        let mut headers = HeaderMap::with_capacity(self.headers.len());
+        for (name, (from, to)) in self.headers {
+            let value = HeaderValue::from_maybe_shared(head.slice(from..to)).ok()?;
+            headers.append(name, value);
+        }
+        let mut out = Request::new(());
+        *out.method_mut() = self.method;
+        *out.uri_mut() = uri;
+        *out.version_mut() = if self.http11 {
+            Version::HTTP_11
+        } else {
+            Version::HTTP_10
+        };
+        *out.headers_mut() = headers;
+        // HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
+        Some(Parsed {
+            req: out,
+            framing: self.framing,
+            keep_alive: !self.close && (self.http11 || self.keep),
+        })
+    }
+}
+
+/// Where `part` (a slice of the buffer at address `base`) lies in it.
+fn span(base: usize, part: &[u8]) -> (usize, usize) {
+    let from = (part.as_ptr() as usize).saturating_sub(base);
+    (from, from + part.len())
+}
+
+/// Whether a `Connection` value lists `token`.
+fn contains_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 /// Whether a `Connection` value lists `token`.
 pub(super) fn has_token(value: &HeaderValue, token: &[u8]) -> bool {
-    value
-        .as_bytes()
-        .split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+    contains_token(value.as_bytes(), token)
 }
 
 #[cfg(test)]

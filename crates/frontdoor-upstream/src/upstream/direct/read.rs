@@ -5,6 +5,7 @@
 
 use std::{
     io,
+    mem::MaybeUninit,
     ops::Range,
     task::{ready, Context, Poll},
 };
@@ -86,10 +87,13 @@ pub(super) fn poll_head(
 /// Parses the head at the start of `buf` and removes it from there; `None` while it
 /// is incomplete. Field values share the buffer's memory.
 fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, BoxError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut ranges = [((0, 0), (0, 0)); MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut slots);
-    let len = match res.parse(buf) {
+    // Left uninitialised, as hyper leaves them: filling 100 slots costs more than
+    // parsing a small head.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, &mut slots);
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD => len,
         Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Ok(None),
         Ok(_) => return Err("upstream response head too large".into()),
@@ -102,12 +106,14 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, BoxError> {
     let status = StatusCode::from_u16(res.code.unwrap_or_default())?;
     let base = buf.as_ptr() as usize;
     let fields = res.headers.len();
-    for (slot, h) in ranges.iter_mut().zip(res.headers.iter()) {
-        *slot = (offset(base, h.name.as_bytes()), offset(base, h.value));
-    }
+    let ranges: Vec<_> = res
+        .headers
+        .iter()
+        .map(|h| (offset(base, h.name.as_bytes()), offset(base, h.value)))
+        .collect();
     let head = buf.split_to(len).freeze();
     let mut headers = HeaderMap::with_capacity(fields);
-    for &(name, value) in ranges.iter().take(fields) {
+    for &(name, value) in &ranges {
         let name = HeaderName::from_bytes(&head[range(name)])?;
         let value = HeaderValue::from_maybe_shared(head.slice(range(value)))?;
         headers.append(name, value);
