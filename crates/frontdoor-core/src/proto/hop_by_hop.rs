@@ -51,6 +51,8 @@ use http::{
 use super::is_forwarding_header;
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+/// The name `Connection: close` nominates (a header so named is removed too).
+const CLOSE: HeaderName = HeaderName::from_static("close");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 /// `HTTP2-Settings` (RFC 9113 §3.2.1): the settings of an h2c upgrade, specific to
 /// the connection it was sent on.
@@ -147,14 +149,27 @@ pub fn strip_nominated(headers: &mut HeaderMap) {
 /// Removes every header `Connection` nominates, except the protected ones and, when
 /// `keep_upgrade`, `Upgrade`.
 fn remove_nominated(headers: &mut HeaderMap, keep_upgrade: bool) {
-    let nominated: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .flat_map(tokens)
-        .filter_map(|t| HeaderName::from_bytes(t).ok())
-        .filter(|n| !is_protected(n) && *n != header::CONNECTION)
-        .filter(|n| !(keep_upgrade && *n == header::UPGRADE))
-        .collect();
+    // Only the nominated headers present are collected: the usual `keep-alive` or
+    // `close` names nothing the request carries, and allocates nothing.
+    let mut nominated: Vec<HeaderName> = Vec::new();
+    for token in headers.get_all(header::CONNECTION).iter().flat_map(tokens) {
+        let name = if token.eq_ignore_ascii_case(b"keep-alive") {
+            KEEP_ALIVE
+        } else if token.eq_ignore_ascii_case(b"close") {
+            CLOSE
+        } else {
+            match HeaderName::from_bytes(token) {
+                Ok(name) => name,
+                Err(_) => continue,
+            }
+        };
+        let kept = is_protected(&name)
+            || name == header::CONNECTION
+            || (keep_upgrade && name == header::UPGRADE);
+        if !kept && headers.contains_key(&name) {
+            nominated.push(name);
+        }
+    }
     for name in nominated {
         headers.remove(name);
     }
