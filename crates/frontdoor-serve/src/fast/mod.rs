@@ -72,6 +72,8 @@ use crate::{
 /// A data frame up to this size is copied into the write buffer (with the head or
 /// the chunk framing around it); a larger one is written from where it is.
 const COPY_MAX: usize = 16 * 1024;
+/// The most the write buffer gathers before it is written.
+const WRITE_BUF: usize = 64 * 1024;
 
 /// How a connection's loop ended.
 enum Ended<S> {
@@ -282,7 +284,7 @@ where
             return Ended::Close;
         }
         conn.lock().shrink();
-        if out.capacity() > 64 * 1024 {
+        if out.capacity() > WRITE_BUF + COPY_MAX {
             out = Vec::with_capacity(1024);
         }
     }
@@ -494,6 +496,14 @@ where
                             out.extend_from_slice(&data);
                             if chunked {
                                 out.extend_from_slice(b"\r\n");
+                            }
+                            // A body whose frames are always ready is written as it goes,
+                            // never gathered whole.
+                            if out.len() >= WRITE_BUF {
+                                if write_all(conn, [out, &[], &[]]).await.is_err() {
+                                    return false;
+                                }
+                                out.clear();
                             }
                             continue;
                         }
