@@ -193,7 +193,7 @@ fn targets(runs: &[Run]) -> String {
             Metric::Rps,
             "13 B, 1,000 routes: req/s vs nginx",
             true,
-            1.0,
+            1.1,
         ),
         (
             "small",
@@ -250,6 +250,15 @@ fn targets(runs: &[Run]) -> String {
             2.0,
         ),
         (
+            "big",
+            "full",
+            "nginx",
+            Metric::RssMib,
+            "1 MiB, 1,000 routes: peak RSS vs nginx",
+            false,
+            2.0,
+        ),
+        (
             "small",
             "full",
             "one",
@@ -268,7 +277,7 @@ fn targets(runs: &[Run]) -> String {
             0.90,
         ),
     ];
-    let mut out = String::from("Targets (issue 16; relocation from issue 13), same run:\n\n");
+    let mut out = String::from("Targets (issue 32, after issue 16; relocation from issue 13), same run:\n\n");
     for (case, target, base, m, what, at_least, bound) in checks {
         let Some(q) = ratio(runs, case, target, base, m) else {
             continue;
