@@ -21,7 +21,10 @@ use crate::{config::DEFAULT_BODY_READ_TIMEOUT, server::Server};
 /// in-memory pipe) with `service`, exactly as [`Server`] serves each TCP connection
 /// (HTTP/1.1 with upgrades, or h2c; the same strict framing checks, hop-by-hop
 /// removal and request bodies), until the client closes it. `info` is the
-/// [`ConnInfo`] every request carries.
+/// [`ConnInfo`] every request carries. It serves HTTP/1 with hyper's server (with the
+/// wire scanner in front), never the [HTTP/1 fast path](Server::http1_fast_path),
+/// whose connections carry the server's own bookkeeping (limits, drain, clock); the
+/// two answer alike.
 ///
 /// What it leaves to the caller: the connection's timeouts (header, idle, send: the
 /// transport's lifetime is the caller's), the connection limits, the PROXY protocol
