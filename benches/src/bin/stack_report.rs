@@ -277,7 +277,8 @@ fn targets(runs: &[Run]) -> String {
             0.90,
         ),
     ];
-    let mut out = String::from("Targets (issue 32, after issue 16; relocation from issue 13), same run:\n\n");
+    let mut out =
+        String::from("Targets (issue 32, after issue 16; relocation from issue 13), same run:\n\n");
     for (case, target, base, m, what, at_least, bound) in checks {
         let Some(q) = ratio(runs, case, target, base, m) else {
             continue;

@@ -52,6 +52,9 @@ pub(super) fn encode_head(
         headers.remove(header::TRANSFER_ENCODING);
         headers.remove(header::TRAILER);
     }
+    // The framing field the answer lacks, written after its own fields as hyper
+    // writes it.
+    let mut added = None;
     let mut framing = if bodiless_status {
         Framing::None
     } else if let Some(te) = headers.get(header::TRANSFER_ENCODING) {
@@ -67,14 +70,14 @@ pub(super) fn encode_head(
     } else if let Some(n) = content_length(headers) {
         Framing::Length(n)
     } else if let Some(n) = hint.exact() {
-        write_field(dst, b"content-length", itoa(n).as_bytes());
+        added = Some(Added::Length(n));
         Framing::Length(n)
     } else if head_request || status == StatusCode::NOT_MODIFIED {
         Framing::None
     } else if http10 {
         Framing::Close
     } else {
-        write_field(dst, b"transfer-encoding", b"chunked");
+        added = Some(Added::Chunked);
         Framing::Chunked
     };
     if head_request || status == StatusCode::NOT_MODIFIED {
@@ -87,18 +90,31 @@ pub(super) fn encode_head(
         connection |= name == header::CONNECTION;
         write_field(dst, name.as_str().as_bytes(), value.as_bytes());
     }
+    // An HTTP/1.0 client that asked to keep the connection is told so, as hyper
+    // tells it, even when a body of unknown length then ends by closing it.
+    if keep_alive && !connection && http10 {
+        write_field(dst, b"connection", b"keep-alive");
+    }
     let keep_alive = keep_alive && framing != Framing::Close;
     if !keep_alive && !connection && !http10 {
         write_field(dst, b"connection", b"close");
     }
-    if keep_alive && !connection && http10 {
-        write_field(dst, b"connection", b"keep-alive");
+    match added {
+        Some(Added::Length(n)) => write_field(dst, b"content-length", itoa(n).as_bytes()),
+        Some(Added::Chunked) => write_field(dst, b"transfer-encoding", b"chunked"),
+        None => {}
     }
     if !date {
         DATE.with(|d| write_field(dst, b"date", d.borrow_mut().now()));
     }
     dst.extend_from_slice(b"\r\n");
     framing
+}
+
+/// A framing field the answer did not carry.
+enum Added {
+    Length(u64),
+    Chunked,
 }
 
 /// Writes one `name: value` line.
@@ -220,14 +236,14 @@ mod tests {
         assert_eq!(
             head(ok(), SizeHint::with_exact(13), false, true),
             (
-                "HTTP/1.1 200 OK|content-length: 13|x: 1|".into(),
+                "HTTP/1.1 200 OK|x: 1|content-length: 13|".into(),
                 Framing::Length(13)
             )
         );
         assert_eq!(
             head(ok(), SizeHint::default(), false, false),
             (
-                "HTTP/1.1 200 OK|transfer-encoding: chunked|x: 1|connection: close|".into(),
+                "HTTP/1.1 200 OK|x: 1|connection: close|transfer-encoding: chunked|".into(),
                 Framing::Chunked
             )
         );
