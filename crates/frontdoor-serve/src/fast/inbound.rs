@@ -43,6 +43,9 @@ pub(super) struct Inbound<I> {
     /// The task waiting for more of the request body, woken when the connection
     /// is abandoned.
     body_waker: Option<Waker>,
+    /// The number of the current request body: a body of an earlier request (read
+    /// to its end before this one began) reads nothing of it.
+    generation: u64,
 }
 
 /// Where the current request body is on the wire.
@@ -67,6 +70,7 @@ impl<I> Inbound<I> {
             buf: BytesMut::with_capacity(IDLE_BUF),
             body: BodyState::Done,
             body_waker: None,
+            generation: 0,
         }
     }
 
@@ -83,8 +87,9 @@ impl<I> Inbound<I> {
     }
 
     /// Starts the body of the head just parsed, with `max_headers` trailer lines
-    /// at most.
-    pub(super) fn begin_body(&mut self, framing: BodyFraming, max_headers: usize) {
+    /// at most; the body's number (see [`RequestBody`]).
+    pub(super) fn begin_body(&mut self, framing: BodyFraming, max_headers: usize) -> u64 {
+        self.generation += 1;
         self.body = match framing {
             BodyFraming::None => BodyState::Done,
             BodyFraming::Length(n) => BodyState::Length(n),
@@ -92,6 +97,7 @@ impl<I> Inbound<I> {
                 BodyState::Chunked(Box::new(Chunked::new(max_headers)), Vec::new())
             }
         };
+        self.generation
     }
 
     /// Whether the request body has been read to its end, so the next head can be
@@ -288,16 +294,22 @@ pub(super) async fn close<I: AsyncWrite + AsyncRead + Unpin>(conn: &Conn<I>) {
 pub(super) struct RequestBody<I> {
     conn: Conn<I>,
     length: Option<u64>,
+    /// Which of the connection's bodies this is ([`Inbound::begin_body`]).
+    generation: u64,
 }
 
 impl<I> RequestBody<I> {
-    pub(super) fn new(conn: Conn<I>, framing: BodyFraming) -> Self {
+    pub(super) fn new(conn: Conn<I>, framing: BodyFraming, generation: u64) -> Self {
         let length = match framing {
             BodyFraming::Length(n) => Some(n),
             BodyFraming::None => Some(0),
             BodyFraming::Chunked => None,
         };
-        Self { conn, length }
+        Self {
+            conn,
+            length,
+            generation,
+        }
     }
 }
 
@@ -310,7 +322,13 @@ impl<I: AsyncRead + Unpin> http_body::Body for RequestBody<I> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        let polled = this.conn.lock().poll_body(cx);
+        let polled = {
+            let mut inbound = this.conn.lock();
+            if inbound.generation != this.generation {
+                return Poll::Ready(None);
+            }
+            inbound.poll_body(cx)
+        };
         if let (Poll::Ready(Some(Ok(frame))), Some(left)) = (&polled, this.length.as_mut()) {
             if let Some(data) = frame.data_ref() {
                 *left -= data.len() as u64;
@@ -320,7 +338,11 @@ impl<I: AsyncRead + Unpin> http_body::Body for RequestBody<I> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.length == Some(0) || self.conn.lock().body_done()
+        if self.length == Some(0) {
+            return true;
+        }
+        let inbound = self.conn.lock();
+        inbound.generation != self.generation || inbound.body_done()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -236,7 +236,7 @@ where
         let token = clock.begin(Version::HTTP_11);
         let is_head = req.method() == Method::HEAD;
         let http10 = req.version() == Version::HTTP_10;
-        let req = match prepare(req, framing, conn, clock, info, guard) {
+        let req = match prepare(req, (framing, limits.max_headers), conn, clock, info, guard) {
             Ok(req) => req,
             Err(res) => {
                 respond(conn, *res, Exchange::closing(http10), &mut out).await;
@@ -314,13 +314,15 @@ where
     }
 }
 
-/// The guard's work on a parsed request: its framing checked, its body attached
+/// The guard's work on a parsed request (its body framed by `framing`, with at
+/// most `max_trailers` trailer lines, as the wire scanner counts them): its framing
+/// checked, its body attached
 /// (paced, capped, never ending short), its `Content-Length` canonical, the
 /// hop-by-hop headers the client nominated removed, [`ConnInfo`] stamped; or the
 /// answer that refuses it.
 fn prepare<I>(
     req: Request<()>,
-    framing: BodyFraming,
+    (framing, max_trailers): (BodyFraming, usize),
     conn: &Conn<I>,
     clock: &Arc<ConnClock>,
     info: ConnInfo,
@@ -346,12 +348,12 @@ where
     let body = if framing == BodyFraming::None {
         Body::empty()
     } else {
-        conn.lock().begin_body(framing, guard_max_trailers());
+        let generation = conn.lock().begin_body(framing, max_trailers);
         let pace = BodyPace {
             idle: guard.body_read_timeout,
             min_rate: guard.min_body_rate,
         };
-        let raw = RequestBody::new(Arc::clone(conn), framing);
+        let raw = RequestBody::new(Arc::clone(conn), framing, generation);
         let body = UploadBody::new(IdleBody::new(raw, pace, Arc::clone(clock)))
             .content_length(content_length);
         request_body(body, max)
@@ -363,11 +365,6 @@ where
     hop_by_hop::strip_nominated(req.headers_mut());
     req.extensions_mut().insert(info);
     Ok(req)
-}
-
-/// hyper's limit on chunked trailer lines, which the wire scanner follows.
-const fn guard_max_trailers() -> usize {
-    crate::config::DEFAULT_MAX_HEADERS
 }
 
 /// Answers a refused head (the connection closes after it).
