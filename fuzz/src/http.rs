@@ -17,7 +17,7 @@ use frontdoor::{
     core::ConnInfo,
     resolve::{DirectResolver, EscapedSlashesLayer, ResolveLayer},
     route::{Filter, Router},
-    serve::serve_stream,
+    serve::__fuzz::{serve_on, H1Path},
     upstream::{GatewayErrorLayer, Upstream},
     Body,
 };
@@ -31,7 +31,7 @@ use tokio::{
 use tower::{util::BoxCloneSyncService, ServiceBuilder};
 
 /// The answer `serve` gives when its wire scanner and hyper disagree about a request.
-const UNVERIFIED: &[u8] = b"request framing could not be verified";
+pub(crate) const UNVERIFIED: &[u8] = b"request framing could not be verified";
 
 // === serve ===
 
@@ -67,7 +67,7 @@ pub(crate) fn runtime() -> &'static Runtime {
     })
 }
 
-fn conn_info() -> ConnInfo {
+pub(crate) fn conn_info() -> ConnInfo {
     ConnInfo::new(
         SocketAddr::from(([127, 0, 0, 1], 80)),
         SocketAddr::from(([127, 0, 0, 1], 50000)),
@@ -94,18 +94,21 @@ pub fn serve(data: &[u8]) {
                 Ok::<_, Infallible>(Response::new(Body::from("ok")))
             }
         });
-        let output = exchange_in_memory(data, svc, Settle::After(Duration::from_secs(3600))).await;
-        assert!(
-            !contains(&output, UNVERIFIED),
-            "the scanner and hyper disagreed: {:?}",
-            String::from_utf8_lossy(&output)
-        );
+        for path in [H1Path::Fast, H1Path::Hyper] {
+            let settle = Settle::After(Duration::from_secs(3600));
+            let output = exchange_in_memory(data.clone(), svc.clone(), settle, path).await;
+            assert!(
+                !contains(&output, UNVERIFIED),
+                "the scanner and hyper disagreed ({path:?} path): {:?}",
+                String::from_utf8_lossy(&output)
+            );
+        }
         drop(seen);
     });
 }
 
 /// When the client of [`exchange_in_memory`] closes its write half.
-enum Settle {
+pub(crate) enum Settle {
     /// This long after the last byte was written (virtual time under a paused
     /// runtime: once nothing else can happen).
     After(Duration),
@@ -146,7 +149,12 @@ impl Settle {
 /// write half and reads until the server closes. Returns every byte the server wrote;
 /// a panic in the server's task is resumed here, a server that never closes is a
 /// panic.
-async fn exchange_in_memory<S>(data: Vec<u8>, svc: S, settle: Settle) -> Vec<u8>
+pub(crate) async fn exchange_in_memory<S>(
+    data: Vec<u8>,
+    svc: S,
+    settle: Settle,
+    path: H1Path,
+) -> Vec<u8>
 where
     S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
         + Clone
@@ -155,7 +163,7 @@ where
     S::Future: Send + 'static,
 {
     let (client, server) = tokio::io::duplex(64 * 1024);
-    let conn = tokio::spawn(serve_stream(server, conn_info(), svc));
+    let conn = tokio::spawn(serve_on(server, conn_info(), svc, path));
     let (mut reader, mut writer) = tokio::io::split(client);
     let mut out = Vec::new();
     let talk = async {
@@ -199,7 +207,7 @@ where
     out
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
@@ -409,7 +417,7 @@ pub fn stack(data: &[u8]) {
             quiet,
             max: Duration::from_millis(30),
         };
-        let output = exchange_in_memory(data, svc, settle).await;
+        let output = exchange_in_memory(data, svc, settle, H1Path::Fast).await;
         assert!(
             !contains(&output, UNVERIFIED),
             "the scanner and hyper disagreed: {:?}",
