@@ -20,7 +20,7 @@ use frontdoor::{
     upstream::{GatewayErrorLayer, Upstream},
     Body,
 };
-use http::{HeaderValue, Request, Response};
+use http::{uri::PathAndQuery, HeaderValue, Request, Response};
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::{util::BoxCloneSyncService, ServiceBuilder};
@@ -164,18 +164,21 @@ fn parse_one(buf: &[u8]) -> Parse {
     }
 }
 
-/// Every request of `data` sent in full, parsed as the origin parses (a request
-/// target in absolute form stands for its path and query); the walk stops at the
+/// Every request of `data` sent in full, parsed as the origin parses (the target
+/// as the upstream client writes it in origin form); the walk stops at the
 /// first head or body that is not complete or does not parse.
 fn sent_in_full(mut data: &[u8]) -> Vec<Sent> {
     let mut all = Vec::new();
     while let Parse::Complete { used, mut sent, .. } = parse_one(data) {
+        // As the upstream client writes it: its path and query when that starts with
+        // `/`, else `/`.
         if let Ok(uri) = sent.target.parse::<http::Uri>() {
-            if uri.scheme().is_some() {
-                sent.target = uri
-                    .path_and_query()
-                    .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
-            }
+            sent.target = uri
+                .path_and_query()
+                .map(PathAndQuery::as_str)
+                .filter(|pq| pq.starts_with('/'))
+                .unwrap_or("/")
+                .to_owned();
         }
         all.push(sent);
         data = &data[used..];

@@ -1,5 +1,6 @@
 //! The HTTP targets: raw bytes through `serve`, and through the full stack, on an
-//! in-memory connection.
+//! in-memory connection served as the server serves a plaintext connection
+//! (`__fuzz::serve_on`: `serve_stream` never takes the HTTP/1 fast path).
 
 use std::{
     convert::Infallible,
@@ -75,7 +76,7 @@ pub(crate) fn conn_info() -> ConnInfo {
 }
 
 /// Raw bytes through `serve` on an in-memory connection, to a service that reads
-/// every body to its end.
+/// every body to its end: once on the HTTP/1 fast path, once on hyper's.
 pub fn serve(data: &[u8]) {
     let data = data.to_vec();
     paused_runtime().block_on(async move {
@@ -399,8 +400,8 @@ impl http_body::Body for Recorded {
     }
 }
 
-/// Raw bytes through the full stack on an in-memory connection, the upstream a
-/// loopback origin. Besides what [`serve`] checks: every request the origin received
+/// Raw bytes through the full stack on an in-memory connection (on the HTTP/1 fast
+/// path), the upstream a loopback origin. Besides what [`serve`] checks: every request the origin received
 /// complete had a client body that ended cleanly (or none).
 pub fn stack(data: &[u8]) {
     let origin = origin();
