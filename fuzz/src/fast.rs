@@ -16,7 +16,7 @@ use std::{
 use frontdoor::{
     resolve::{DirectResolver, ResolveLayer},
     route::Router,
-    serve::__fuzz::{body_kind, decode_body, BodyEnd, H1Path},
+    serve::__fuzz::{body_kind, decode_body, BodyEnd, BodyKind, H1Path},
     upstream::{GatewayErrorLayer, Upstream},
     Body,
 };
@@ -169,21 +169,50 @@ fn parse_one(buf: &[u8]) -> Parse {
 /// first head or body that is not complete or does not parse.
 fn sent_in_full(mut data: &[u8]) -> Vec<Sent> {
     let mut all = Vec::new();
-    while let Parse::Complete { used, mut sent, .. } = parse_one(data) {
-        // As the upstream client writes it: its path and query when that starts with
-        // `/`, else `/`.
-        if let Ok(uri) = sent.target.parse::<http::Uri>() {
-            sent.target = uri
-                .path_and_query()
-                .map(PathAndQuery::as_str)
-                .filter(|pq| pq.starts_with('/'))
-                .unwrap_or("/")
-                .to_owned();
+    loop {
+        if let Some(bodiless) = get_with_chunked_body(data) {
+            all.push(bodiless);
         }
+        let Parse::Complete { used, mut sent, .. } = parse_one(data) else {
+            return all;
+        };
+        sent.target = origin_form(&sent.target);
         all.push(sent);
         data = &data[used..];
     }
-    all
+}
+
+/// A target as the upstream client writes it: its path and query when that starts
+/// with `/`, else `/`.
+fn origin_form(target: &str) -> String {
+    match target.parse::<http::Uri>() {
+        Ok(uri) => uri
+            .path_and_query()
+            .map(PathAndQuery::as_str)
+            .filter(|pq| pq.starts_with('/'))
+            .unwrap_or("/")
+            .to_owned(),
+        Err(_) => target.to_owned(),
+    }
+}
+
+/// A `GET` or `HEAD` head with a chunked body at the start of `data`, as hyper's
+/// client forwards it: without its body (a body of unknown length on those methods
+/// is not sent), so the origin has it in full before the client's body is.
+fn get_with_chunked_body(data: &[u8]) -> Option<Sent> {
+    let mut headers = [httparse::EMPTY_HEADER; 100];
+    let mut req = httparse::Request::new(&mut headers);
+    let Ok(httparse::Status::Complete(_)) = req.parse(data) else {
+        return None;
+    };
+    let method = req.method?;
+    let target = req.path?;
+    let chunked = body_kind(req.version == Some(1), req.headers) == Some(BodyKind::Chunked);
+    (chunked && matches!(method, "GET" | "HEAD")).then(|| Sent {
+        method: method.to_owned(),
+        target: origin_form(target),
+        body: Vec::new(),
+    })
 }
 
 /// The proxy stack in front of the raw origin: resolve, the stamp of the input's
@@ -235,7 +264,9 @@ fn proxy(
 /// Raw bytes through the fast path and the proxy stack to a raw loopback origin:
 /// never a panic or hang, and every request the origin receives in full is one the
 /// client sent in full (method, target, body content), parsed from the input with
-/// `httparse` and the same framing rules. (An input that opens with the HTTP/2
+/// `httparse` and the same framing rules; a `GET` or `HEAD` with a chunked body also
+/// counts as sent in full without it, once its head is, as hyper's client forwards
+/// it without the body. (An input that opens with the HTTP/2
 /// preface is only checked for panics and hangs.)
 pub fn fast_path(data: &[u8]) {
     let origin = raw_origin();
