@@ -14,6 +14,7 @@ use std::{
 };
 
 use frontdoor::{
+    core::{canonicalize_with, CanonicalOptions},
     resolve::{DirectResolver, ResolveLayer},
     route::Router,
     serve::__fuzz::{body_kind, decode_body, BodyEnd, BodyKind, H1Path},
@@ -196,6 +197,22 @@ fn origin_form(target: &str) -> String {
     }
 }
 
+/// A target with its path canonicalised as the router does (slashes merged, dot
+/// segments resolved), for comparing what the origin received with what was sent.
+fn canonical(target: &str) -> String {
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    let Ok(path) = canonicalize_with(path, CanonicalOptions::new()) else {
+        return target.to_owned();
+    };
+    match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path.into_owned(),
+    }
+}
+
 /// A `GET` or `HEAD` head with a chunked body at the start of `data`, as hyper's
 /// client forwards it: without its body (a body of unknown length on those methods
 /// is not sent), so the origin has it in full before the client's body is.
@@ -263,7 +280,8 @@ fn proxy(
 
 /// Raw bytes through the fast path and the proxy stack to a raw loopback origin:
 /// never a panic or hang, and every request the origin receives in full is one the
-/// client sent in full (method, target, body content), parsed from the input with
+/// client sent in full (method, target with its path canonicalised as the router
+/// does, body content), parsed from the input with
 /// `httparse` and the same framing rules; a `GET` or `HEAD` with a chunked body also
 /// counts as sent in full without it, once its head is, as hyper's client forwards
 /// it without the body. (An input that opens with the HTTP/2
@@ -300,7 +318,15 @@ pub fn fast_path(data: &[u8]) {
     let received = origin.received.lock().remove(&run).unwrap_or_default();
     // HTTP/2 requests are not HTTP/1 bytes to compare with: only no panic or hang.
     let http2 = data.starts_with(b"PRI * HTTP/2.0");
-    for got in received.into_iter().filter(|_| !http2) {
+    let sent: Vec<Sent> = sent
+        .into_iter()
+        .map(|s| Sent {
+            target: canonical(&s.target),
+            ..s
+        })
+        .collect();
+    for mut got in received.into_iter().filter(|_| !http2) {
+        got.target = canonical(&got.target);
         assert!(
             sent.contains(&got),
             "the origin received a request the client did not send in full: {got:?}; sent: {sent:?}"

@@ -56,6 +56,11 @@ fn http_seeds() -> Vec<(String, Vec<u8>)> {
             b"HEAD / HTTP/1.1\r\nHost: example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: example\r\n\r\n",
         ),
         (
+            // fast_path's second run: the router merges the slashes of `//a`.
+            "slashes-merged",
+            b"GET //a HTTP/1.1\r\nHost: app.test\r\n\r\n",
+        ),
+        (
             "clean-http10",
             b"GET /x HTTP/1.0\r\nConnection: keep-alive\r\nHost: app.test\r\n\r\nGET /y HTTP/1.0\r\n\r\n",
         ),
