@@ -1,5 +1,6 @@
 //! The HTTP targets: raw bytes through `serve`, and through the full stack, on an
-//! in-memory connection.
+//! in-memory connection served as the server serves a plaintext connection
+//! (`__fuzz::serve_on`: `serve_stream` never takes the HTTP/1 fast path).
 
 use std::{
     convert::Infallible,
@@ -17,7 +18,7 @@ use frontdoor::{
     core::ConnInfo,
     resolve::{DirectResolver, EscapedSlashesLayer, ResolveLayer},
     route::{Filter, Router},
-    serve::serve_stream,
+    serve::__fuzz::{serve_on, H1Path},
     upstream::{GatewayErrorLayer, Upstream},
     Body,
 };
@@ -31,7 +32,7 @@ use tokio::{
 use tower::{util::BoxCloneSyncService, ServiceBuilder};
 
 /// The answer `serve` gives when its wire scanner and hyper disagree about a request.
-const UNVERIFIED: &[u8] = b"request framing could not be verified";
+pub(crate) const UNVERIFIED: &[u8] = b"request framing could not be verified";
 
 // === serve ===
 
@@ -67,7 +68,7 @@ pub(crate) fn runtime() -> &'static Runtime {
     })
 }
 
-fn conn_info() -> ConnInfo {
+pub(crate) fn conn_info() -> ConnInfo {
     ConnInfo::new(
         SocketAddr::from(([127, 0, 0, 1], 80)),
         SocketAddr::from(([127, 0, 0, 1], 50000)),
@@ -75,7 +76,7 @@ fn conn_info() -> ConnInfo {
 }
 
 /// Raw bytes through `serve` on an in-memory connection, to a service that reads
-/// every body to its end.
+/// every body to its end: once on the HTTP/1 fast path, once on hyper's.
 pub fn serve(data: &[u8]) {
     let data = data.to_vec();
     paused_runtime().block_on(async move {
@@ -94,18 +95,21 @@ pub fn serve(data: &[u8]) {
                 Ok::<_, Infallible>(Response::new(Body::from("ok")))
             }
         });
-        let output = exchange_in_memory(data, svc, Settle::After(Duration::from_secs(3600))).await;
-        assert!(
-            !contains(&output, UNVERIFIED),
-            "the scanner and hyper disagreed: {:?}",
-            String::from_utf8_lossy(&output)
-        );
+        for path in [H1Path::Fast, H1Path::Hyper] {
+            let settle = Settle::After(Duration::from_secs(3600));
+            let output = exchange_in_memory(data.clone(), svc.clone(), settle, path).await;
+            assert!(
+                !contains(&output, UNVERIFIED),
+                "the scanner and hyper disagreed ({path:?} path): {:?}",
+                String::from_utf8_lossy(&output)
+            );
+        }
         drop(seen);
     });
 }
 
 /// When the client of [`exchange_in_memory`] closes its write half.
-enum Settle {
+pub(crate) enum Settle {
     /// This long after the last byte was written (virtual time under a paused
     /// runtime: once nothing else can happen).
     After(Duration),
@@ -146,7 +150,12 @@ impl Settle {
 /// write half and reads until the server closes. Returns every byte the server wrote;
 /// a panic in the server's task is resumed here, a server that never closes is a
 /// panic.
-async fn exchange_in_memory<S>(data: Vec<u8>, svc: S, settle: Settle) -> Vec<u8>
+pub(crate) async fn exchange_in_memory<S>(
+    data: Vec<u8>,
+    svc: S,
+    settle: Settle,
+    path: H1Path,
+) -> Vec<u8>
 where
     S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
         + Clone
@@ -155,7 +164,7 @@ where
     S::Future: Send + 'static,
 {
     let (client, server) = tokio::io::duplex(64 * 1024);
-    let conn = tokio::spawn(serve_stream(server, conn_info(), svc));
+    let conn = tokio::spawn(serve_on(server, conn_info(), svc, path));
     let (mut reader, mut writer) = tokio::io::split(client);
     let mut out = Vec::new();
     let talk = async {
@@ -199,7 +208,7 @@ where
     out
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
@@ -391,8 +400,8 @@ impl http_body::Body for Recorded {
     }
 }
 
-/// Raw bytes through the full stack on an in-memory connection, the upstream a
-/// loopback origin. Besides what [`serve`] checks: every request the origin received
+/// Raw bytes through the full stack on an in-memory connection (on the HTTP/1 fast
+/// path), the upstream a loopback origin. Besides what [`serve`] checks: every request the origin received
 /// complete had a client body that ended cleanly (or none).
 pub fn stack(data: &[u8]) {
     let origin = origin();
@@ -409,7 +418,7 @@ pub fn stack(data: &[u8]) {
             quiet,
             max: Duration::from_millis(30),
         };
-        let output = exchange_in_memory(data, svc, settle).await;
+        let output = exchange_in_memory(data, svc, settle, H1Path::Fast).await;
         assert!(
             !contains(&output, UNVERIFIED),
             "the scanner and hyper disagreed: {:?}",

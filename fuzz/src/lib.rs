@@ -14,9 +14,15 @@
 //! | [`cleanup_rules`] | cleanup rules in both text syntaxes | parsing and applying them never panics; a rule set that parses has a stable `Debug` |
 //! | [`config`] | a config file | loading and building it never panics |
 //! | [`hpack`] | an HPACK header block, split at a byte the first byte picks | decoding never panics, keeps the dynamic table within its size, and decodes the same fields whole or in two parts |
-//! | [`serve`] | raw bytes on an in-memory connection to `serve` | never a panic or hang; the wire scanner and hyper never disagree about a request |
-//! | [`stack`] | raw bytes to the full stack (resolve, route, cleanup, upstream to a loopback origin) | as `serve`, and the origin never completes a request whose client body failed |
+//! | [`serve`] | raw bytes on an in-memory connection to `serve`, on the fast path and on hyper's | never a panic or hang; the wire scanner and hyper never disagree about a request |
+//! | [`stack`] | raw bytes to the full stack (resolve, route, cleanup, upstream to a loopback origin), on the fast path | as `serve`, and the origin never completes a request whose client body failed |
+//! | [`h1_head`] | a request stream, arriving in pieces, to the fast path's head parser | never a panic; the same answer whole or in pieces; in step with the wire scanner (requests, refusals, where each body ends) |
+//! | [`fast_path`] | raw bytes through the fast path and the proxy stack to a raw loopback origin | never a panic or hang; the origin never receives a request the client did not send in full |
 
+#[path = "fast.rs"]
+mod fast_targets;
+#[path = "h1.rs"]
+mod h1_targets;
 #[path = "http.rs"]
 mod http_targets;
 
@@ -31,7 +37,11 @@ use frontdoor::{
 };
 use http::{uri::Scheme, HeaderValue, Request};
 
-pub use self::http_targets::{serve, stack};
+pub use self::{
+    fast_targets::fast_path,
+    h1_targets::h1_head,
+    http_targets::{serve, stack},
+};
 
 // === path_route ===
 

@@ -1,7 +1,8 @@
 //! The fuzz targets' properties on stable: `fuzz/src/lib.rs` is compiled here as a
 //! module and every target runs over its committed seeds (`fuzz/seeds/<target>/`;
-//! `serve` and `stack` share `fuzz/seeds/http/`, the smuggling corpus plus a few
-//! clean exchanges). Nightly runs the same functions under libFuzzer
+//! `serve`, `stack` and `fast_path` share `fuzz/seeds/http/`, the smuggling corpus
+//! plus a few clean exchanges; `h1_head`'s are the same streams behind its three
+//! parameter bytes). Nightly runs the same functions under libFuzzer
 //! (`fuzz/README.md`).
 
 #[path = "../../fuzz/src/lib.rs"]
@@ -47,6 +48,17 @@ fn http_seeds() -> Vec<(String, Vec<u8>)> {
         (
             "clean-pipelined",
             &b"GET /a HTTP/1.1\r\nHost: app.test\r\n\r\nPOST /clean/b HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nX-Path: /c/../d\r\n\r\nhelloPUT /strict/c HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n"[..],
+        ),
+        (
+            // fast_path's first run: a HEAD (or GET) with a chunked body, forwarded
+            // without it while the body turns out invalid.
+            "head-chunked-body-invalid",
+            b"HEAD / HTTP/1.1\r\nHost: example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: example\r\n\r\n",
+        ),
+        (
+            // fast_path's second run: the router merges the slashes of `//a`.
+            "slashes-merged",
+            b"GET //a HTTP/1.1\r\nHost: app.test\r\n\r\n",
         ),
         (
             "clean-http10",
@@ -136,6 +148,60 @@ fn the_http_seeds_are_the_smuggling_corpus() {
         want,
         "fuzz/seeds/http is stale: run with FRONTDOOR_WRITE_SEEDS=1"
     );
+}
+
+/// The `h1_head` seeds: each `http` seed behind the target's parameter bytes (the
+/// HTTP/2 preface detected; pieces of 7 and 64 bytes).
+fn h1_head_seeds() -> Vec<(String, Vec<u8>)> {
+    http_seeds()
+        .into_iter()
+        .map(|(name, bytes)| {
+            let mut seed = vec![1, 7, 64];
+            seed.extend_from_slice(&bytes);
+            (name, seed)
+        })
+        .collect()
+}
+
+/// Rewrites `fuzz/seeds/<dir>` with `want` under `FRONTDOOR_WRITE_SEEDS=1` (after
+/// the corpus changed), then checks the files are `want`.
+fn check_generated_seeds(dir: &str, want: &[(String, Vec<u8>)]) {
+    let path = seeds_dir(dir);
+    if std::env::var_os("FRONTDOOR_WRITE_SEEDS").is_some() {
+        std::fs::create_dir_all(&path).unwrap();
+        for entry in std::fs::read_dir(&path).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        for (name, bytes) in want {
+            std::fs::write(path.join(name), bytes).unwrap();
+        }
+    }
+    assert_eq!(
+        seeds(dir),
+        want,
+        "fuzz/seeds/{dir} is stale: run with FRONTDOOR_WRITE_SEEDS=1"
+    );
+}
+
+#[test]
+fn the_h1_head_seeds_are_the_http_seeds() {
+    check_generated_seeds("h1_head", &h1_head_seeds());
+}
+
+#[test]
+fn h1_head_holds_on_its_seeds() {
+    for (name, bytes) in seeds("h1_head") {
+        eprintln!("h1_head {name}");
+        targets::h1_head(&bytes);
+    }
+}
+
+#[test]
+fn fast_path_holds_on_the_http_seeds() {
+    for (name, bytes) in http_seeds() {
+        eprintln!("fast_path {name}");
+        targets::fast_path(&bytes);
+    }
 }
 
 #[test]

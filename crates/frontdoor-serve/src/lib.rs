@@ -136,6 +136,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+pub mod __fuzz;
 mod accept;
 mod bounds;
 mod clock;

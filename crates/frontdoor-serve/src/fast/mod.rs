@@ -25,6 +25,7 @@
 //! connection without an answer, as hyper does. A connection whose request body was
 //! not read to its end by the time the answer starts closes after the answer.
 
+pub(crate) mod fuzz;
 mod head;
 mod inbound;
 mod outbound;

@@ -34,6 +34,7 @@
 //! Upgraded HTTP/1 connections are not scanned once the guard has seen the `101` or
 //! the `CONNECT`'s 2xx.
 
+pub(crate) mod fuzz;
 mod h2;
 pub(crate) mod scan;
 
