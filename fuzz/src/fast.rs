@@ -171,12 +171,14 @@ fn parse_one(buf: &[u8]) -> Parse {
 fn sent_in_full(mut data: &[u8]) -> Vec<Sent> {
     let mut all = Vec::new();
     loop {
-        if let Some(bodiless) = get_with_chunked_body(data) {
-            all.push(bodiless);
-        }
         let Parse::Complete { used, mut sent, .. } = parse_one(data) else {
             return all;
         };
+        // Sent in full, body included: the upstream client may forward it without
+        // the body (see `get_with_chunked_body`).
+        if let Some(bodiless) = get_with_chunked_body(data) {
+            all.push(bodiless);
+        }
         sent.target = origin_form(&sent.target);
         all.push(sent);
         data = &data[used..];
@@ -213,9 +215,10 @@ fn canonical(target: &str) -> String {
     }
 }
 
-/// A `GET` or `HEAD` head with a chunked body at the start of `data`, as hyper's
-/// client forwards it: without its body (a body of unknown length on those methods
-/// is not sent), so the origin has it in full before the client's body is.
+/// A `GET` or `HEAD` head with a chunked body at the start of `data`, as the
+/// upstream client forwards it: without its body (a body of unknown length on those
+/// methods is not sent, as hyper's client does not send it), once the client's body
+/// has been read to its end; a body that fails stops the request.
 fn get_with_chunked_body(data: &[u8]) -> Option<Sent> {
     let mut headers = [httparse::EMPTY_HEADER; 100];
     let mut req = httparse::Request::new(&mut headers);

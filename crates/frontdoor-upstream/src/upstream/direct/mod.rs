@@ -38,6 +38,7 @@ use std::{
 
 use frontdoor_core::{Body, BoxError, ErrorKind};
 use http::{Method, Request, Response, StatusCode};
+use http_body::Body as _;
 
 use self::{
     body::ConnBody,
@@ -56,6 +57,13 @@ pub(super) async fn send(
 ) -> Result<Response<ConnBody>, ProxyError> {
     let (mut parts, mut body) = req.into_parts();
     let framing = write::framing(&mut parts, &body);
+    if framing == write::Framing::Empty && !body.is_end_stream() {
+        // A `GET` or `HEAD` whose body has no known length is sent without it, as
+        // hyper sends it: the client's body is read to its end first, so a body that
+        // fails (bad chunked framing, a dropped connection) stops the request before
+        // anything of it reaches the upstream.
+        body = drained(body).await?;
+    }
     let head_request = parts.method == Method::HEAD;
     let mut retried = false;
     loop {
@@ -132,6 +140,17 @@ impl From<Failure> for ProxyError {
             Failure::Closed(e) => Self::with_source(ProxyErrorKind::Closed, e),
         }
     }
+}
+
+/// Reads `body` to its end, discarding it; an empty body, or the failure that
+/// stops the request.
+async fn drained(mut body: Body) -> Result<Body, ProxyError> {
+    while let Some(frame) = poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+        if let Err(e) = frame {
+            return Err(Failure::Body(e.into()).into());
+        }
+    }
+    Ok(Body::empty())
 }
 
 // === Exchange ===

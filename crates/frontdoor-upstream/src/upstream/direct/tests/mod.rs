@@ -328,6 +328,28 @@ async fn a_failing_body_aborts_the_request() {
 }
 
 #[tokio::test]
+async fn a_get_body_of_unknown_length_is_read_first_and_never_sent() {
+    let origin = Origin::answering(OK).await;
+    let up = upstream(&origin);
+    // It fails: nothing reaches the upstream, not even the head.
+    let (tx, body) = fed();
+    tx.send(Ok(Frame::data(Bytes::from_static(b"hello"))))
+        .unwrap();
+    tx.send(Err("bad chunk".into())).unwrap();
+    let err = call(&up, request(Method::GET, body)).await.unwrap_err();
+    assert_eq!(err.kind(), ProxyErrorKind::RequestBody);
+    assert_eq!(origin.accepts(), 0, "the request reached the upstream");
+    // It ends: the request goes without it, as hyper sends it.
+    let (tx, body) = fed();
+    tx.send(Ok(Frame::data(Bytes::from_static(b"hello"))))
+        .unwrap();
+    drop(tx);
+    let (status, _, _) = fetch(&up, request(Method::HEAD, body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(origin.accepts(), 1);
+}
+
+#[tokio::test]
 async fn a_stale_idle_connection_is_retried_once_without_a_body() {
     // The first connection answers one request, then closes on the next head.
     let origin = Origin::start(|conn, n, _| match (conn, n) {
