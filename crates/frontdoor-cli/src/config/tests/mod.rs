@@ -471,5 +471,5 @@ fn every_server_key_of_the_readme_reaches_the_settings() {
         assert_ne!(settings(&text), defaults, "`{key}` reaches no setting");
         keys.push(key);
     }
-    assert_eq!(keys.len(), 29, "{keys:?}");
+    assert_eq!(keys.len(), 30, "{keys:?}");
 }
