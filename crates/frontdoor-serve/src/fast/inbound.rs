@@ -237,6 +237,14 @@ impl Filled for Poll<Option<Result<Frame<Bytes>, BoxError>>> {
     }
 }
 
+/// One read attempt into the connection's buffer (see [`fill`]).
+pub(super) fn poll_fill_once<I: AsyncRead + Unpin>(
+    inbound: &mut Inbound<I>,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    inbound.poll_fill(cx, IDLE_BUF)
+}
+
 /// Reads more bytes into the connection's buffer: the number read, 0 at the end of
 /// the stream.
 pub(super) async fn fill<I: AsyncRead + Unpin>(conn: &Conn<I>) -> io::Result<usize> {

@@ -245,19 +245,26 @@ where
                 return Ended::Close;
             }
         };
+        if framing == BodyFraming::None && closed_already(conn).await {
+            debug!(remote = %info.remote, "client closed after its request: closing connection");
+            return Ended::Close;
+        }
         let ready = poll_fn(|cx| service.poll_ready(cx))
             .await
             .map_err(Into::into);
         let res: Result<Response<B>, BoxError> = match ready {
             Ok(()) => {
                 let call = service.call(req);
+                // The client's end of stream is looked at first on every wake, as
+                // hyper's server reads before it polls the service: a request whose
+                // client is gone is not sent on when both are ready.
                 tokio::select! {
                     biased;
-                    res = call => res.map_err(Into::into),
                     () = client_gone(conn, limits.max_header_bytes) => {
                         debug!(remote = %info.remote, "client closed before the answer: closing connection");
                         return Ended::Close;
                     }
+                    res = call => res.map_err(Into::into),
                 }
             }
             Err(e) => Err(e),
@@ -289,6 +296,19 @@ where
             out = Vec::with_capacity(1024);
         }
     }
+}
+
+/// Whether the client has already closed its connection (an end of stream is
+/// waiting behind the request just parsed), looked at once before the request is
+/// handed on, as hyper's server reads ahead before it calls the service: a
+/// half-closed client's request is never forwarded. Bytes read meanwhile (a
+/// pipelined request) are kept.
+async fn closed_already<I>(conn: &Conn<I>) -> bool
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let polled = poll_fn(|cx| Poll::Ready(inbound::poll_fill_once(&mut conn.lock(), cx))).await;
+    matches!(polled, Poll::Ready(Ok(0) | Err(_)))
 }
 
 /// Resolves when the client closes its connection while its answer is awaited
