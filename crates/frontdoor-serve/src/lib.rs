@@ -119,10 +119,10 @@
 //! limits of `shared.rs`; each accepted connection runs `connection.rs` (read the
 //! PROXY header with `proxy_protocol.rs`, take a per-address slot from `per_ip.rs`,
 //! handshake on a TLS listener, `tls/`) and then, for HTTP/1 on the fast path,
-//! `fast/` (`head.rs` parses, `inbound.rs` reads bodies, `outbound.rs` writes
-//! answers, `mod.rs` is the connection's loop, with the guard's checks), else
-//! `http_conn.rs` (configure hyper,
-//! drive the connection, drain it on shutdown) over the I/O of `conn_io.rs`, its
+//! `fast/` (`head.rs` parses, `inbound.rs` reads bodies, `respond.rs` and
+//! `outbound.rs` write answers, `mod.rs` is the connection's loop, with the guard's
+//! checks), else `http_conn.rs` (configure hyper, drive the connection, drain it on
+//! shutdown) over the I/O of `conn_io.rs`, its
 //! reads scanned by `strict/` (the framing only the raw bytes show, and where each
 //! message ends; after the HTTP/2 preface, every request stream's method and
 //! `:path`), and `clock.rs` keeps its header, idle and send timeouts. Per request,

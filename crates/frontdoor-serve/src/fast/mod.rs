@@ -1,9 +1,10 @@
 //! The proxy-specialised HTTP/1.1 path ([`Server::http1_fast_path`](crate::Server::http1_fast_path),
 //! on by default): one task per connection reads each request head once
 //! (`head.rs`: the wire scanner's rules, producing the request the service sees),
-//! calls the service, and writes the answer (`outbound.rs`), with no hyper server
-//! and no second scan of the head. The request body is read off the connection's
-//! buffer by the service itself as it forwards it (`inbound.rs`).
+//! calls the service, and writes the answer (`respond.rs`, its head encoded by
+//! `outbound.rs`), with no hyper server and no second scan of the head. The request
+//! body is read off the connection's buffer by the service itself as it forwards it
+//! (`inbound.rs`).
 //!
 //! Which requests take which path:
 //!
@@ -29,13 +30,9 @@ pub(crate) mod fuzz;
 mod head;
 mod inbound;
 mod outbound;
+mod respond;
 
-use std::{
-    future::poll_fn,
-    pin::{pin, Pin},
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{future::poll_fn, pin::pin, sync::Arc, task::Poll};
 
 use bytes::Bytes;
 use frontdoor_core::{
@@ -46,7 +43,6 @@ use frontdoor_core::{
     Body, BoxError, ConnInfo, UploadBody,
 };
 use http::{header, HeaderValue, Method, Request, Response, StatusCode, Version};
-use http_body::Frame;
 use parking_lot::Mutex;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
@@ -56,8 +52,8 @@ use tracing::debug;
 
 use self::{
     head::{BodyFraming, Head, HeadLimits, Parsed},
-    inbound::{close, fill, write_all, Conn, Inbound, RequestBody},
-    outbound::{chunk_size, chunked_end, encode_head, Framing},
+    inbound::{close, fill, Conn, Inbound, RequestBody},
+    respond::{respond, Exchange, COPY_MAX, WRITE_BUF},
 };
 use crate::{
     bounds::{ConnService, ResponseBody},
@@ -69,12 +65,6 @@ use crate::{
     proxy_protocol::Rewind,
     shared::Shared,
 };
-
-/// A data frame up to this size is copied into the write buffer (with the head or
-/// the chunk framing around it); a larger one is written from where it is.
-const COPY_MAX: usize = 16 * 1024;
-/// The most the write buffer gathers before it is written.
-const WRITE_BUF: usize = 64 * 1024;
 
 /// How a connection's loop ended.
 enum Ended<S> {
@@ -286,9 +276,11 @@ where
             keep_alive,
             http10,
         };
+        // Kept alive only when the request body was read to its end before the
+        // answer started (above) and the answer was written whole.
         let keep_alive = respond(conn, res, exchange, &mut out).await;
         drop(token);
-        if !keep_alive || !conn.lock().body_done() {
+        if !keep_alive {
             return Ended::Close;
         }
         conn.lock().shrink();
@@ -401,164 +393,4 @@ async fn answer_refusal<I>(
     let token = clock.begin(Version::HTTP_11);
     respond(conn, refusal.response(), Exchange::closing(false), out).await;
     drop(token);
-}
-
-/// What an answer is written for.
-#[derive(Clone, Copy, Debug)]
-struct Exchange {
-    /// The request was a `HEAD`: no body is written.
-    is_head: bool,
-    /// The connection may carry another request after this answer.
-    keep_alive: bool,
-    /// The client spoke HTTP/1.0.
-    http10: bool,
-}
-
-impl Exchange {
-    /// An answer after which the connection closes.
-    const fn closing(http10: bool) -> Self {
-        Self {
-            is_head: false,
-            keep_alive: false,
-            http10,
-        }
-    }
-}
-
-/// Writes `res` (head and body) to the client; whether the connection may carry
-/// another request (false when the body failed or wrote other than its framing).
-async fn respond<I, B>(
-    conn: &Conn<I>,
-    res: Response<B>,
-    exchange: Exchange,
-    out: &mut Vec<u8>,
-) -> bool
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    B: ResponseBody,
-{
-    let (mut parts, body) = res.into_parts();
-    let keep_alive = exchange.keep_alive && !closes(&parts.headers);
-    out.clear();
-    let framing = encode_head(
-        &mut parts,
-        &body.size_hint(),
-        exchange.is_head,
-        keep_alive,
-        exchange.http10,
-        out,
-    );
-    let keep_alive = keep_alive && framing != Framing::Close;
-    if framing == Framing::None {
-        return write_all(conn, [out, &[], &[]]).await.is_ok() && keep_alive;
-    }
-    let announced: Vec<HeaderValue> = parts
-        .headers
-        .get_all(header::TRAILER)
-        .iter()
-        .cloned()
-        .collect();
-    let mut body = pin!(body);
-    let mut left = match framing {
-        Framing::Length(n) => Some(n),
-        _ => None,
-    };
-    loop {
-        let frame = match poll_fn(|cx| Poll::Ready(next_frame(body.as_mut(), cx))).await {
-            Poll::Ready(frame) => frame,
-            Poll::Pending => {
-                if write_all(conn, [out, &[], &[]]).await.is_err() {
-                    return false;
-                }
-                out.clear();
-                poll_fn(|cx| next_frame(body.as_mut(), cx)).await
-            }
-        };
-        match frame {
-            None => {
-                if framing == Framing::Chunked {
-                    chunked_end(None, &announced, out);
-                }
-                let complete = left.is_none_or(|n| n == 0);
-                let written = write_all(conn, [out, &[], &[]]).await.is_ok();
-                return written && complete && keep_alive;
-            }
-            Some(Err(e)) => {
-                debug!(error = %e, "response body failed: closing connection");
-                let _ = write_all(conn, [out, &[], &[]]).await;
-                return false;
-            }
-            Some(Ok(frame)) => {
-                match frame.into_data() {
-                    Ok(data) => {
-                        if data.is_empty() {
-                            continue;
-                        }
-                        if let Some(n) = left.as_mut() {
-                            if data.len() as u64 > *n {
-                                debug!("response body longer than its content-length: closing connection");
-                                let _ = write_all(
-                                    conn,
-                                    [out, &data[..usize::try_from(*n).unwrap_or(0)], &[]],
-                                )
-                                .await;
-                                return false;
-                            }
-                            *n -= data.len() as u64;
-                        }
-                        let chunked = framing == Framing::Chunked;
-                        if chunked {
-                            chunk_size(data.len(), out);
-                        }
-                        if data.len() <= COPY_MAX {
-                            out.extend_from_slice(&data);
-                            if chunked {
-                                out.extend_from_slice(b"\r\n");
-                            }
-                            // A body whose frames are always ready is written as it goes,
-                            // never gathered whole.
-                            if out.len() >= WRITE_BUF {
-                                if write_all(conn, [out, &[], &[]]).await.is_err() {
-                                    return false;
-                                }
-                                out.clear();
-                            }
-                            continue;
-                        }
-                        let tail: &[u8] = if chunked { b"\r\n" } else { &[] };
-                        if write_all(conn, [out, &data, tail]).await.is_err() {
-                            return false;
-                        }
-                        out.clear();
-                    }
-                    Err(frame) => {
-                        if let Ok(trailers) = frame.into_trailers() {
-                            if framing == Framing::Chunked {
-                                chunked_end(Some(&trailers), &announced, out);
-                                let written = write_all(conn, [out, &[], &[]]).await.is_ok();
-                                return written && keep_alive;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The next frame of a response body, its error boxed.
-fn next_frame<B: ResponseBody>(
-    body: Pin<&mut B>,
-    cx: &mut Context<'_>,
-) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-    body.poll_frame(cx)
-        .map(|frame| frame.map(|r| r.map_err(Into::into)))
-}
-
-/// Whether the answer's `Connection` asks to close.
-fn closes(headers: &http::HeaderMap) -> bool {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .any(|v| head::has_token(v, b"close"))
 }
