@@ -229,11 +229,6 @@ fn contains_token(value: &[u8], token: &[u8]) -> bool {
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
-/// Whether a `Connection` value lists `token`.
-pub(super) fn has_token(value: &HeaderValue, token: &[u8]) -> bool {
-    contains_token(value.as_bytes(), token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,8 @@ use std::{cell::RefCell, fmt::Write as _, io::Write as _, time::SystemTime};
 use http::{header, response::Parts, HeaderMap, HeaderValue, StatusCode};
 use http_body::SizeHint;
 
+use crate::strict::scan::last_coding_is_chunked;
+
 /// How the body of an answer is framed on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Framing {
@@ -58,7 +60,7 @@ pub(super) fn encode_head(
     let mut framing = if bodiless_status {
         Framing::None
     } else if let Some(te) = headers.get(header::TRANSFER_ENCODING) {
-        if !ends_in_chunked(te) {
+        if !last_coding_is_chunked(te.as_bytes()) {
             let mut value = te.as_bytes().to_vec();
             value.extend_from_slice(b", chunked");
             if let Ok(v) = HeaderValue::from_bytes(&value) {
@@ -133,15 +135,6 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         return None;
     }
     first.to_str().ok()?.parse().ok()
-}
-
-/// Whether a `Transfer-Encoding` value's last coding is `chunked`.
-fn ends_in_chunked(value: &HeaderValue) -> bool {
-    value
-        .as_bytes()
-        .rsplit(|&b| b == b',')
-        .next()
-        .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }
 
 fn itoa(n: u64) -> String {

@@ -9,14 +9,13 @@ use std::{
 };
 
 use bytes::Bytes;
-use frontdoor_core::BoxError;
+use frontdoor_core::{proto::hop_by_hop, BoxError};
 use http::{header, HeaderValue, Response};
 use http_body::Frame;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::debug;
 
 use super::{
-    head,
     inbound::{write_all, Conn},
     outbound::{chunk_size, chunked_end, encode_head, Framing},
 };
@@ -63,7 +62,8 @@ where
     B: ResponseBody,
 {
     let (mut parts, body) = res.into_parts();
-    let keep_alive = exchange.keep_alive && !closes(&parts.headers);
+    let keep_alive =
+        exchange.keep_alive && !hop_by_hop::has_token(&parts.headers, &header::CONNECTION, "close");
     out.clear();
     let framing = encode_head(
         &mut parts,
@@ -178,12 +178,4 @@ fn next_frame<B: ResponseBody>(
 ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
     body.poll_frame(cx)
         .map(|frame| frame.map(|r| r.map_err(Into::into)))
-}
-
-/// Whether the answer's `Connection` asks to close.
-fn closes(headers: &http::HeaderMap) -> bool {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .any(|v| head::has_token(v, b"close"))
 }

@@ -395,7 +395,7 @@ pub(crate) fn framing(http11: bool, headers: &[httparse::Header<'_>]) -> Framing
 
 /// hyper's `is_chunked_`: the value is UTF-8 and its last comma-separated coding is
 /// `chunked`.
-fn last_coding_is_chunked(value: &[u8]) -> bool {
+pub(crate) fn last_coding_is_chunked(value: &[u8]) -> bool {
     std::str::from_utf8(value)
         .ok()
         .and_then(|s| s.rsplit(',').next())
