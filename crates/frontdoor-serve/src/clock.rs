@@ -47,6 +47,17 @@ pub(super) struct Timeouts {
     pub(super) send: Duration,
 }
 
+impl Timeouts {
+    /// The header, idle and send timeouts of the server's `config`.
+    pub(super) const fn of(config: &crate::config::Config) -> Self {
+        Self {
+            header: config.header_read_timeout,
+            idle: config.idle_timeout,
+            send: config.send_timeout,
+        }
+    }
+}
+
 /// Per-connection bookkeeping for its timeouts. See the [module docs](self).
 ///
 /// Instants are stored as nanoseconds since `start`, plus one, so that 0 means

@@ -190,11 +190,7 @@ where
     S: ConnService<B>,
     B: ResponseBody,
 {
-    let timeouts = Timeouts {
-        header: shared.config.header_read_timeout,
-        idle: shared.config.idle_timeout,
-        send: shared.config.send_timeout,
-    };
+    let timeouts = Timeouts::of(&shared.config);
     let first = match clock.check(Instant::now(), timeouts) {
         Check::RearmAt(at) => at,
         Check::Close(expired) => return Driven::Expired(expired),

@@ -135,11 +135,7 @@ async fn timed<F: std::future::Future>(
     clock: &ConnClock,
     shared: &Shared,
 ) -> Option<F::Output> {
-    let timeouts = Timeouts {
-        header: shared.config.header_read_timeout,
-        idle: shared.config.idle_timeout,
-        send: shared.config.send_timeout,
-    };
+    let timeouts = Timeouts::of(&shared.config);
     let first = match clock.check(Instant::now(), timeouts) {
         Check::RearmAt(at) => at,
         Check::Close(expired) => {
