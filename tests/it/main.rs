@@ -13,6 +13,7 @@ mod limits;
 mod plan;
 mod seams;
 mod serve;
+mod splice;
 mod stack;
 mod strict;
 mod tls;

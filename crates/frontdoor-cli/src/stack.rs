@@ -60,6 +60,8 @@ pub fn plan(
 ) -> Result<Plan, ConfigErrors> {
     let options = builtins.iter().fold(
         Options::new()
+            // The access log and metrics around the plan read no body.
+            .splice_bodies(true)
             .tls_ports(config.server.listen_tls.iter().map(SocketAddr::port))
             .observer(Arc::new(metrics.clone())),
         |options, (builtin, addr)| options.builtin(*builtin, *addr),

@@ -67,6 +67,8 @@ mod mount;
 mod path;
 pub mod proto;
 mod schemes;
+#[cfg(unix)]
+pub mod splice;
 mod trace;
 mod upload;
 pub mod values;

@@ -48,8 +48,14 @@ where
         let reporter = this.reporter.take();
         Poll::Ready(match res {
             Ok(res) => {
-                let (parts, body) = res.into_parts();
+                let (mut parts, body) = res.into_parts();
                 let capture = reporter.and_then(|r| r.head(&parts));
+                if capture.is_some() {
+                    // The body is captured for the comparison: never spliced past it.
+                    parts
+                        .extensions
+                        .remove::<frontdoor_core::splice::SpliceOffer>();
+                }
                 Ok(Response::from_parts(parts, CaptureBody::new(body, capture)))
             }
             Err(e) => {

@@ -199,6 +199,13 @@ macro_rules! limit_setters {
         /// see the crate docs for which requests take which path). Off, every
         /// connection is served by hyper's server with the wire scanner in front.
         /// The two answer alike. Default on.
+        ///
+        /// On Linux, the fast path also splices response bodies: an answer whose
+        /// extensions carry a [`SpliceOffer`](frontdoor_core::splice::SpliceOffer)
+        /// (an upstream built with `splice_bodies`), framed by length or chunked,
+        /// on a plain TCP (not TLS) client connection, has its body's data moved from
+        /// the upstream's socket to the client's with `splice(2)`
+        /// ([`spliced_bytes`](crate::spliced_bytes) counts them).
         pub fn http1_fast_path(mut self, on: bool) -> Self {
             self.config.http1_fast_path = on;
             self

@@ -109,6 +109,19 @@ impl<I> ConnIo<I> {
         }
     }
 
+    /// The plain TCP socket under this connection (no TLS), for a splice, and the
+    /// clock its writes report to.
+    #[cfg(target_os = "linux")]
+    pub(super) fn plain_tcp(&self) -> Option<(&tokio::net::TcpStream, &ConnClock)>
+    where
+        I: 'static,
+    {
+        let rewind: &dyn std::any::Any = &self.inner;
+        let rewind =
+            rewind.downcast_ref::<crate::proxy_protocol::Rewind<tokio::net::TcpStream>>()?;
+        Some((rewind.get_ref(), &self.clock))
+    }
+
     /// The upgraded connection's timers, when it has been upgraded.
     fn upgraded(&mut self) -> Option<&mut Upgraded> {
         if self.upgraded.is_none() && self.clock.is_upgraded() {

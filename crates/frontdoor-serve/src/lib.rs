@@ -175,3 +175,22 @@ pub use settings::Settings;
 pub use signal::{shutdown_signal, Drain, DrainOn};
 pub use stream::serve_stream;
 pub use workers::Workers;
+
+/// Bytes of response bodies the HTTP/1 fast path moved with `splice(2)` (upstream
+/// socket to client socket, no user-space copy) since the process started, on every
+/// server of the process; always 0 off Linux. See
+/// [`Server::http1_fast_path`] for when a body is spliced.
+///
+/// # Example
+///
+/// ```
+/// let before = frontdoor_serve::spliced_bytes();
+/// assert!(frontdoor_serve::spliced_bytes() >= before);
+/// ```
+#[must_use]
+pub fn spliced_bytes() -> u64 {
+    #[cfg(target_os = "linux")]
+    return fast::splice::spliced_bytes();
+    #[cfg(not(target_os = "linux"))]
+    0
+}

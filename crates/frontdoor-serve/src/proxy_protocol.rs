@@ -72,6 +72,12 @@ impl<I> Rewind<I> {
     pub(super) const fn new(inner: I, prefix: Bytes) -> Self {
         Self { prefix, inner }
     }
+
+    /// The stream under it (its writes are the stream's own).
+    #[cfg(target_os = "linux")]
+    pub(super) const fn get_ref(&self) -> &I {
+        &self.inner
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {

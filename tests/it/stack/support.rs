@@ -67,6 +67,8 @@ pub(crate) fn upstream(origin: SocketAddr) -> RouteService {
         .pool_idle_timeout(Some(TIMEOUT))
         // The deproxy's `upgrade_echo` origin speaks the `echo` protocol.
         .upgrades(["websocket", "echo"])
+        // Long and chunked answers are spliced on the fast path.
+        .splice_bodies(true)
         .build()
         .expect("a valid upstream");
     BoxCloneSyncService::new(

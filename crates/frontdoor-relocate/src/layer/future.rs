@@ -185,6 +185,10 @@ where
             response: Some(Response::from_parts(parts, Body::new(body))),
         };
     };
+    // The body is rewritten: it is never spliced past the rewriter.
+    parts
+        .extensions
+        .remove::<frontdoor_core::splice::SpliceOffer>();
     weaken_etag(&mut parts.headers);
     for name in DIGESTS {
         parts.headers.remove(name);

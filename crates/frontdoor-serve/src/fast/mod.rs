@@ -18,6 +18,10 @@
 //!   400, 414, 431); so do connections that open with the HTTP/2 preface, and TLS
 //!   connections that agreed on `h2`.
 //!
+//! An answer that offers its body for splicing (`splice.rs`) on a plain TCP
+//! connection has the body's data moved by `splice(2)` when it is framed by length
+//! or chunked.
+//!
 //! The guard's rules apply as on the hyper path: the framing refusals (fragment,
 //! `Content-Length` with `Transfer-Encoding`, [`check_head`]'s table) answer with the
 //! same status and body and close; an announced body over `max_request_body` is a
@@ -31,6 +35,8 @@ mod head;
 mod inbound;
 mod outbound;
 mod respond;
+#[cfg(target_os = "linux")]
+pub(crate) mod splice;
 
 use std::{future::poll_fn, pin::pin, sync::Arc, task::Poll};
 
@@ -53,7 +59,7 @@ use tracing::debug;
 use self::{
     head::{BodyFraming, Head, HeadLimits, Parsed},
     inbound::{close, fill, Conn, Inbound, RequestBody},
-    respond::{respond, Exchange, COPY_MAX, WRITE_BUF},
+    respond::{respond, Exchange, Outbox, COPY_MAX, WRITE_BUF},
 };
 use crate::{
     bounds::{ConnService, ResponseBody},
@@ -185,7 +191,7 @@ where
         detect_h2: matches!(protocol, Protocol::Detect),
     };
     let guard = GuardConfig::of(config);
-    let mut out = Vec::with_capacity(1024);
+    let mut outbox = Outbox::new();
     loop {
         let parsed = loop {
             let head = head::parse(&mut conn.lock().buf, limits);
@@ -193,7 +199,7 @@ where
                 Head::Partial => {}
                 Head::Handoff(prefix) => return Ended::Handoff(prefix, service),
                 Head::Refused(refusal) => {
-                    answer_refusal(conn, clock, refusal, &mut out).await;
+                    answer_refusal(conn, clock, refusal, &mut outbox).await;
                     return Ended::Close;
                 }
                 Head::Request(parsed) => break parsed,
@@ -226,7 +232,7 @@ where
         let req = match prepare(req, (framing, limits.max_headers), conn, clock, info, guard) {
             Ok(req) => req,
             Err(res) => {
-                respond(conn, *res, Exchange::closing(http10), &mut out).await;
+                respond(conn, *res, Exchange::closing(http10), &mut outbox).await;
                 drop(token);
                 return Ended::Close;
             }
@@ -274,14 +280,14 @@ where
         };
         // Kept alive only when the request body was read to its end before the
         // answer started (above) and the answer was written whole.
-        let keep_alive = respond(conn, res, exchange, &mut out).await;
+        let keep_alive = respond(conn, res, exchange, &mut outbox).await;
         drop(token);
         if !keep_alive {
             return Ended::Close;
         }
         conn.lock().shrink();
-        if out.capacity() > WRITE_BUF + COPY_MAX {
-            out = Vec::with_capacity(1024);
+        if outbox.out.capacity() > WRITE_BUF + COPY_MAX {
+            outbox.out = Vec::with_capacity(1024);
         }
     }
 }
@@ -381,12 +387,12 @@ async fn answer_refusal<I>(
     conn: &Conn<I>,
     clock: &Arc<ConnClock>,
     refusal: Refusal,
-    out: &mut Vec<u8>,
+    outbox: &mut Outbox,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     debug!(reason = refusal.reason(), "refused request framing");
     let token = clock.begin(Version::HTTP_11);
-    respond(conn, refusal.response(), Exchange::closing(false), out).await;
+    respond(conn, refusal.response(), Exchange::closing(false), outbox).await;
     drop(token);
 }

@@ -9,12 +9,14 @@ use std::{
 };
 
 use bytes::Bytes;
-use frontdoor_core::{proto::hop_by_hop, BoxError};
+use frontdoor_core::{proto::hop_by_hop, splice::SpliceOffer, BoxError};
 use http::{header, HeaderValue, Response};
 use http_body::Frame;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::debug;
 
+#[cfg(target_os = "linux")]
+use super::splice::{ClientSink, Pipe};
 use super::{
     inbound::{write_all, Conn},
     outbound::{chunk_size, chunked_end, encode_head, Framing},
@@ -49,19 +51,38 @@ impl Exchange {
     }
 }
 
+/// The connection's write buffer, and its pipe once a body was spliced.
+#[derive(Debug, Default)]
+pub(super) struct Outbox {
+    pub(super) out: Vec<u8>,
+    #[cfg(target_os = "linux")]
+    pipe: Option<Pipe>,
+}
+
+impl Outbox {
+    pub(super) fn new() -> Self {
+        Self {
+            out: Vec::with_capacity(1024),
+            ..Self::default()
+        }
+    }
+}
+
 /// Writes `res` (head and body) to the client; whether the connection may carry
 /// another request (false when the body failed or wrote other than its framing).
 pub(super) async fn respond<I, B>(
     conn: &Conn<I>,
     res: Response<B>,
     exchange: Exchange,
-    out: &mut Vec<u8>,
+    outbox: &mut Outbox,
 ) -> bool
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     B: ResponseBody,
 {
     let (mut parts, body) = res.into_parts();
+    let offer = parts.extensions.remove::<SpliceOffer>();
+    let out = &mut outbox.out;
     let keep_alive =
         exchange.keep_alive && !hop_by_hop::has_token(&parts.headers, &header::CONNECTION, "close");
     out.clear();
@@ -88,6 +109,22 @@ where
         Framing::Length(n) => Some(n),
         _ => None,
     };
+    #[cfg(target_os = "linux")]
+    if let Some(offer) = offer {
+        let out = &mut outbox.out;
+        match spliced(conn, &offer, framing, out, &mut outbox.pipe).await {
+            Spliced::Not => {}
+            Spliced::Moved(n) => {
+                if let Some(left) = left.as_mut() {
+                    *left = left.saturating_sub(n);
+                }
+            }
+            Spliced::Broken => return false,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    drop(offer);
+    let out = &mut outbox.out;
     loop {
         let frame = match poll_fn(|cx| Poll::Ready(next_frame(body.as_mut(), cx))).await {
             Poll::Ready(frame) => frame,
@@ -167,6 +204,64 @@ where
                     }
                 }
             }
+        }
+    }
+}
+
+/// What [`spliced`] did.
+#[cfg(target_os = "linux")]
+enum Spliced {
+    /// Nothing: the body is written as usual.
+    Not,
+    /// This many body bytes went out; the body yields the rest (its trailers and
+    /// end, or its failure).
+    Moved(u64),
+    /// The client's side failed: the connection closes.
+    Broken,
+}
+
+/// Takes `offer` when the answer is framed by length or chunked and the client's
+/// connection is plain TCP: the head (in `out`) and the body's data go out by
+/// splice (`splice.rs`); `pipe` is the connection's, made here the first time.
+#[cfg(target_os = "linux")]
+async fn spliced<I>(
+    conn: &Conn<I>,
+    offer: &SpliceOffer,
+    framing: Framing,
+    out: &mut Vec<u8>,
+    pipe: &mut Option<Pipe>,
+) -> Spliced
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let chunked = match framing {
+        Framing::Length(_) => false,
+        Framing::Chunked => true,
+        Framing::None | Framing::Close => return Spliced::Not,
+    };
+    if conn.lock().io.plain_tcp().is_none() {
+        return Spliced::Not;
+    }
+    if pipe.is_none() {
+        match Pipe::new() {
+            Ok(made) => *pipe = Some(made),
+            Err(e) => {
+                debug!(error = %e, "no pipe for splice: copying the body");
+                return Spliced::Not;
+            }
+        }
+    }
+    let Some(made) = pipe.as_ref() else {
+        return Spliced::Not;
+    };
+    let mut sink = ClientSink::new(conn, out, made, chunked);
+    poll_fn(|cx| offer.poll_splice(cx, &mut sink)).await;
+    match sink.finish() {
+        Some(moved) => Spliced::Moved(moved),
+        None => {
+            debug!("client write failed while splicing: closing connection");
+            *pipe = None;
+            Spliced::Broken
         }
     }
 }

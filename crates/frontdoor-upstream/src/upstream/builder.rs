@@ -94,6 +94,7 @@ pub struct UpstreamBuilder {
     /// As given; checked by `build` ([`UpgradeProtocols::try_new`]).
     upgrades: Vec<String>,
     connect: bool,
+    splice_bodies: bool,
     /// A mapper's allow-list: resolved addresses are filtered by it.
     allow: Option<AllowedTargets>,
     #[cfg(feature = "tls")]
@@ -120,6 +121,7 @@ impl fmt::Debug for UpstreamBuilder {
             .field("http2_only", &self.http2_only)
             .field("upgrades", &self.upgrades)
             .field("connect", &self.connect)
+            .field("splice_bodies", &self.splice_bodies)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +142,7 @@ impl UpstreamBuilder {
             http2_only: false,
             upgrades: vec!["websocket".to_owned()],
             connect: false,
+            splice_bodies: false,
             allow: None,
             #[cfg(feature = "tls")]
             tls: None,
@@ -328,6 +331,22 @@ impl UpstreamBuilder {
         self
     }
 
+    /// Whether a response body from a plain-`http` upstream may be spliced: its
+    /// response carries a [`SpliceOffer`](frontdoor_core::splice::SpliceOffer), and
+    /// a server that can (the `frontdoor` server's HTTP/1 fast path, between plain
+    /// TCP sockets on Linux) moves its data from the upstream's socket to the
+    /// client's with `splice(2)`, with no user-space copy. Offered for a body with a
+    /// `Content-Length` past what was read with the head (64 KiB or more), and for a
+    /// chunked body (chunk sizes are still parsed and checked; the data is spliced).
+    ///
+    /// Turn it on only when no layer above this service reads or rewrites response
+    /// bodies, or when each that does removes the offer (the workspace's relocation,
+    /// mirror and compression layers do). Default: off.
+    pub const fn splice_bodies(mut self, on: bool) -> Self {
+        self.splice_bodies = on;
+        self
+    }
+
     /// Validates the configuration and builds the service. No runtime is needed here.
     ///
     /// # Errors
@@ -373,6 +392,7 @@ impl UpstreamBuilder {
                     upgrades
                 },
                 connect: self.connect && !self.http2_only,
+                splice_bodies: self.splice_bodies,
                 version: if self.http2_only {
                     Version::HTTP_2
                 } else {

@@ -60,6 +60,8 @@ pub(super) struct Shared {
     pub(super) upgrades: UpgradeProtocols,
     /// Whether `CONNECT` is forwarded (else answered 405).
     pub(super) connect: bool,
+    /// Whether response bodies of the direct client are offered for splicing.
+    pub(super) splice_bodies: bool,
     pub(super) version: Version,
 }
 

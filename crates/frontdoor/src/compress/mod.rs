@@ -429,6 +429,9 @@ where
         if let Some(eligible) = this.weaken.take() {
             if eligible.should_compress(&res) {
                 weaken_etag(res.headers_mut());
+                // The body is compressed: it is never spliced past the encoder.
+                res.extensions_mut()
+                    .remove::<frontdoor_core::splice::SpliceOffer>();
             }
         }
         Poll::Ready(Ok(res))

@@ -14,17 +14,22 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{ready, Context, Poll},
+    time::Duration,
 };
 
 use bytes::{Buf as _, Bytes};
-use frontdoor_core::BoxError;
+use frontdoor_core::{
+    splice::{SpliceOffer, SpliceSource},
+    BoxError,
+};
 use http_body::{Frame, SizeHint};
+use parking_lot::Mutex;
 
-use super::{chunked, conn::Conn, pool::DirectPool, read::BodyFraming};
+use super::{chunked, conn::Conn, pool::DirectPool, read::BodyFraming, splice};
 
 /// Where the decoder is in the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     /// `Content-Length`: the bytes left.
     Length(u64),
     /// Chunked: a size line is next.
@@ -42,7 +47,7 @@ enum State {
 }
 
 /// What one step of the decoder produced.
-enum Step {
+pub(super) enum Step {
     Frame(Frame<Bytes>),
     /// The state changed; decode on.
     Again,
@@ -53,53 +58,92 @@ enum Step {
 
 /// The body of an answer on a direct connection. See the [module docs](self).
 pub(crate) struct ConnBody {
-    conn: Option<Conn>,
-    /// Where the connection goes at the end of the message; `None`: it closes.
-    pool: Option<Arc<DirectPool>>,
-    state: State,
-    /// Decode only what is buffered (when dropped).
-    draining: bool,
+    message: Shared,
     /// The last poll returned a data frame.
     yielded: bool,
     /// A failure held back for one poll after a data frame.
     failed: Option<BoxError>,
 }
 
+/// The message's state, owned by the body or shared with a [`SpliceOffer`].
+enum Shared {
+    Own(Message),
+    Offered(Arc<splice::Offered>),
+}
+
 impl std::fmt::Debug for ConnBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnBody")
-            .field("state", &self.state)
-            .finish_non_exhaustive()
+        f.debug_struct("ConnBody").finish_non_exhaustive()
     }
 }
 
 impl ConnBody {
     /// The body framed as `framing` on `conn`; `pool` takes the connection back at
-    /// the end when it may carry another request.
-    pub(super) fn new(conn: Conn, pool: Option<Arc<DirectPool>>, framing: BodyFraming) -> Self {
+    /// the end when it may carry another request. With `splice` (the body's idle
+    /// timeout), a body worth splicing ([`splice::worth_it`]) is offered: its
+    /// [`SpliceOffer`] comes with it.
+    pub(super) fn new(
+        conn: Conn,
+        pool: Option<Arc<DirectPool>>,
+        framing: BodyFraming,
+        splice: Option<Option<Duration>>,
+    ) -> (Self, Option<SpliceOffer>) {
         let state = match framing {
             BodyFraming::Empty => State::Done,
             BodyFraming::Length(n) => State::Length(n),
             BodyFraming::Chunked => State::Size,
             BodyFraming::Close => State::Close,
         };
-        let mut body = Self {
+        let offer = splice.filter(|_| splice::worth_it(state, &conn.read));
+        let mut message = Message {
             conn: Some(conn),
             pool: if state == State::Close { None } else { pool },
             state,
             draining: false,
+            error: None,
+            idle: splice::Idle::new(offer.flatten()),
+        };
+        if state == State::Done {
+            message.finish();
+        }
+        let (message, offer) = match offer {
+            Some(_) => {
+                let shared = Arc::new(splice::Offered(Mutex::new(message)));
+                let offer = SpliceOffer::new(Arc::clone(&shared) as Arc<dyn SpliceSource>);
+                (Shared::Offered(shared), Some(offer))
+            }
+            None => (Shared::Own(message), None),
+        };
+        let body = Self {
+            message,
             yielded: false,
             failed: None,
         };
-        if state == State::Done {
-            body.finish();
-        }
-        body
+        (body, offer)
     }
+}
 
+// === Message ===
+
+/// Where the message stands on its connection: decoded by the body frame by frame,
+/// or moved by a splice (`splice.rs`).
+pub(super) struct Message {
+    pub(super) conn: Option<Conn>,
+    /// Where the connection goes at the end of the message; `None`: it closes.
+    pool: Option<Arc<DirectPool>>,
+    pub(super) state: State,
+    /// Decode only what is buffered (when dropped).
+    draining: bool,
+    /// A splice's failure, for the body to yield.
+    pub(super) error: Option<BoxError>,
+    /// A splice's idle timeout.
+    pub(super) idle: splice::Idle,
+}
+
+impl Message {
     /// The message is complete: the connection is parked, unless the upstream sent
     /// bytes past the message (it is closed then).
-    fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         self.state = State::Done;
         if let (Some(conn), Some(pool)) = (self.conn.take(), self.pool.take()) {
             if conn.read.is_empty() {
@@ -108,7 +152,39 @@ impl ConnBody {
         }
     }
 
+    /// The message failed: its connection closes; the body yields `e`.
+    pub(super) fn fail(&mut self, e: BoxError) {
+        self.conn = None;
+        self.state = State::Done;
+        self.error = Some(e);
+    }
+
+    /// What the body has consumed `n` bytes of data: the state moves on, and the
+    /// message finishes when its last byte is out.
+    pub(super) fn consumed(&mut self, n: u64) {
+        match self.state {
+            State::Length(left) if left == n => self.finish(),
+            State::Length(left) => self.state = State::Length(left - n),
+            State::Data(left) if left == n => self.state = State::DataEnd,
+            State::Data(left) => self.state = State::Data(left - n),
+            _ => {}
+        }
+    }
+
     fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Step, BoxError>> {
+        self.step_reading(cx, u64::MAX)
+    }
+
+    /// One step of the decoder; framing (chunk size lines, the CRLF after a chunk)
+    /// is read at most `line_read` bytes at a time.
+    pub(super) fn step_reading(
+        &mut self,
+        cx: &mut Context<'_>,
+        line_read: u64,
+    ) -> Poll<Result<Step, BoxError>> {
+        if let Some(e) = self.error.take() {
+            return Poll::Ready(Err(e));
+        }
         let draining = self.draining;
         let Some(conn) = self.conn.as_mut() else {
             return Poll::Ready(Ok(Step::End));
@@ -121,13 +197,7 @@ impl ConnBody {
                 }
                 let n = left.min(conn.read.len() as u64);
                 let data = conn.read.split_to(n as usize).freeze();
-                let left = left - n;
-                match self.state {
-                    State::Length(_) if left == 0 => self.finish(),
-                    State::Length(_) => self.state = State::Length(left),
-                    _ if left == 0 => self.state = State::DataEnd,
-                    _ => self.state = State::Data(left),
-                }
+                self.consumed(n);
                 Poll::Ready(Ok(Step::Frame(Frame::data(data))))
             }
             State::Close => {
@@ -148,11 +218,11 @@ impl ConnBody {
                     };
                     Poll::Ready(Ok(Step::Again))
                 }
-                None => more(cx, conn, draining),
+                None => more(cx, conn, line_read, draining),
             },
             State::DataEnd => {
                 if conn.read.len() < 2 {
-                    return more(cx, conn, draining);
+                    return more(cx, conn, line_read, draining);
                 }
                 if &conn.read[..2] != b"\r\n" {
                     return Poll::Ready(Err("chunk data not ended by CRLF".into()));
@@ -169,7 +239,7 @@ impl ConnBody {
                     }
                     Poll::Ready(Ok(Step::Frame(Frame::trailers(trailers))))
                 }
-                None => more(cx, conn, draining),
+                None => more(cx, conn, u64::MAX, draining),
             },
         }
     }
@@ -188,17 +258,22 @@ fn fill(
     conn.poll_fill(cx, limit)
 }
 
-/// Reads more of a chunked message; its end here is an error.
-fn more(cx: &mut Context<'_>, conn: &mut Conn, draining: bool) -> Poll<Result<Step, BoxError>> {
-    if ready!(fill(cx, conn, u64::MAX, draining))? == 0 {
+/// Reads more of a chunked message, at most `limit` bytes; its end here is an error.
+fn more(
+    cx: &mut Context<'_>,
+    conn: &mut Conn,
+    limit: u64,
+    draining: bool,
+) -> Poll<Result<Step, BoxError>> {
+    if ready!(fill(cx, conn, limit, draining))? == 0 {
         return Poll::Ready(Err("upstream closed the connection mid-body".into()));
     }
     Poll::Ready(Ok(Step::Again))
 }
 
-// === impl Drop for ConnBody ===
+// === impl Drop for Message ===
 
-impl Drop for ConnBody {
+impl Drop for Message {
     fn drop(&mut self) {
         if self.conn.is_none() || self.pool.is_none() {
             return;
@@ -211,6 +286,16 @@ impl Drop for ConnBody {
 }
 
 // === impl Body for ConnBody ===
+
+impl ConnBody {
+    /// `f` on the message, wherever it is.
+    fn with<T>(&self, f: impl FnOnce(&Message) -> T) -> T {
+        match &self.message {
+            Shared::Own(m) => f(m),
+            Shared::Offered(m) => f(&m.0.lock()),
+        }
+    }
+}
 
 impl http_body::Body for ConnBody {
     type Data = Bytes;
@@ -225,8 +310,16 @@ impl http_body::Body for ConnBody {
             return Poll::Ready(Some(Err(e)));
         }
         let yielded = std::mem::take(&mut this.yielded);
+        let mut locked;
+        let message = match &mut this.message {
+            Shared::Own(m) => m,
+            Shared::Offered(m) => {
+                locked = m.0.lock();
+                &mut *locked
+            }
+        };
         loop {
-            let Poll::Ready(step) = this.step(cx) else {
+            let Poll::Ready(step) = message.step(cx) else {
                 return Poll::Pending;
             };
             match step {
@@ -238,8 +331,8 @@ impl http_body::Body for ConnBody {
                 Ok(Step::End) => return Poll::Ready(None),
                 Err(e) => {
                     // Never reused mid-message.
-                    this.conn = None;
-                    this.state = State::Done;
+                    message.conn = None;
+                    message.state = State::Done;
                     if yielded {
                         this.failed = Some(e);
                         cx.waker().wake_by_ref();
@@ -252,14 +345,14 @@ impl http_body::Body for ConnBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.state == State::Done && self.failed.is_none()
+        self.failed.is_none() && self.with(|m| m.state == State::Done && m.error.is_none())
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.state {
+        self.with(|m| match m.state {
             State::Length(n) => SizeHint::with_exact(n),
             State::Done => SizeHint::with_exact(0),
             _ => SizeHint::default(),
-        }
+        })
     }
 }

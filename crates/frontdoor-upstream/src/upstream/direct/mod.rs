@@ -14,6 +14,10 @@
 //! `Connection: close`, runs to the end of the connection, or is followed by bytes
 //! nobody asked for; after any failure; and when its body is dropped early.
 //!
+//! With `splice_bodies`, a long `Content-Length` body or a chunked one is offered
+//! to the server for splicing ([`splice`](mod@splice)): the response carries a
+//! [`SpliceOffer`](frontdoor_core::splice::SpliceOffer) in its extensions.
+//!
 //! A request on a reused idle connection that fails before any byte of the answer
 //! arrived is sent again, once, on a new connection when it has no body (all it
 //! wrote was its head): the upstream may have closed the idle connection just as the
@@ -24,6 +28,7 @@ mod chunked;
 mod conn;
 pub(super) mod pool;
 mod read;
+mod splice;
 mod write;
 
 #[cfg(test)]
@@ -34,6 +39,7 @@ use std::{
     io,
     sync::Arc,
     task::{ready, Context, Poll},
+    time::Duration,
 };
 
 use frontdoor_core::{Body, BoxError, ErrorKind};
@@ -50,10 +56,13 @@ use self::{
 use crate::{error::find, ProxyError, ProxyErrorKind};
 
 /// Sends `req` (origin-form, from `prepare`) and waits for the answer's head; the
-/// answer's body streams from the connection.
+/// answer's body streams from the connection. With `splice` (the body's idle
+/// timeout), a body worth splicing is offered: the response's extensions carry the
+/// offer.
 pub(super) async fn send(
     pool: &Arc<DirectPool>,
     req: Request<Body>,
+    splice: Option<Option<Duration>>,
 ) -> Result<Response<ConnBody>, ProxyError> {
     let (mut parts, mut body) = req.into_parts();
     let framing = write::framing(&mut parts, &body);
@@ -76,7 +85,10 @@ pub(super) async fn send(
             got_bytes: false,
         };
         match poll_fn(|cx| exchange.poll(cx, &mut conn, &mut body)).await {
-            Ok(head) => return respond(pool, conn, head, head_request, exchange.written),
+            Ok(head) => {
+                let written = exchange.written;
+                return respond(pool, conn, head, (head_request, written), splice);
+            }
             Err(Failure::Closed(e))
                 if reused && !retried && !exchange.got_bytes && exchange.writer.replayable() =>
             {
@@ -93,8 +105,8 @@ fn respond(
     pool: &Arc<DirectPool>,
     conn: Conn,
     head: Head,
-    head_request: bool,
-    written: bool,
+    (head_request, written): (bool, bool),
+    splice: Option<Option<Duration>>,
 ) -> Result<Response<ConnBody>, ProxyError> {
     if head.status == StatusCode::SWITCHING_PROTOCOLS {
         return Err(ProxyError::new(ProxyErrorKind::Upgrade));
@@ -103,8 +115,11 @@ fn respond(
         .framing(head_request)
         .map_err(|e| ProxyError::with_source(ProxyErrorKind::Protocol, e))?;
     let reuse = written && head.keeps_alive();
-    let body = ConnBody::new(conn, reuse.then(|| Arc::clone(pool)), framing);
+    let (body, offer) = ConnBody::new(conn, reuse.then(|| Arc::clone(pool)), framing, splice);
     let mut res = Response::new(body);
+    if let Some(offer) = offer {
+        res.extensions_mut().insert(offer);
+    }
     *res.status_mut() = head.status;
     *res.version_mut() = head.version;
     *res.headers_mut() = head.headers;

@@ -183,9 +183,9 @@ pub(super) fn upstream(
     shared: &TargetState,
     forwarding: &Forwarding,
     (index, base): (usize, &str),
-    client_tls: Option<&ClientTls>,
+    (client_tls, splice): (Option<&ClientTls>, bool),
 ) -> Result<Upstream, UpstreamConfigError> {
-    let mut builder = route_builder(target, forwarding, base, client_tls);
+    let mut builder = route_builder(target, forwarding, base, client_tls).splice_bodies(splice);
     if let Some(cap) = shared.connection_cap(index) {
         builder = builder.connection_cap(cap.clone());
     }

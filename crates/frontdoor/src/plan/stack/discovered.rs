@@ -30,11 +30,13 @@ pub(super) fn factory(
     let (target, forwarding) = (target.clone(), forwarding.clone());
     let tls = client_tls.cloned();
     let caps = Arc::clone(shared.member_caps());
+    let splice = options.splice_bodies;
     Some(Arc::new(move |member: Member| {
         // Members come from the target's own upstreams: an index out of range (none
         // is) leaves an empty URL, which the build rejects.
         let base = bases.get(member.upstream).map_or("", String::as_str);
-        let mut builder = route_builder(&target, &forwarding, base, tls.as_ref());
+        let mut builder =
+            route_builder(&target, &forwarding, base, tls.as_ref()).splice_bodies(splice);
         if let Some(addr) = member.addr {
             builder = builder.connect_to(addr);
         }

@@ -74,6 +74,7 @@ pub struct Options {
     pub(crate) tls_ports: Vec<u16>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
     pub(super) services: BTreeMap<String, TargetService>,
+    pub(crate) splice_bodies: bool,
 }
 
 impl std::fmt::Debug for Options {
@@ -82,6 +83,7 @@ impl std::fmt::Debug for Options {
             .field("builtins", &self.builtins)
             .field("tls_ports", &self.tls_ports)
             .field("services", &self.services.keys().collect::<Vec<_>>())
+            .field("splice_bodies", &self.splice_bodies)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +132,20 @@ impl Options {
     {
         let erased = BoxCloneSyncService::new(service.map_err(Into::into));
         self.services.insert(name.to_owned(), erased);
+        self
+    }
+
+    /// Whether the routes' plain-`http` upstreams offer their response bodies for
+    /// splicing ([`UpstreamBuilder::splice_bodies`](frontdoor_upstream::UpstreamBuilder::splice_bodies)):
+    /// served by `frontdoor-serve`'s HTTP/1 fast path on Linux over plain TCP, a
+    /// body's data then goes from the upstream's socket to the client's with
+    /// `splice(2)`. The plan's own layers that read or rewrite bodies (relocation,
+    /// mirror, compression) take the offer off the answers they rewrite or capture.
+    /// Turn it on only when no layer around the plan's service reads response
+    /// bodies (the `frontdoor` binary's access log and metrics do not). Default off.
+    #[must_use]
+    pub const fn splice_bodies(mut self, on: bool) -> Self {
+        self.splice_bodies = on;
         self
     }
 

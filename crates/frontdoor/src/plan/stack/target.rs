@@ -190,7 +190,13 @@ fn client(
         .enumerate()
         .map(|(i, addr)| {
             let base = base_url(addr, options);
-            upstream(target, shared, &forwarding, (i, &base), tls.as_ref())
+            upstream(
+                target,
+                shared,
+                &forwarding,
+                (i, &base),
+                (tls.as_ref(), options.splice_bodies),
+            )
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| {
