@@ -247,6 +247,8 @@ fn proxy(
         .head_timeout(Some(Duration::from_secs(1)))
         .body_idle_timeout(Some(Duration::from_secs(1)))
         .pool_max_idle_per_host(0)
+        // Chunked answers are offered for splicing, as the binary offers them.
+        .splice_bodies(true)
         .build()
         .expect("an upstream");
     let route = BoxCloneSyncService::new(

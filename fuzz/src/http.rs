@@ -289,6 +289,8 @@ fn full_stack(origin: &Origin) -> BoxCloneSyncService<Request<Body>, Response<Bo
         .body_idle_timeout(Some(Duration::from_secs(1)))
         .pool_max_idle_per_host(0)
         .connect_method(true)
+        // Chunked answers are offered for splicing, as the binary offers them.
+        .splice_bodies(true)
         .build()
         .expect("an upstream");
     let route = BoxCloneSyncService::new(

@@ -24,6 +24,7 @@ use http_body_util::BodyExt as _;
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::{TcpListener, TcpStream},
+    sync::Notify,
 };
 use tower::ServiceBuilder;
 
@@ -38,6 +39,8 @@ fn pattern(n: usize) -> Vec<u8> {
 struct Answer {
     pieces: Vec<Vec<u8>>,
     close: bool,
+    /// Waited for before the last piece.
+    gate: Option<Arc<Notify>>,
 }
 
 /// A raw origin: reads a request head, writes the next scripted answer; counts the
@@ -80,7 +83,10 @@ async fn serve_conn(
         let Some(answer) = answers.lock().next() else {
             return;
         };
-        for piece in &answer.pieces {
+        for (i, piece) in answer.pieces.iter().enumerate() {
+            if let (Some(gate), true) = (&answer.gate, i + 1 == answer.pieces.len()) {
+                gate.notified().await;
+            }
             if stream.write_all(piece).await.is_err() {
                 return;
             }
@@ -113,6 +119,7 @@ fn length_answer(body: &[u8]) -> Answer {
     Answer {
         pieces,
         close: false,
+        gate: None,
     }
 }
 
@@ -134,6 +141,7 @@ fn chunked_answer(chunks: &[Vec<u8>]) -> Answer {
     Answer {
         pieces,
         close: false,
+        gate: None,
     }
 }
 
@@ -209,6 +217,7 @@ async fn an_upstream_that_closes_mid_body_cuts_the_answer_off() {
     let short = Answer {
         pieces: vec![head.into_bytes(), body[..300 * 1024].to_vec()],
         close: true,
+        gate: None,
     };
     let (addr, _) = origin(vec![short, length_answer(&body)]).await;
     let front = front(addr).await;
@@ -249,6 +258,7 @@ async fn a_head_request_gets_the_length_and_no_body() {
             format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes(),
         ],
         close: false,
+        gate: None,
     };
     let (addr, accepted) = origin(vec![head_answer, length_answer(&body)]).await;
     let front = front(addr).await;
@@ -274,5 +284,45 @@ async fn a_head_request_gets_the_length_and_no_body() {
         1,
         "upstream connection reused"
     );
+    front.shutdown().await;
+}
+
+#[tokio::test]
+async fn what_arrived_is_written_while_the_upstream_holds_the_rest() {
+    let gate = Arc::new(Notify::new());
+    let events = Answer {
+        pieces: vec![
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                .to_vec(),
+            b"b\r\ndata: one\n\n\r\n".to_vec(),
+            b"b\r\ndata: two\n\n\r\n0\r\n\r\n".to_vec(),
+        ],
+        close: false,
+        gate: Some(Arc::clone(&gate)),
+    };
+    let (addr, _) = origin(vec![events]).await;
+    let front = front(addr).await;
+    let mut stream = TcpStream::connect(front.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).contains("data: one") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the first event was held back")
+            .unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    gate.notify_one();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut got))
+        .await
+        .expect("the answer ends")
+        .unwrap();
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.ends_with("b\r\ndata: two\n\n\r\n0\r\n\r\n"), "{text}");
     front.shutdown().await;
 }

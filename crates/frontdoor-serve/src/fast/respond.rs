@@ -255,7 +255,7 @@ where
         return Spliced::Not;
     };
     let mut sink = ClientSink::new(conn, out, made, chunked);
-    poll_fn(|cx| offer.poll_splice(cx, &mut sink)).await;
+    sink.run(offer).await;
     match sink.finish() {
         Some(moved) => Spliced::Moved(moved),
         None => {

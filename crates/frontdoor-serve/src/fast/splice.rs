@@ -21,7 +21,7 @@ use std::{
     task::{ready, Context, Poll},
 };
 
-use frontdoor_core::splice::{SpliceFrom, SpliceSink};
+use frontdoor_core::splice::{SpliceFrom, SpliceOffer, SpliceSink};
 use rustix::pipe::{fcntl_setpipe_size, pipe_with, splice, PipeFlags, SpliceFlags};
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
 
@@ -104,6 +104,27 @@ where
             moved: 0,
             failed: false,
         }
+    }
+
+    /// Drives `offer` until the body's data has moved (or failed). Whenever the
+    /// body waits on its upstream, what the sink holds (bytes the upstream had read
+    /// ahead, chunk framing) is written meanwhile, as the copying path flushes when
+    /// a body is pending: an event stream's events are never held back.
+    pub(super) async fn run(&mut self, offer: &SpliceOffer) {
+        std::future::poll_fn(|cx| {
+            if offer.poll_splice(cx, self).is_ready() {
+                return Poll::Ready(());
+            }
+            if self.written < self.out.len() {
+                if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
+                    tracing::debug!(error = %e, "client write failed while splicing");
+                    self.failed = true;
+                    return Poll::Ready(());
+                }
+            }
+            Poll::Pending
+        })
+        .await;
     }
 
     /// Ends the splice: the body bytes handed on, or `None` when the connection must
