@@ -322,7 +322,8 @@ async fn what_arrived_is_written_while_the_upstream_holds_the_rest() {
         .await
         .expect("the answer ends")
         .unwrap();
-    let text = String::from_utf8_lossy(&got);
+    // (hyper's path writes chunk sizes in upper case.)
+    let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
     assert!(text.ends_with("b\r\ndata: two\n\n\r\n0\r\n\r\n"), "{text}");
     front.shutdown().await;
 }
