@@ -62,7 +62,12 @@ where
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => {
-                Poll::Ready(Some(Err(ProxyError::with_source(ProxyErrorKind::Body, e))))
+                // A failure already typed (a splice's idle timeout) keeps its kind.
+                let e = match e.into().downcast::<ProxyError>() {
+                    Ok(typed) => *typed,
+                    Err(e) => ProxyError::with_source(ProxyErrorKind::Body, e),
+                };
+                Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {

@@ -1,6 +1,7 @@
 //! The direct client against hand-written loopback origins.
 
 mod origin;
+mod splice;
 
 use std::{
     pin::Pin,
