@@ -66,6 +66,10 @@ pub(crate) struct ConnBody {
 }
 
 /// The message's state, owned by the body or shared with a [`SpliceOffer`].
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the body is boxed once (as `Body`); boxing the owned message would cost every answer an allocation"
+)]
 enum Shared {
     Own(Message),
     Offered(Arc<splice::Offered>),

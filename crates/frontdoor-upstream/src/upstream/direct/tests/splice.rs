@@ -149,7 +149,10 @@ async fn an_upstream_idle_mid_splice_fails_the_body_with_the_idle_timeout() {
     tokio::time::resume();
     std::future::poll_fn(|cx| offer.poll_splice(cx, &mut sink)).await;
     let e = res.into_body().collect().await.unwrap_err();
-    let e = e.into_inner().downcast::<ProxyError>().expect("a proxy error");
+    let e = e
+        .into_inner()
+        .downcast::<ProxyError>()
+        .expect("a proxy error");
     assert_eq!(e.kind(), ProxyErrorKind::BodyTimeout);
 }
 
