@@ -97,13 +97,21 @@ async fn origin_conn(mut stream: tokio::net::TcpStream, origin: &RawOrigin) {
                 if let Some(run) = run {
                     origin.received.lock().entry(run).or_default().push(sent);
                 }
-                let answer: &[u8] = if head {
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n"
+                // A `HEAD` gets a length; anything else a chunked body whose data
+                // comes in a second write, so that the proxy splices it when it is not
+                // read with the head.
+                let answer: [&[u8]; 2] = if head {
+                    [b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n", b""]
                 } else {
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\norigin"
+                    [
+                        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\n",
+                        b"origin\r\n0\r\n\r\n",
+                    ]
                 };
-                if stream.write_all(answer).await.is_err() {
-                    return;
+                for piece in answer {
+                    if stream.write_all(piece).await.is_err() {
+                        return;
+                    }
                 }
                 continue;
             }
