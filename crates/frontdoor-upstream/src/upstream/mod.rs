@@ -28,6 +28,11 @@
 //! wrap the service in [`GatewayErrorLayer`](crate::GatewayErrorLayer) to answer them
 //! with 502/503/504.
 //!
+//! With [`UpstreamBuilder::splice_bodies`], the direct client offers long and chunked
+//! answers' bodies for splicing: a [`SpliceOffer`](frontdoor_core::splice::SpliceOffer)
+//! in the answer's extensions lets `frontdoor-serve`'s HTTP/1 fast path move the body's
+//! data from the upstream's socket to the client's with `splice(2)`.
+//!
 //! # Upgrades
 //!
 //! Only the protocols of an allow-list are proxied ([`UpstreamBuilder::upgrades`],
@@ -124,6 +129,7 @@ impl fmt::Debug for Upstream {
             .field("body_idle_timeout", &s.body_idle_timeout)
             .field("upgrades", &s.upgrades)
             .field("connect", &s.connect)
+            .field("splice_bodies", &s.splice_bodies)
             .field("version", &s.version)
             .finish_non_exhaustive()
     }
