@@ -150,6 +150,20 @@ fn splices() -> bool {
     http1_fast_path() && cfg!(target_os = "linux")
 }
 
+/// Sends `GET path` on `client`: the answer's head, its body, and the bytes spliced
+/// meanwhile (counted over the process: tests splicing at the same time can only
+/// add to it, and when splicing is broken nothing does).
+async fn fetch(
+    client: &mut hyper::client::conn::http1::SendRequest<http_body_util::Full<Bytes>>,
+    path: &str,
+) -> (http::response::Parts, http_body_util::Collected<Bytes>, u64) {
+    let before = spliced_bytes();
+    let res = client.send_request(get(path)).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let collected = body.collect().await.unwrap();
+    (parts, collected, spliced_bytes() - before)
+}
+
 #[tokio::test]
 async fn a_long_content_length_body_is_spliced_whole_and_the_connections_are_reused() {
     let body = pattern(1024 * 1024 + 17);
@@ -157,15 +171,12 @@ async fn a_long_content_length_body_is_spliced_whole_and_the_connections_are_reu
     let front = front(addr).await;
     let mut client = h1(front.addr()).await;
     for _ in 0..2 {
-        let before = spliced_bytes();
-        let res = client.send_request(get("/big")).await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["content-length"], body.len().to_string());
-        let got = res.into_body().collect().await.unwrap().to_bytes();
-        assert!(got == body, "the body arrived changed");
+        let (head, got, moved) = fetch(&mut client, "/big").await;
+        assert_eq!(head.status, 200);
+        assert_eq!(head.headers["content-length"], body.len().to_string());
+        assert!(got.to_bytes() == body, "the body arrived changed");
         if splices() {
             // All but what the upstream client read with the head.
-            let moved = spliced_bytes() - before;
             assert!(moved >= 900 * 1024, "only {moved} bytes spliced");
         }
     }
@@ -185,17 +196,14 @@ async fn a_chunked_body_is_spliced_chunk_by_chunk_to_its_trailer_section() {
     let front = front(addr).await;
     let mut client = h1(front.addr()).await;
     for _ in 0..2 {
-        let before = spliced_bytes();
-        let res = client.send_request(get("/chunked")).await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["transfer-encoding"], "chunked");
+        let (head, collected, moved) = fetch(&mut client, "/chunked").await;
+        assert_eq!(head.status, 200);
+        assert_eq!(head.headers["transfer-encoding"], "chunked");
         // The trailer section is read to its end (the connection is reused below);
         // `Trailer` is hop-by-hop, so, as on every path, the trailers stop here.
-        let collected = res.into_body().collect().await.unwrap();
         assert!(collected.trailers().is_none());
         assert!(collected.to_bytes() == whole, "the body arrived changed");
         if splices() {
-            let moved = spliced_bytes() - before;
             assert!(moved >= 400 * 1024, "only {moved} bytes spliced");
         }
     }

@@ -8,9 +8,10 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use frontdoor_core::splice::{SpliceFrom, SpliceOffer, SpliceSink};
 use http::{Method, Response};
-use http_body_util::BodyExt as _;
+use http_body_util::{BodyExt as _, Collected};
 
 use super::{origin::Action, origin::Origin, request, Body};
 use crate::{ProxyError, ProxyErrorKind, Upstream};
@@ -70,6 +71,15 @@ async fn offered(up: &Upstream) -> (Response<Body>, SpliceOffer) {
     (res, offer)
 }
 
+/// One request whose body is moved whole through a [`Copying`] sink: what moved,
+/// and what the body yielded after it.
+async fn spliced_whole(up: &Upstream) -> (Vec<u8>, Collected<Bytes>) {
+    let (res, offer) = offered(up).await;
+    let mut sink = Copying::default();
+    std::future::poll_fn(|cx| offer.poll_splice(cx, &mut sink)).await;
+    (sink.got, res.into_body().collect().await.unwrap())
+}
+
 #[tokio::test]
 async fn a_long_body_moves_whole_then_ends_and_the_connection_is_parked() {
     let body = pattern(700 * 1024);
@@ -79,11 +89,8 @@ async fn a_long_body_moves_whole_then_ends_and_the_connection_is_parked() {
     let origin = Origin::answering(leak(answer)).await;
     let up = splicing(&origin, Duration::from_secs(5));
     for _ in 0..2 {
-        let (res, offer) = offered(&up).await;
-        let mut sink = Copying::default();
-        std::future::poll_fn(|cx| offer.poll_splice(cx, &mut sink)).await;
-        assert!(sink.got == body, "the body moved changed");
-        let rest = res.into_body().collect().await.unwrap();
+        let (moved, rest) = spliced_whole(&up).await;
+        assert!(moved == body, "the body moved changed");
         assert!(rest.trailers().is_none());
         assert!(rest.to_bytes().is_empty());
     }
@@ -105,11 +112,8 @@ async fn a_chunked_body_moves_its_data_and_the_body_yields_its_trailers() {
     let origin = Origin::answering(leak(answer)).await;
     let up = splicing(&origin, Duration::from_secs(5));
     for _ in 0..2 {
-        let (res, offer) = offered(&up).await;
-        let mut sink = Copying::default();
-        std::future::poll_fn(|cx| offer.poll_splice(cx, &mut sink)).await;
-        assert!(sink.got == whole, "the data moved changed");
-        let rest = res.into_body().collect().await.unwrap();
+        let (moved, rest) = spliced_whole(&up).await;
+        assert!(moved == whole, "the data moved changed");
         assert_eq!(rest.trailers().unwrap()["x-t"], "1");
         assert!(rest.to_bytes().is_empty());
     }
