@@ -59,7 +59,7 @@ use tracing::debug;
 use self::{
     head::{BodyFraming, Head, HeadLimits, Parsed},
     inbound::{close, fill, Conn, Inbound, RequestBody},
-    respond::{respond, Exchange, Outbox, COPY_MAX, WRITE_BUF},
+    respond::{respond, Exchange, COPY_MAX, WRITE_BUF},
 };
 use crate::{
     bounds::{ConnService, ResponseBody},
@@ -191,7 +191,7 @@ where
         detect_h2: matches!(protocol, Protocol::Detect),
     };
     let guard = GuardConfig::of(config);
-    let mut outbox = Outbox::new();
+    let mut out = Vec::with_capacity(1024);
     loop {
         let parsed = loop {
             let head = head::parse(&mut conn.lock().buf, limits);
@@ -199,7 +199,7 @@ where
                 Head::Partial => {}
                 Head::Handoff(prefix) => return Ended::Handoff(prefix, service),
                 Head::Refused(refusal) => {
-                    answer_refusal(conn, clock, refusal, &mut outbox).await;
+                    answer_refusal(conn, clock, refusal, &mut out).await;
                     return Ended::Close;
                 }
                 Head::Request(parsed) => break parsed,
@@ -232,7 +232,7 @@ where
         let req = match prepare(req, (framing, limits.max_headers), conn, clock, info, guard) {
             Ok(req) => req,
             Err(res) => {
-                respond(conn, *res, Exchange::closing(http10), &mut outbox).await;
+                respond(conn, *res, Exchange::closing(http10), &mut out).await;
                 drop(token);
                 return Ended::Close;
             }
@@ -280,14 +280,14 @@ where
         };
         // Kept alive only when the request body was read to its end before the
         // answer started (above) and the answer was written whole.
-        let keep_alive = respond(conn, res, exchange, &mut outbox).await;
+        let keep_alive = respond(conn, res, exchange, &mut out).await;
         drop(token);
         if !keep_alive {
             return Ended::Close;
         }
         conn.lock().shrink();
-        if outbox.out.capacity() > WRITE_BUF + COPY_MAX {
-            outbox.out = Vec::with_capacity(1024);
+        if out.capacity() > WRITE_BUF + COPY_MAX {
+            out = Vec::with_capacity(1024);
         }
     }
 }
@@ -387,12 +387,12 @@ async fn answer_refusal<I>(
     conn: &Conn<I>,
     clock: &Arc<ConnClock>,
     refusal: Refusal,
-    outbox: &mut Outbox,
+    out: &mut Vec<u8>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     debug!(reason = refusal.reason(), "refused request framing");
     let token = clock.begin(Version::HTTP_11);
-    respond(conn, refusal.response(), Exchange::closing(false), outbox).await;
+    respond(conn, refusal.response(), Exchange::closing(false), out).await;
     drop(token);
 }

@@ -51,30 +51,13 @@ impl Exchange {
     }
 }
 
-/// The connection's write buffer, and its pipe once a body was spliced.
-#[derive(Debug, Default)]
-pub(super) struct Outbox {
-    pub(super) out: Vec<u8>,
-    #[cfg(target_os = "linux")]
-    pipe: Option<Pipe>,
-}
-
-impl Outbox {
-    pub(super) fn new() -> Self {
-        Self {
-            out: Vec::with_capacity(1024),
-            ..Self::default()
-        }
-    }
-}
-
 /// Writes `res` (head and body) to the client; whether the connection may carry
 /// another request (false when the body failed or wrote other than its framing).
 pub(super) async fn respond<I, B>(
     conn: &Conn<I>,
     res: Response<B>,
     exchange: Exchange,
-    outbox: &mut Outbox,
+    out: &mut Vec<u8>,
 ) -> bool
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -82,7 +65,6 @@ where
 {
     let (mut parts, body) = res.into_parts();
     let offer = parts.extensions.remove::<SpliceOffer>();
-    let out = &mut outbox.out;
     let keep_alive =
         exchange.keep_alive && !hop_by_hop::has_token(&parts.headers, &header::CONNECTION, "close");
     out.clear();
@@ -111,8 +93,7 @@ where
     };
     #[cfg(target_os = "linux")]
     if let Some(offer) = offer {
-        let out = &mut outbox.out;
-        match spliced(conn, &offer, framing, out, &mut outbox.pipe).await {
+        match spliced(conn, &offer, framing, out).await {
             Spliced::Not => {}
             Spliced::Moved(n) => {
                 if let Some(left) = left.as_mut() {
@@ -124,7 +105,6 @@ where
     }
     #[cfg(not(target_os = "linux"))]
     drop(offer);
-    let out = &mut outbox.out;
     loop {
         let frame = match poll_fn(|cx| Poll::Ready(next_frame(body.as_mut(), cx))).await {
             Poll::Ready(frame) => frame,
@@ -222,14 +202,13 @@ enum Spliced {
 
 /// Takes `offer` when the answer is framed by length or chunked and the client's
 /// connection is plain TCP: the head (in `out`) and the body's data go out by
-/// splice (`splice.rs`); `pipe` is the connection's, made here the first time.
+/// splice (`splice.rs`), through a pipe taken for this answer.
 #[cfg(target_os = "linux")]
 async fn spliced<I>(
     conn: &Conn<I>,
     offer: &SpliceOffer,
     framing: Framing,
     out: &mut Vec<u8>,
-    pipe: &mut Option<Pipe>,
 ) -> Spliced
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -242,25 +221,19 @@ where
     if conn.lock().io.plain_tcp().is_none() {
         return Spliced::Not;
     }
-    if pipe.is_none() {
-        match Pipe::new() {
-            Ok(made) => *pipe = Some(made),
-            Err(e) => {
-                debug!(error = %e, "no pipe for splice: copying the body");
-                return Spliced::Not;
-            }
+    let pipe = match Pipe::take() {
+        Ok(pipe) => pipe,
+        Err(e) => {
+            debug!(error = %e, "no pipe for splice: copying the body");
+            return Spliced::Not;
         }
-    }
-    let Some(made) = pipe.as_ref() else {
-        return Spliced::Not;
     };
-    let mut sink = ClientSink::new(conn, out, made, chunked);
+    let mut sink = ClientSink::new(conn, out, pipe, chunked);
     sink.run(offer).await;
     match sink.finish() {
         Some(moved) => Spliced::Moved(moved),
         None => {
             debug!("client write failed while splicing: closing connection");
-            *pipe = None;
             Spliced::Broken
         }
     }

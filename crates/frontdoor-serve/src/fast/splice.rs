@@ -8,12 +8,14 @@
 //!
 //! Each piece moved is framed as the answer's framing says: a chunk of its own when
 //! chunked (its size is known once the piece is in the pipe, before it is written
-//! on). The pipe is the connection's, made at its first splice; its writes report to
-//! the connection's clock, so the send timeout applies as to every write. A client
+//! on). The pipe is taken for the answer from the worker thread's idle ones (made
+//! when there is none) and given back empty after it; its writes report to the
+//! connection's clock, so the send timeout applies as to every write. A client
 //! write that fails ends the splice and the connection; so does a pipe left holding
 //! bytes.
 
 use std::{
+    cell::RefCell,
     io,
     os::fd::{AsFd as _, OwnedFd},
     pin::Pin,
@@ -22,7 +24,9 @@ use std::{
 };
 
 use frontdoor_core::splice::{SpliceFrom, SpliceOffer, SpliceSink};
-use rustix::pipe::{fcntl_setpipe_size, pipe_with, splice, PipeFlags, SpliceFlags};
+use rustix::pipe::{
+    fcntl_getpipe_size, fcntl_setpipe_size, pipe_with, splice, PipeFlags, SpliceFlags,
+};
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
 
 use super::{inbound::Conn, outbound::chunk_size};
@@ -42,7 +46,18 @@ pub(crate) fn spliced_bytes() -> u64 {
 
 // === Pipe ===
 
-/// A connection's pipe.
+thread_local! {
+    /// The worker thread's idle pipes, empty, for the next splice.
+    static IDLE: RefCell<Vec<Pipe>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most idle pipes a thread keeps.
+const IDLE_MAX: usize = 16;
+
+/// A non-blocking pipe, taken for one answer's splice and given back after it when
+/// empty: connections hold none between answers, so a server with many idle
+/// connections holds no more pipes than it splices answers at once (plus
+/// [`IDLE_MAX`] idle per thread).
 #[derive(Debug)]
 pub(super) struct Pipe {
     read: OwnedFd,
@@ -51,10 +66,31 @@ pub(super) struct Pipe {
 }
 
 impl Pipe {
-    /// A new non-blocking pipe, as large as the kernel lets it be up to [`PIPE_SIZE`].
-    pub(super) fn new() -> io::Result<Self> {
+    /// An idle pipe of this thread, or a new one.
+    pub(super) fn take() -> io::Result<Self> {
+        match IDLE.with_borrow_mut(Vec::pop) {
+            Some(pipe) => Ok(pipe),
+            None => Self::new(),
+        }
+    }
+
+    /// Keeps an empty pipe for the next splice on this thread.
+    pub(super) fn give_back(self) {
+        IDLE.with_borrow_mut(|idle| {
+            if idle.len() < IDLE_MAX {
+                idle.push(self);
+            }
+        });
+    }
+
+    /// A new pipe, as large as the kernel lets it be up to [`PIPE_SIZE`] (an
+    /// unprivileged user past its pipe allowance gets smaller ones).
+    fn new() -> io::Result<Self> {
         let (read, write) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
-        let capacity = fcntl_setpipe_size(&write, PIPE_SIZE).unwrap_or(64 * 1024);
+        let capacity = match fcntl_setpipe_size(&write, PIPE_SIZE) {
+            Ok(size) => size,
+            Err(_) => fcntl_getpipe_size(&write)?,
+        };
         Ok(Self {
             read,
             write,
@@ -72,7 +108,7 @@ pub(super) struct ClientSink<'a, I> {
     /// framing); its first `written` bytes are out.
     out: &'a mut Vec<u8>,
     written: usize,
-    pipe: &'a Pipe,
+    pipe: Pipe,
     chunked: bool,
     /// Bytes of the current piece still in the pipe, and the piece's size.
     in_pipe: usize,
@@ -87,12 +123,7 @@ impl<'a, I> ClientSink<'a, I>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    pub(super) fn new(
-        conn: &'a Conn<I>,
-        out: &'a mut Vec<u8>,
-        pipe: &'a Pipe,
-        chunked: bool,
-    ) -> Self {
+    pub(super) fn new(conn: &'a Conn<I>, out: &'a mut Vec<u8>, pipe: Pipe, chunked: bool) -> Self {
         Self {
             conn,
             out,
@@ -128,11 +159,16 @@ where
     }
 
     /// Ends the splice: the body bytes handed on, or `None` when the connection must
-    /// close (a client write failed, or the pipe still holds bytes). What is left
-    /// in `out` is still to be written.
+    /// close (a client write failed, or the pipe still holds bytes); the pipe goes
+    /// back to the thread's idle ones when empty. What is left in `out` is still to
+    /// be written.
     pub(super) fn finish(self) -> Option<u64> {
         self.out.drain(..self.written);
-        (!self.failed && self.in_pipe == 0).then_some(self.moved)
+        if self.in_pipe > 0 {
+            return None;
+        }
+        self.pipe.give_back();
+        (!self.failed).then_some(self.moved)
     }
 
     /// Writes what `out` holds.
