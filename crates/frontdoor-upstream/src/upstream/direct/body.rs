@@ -5,6 +5,10 @@
 //! polls it. Dropped before the end, it completes the message from what is already
 //! buffered when it can (and parks the connection), else closes the connection.
 //!
+//! A body offered for splicing shares its message with the offer (`splice.rs`): a
+//! server that takes the offer moves the data itself, and the body then yields what
+//! is left (the trailers and the end, or the failure), in the same way.
+//!
 //! A failure right after a data frame is reported on the next poll, after one
 //! `Pending` (the task is woken at once): a server writing the answer downstream
 //! flushes what it has buffered when its body is pending, so the client sees the
