@@ -41,9 +41,9 @@ const MIN_SPLICE: u64 = 64 * 1024;
 /// a time while splicing, so that little of the data after them is read into memory.
 const LINE_READ: u64 = 1024;
 
-/// Whether a body in `state`, with `buffered` bytes of it read with the head, is
-/// worth offering: a long `Content-Length`, or chunked and not already complete in
-/// the buffer (`last` are its final bytes).
+/// Whether a body in `state`, with `buffered` (what was read of it with the head),
+/// is worth offering: a long `Content-Length`, or chunked and not already complete
+/// in the buffer.
 pub(super) fn worth_it(state: State, buffered: &[u8]) -> bool {
     match state {
         State::Length(n) => n.saturating_sub(buffered.len() as u64) >= MIN_SPLICE,
