@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use frontdoor_core::{splice::SpliceOffer, Body, BoxError};
+use frontdoor_core::{Body, BoxError};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 
 use super::{
@@ -109,13 +109,12 @@ pub(super) async fn send(
     if let Transport::Http1(pools) = &shared.transport {
         if upgrade.is_none() && req.method() != http::Method::CONNECT {
             let splice = shared.splice_bodies.then_some(shared.body_idle_timeout);
-            let res = within(
+            let (res, offer) = within(
                 shared.head_timeout,
                 direct::send(&pools.direct, req, splice),
             )
             .await?;
-            let (mut parts, body) = res.into_parts();
-            let offer = parts.extensions.remove::<SpliceOffer>();
+            let (parts, body) = res.into_parts();
             let mut res = relay(&shared, parts, body);
             if let Some(offer) = offer {
                 res.extensions_mut().insert(offer);

@@ -162,9 +162,14 @@ impl Message {
 
     /// The message failed: its connection closes; the body yields `e`.
     pub(super) fn fail(&mut self, e: BoxError) {
+        self.close();
+        self.error = Some(e);
+    }
+
+    /// The message ends here and its connection closes, never reused.
+    fn close(&mut self) {
         self.conn = None;
         self.state = State::Done;
-        self.error = Some(e);
     }
 
     /// What the body has consumed `n` bytes of data: the state moves on, and the
@@ -210,8 +215,7 @@ impl Message {
             }
             State::Close => {
                 if conn.read.is_empty() && ready!(fill(cx, conn, u64::MAX, draining))? == 0 {
-                    self.state = State::Done;
-                    self.conn = None;
+                    self.close();
                     return Poll::Ready(Ok(Step::End));
                 }
                 Poll::Ready(Ok(Step::Frame(Frame::data(conn.read.split().freeze()))))
@@ -338,9 +342,7 @@ impl http_body::Body for ConnBody {
                 Ok(Step::Again) => {}
                 Ok(Step::End) => return Poll::Ready(None),
                 Err(e) => {
-                    // Never reused mid-message.
-                    message.conn = None;
-                    message.state = State::Done;
+                    message.close();
                     if yielded {
                         this.failed = Some(e);
                         cx.waker().wake_by_ref();

@@ -15,8 +15,8 @@
 //! nobody asked for; after any failure; and when its body is dropped early.
 //!
 //! With `splice_bodies`, a long `Content-Length` body or a chunked one is offered
-//! to the server for splicing ([`splice`](mod@splice)): the response carries a
-//! [`SpliceOffer`](frontdoor_core::splice::SpliceOffer) in its extensions.
+//! to the server for splicing ([`splice`](mod@splice)): a
+//! [`SpliceOffer`](frontdoor_core::splice::SpliceOffer) comes with the response.
 //!
 //! A request on a reused idle connection that fails before any byte of the answer
 //! arrived is sent again, once, on a new connection when it has no body (all it
@@ -42,7 +42,7 @@ use std::{
     time::Duration,
 };
 
-use frontdoor_core::{Body, BoxError, ErrorKind};
+use frontdoor_core::{splice::SpliceOffer, Body, BoxError, ErrorKind};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body as _;
 
@@ -57,13 +57,12 @@ use crate::{error::find, ProxyError, ProxyErrorKind};
 
 /// Sends `req` (origin-form, from `prepare`) and waits for the answer's head; the
 /// answer's body streams from the connection. With `splice` (the body's idle
-/// timeout), a body worth splicing is offered: the response's extensions carry the
-/// offer.
+/// timeout), a body worth splicing is offered: its offer comes with the response.
 pub(super) async fn send(
     pool: &Arc<DirectPool>,
     req: Request<Body>,
     splice: Option<Option<Duration>>,
-) -> Result<Response<ConnBody>, ProxyError> {
+) -> Result<(Response<ConnBody>, Option<SpliceOffer>), ProxyError> {
     let (mut parts, mut body) = req.into_parts();
     let framing = write::framing(&mut parts, &body);
     if framing == write::Framing::Empty && !body.is_end_stream() {
@@ -107,7 +106,7 @@ fn respond(
     head: Head,
     (head_request, written): (bool, bool),
     splice: Option<Option<Duration>>,
-) -> Result<Response<ConnBody>, ProxyError> {
+) -> Result<(Response<ConnBody>, Option<SpliceOffer>), ProxyError> {
     if head.status == StatusCode::SWITCHING_PROTOCOLS {
         return Err(ProxyError::new(ProxyErrorKind::Upgrade));
     }
@@ -117,13 +116,10 @@ fn respond(
     let reuse = written && head.keeps_alive();
     let (body, offer) = ConnBody::new(conn, reuse.then(|| Arc::clone(pool)), framing, splice);
     let mut res = Response::new(body);
-    if let Some(offer) = offer {
-        res.extensions_mut().insert(offer);
-    }
     *res.status_mut() = head.status;
     *res.version_mut() = head.version;
     *res.headers_mut() = head.headers;
-    Ok(res)
+    Ok((res, offer))
 }
 
 // === Failure ===
