@@ -17,7 +17,7 @@ use frontdoor::{
     core::{canonicalize_with, CanonicalOptions},
     resolve::{DirectResolver, ResolveLayer},
     route::Router,
-    serve::__fuzz::{body_kind, decode_body, BodyEnd, BodyKind, H1Path},
+    serve::__fuzz::{body_kind, decode_body, BodyEnd, BodyKind},
     upstream::{GatewayErrorLayer, Upstream},
     Body,
 };
@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::{util::BoxCloneSyncService, ServiceBuilder};
 
-use super::http_targets::{contains, exchange_in_memory, runtime, Settle, UNVERIFIED};
+use super::http_targets::{exchange_with_origin, runtime};
 
 /// The header the stack stamps each request with: the input it came from.
 const RUN: &str = "x-fuzz-run";
@@ -310,23 +310,10 @@ pub fn fast_path(data: &[u8]) {
         let quiet = Box::new(move || {
             watched.in_stack.load(Ordering::SeqCst) == 0 && watched.open.load(Ordering::SeqCst) == 0
         });
-        let settle = Settle::Quiet {
-            quiet,
-            max: Duration::from_millis(30),
-        };
-        let output = exchange_in_memory(input, svc, settle, H1Path::Fast).await;
-        assert!(
-            !contains(&output, UNVERIFIED),
-            "the scanner and hyper disagreed: {:?}",
-            String::from_utf8_lossy(&output)
-        );
-        // Let the origin finish what it was sent (bounded).
-        for _ in 0..200 {
-            if origin.open.load(Ordering::SeqCst) == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        exchange_with_origin(input, svc, quiet, || {
+            origin.open.load(Ordering::SeqCst) == 0
+        })
+        .await;
     });
     let received = origin.received.lock().remove(&run).unwrap_or_default();
     // HTTP/2 requests are not HTTP/1 bytes to compare with: only no panic or hang.

@@ -212,6 +212,40 @@ pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Exchanges `data` with a proxy stack `svc` on the fast path, the client's write
+/// half closed once `quiet` says the stack and its origin are idle (or 30 ms after
+/// the last byte); checks that no answer was left unverified, then lets the origin
+/// finish what it was sent until `origin_idle` (bounded).
+pub(crate) async fn exchange_with_origin<S>(
+    data: Vec<u8>,
+    svc: S,
+    quiet: Box<dyn Fn() -> bool + Send>,
+    origin_idle: impl Fn() -> bool,
+) where
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let settle = Settle::Quiet {
+        quiet,
+        max: Duration::from_millis(30),
+    };
+    let output = exchange_in_memory(data, svc, settle, H1Path::Fast).await;
+    assert!(
+        !contains(&output, UNVERIFIED),
+        "the scanner and hyper disagreed: {:?}",
+        String::from_utf8_lossy(&output)
+    );
+    for _ in 0..200 {
+        if origin_idle() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 // === stack ===
 
 /// What the recording layer knows of each request the stack received, by sequence
@@ -416,23 +450,10 @@ pub fn stack(data: &[u8]) {
             ledger.stack_in_flight.load(Ordering::SeqCst) == 0
                 && ledger.origin_in_flight.load(Ordering::SeqCst) == 0
         });
-        let settle = Settle::Quiet {
-            quiet,
-            max: Duration::from_millis(30),
-        };
-        let output = exchange_in_memory(data, svc, settle, H1Path::Fast).await;
-        assert!(
-            !contains(&output, UNVERIFIED),
-            "the scanner and hyper disagreed: {:?}",
-            String::from_utf8_lossy(&output)
-        );
-        // Let the origin finish what it was sent (bounded).
-        for _ in 0..200 {
-            if origin.ledger.origin_in_flight.load(Ordering::SeqCst) == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        exchange_with_origin(data, svc, quiet, || {
+            origin.ledger.origin_in_flight.load(Ordering::SeqCst) == 0
+        })
+        .await;
         let completed = std::mem::take(&mut *origin.ledger.completed_at_origin.lock());
         let mut bodies = origin.ledger.bodies.lock();
         for seq in completed {
